@@ -1,0 +1,52 @@
+# Firebreak. `make run` and `make test` work on a fresh machine with Python 3.11+, make and apt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+export FIREBREAK_CONFIG ?= examples/firebreak.yaml
+
+.PHONY: run test install lint typecheck unit servers constraints clean
+
+run: $(STAMP)
+	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP) servers lint typecheck
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not realserver"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Firebreak needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Real servers the test suite starts: Prometheus Alertmanager (Debian package).
+servers:
+	@command -v prometheus-alertmanager >/dev/null || { \
+	  echo "installing prometheus-alertmanager with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null; }
+	@command -v prometheus-alertmanager >/dev/null
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot tests migrations
+	$(BIN)/ruff format --check bot tests migrations
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+constraints: $(STAMP)
+	( echo '# Versions tested with Firebreak (pip install -c constraints.txt -e ".[dev]"). Regenerate with `make constraints`.'; \
+	  $(BIN)/python -m pip freeze --exclude-editable ) > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache firebreak.db*

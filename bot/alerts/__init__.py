@@ -1,0 +1,1 @@
+"""Alerts: parsing of monitoring webhooks, normalisation, grouping and dedup."""

@@ -1,0 +1,247 @@
+"""Alert intake: record one notification about an alert group against its incident.
+
+One open incident per alert group. Each alert occurrence (fingerprint, startsAt) is stored
+once; a repeated delivery changes nothing. Resolution is final for an occurrence: a late,
+out-of-order "firing" copy of a resolved occurrence is ignored (a new firing has a new startsAt).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts import classify
+from bot.alerts import service as alerts_service
+from bot.alerts.models import AlertOccurrence
+from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
+from bot.context import Context
+from bot.incidents import service as incidents_service
+from bot.incidents import timeline
+from bot.incidents.models import Incident
+from bot.incidents.severity import Severity
+
+RACE_RETRIES = 3
+
+
+@dataclass
+class IntakeResult:
+    incident_id: int | None = None
+    opened: bool = False
+    firing: int = 0  # occurrences newly recorded as firing
+    resolved: int = 0  # occurrences newly recorded as resolved
+    ignored: int = 0  # resolved alerts of a group with no open incident
+    all_resolved: set[int] = field(default_factory=set)  # incidents whose last alert resolved
+
+    @property
+    def changed(self) -> bool:
+        return self.opened or self.firing > 0 or self.resolved > 0
+
+
+async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
+    """Record the batch in one transaction; a lost race with a concurrent copy is retried."""
+    for attempt in range(RACE_RETRIES):
+        try:
+            async with ctx.sessions.begin() as session:
+                return await _record(ctx, session, batch)
+        except IntegrityError:
+            # Another delivery of the same group committed first; our re-read will see it.
+            if attempt == RACE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> IntakeResult:
+    now = ctx.clock()
+    rules = ctx.config.alerts
+    result = IntakeResult()
+    known = await alerts_service.find(
+        session=session,
+        source=batch.source,
+        keys=[(a.fingerprint, a.starts_at) for a in batch.alerts],
+    )
+    incident = await incidents_service.get_open_by_group(
+        session=session, source=batch.source, group_key=batch.group_key
+    )
+    has_new_firing = any(
+        a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
+        for a in batch.alerts
+    )
+    if incident is None and has_new_firing:
+        incident = await _open(ctx, session, batch, now)
+        result.opened = True
+    if incident is not None:
+        result.incident_id = incident.id
+
+    touched: dict[int, int] = {}  # incident id → firing count before this batch
+    for alert in batch.alerts:
+        occurrence = known.get((alert.fingerprint, alert.starts_at))
+        if occurrence is not None:
+            if occurrence.status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
+                await _remember_before(session, touched, occurrence.incident_id)
+                await _resolve(session, occurrence, alert, now)
+                result.resolved += 1
+            continue
+        if incident is None:
+            result.ignored += 1
+            continue
+        await _remember_before(session, touched, incident.id)
+        await _add(session, incident, alert, classify.alert_severity(alert, batch, rules), now)
+        if alert.status == AlertStatus.FIRING:
+            result.firing += 1
+        else:
+            result.resolved += 1
+
+    if incident is not None and not result.opened:
+        await _escalate(session, incident, classify.group_severity(batch, rules), now)
+    for incident_id, before in touched.items():
+        await session.flush()
+        after = await incidents_service.firing_count(session=session, incident_id=incident_id)
+        if before > 0 and after == 0:
+            result.all_resolved.add(incident_id)
+            await timeline.record(
+                session=session,
+                incident_id=incident_id,
+                at=now,
+                kind="alerts.all_resolved",
+                text="All alerts resolved",
+                actor=batch.source,
+                now=now,
+            )
+        if before != after or result.opened:
+            await _touch(session, incident_id, now)
+    return result
+
+
+async def _open(ctx: Context, session: AsyncSession, batch: AlertBatch, now: datetime) -> Incident:
+    rules = ctx.config.alerts
+    service_name = classify.group_service(batch, rules)
+    svc = ctx.config.service(service_name)
+    incident = incidents_service.create(
+        session=session,
+        title=classify.group_title(batch),
+        severity=classify.group_severity(batch, rules),
+        source=batch.source,
+        group_key=batch.group_key,
+        service=service_name,
+        summary=classify.first_annotation(batch, "summary"),
+        description=classify.first_annotation(batch, "description"),
+        source_url=_source_url(batch),
+        runbook_url=classify.first_annotation(batch, "runbook_url")
+        or (svc.runbook_url if svc else None),
+        now=now,
+    )
+    await session.flush()  # the unique open-group index fires here when we lost a race
+    await timeline.record(
+        session=session,
+        incident_id=incident.id,
+        at=now,
+        kind="incident.opened",
+        text=f"{incident.ref} opened from {batch.source}: {incident.title}",
+        actor=batch.source,
+        now=now,
+        data={"group_key": batch.group_key},
+    )
+    return incident
+
+
+async def _add(
+    session: AsyncSession, incident: Incident, alert: Alert, severity: Severity, now: datetime
+) -> None:
+    occurrence = AlertOccurrence(
+        incident_id=incident.id,
+        source=incident.source,
+        fingerprint=alert.fingerprint,
+        starts_at=alert.starts_at,
+        ends_at=alert.ends_at,
+        status=alert.status,
+        name=alert.name[:300],
+        severity=severity,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        generator_url=alert.generator_url,
+        received_at=now,
+        resolved_received_at=now if alert.status == AlertStatus.RESOLVED else None,
+    )
+    session.add(occurrence)
+    await session.flush()
+    await timeline.record(
+        session=session,
+        incident_id=incident.id,
+        at=alert.starts_at,
+        kind="alert.firing",
+        text=f"Alert firing: {alert.name}",
+        actor=incident.source,
+        link=alert.generator_url,
+        now=now,
+        data={"fingerprint": alert.fingerprint, "labels": alert.labels},
+        dedup_key=f"alert:{occurrence.id}:firing",
+    )
+    if alert.status == AlertStatus.RESOLVED:
+        await _record_resolved(session, occurrence, now)
+
+
+async def _resolve(
+    session: AsyncSession, occurrence: AlertOccurrence, alert: Alert, now: datetime
+) -> None:
+    occurrence.status = AlertStatus.RESOLVED
+    occurrence.ends_at = alert.ends_at or now
+    occurrence.resolved_received_at = now
+    await _record_resolved(session, occurrence, now)
+
+
+async def _record_resolved(
+    session: AsyncSession, occurrence: AlertOccurrence, now: datetime
+) -> None:
+    await timeline.record(
+        session=session,
+        incident_id=occurrence.incident_id,
+        at=occurrence.ends_at or now,
+        kind="alert.resolved",
+        text=f"Alert resolved: {occurrence.name}",
+        actor=occurrence.source,
+        link=occurrence.generator_url,
+        now=now,
+        data={"fingerprint": occurrence.fingerprint},
+        dedup_key=f"alert:{occurrence.id}:resolved",
+    )
+
+
+async def _escalate(
+    session: AsyncSession, incident: Incident, severity: Severity, now: datetime
+) -> None:
+    """New alerts may make an incident worse; they never make it milder on their own."""
+    if severity.is_worse_than(incident.severity_level):
+        previous = incident.severity
+        incident.severity = severity
+        incident.updated_at = now
+        await timeline.record(
+            session=session,
+            incident_id=incident.id,
+            at=now,
+            kind="severity.changed",
+            text=f"Severity raised from {previous} to {severity} by new alerts",
+            actor=incident.source,
+            now=now,
+        )
+
+
+async def _remember_before(
+    session: AsyncSession, touched: dict[int, int], incident_id: int
+) -> None:
+    if incident_id not in touched:
+        touched[incident_id] = await incidents_service.firing_count(
+            session=session, incident_id=incident_id
+        )
+
+
+async def _touch(session: AsyncSession, incident_id: int, now: datetime) -> None:
+    incident = await incidents_service.get(session=session, incident_id=incident_id)
+    if incident is not None:
+        incident.updated_at = now
+
+
+def _source_url(batch: AlertBatch) -> str | None:
+    return next((a.generator_url for a in batch.alerts if a.generator_url), batch.external_url)

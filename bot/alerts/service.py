@@ -1,0 +1,28 @@
+"""Data access for stored alert occurrences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts.models import AlertOccurrence
+
+OccurrenceKey = tuple[str, datetime]
+
+
+async def find(
+    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey]
+) -> dict[OccurrenceKey, AlertOccurrence]:
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    fingerprints = {fp for fp, _ in wanted}
+    query = select(AlertOccurrence).where(
+        AlertOccurrence.source == source, AlertOccurrence.fingerprint.in_(fingerprints)
+    )
+    rows = (await session.scalars(query)).all()
+    found = {(row.fingerprint, row.starts_at): row for row in rows}
+    return {key: found[key] for key in wanted if key in found}

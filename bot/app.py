@@ -1,0 +1,166 @@
+"""Composition root: settings → engine → Slack client → chat adapter → Bolt → FastAPI.
+
+Nothing here runs at import time; `build_app` wires a complete bot, so tests can build one
+against a temporary database and a local Slack stand-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import FastAPI
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import web
+from bot.config import FirebreakConfig, Settings
+from bot.context import Context, utcnow
+from bot.db.engine import make_engine, make_sessions
+from bot.incidents import flows, service
+from bot.localslack import Workspace, build_api, build_page
+from bot.slack.bolt import build_bolt
+from bot.slack.deps import Deps
+from bot.slack.notifier import SlackChat
+from bot.tasks import Background
+
+log = logging.getLogger(__name__)
+
+LOCAL_SLACK_PREFIX = "/localslack/api"
+SLACK_TIMEOUT_S = 10
+# The embedded stand-in answers on this very server, which only listens once start-up is over.
+RESUME_DELAY_S = 1.0
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The wired bot, kept on app.state.firebreak for tests and operators."""
+
+    settings: Settings
+    engine: AsyncEngine
+    deps: Deps
+    slack_api_url: str
+    signing_secret: str
+    workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
+
+
+class StartupError(Exception):
+    """The bot cannot start with these settings; the message says what to change."""
+
+
+def build_app(
+    settings: Settings,
+    config: FirebreakConfig,
+    *,
+    self_url: str = "http://127.0.0.1:8080",
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    workspace: Workspace | None = None
+    if settings.embedded_slack:
+        token = f"xoxb-local-{secrets.token_hex(12)}"
+        workspace = seeded_workspace(config, token=token)
+        slack_api_url = self_url.rstrip("/") + LOCAL_SLACK_PREFIX + "/"
+        signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
+    else:
+        if not settings.slack_signing_secret:
+            raise StartupError(
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: Firebreak "
+                "verifies every Slack request and needs the app's signing secret"
+            )
+        token = settings.slack_bot_token or ""
+        slack_api_url = settings.slack_api_url
+        signing_secret = settings.slack_signing_secret
+
+    client = slack_client(token=token, base_url=slack_api_url)
+    engine = make_engine(settings.database_url)
+    background = Background()
+    ctx = Context(
+        sessions=make_sessions(engine), config=config, chat=SlackChat(client), clock=clock
+    )
+    deps = Deps(ctx=ctx, background=background)
+    bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        deps=deps,
+        slack_api_url=slack_api_url,
+        signing_secret=signing_secret,
+        workspace=workspace,
+    )
+
+    api = FastAPI(title="Firebreak", version="0.1.0", lifespan=_lifespan(runtime))
+    api.state.firebreak = runtime
+    web.install_error_handlers(api)
+    api.include_router(web.slack_router(AsyncSlackRequestHandler(bolt)))
+    api.include_router(
+        web.webhook_router(
+            deps=deps, token=settings.webhook_token, max_body=settings.max_body_bytes
+        )
+    )
+    api.include_router(web.api_router(deps=deps))
+    api.include_router(web.health_router(deps=deps))
+    if workspace is not None:
+        api.mount(LOCAL_SLACK_PREFIX, build_api(workspace))
+        api.mount("/", build_page(workspace))  # last: it answers every other path
+    return api
+
+
+def slack_client(*, token: str, base_url: str) -> AsyncWebClient:
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S)
+    # Slack answers 429 with Retry-After; the SDK honours it only when asked to.
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
+
+
+def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
+    """A stand-in workspace with the configured owners as users and the broadcast channel."""
+    workspace = Workspace(tokens=[token])
+    owners = {owner for svc in config.services.values() for owner in svc.owners}
+    for owner in sorted(owners):
+        workspace.add_user(owner, owner.lower())
+    if config.broadcast_channel and not config.broadcast_channel.startswith("C"):
+        workspace.ensure_channel(config.broadcast_channel.lstrip("#"))
+    return workspace
+
+
+def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        resume = asyncio.create_task(_resume_chat_setups(runtime.deps), name="resume-chat-setups")
+        try:
+            yield
+        finally:
+            # The sweep is redone at every start: stopping need not wait for it.
+            resume.cancel()
+            await runtime.deps.background.drain(timeout=10)
+            await runtime.engine.dispose()
+
+    return lifespan
+
+
+async def _resume_chat_setups(deps: Deps) -> None:
+    """Finish channel set-ups that a crash or a Slack outage cut short before the last stop."""
+    await asyncio.sleep(RESUME_DELAY_S)
+    async with deps.ctx.sessions() as session:
+        waiting = await service.waiting_for_chat(session=session)
+    for incident_id in waiting:
+        log.info("resuming chat set-up of INC-%s", incident_id)
+        deps.background.spawn(
+            flows.open_in_chat(ctx=deps.ctx, incident_id=incident_id),
+            name=f"INC-{incident_id}-open",
+        )

@@ -1,0 +1,113 @@
+"""The `firebreak` command: serve, migrate, check."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bot.config import ConfigError, FirebreakConfig, Settings, load_config
+from bot.validation import describe
+
+log = logging.getLogger("firebreak")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="firebreak", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the bot (HTTP on 127.0.0.1:8080 by default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("check", help="validate firebreak.yaml and the environment")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(args, "log_level", "info").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+        config = load_config(settings.config_path)
+    except ValidationError as exc:
+        return _fail("; ".join(f"{e['field']}: {e['message']}" for e in describe(exc)))
+    except ConfigError as exc:
+        return _fail(str(exc))
+
+    if args.command == "serve":
+        return _serve(settings, config, host=args.host, port=args.port, log_level=args.log_level)
+    if args.command == "migrate":
+        from bot.db.migrate import upgrade
+
+        upgrade(settings.database_url)
+        print("database schema is up to date")
+        return 0
+    return _check(settings, config)
+
+
+def _serve(
+    settings: Settings, config: FirebreakConfig, *, host: str, port: int, log_level: str
+) -> int:
+    import uvicorn
+
+    from bot.app import StartupError, build_app
+    from bot.db.engine import is_sqlite
+    from bot.db.migrate import current_revision, head_revision, upgrade
+
+    if is_sqlite(settings.database_url):
+        upgrade(settings.database_url)  # a single-file store: keeping it current is our job
+    elif (current := current_revision(settings.database_url)) != (head := head_revision()):
+        return _fail(
+            f"the database schema is at {current or 'nothing'}, this Firebreak needs {head}: "
+            "run `firebreak migrate` first"
+        )
+    self_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    try:
+        app = build_app(settings, config, self_url=f"http://{_url_host(self_host)}:{port}")
+    except StartupError as exc:
+        return _fail(str(exc))
+    if settings.embedded_slack:
+        log.info(
+            "no SLACK_BOT_TOKEN: using the built-in Slack stand-in; open http://%s:%s/",
+            _url_host(self_host),
+            port,
+        )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    return 0
+
+
+def _check(settings: Settings, config: FirebreakConfig) -> int:
+    print(f"config: {settings.config_path or '(none: built-in defaults)'}")
+    print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
+    print(f"broadcast channel: {config.broadcast_channel or '(none)'}")
+    slack = (
+        f"Web API at {settings.slack_api_url}" if settings.slack_bot_token else "built-in stand-in"
+    )
+    print(f"slack: {slack}")
+    if settings.slack_bot_token and not settings.slack_signing_secret:
+        return _fail("SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not")
+    print("ok")
+    return 0
+
+
+def _url_host(host: str) -> str:
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host
+
+
+def _fail(message: str) -> int:
+    print(f"firebreak: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Incidents: the record of one outage, its status, severity, channel and timeline."""

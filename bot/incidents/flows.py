@@ -1,0 +1,178 @@
+"""Incident flows: declaring one by hand; opening it in chat (channel, invites, announcement)."""
+
+from __future__ import annotations
+
+import logging
+from itertools import islice
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.incidents import service, timeline
+from bot.incidents.models import Incident
+from bot.incidents.naming import channel_names
+from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentCard
+from bot.incidents.severity import Severity
+
+log = logging.getLogger(__name__)
+
+MAX_NAME_ATTEMPTS = 8
+
+
+async def declare(
+    *,
+    ctx: Context,
+    title: str,
+    declared_by: str,
+    service_name: str | None = None,
+    severity: Severity | None = None,
+) -> Incident:
+    now = ctx.clock()
+    async with ctx.sessions.begin() as session:
+        svc = ctx.config.service(service_name)
+        incident = service.create(
+            session=session,
+            title=title,
+            severity=severity or ctx.config.declared_severity,
+            source="slack",
+            service=service_name,
+            declared_by=declared_by,
+            runbook_url=svc.runbook_url if svc else None,
+            now=now,
+        )
+        await session.flush()
+        await timeline.record(
+            session=session,
+            incident_id=incident.id,
+            at=now,
+            kind="incident.declared",
+            text=f"{incident.ref} declared: {title}",
+            actor=declared_by,
+            now=now,
+        )
+    return incident
+
+
+async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
+    """Create the incident's channel, invite its people and announce it; safe to run again.
+
+    Every step is saved as it completes, so a run cut short (Slack down, a restart) resumes
+    where it stopped instead of creating a second channel or announcing twice.
+    """
+    async with ctx.locks(incident_id):
+        async with ctx.sessions() as session:
+            incident = await service.get(session=session, incident_id=incident_id)
+        if incident is None:
+            return
+        if incident.channel_id is None:
+            channel = await _create_channel(ctx, incident)
+            async with ctx.sessions.begin() as session:
+                incident = await _reload(session, incident_id)
+                incident.channel_id, incident.channel_name = channel.id, channel.name
+                await _note(
+                    ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
+                )
+            await _invite(ctx, incident)
+        if incident.announcement_ts is None:
+            card = await card_for(ctx, incident)
+            assert incident.channel_id is not None
+            posted = await ctx.chat.announce(channel=incident.channel_id, card=card)
+            async with ctx.sessions.begin() as session:
+                incident = await _reload(session, incident_id)
+                incident.announcement_ts = posted.ts
+        broadcast = ctx.config.broadcast_channel
+        if broadcast and incident.broadcast_ts is None:
+            posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
+            async with ctx.sessions.begin() as session:
+                incident = await _reload(session, incident_id)
+                incident.broadcast_ts = posted.ts
+                await _note(
+                    ctx, session, incident, "incident.announced", f"Announced in {broadcast}"
+                )
+
+
+async def tell(*, ctx: Context, incident_id: int, text: str) -> None:
+    """Post a line in the incident's channel, once it has one."""
+    async with ctx.locks(incident_id), ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+    if incident is not None and incident.channel_id:
+        await ctx.chat.say(channel=incident.channel_id, text=text)
+
+
+async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
+    async with ctx.sessions() as session:
+        firing = await service.firing_count(session=session, incident_id=incident.id)
+    svc = ctx.config.service(incident.service)
+    return IncidentCard(
+        ref=incident.ref,
+        title=incident.title,
+        severity=incident.severity,
+        status=incident.status,
+        service=incident.service,
+        summary=incident.summary,
+        description=incident.description,
+        source_url=incident.source_url,
+        runbook_url=incident.runbook_url or (svc.runbook_url if svc else None),
+        channel_id=incident.channel_id,
+        channel_name=incident.channel_name,
+        declared_by=incident.declared_by,
+        alerts_firing=firing,
+    )
+
+
+async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:
+    for name in islice(channel_names(incident.id, incident.title), MAX_NAME_ATTEMPTS):
+        try:
+            return await ctx.chat.create_channel(name=name)
+        except ChannelNameTaken:
+            log.info("channel name taken, trying another", extra={"channel": name})
+    raise ChatError("name_taken", f"no free channel name after {MAX_NAME_ATTEMPTS} tries")
+
+
+async def _invite(ctx: Context, incident: Incident) -> None:
+    svc = ctx.config.service(incident.service)
+    people = list(
+        dict.fromkeys([*(svc.owners if svc else []), *filter(None, [incident.declared_by])])
+    )
+    if not people or incident.channel_id is None:
+        return
+    failed: dict[str, str] = {}
+    try:
+        await ctx.chat.invite(channel_id=incident.channel_id, user_ids=people)
+    except ChatError:
+        # One bad invitee fails the whole call in Slack: retry one by one to invite the rest.
+        for person in people:
+            try:
+                await ctx.chat.invite(channel_id=incident.channel_id, user_ids=[person])
+            except ChatError as exc:
+                if exc.code != "already_in_channel":
+                    failed[person] = exc.code
+    invited = [f"<@{p}>" for p in people if p not in failed]
+    parts = [f"Invited {', '.join(invited)}"] if invited else []
+    parts += [f"could not invite <@{p}> ({code})" for p, code in failed.items()]
+    async with ctx.sessions.begin() as session:
+        incident = await _reload(session, incident.id)
+        await _note(ctx, session, incident, "people.invited", "; ".join(parts))
+
+
+async def _reload(session: AsyncSession, incident_id: int) -> Incident:
+    incident = await service.get(session=session, incident_id=incident_id)
+    if incident is None:  # incidents are never deleted while the bot runs
+        raise LookupError(f"incident {incident_id} vanished")
+    return incident
+
+
+async def _note(
+    ctx: Context, session: AsyncSession, incident: Incident, kind: str, text: str
+) -> None:
+    now = ctx.clock()
+    incident.updated_at = now
+    await timeline.record(
+        session=session,
+        incident_id=incident.id,
+        at=now,
+        kind=kind,
+        text=text,
+        actor="firebreak",
+        now=now,
+    )

@@ -1,0 +1,115 @@
+"""ORM models of an incident and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db.base import Base
+from bot.incidents.severity import Severity
+
+if TYPE_CHECKING:
+    from bot.alerts.models import AlertOccurrence
+
+
+class Status(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MITIGATED = "mitigated"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # One open incident per alert group, enforced by the database so that concurrent
+        # deliveries of the same group cannot open two.
+        Index(
+            "uq_incidents_open_group",
+            "source",
+            "group_key",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default=Status.INVESTIGATING)
+    severity: Mapped[str] = mapped_column(String(8))
+    service: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(40))
+    group_key: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    source_url: Mapped[str | None] = mapped_column(Text)
+    runbook_url: Mapped[str | None] = mapped_column(Text)
+    declared_by: Mapped[str | None] = mapped_column(String(40))
+    channel_id: Mapped[str | None] = mapped_column(String(40))
+    channel_name: Mapped[str | None] = mapped_column(String(80))
+    announcement_ts: Mapped[str | None] = mapped_column(String(40))
+    broadcast_ts: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+    alerts: Mapped[list[AlertOccurrence]] = relationship(
+        back_populates="incident", order_by="AlertOccurrence.id", lazy="raise"
+    )
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="incident", order_by="TimelineEntry.at, TimelineEntry.id", lazy="raise"
+    )
+
+    @property
+    def ref(self) -> str:
+        """The name responders use: INC-7."""
+        return format_ref(self.id)
+
+    @property
+    def severity_level(self) -> Severity:
+        return Severity(self.severity)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Status.RESOLVED
+
+
+class TimelineEntry(Base):
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        # A retried delivery (alert, Slack event) carries the same key and adds nothing.
+        UniqueConstraint("incident_id", "dedup_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    link: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+    dedup_key: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+    incident: Mapped[Incident] = relationship(back_populates="timeline", lazy="raise")
+
+
+def format_ref(incident_id: int) -> str:
+    return f"INC-{incident_id}"
+
+
+def parse_ref(ref: str) -> int | None:
+    """'INC-7', 'inc-7' or '7' → 7; anything else → None."""
+    value = ref.strip()
+    if value.upper().startswith("INC-"):
+        value = value[4:]
+    return int(value) if value.isdigit() and len(value) < 12 else None

@@ -1,0 +1,106 @@
+"""Read models of incidents for the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.incidents.models import Incident
+
+
+class IncidentSummary(BaseModel):
+    id: str
+    number: int
+    title: str
+    status: str
+    severity: str
+    service: str | None
+    source: str
+    channel_id: str | None
+    channel_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    alerts: int
+
+    @classmethod
+    def of(cls, incident: Incident, alerts: int) -> IncidentSummary:
+        return cls(
+            id=incident.ref,
+            number=incident.id,
+            title=incident.title,
+            status=incident.status,
+            severity=incident.severity,
+            service=incident.service,
+            source=incident.source,
+            channel_id=incident.channel_id,
+            channel_name=incident.channel_name,
+            created_at=incident.created_at,
+            updated_at=incident.updated_at,
+            resolved_at=incident.resolved_at,
+            alerts=alerts,
+        )
+
+
+class AlertOut(BaseModel):
+    name: str
+    status: str
+    severity: str
+    fingerprint: str
+    starts_at: datetime
+    ends_at: datetime | None
+    labels: dict[str, Any]
+    annotations: dict[str, Any]
+    generator_url: str | None
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    kind: str
+    text: str
+    actor: str | None
+    link: str | None
+
+
+class IncidentDetail(IncidentSummary):
+    summary: str | None
+    description: str | None
+    source_url: str | None
+    runbook_url: str | None
+    declared_by: str | None
+    group_key: str | None
+    occurrences: list[AlertOut]
+    timeline: list[TimelineOut]
+
+    @classmethod
+    def full(cls, incident: Incident) -> IncidentDetail:
+        base = IncidentSummary.of(incident, len(incident.alerts)).model_dump()
+        return cls(
+            **base,
+            summary=incident.summary,
+            description=incident.description,
+            source_url=incident.source_url,
+            runbook_url=incident.runbook_url,
+            declared_by=incident.declared_by,
+            group_key=incident.group_key,
+            occurrences=[
+                AlertOut(
+                    name=a.name,
+                    status=a.status,
+                    severity=a.severity,
+                    fingerprint=a.fingerprint,
+                    starts_at=a.starts_at,
+                    ends_at=a.ends_at,
+                    labels=a.labels,
+                    annotations=a.annotations,
+                    generator_url=a.generator_url,
+                )
+                for a in incident.alerts
+            ],
+            timeline=[
+                TimelineOut(at=t.at, kind=t.kind, text=t.text, actor=t.actor, link=t.link)
+                for t in incident.timeline
+            ],
+        )

@@ -1,0 +1,101 @@
+"""Data access for incidents. Keyword-only, no side effects beyond the given session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.alerts.models import AlertOccurrence
+from bot.incidents.models import Incident, Status
+from bot.incidents.severity import Severity
+
+
+async def get(*, session: AsyncSession, incident_id: int, full: bool = False) -> Incident | None:
+    query = select(Incident).where(Incident.id == incident_id)
+    if full:
+        query = query.options(selectinload(Incident.alerts), selectinload(Incident.timeline))
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get_open_by_group(
+    *, session: AsyncSession, source: str, group_key: str
+) -> Incident | None:
+    query = select(Incident).where(
+        Incident.source == source,
+        Incident.group_key == group_key,
+        Incident.status != Status.RESOLVED,
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def list_with_alert_counts(
+    *, session: AsyncSession, open_only: bool = False, limit: int = 100
+) -> list[tuple[Incident, int]]:
+    counts = (
+        select(AlertOccurrence.incident_id, func.count().label("n"))
+        .group_by(AlertOccurrence.incident_id)
+        .subquery()
+    )
+    query = (
+        select(Incident, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.incident_id == Incident.id)
+        .order_by(Incident.id.desc())
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where(Incident.status != Status.RESOLVED)
+    return [(incident, int(n)) for incident, n in (await session.execute(query)).all()]
+
+
+async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
+    query = select(func.count()).where(
+        AlertOccurrence.incident_id == incident_id, AlertOccurrence.status == "firing"
+    )
+    return int((await session.scalar(query)) or 0)
+
+
+async def waiting_for_chat(*, session: AsyncSession) -> Sequence[int]:
+    """Open incidents whose channel or announcement was never finished (e.g. Slack was down)."""
+    query = select(Incident.id).where(
+        Incident.status != Status.RESOLVED,
+        (Incident.channel_id.is_(None)) | (Incident.announcement_ts.is_(None)),
+    )
+    return (await session.scalars(query)).all()
+
+
+def create(
+    *,
+    session: AsyncSession,
+    title: str,
+    severity: Severity,
+    source: str,
+    now: datetime,
+    service: str | None = None,
+    group_key: str | None = None,
+    summary: str | None = None,
+    description: str | None = None,
+    source_url: str | None = None,
+    runbook_url: str | None = None,
+    declared_by: str | None = None,
+) -> Incident:
+    incident = Incident(
+        title=title,
+        status=Status.INVESTIGATING,
+        severity=severity,
+        service=service,
+        source=source,
+        group_key=group_key,
+        summary=summary,
+        description=description,
+        source_url=source_url,
+        runbook_url=runbook_url,
+        declared_by=declared_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    return incident

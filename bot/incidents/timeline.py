@@ -1,0 +1,52 @@
+"""The incident's single timeline: every event, with when it happened and who did it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.incidents.models import TimelineEntry
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    incident_id: int,
+    at: datetime,
+    kind: str,
+    text: str,
+    now: datetime,
+    actor: str | None = None,
+    link: str | None = None,
+    data: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
+) -> TimelineEntry | None:
+    """Add an entry; with a dedup_key already on this incident's timeline, add nothing.
+
+    The unique constraint on (incident_id, dedup_key) backs this check up when two
+    transactions race; the caller's transaction then fails and is retried.
+    """
+    if dedup_key is not None:
+        exists = await session.scalar(
+            select(TimelineEntry.id).where(
+                TimelineEntry.incident_id == incident_id, TimelineEntry.dedup_key == dedup_key
+            )
+        )
+        if exists is not None:
+            return None
+    entry = TimelineEntry(
+        incident_id=incident_id,
+        at=at,
+        kind=kind,
+        text=text,
+        actor=actor,
+        link=link,
+        data=data,
+        dedup_key=dedup_key,
+        recorded_at=now,
+    )
+    session.add(entry)
+    return entry

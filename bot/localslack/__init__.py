@@ -1,0 +1,20 @@
+"""A local stand-in for the Slack Web API, for development and tests.
+
+`Workspace` holds the state and answers calls; `build_api` serves it over HTTP the way
+slack_sdk expects, `build_page` shows it in a browser, and `LocalSlackServer` runs the API
+on a free port in a background thread.
+"""
+
+from bot.localslack.api import API_PREFIX, build_api
+from bot.localslack.page import build_page
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import RecordedCall, Workspace
+
+__all__ = [
+    "API_PREFIX",
+    "LocalSlackServer",
+    "RecordedCall",
+    "Workspace",
+    "build_api",
+    "build_page",
+]

@@ -1,0 +1,46 @@
+"""The Web API methods the stand-in knows, by Slack's method name.
+
+Each handler reads its arguments, raises `SlackError` for any refusal before it changes
+anything, and returns the success body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.localslack.args import Args
+from bot.localslack.methods import chat, conversations, items, users
+from bot.localslack.store import Store
+
+Handler = Callable[[Store, Args], dict[str, Any]]
+
+# The only method Slack answers without a token.
+NO_AUTH = frozenset({"api.test"})
+
+METHODS: dict[str, Handler] = {
+    "api.test": users.api_test,
+    "auth.test": users.auth_test,
+    "chat.getPermalink": chat.get_permalink,
+    "chat.postMessage": chat.post_message,
+    "chat.update": chat.update,
+    "conversations.archive": conversations.archive,
+    "conversations.create": conversations.create,
+    "conversations.history": conversations.history,
+    "conversations.info": conversations.info,
+    "conversations.invite": conversations.invite,
+    "conversations.join": conversations.join,
+    "conversations.leave": conversations.leave,
+    "conversations.list": conversations.list_,
+    "conversations.members": conversations.members,
+    "conversations.replies": conversations.replies,
+    "conversations.setPurpose": conversations.set_purpose,
+    "conversations.setTopic": conversations.set_topic,
+    "pins.add": items.pins_add,
+    "pins.list": items.pins_list,
+    "pins.remove": items.pins_remove,
+    "reactions.add": items.reactions_add,
+    "users.info": users.info,
+    "users.list": users.list_,
+    "users.lookupByEmail": users.lookup_by_email,
+}

@@ -1,0 +1,216 @@
+"""conversations.* methods."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bot.localslack.args import Args, SlackError
+from bot.localslack.ids import ts_key
+from bot.localslack.methods.paging import paginate
+from bot.localslack.store import Channel, Store, check_channel_name
+
+MAX_INVITEES = 1000
+MAX_TOPIC = 250  # the same limit applies to purposes
+
+
+def create(store: Store, args: Args) -> dict[str, Any]:
+    name = check_channel_name(args.text("name"))
+    if store.channel_named(name) is not None:
+        raise SlackError("name_taken")
+    channel = store.create_channel(
+        name, is_private=args.flag("is_private"), creator=store.bot_user_id
+    )
+    return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def _member_channel(store: Store, args: Args) -> Channel:
+    """The channel, checked as Slack does before a member-only change."""
+    channel = store.channel(args.text("channel"))
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if store.bot_user_id not in channel.members:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def invite(store: Store, args: Args) -> dict[str, Any]:
+    channel = _member_channel(store, args)
+    raw = args.text("users") or ""
+    invitees = list(dict.fromkeys(u.strip() for u in raw.split(",") if u.strip()))
+    if not invitees:
+        raise SlackError("no_user")
+    if len(invitees) > MAX_INVITEES:
+        raise SlackError("too_many_users")
+    problems = [
+        {"user": user_id, "ok": False, "error": error}
+        for user_id in invitees
+        if (error := _invite_problem(store, channel, user_id))
+    ]
+    refused = {p["user"] for p in problems}
+    welcome = [u for u in invitees if u not in refused]
+    # Without `force` one bad invitee fails the whole call; with it the rest still join.
+    if problems and not (args.flag("force") and welcome):
+        raise SlackError(str(problems[0]["error"]), errors=problems)
+    channel.members.extend(welcome)
+    body: dict[str, Any] = {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+    if problems:
+        body["errors"] = problems
+    return body
+
+
+def _invite_problem(store: Store, channel: Channel, user_id: str) -> str | None:
+    if user_id == store.bot_user_id:
+        return "cant_invite_self"
+    if user_id not in store.users:
+        return "user_not_found"
+    if user_id in channel.members:
+        return "already_in_channel"
+    return None
+
+
+def join(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if store.bot_user_id in channel.members:
+        # Joining twice succeeds, with a warning, as on Slack.
+        return {
+            "ok": True,
+            "channel": channel.to_slack(store.bot_user_id),
+            "warning": "already_in_channel",
+            "response_metadata": {"warnings": ["already_in_channel"]},
+        }
+    channel.members.append(store.bot_user_id)
+    return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def leave(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    if store.bot_user_id not in channel.members:
+        return {"ok": True, "not_in_channel": True}  # Slack's answer, not an error
+    if channel.is_private and len(channel.members) == 1:
+        raise SlackError("last_member")
+    channel.members.remove(store.bot_user_id)
+    return {"ok": True}
+
+
+def archive(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    if channel.is_archived:
+        raise SlackError("already_archived")
+    channel.is_archived = True
+    return {"ok": True}
+
+
+def list_(store: Store, args: Args) -> dict[str, Any]:
+    types = {t.strip() for t in (args.text("types") or "public_channel").split(",")}
+    exclude_archived = args.flag("exclude_archived")
+    matching = [
+        c
+        for c in store.channels.values()
+        if ("private_channel" if c.is_private else "public_channel") in types
+        and not (c.is_private and store.bot_user_id not in c.members)
+        and not (exclude_archived and c.is_archived)
+    ]
+    page, next_cursor = paginate(matching, lambda c: c.id, args)
+    return {
+        "ok": True,
+        "channels": [c.to_slack(store.bot_user_id) for c in page],
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def info(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def members(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    page, next_cursor = paginate(channel.members, lambda u: u, args)
+    return {"ok": True, "members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def history(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    latest = _ts_bound(args, "latest", "invalid_ts_latest")
+    oldest = _ts_bound(args, "oldest", "invalid_ts_oldest")
+    inclusive = args.flag("inclusive")
+
+    def in_range(message: dict[str, Any]) -> bool:
+        key = ts_key(message["ts"])
+        after = oldest is None or key > oldest or (inclusive and key == oldest)
+        before = latest is None or key < latest or (inclusive and key == latest)
+        return after and before
+
+    # Thread replies live in conversations.replies, not in the channel's history.
+    top_level = [
+        m
+        for m in reversed(store.messages[channel.id])
+        if m.get("thread_ts", m["ts"]) == m["ts"] or m.get("subtype") == "thread_broadcast"
+    ]
+    page, next_cursor = paginate(
+        [m for m in top_level if in_range(m)],
+        lambda m: str(m["ts"]),
+        args,
+        max_limit=999,
+    )
+    return {
+        "ok": True,
+        "messages": page,
+        "has_more": next_cursor != "",
+        "pin_count": len(channel.pins),
+        "channel_actions_ts": None,
+        "channel_actions_count": 0,
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def _ts_bound(args: Args, name: str, error: str) -> tuple[int, int] | None:
+    value = args.text(name)
+    if value is None:
+        return None
+    try:
+        return ts_key(value)
+    except ValueError:
+        raise SlackError(error) from None
+
+
+def replies(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"))
+    ts = args.text("ts")
+    thread = [
+        m
+        for m in store.messages[channel.id]
+        if m["ts"] == ts or (m.get("thread_ts") == ts and ts is not None)
+    ]
+    if not thread or thread[0]["ts"] != ts:
+        raise SlackError("thread_not_found")
+    page, next_cursor = paginate(thread, lambda m: str(m["ts"]), args, default_limit=1000)
+    return {
+        "ok": True,
+        "messages": page,
+        "has_more": next_cursor != "",
+        "response_metadata": {"next_cursor": next_cursor},
+    }
+
+
+def set_topic(store: Store, args: Args) -> dict[str, Any]:
+    channel = _member_channel(store, args)
+    channel.topic = _text_setting(store, args.text("topic"))
+    return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def set_purpose(store: Store, args: Args) -> dict[str, Any]:
+    channel = _member_channel(store, args)
+    channel.purpose = _text_setting(store, args.text("purpose"))
+    return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def _text_setting(store: Store, value: str | None) -> dict[str, Any]:
+    if value is not None and len(value) > MAX_TOPIC:
+        raise SlackError("too_long")
+    return {"value": value or "", "creator": store.bot_user_id, "last_set": int(time.time())}

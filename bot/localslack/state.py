@@ -1,0 +1,248 @@
+"""The local workspace: Slack's state in memory, and one entry point for every Web API call."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.localslack.args import Args, SlackError
+from bot.localslack.methods import METHODS, NO_AUTH
+from bot.localslack.store import Store, check_channel_name
+
+
+@dataclass
+class RecordedCall:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    status: int
+    response: dict[str, Any]
+    at: float
+
+
+@dataclass
+class _Failure:
+    method: str  # "*" matches any method
+    status: int
+    retry_after: int | None
+    error: str | None
+    remaining: int
+
+    def answer(self) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if self.status == 429:
+            headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+            return 429, headers, {"ok": False, "error": self.error or "ratelimited"}
+        return self.status, {}, {"ok": False, "error": self.error or "internal_error"}
+
+
+Answer = tuple[int, dict[str, str], dict[str, Any]]
+
+
+class Workspace:
+    """One Slack workspace with a bot in it.
+
+    Every accessor returns copies taken under the lock: the HTTP server mutates the state on
+    its own thread while tests read it from theirs.
+    """
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] = (),
+        team_id: str = "T0LOCAL01",
+        team_name: str = "Firebreak local",
+        bot_user_id: str = "U0FIREBOT",
+        bot_id: str = "B0FIREBOT",
+    ) -> None:
+        self._lock = threading.RLock()
+        self._tokens = frozenset(tokens)
+        self._store = Store(
+            team_id=team_id, team_name=team_name, bot_user_id=bot_user_id, bot_id=bot_id
+        )
+        self._failures: list[_Failure] = []
+        self._calls: list[RecordedCall] = []
+
+    @property
+    def team_id(self) -> str:
+        return self._store.team_id
+
+    @property
+    def team_name(self) -> str:
+        return self._store.team_name
+
+    @property
+    def bot_user_id(self) -> str:
+        return self._store.bot_user_id
+
+    @property
+    def bot_id(self) -> str:
+        return self._store.bot_id
+
+    # seeding
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        email: str | None = None,
+        real_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Add (or replace) a human user; returns its Slack user object."""
+        with self._lock:
+            user = self._store.add_user(user_id, name, email=email, real_name=real_name)
+            return copy.deepcopy(user)
+
+    def ensure_channel(self, name: str, *, members: Iterable[str] = ()) -> dict[str, Any]:
+        """The public channel called `name` (leading '#' allowed), created if missing.
+
+        The bot is always a member; `members` are added if they are not in yet. Raises
+        ValueError for a name Slack would refuse or an unknown member, so a misconfigured
+        broadcast channel fails at start-up rather than on the first incident.
+        """
+        with self._lock:
+            try:
+                name = check_channel_name(name.removeprefix("#"))
+            except SlackError as exc:
+                raise ValueError(f"invalid channel name {name!r}: {exc.error}") from None
+            wanted = list(members)
+            unknown = [u for u in wanted if u not in self._store.users]
+            if unknown:
+                raise ValueError(f"unknown users: {', '.join(unknown)}")
+            channel = self._store.channel_named(name)
+            if channel is None:
+                bot = self._store.bot_user_id
+                channel = self._store.create_channel(name, is_private=False, creator=bot)
+            channel.members.extend(u for u in dict.fromkeys(wanted) if u not in channel.members)
+            return channel.to_slack(self._store.bot_user_id)
+
+    def add_message(
+        self, channel_id: str, user_id: str, text: str, *, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """Post as a person (the Web API only ever posts as the bot); returns the message."""
+        with self._lock:
+            channel = self._store.channels.get(channel_id)
+            if channel is None or user_id not in self._store.users:
+                raise ValueError(f"unknown channel {channel_id!r} or user {user_id!r}")
+            message: dict[str, Any] = {
+                "type": "message",
+                "ts": self._store.clock.next(),
+                "user": user_id,
+                "text": text,
+                "team": self._store.team_id,
+            }
+            if thread_ts is not None:
+                message["thread_ts"] = thread_ts
+            self._store.append_message(channel_id, message)
+            return copy.deepcopy(message)
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` ("*" = any) fail with HTTP `status`."""
+        if status < 400 or times < 1:
+            raise ValueError("fail() needs an error status (>= 400) and times >= 1")
+        with self._lock:
+            self._failures.append(_Failure(method, status, retry_after, error, times))
+
+    # reading
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """Every Web API call so far, oldest first, failed and refused ones included."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        with self._lock:
+            return [c for c in self._calls if c.method == method]
+
+    def channels(self) -> list[dict[str, Any]]:
+        with self._lock:
+            bot = self._store.bot_user_id
+            return [c.to_slack(bot) for c in self._store.channels.values()]
+
+    def channel_by_name(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            channel = self._store.channel_named(name.removeprefix("#"))
+            return None if channel is None else channel.to_slack(self._store.bot_user_id)
+
+    def messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """The channel's messages, thread replies included, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._store.messages.get(channel_id, []))
+
+    def users(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._store.users.values()))
+
+    # the Web API
+
+    def dispatch(
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        *,
+        unreadable: str | None = None,
+    ) -> Answer:
+        """Answer one Web API call: (HTTP status, extra headers, JSON body).
+
+        `unreadable` is the error for a request body that could not be decoded (invalid_json);
+        passing it through here keeps such calls in the call log too.
+        """
+        with self._lock:
+            if unreadable is not None and method in METHODS:
+                answer: Answer = (200, {}, {"ok": False, "error": unreadable})
+            else:
+                answer = self._answer(method, args, token)
+            status, headers, body = answer
+            # A deep copy, so neither the caller nor the call log shares state with the store.
+            body = copy.deepcopy(body)
+            self._calls.append(
+                RecordedCall(
+                    method=method,
+                    args=copy.deepcopy(args),
+                    token=token,
+                    status=status,
+                    response=copy.deepcopy(body),
+                    at=time.time(),
+                )
+            )
+            return status, headers, body
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
+        handler = METHODS.get(method)
+        if handler is None:
+            return 404, {}, {"ok": False, "error": "unknown_method", "req_method": method}
+        failure = self._take_failure(method)
+        if failure is not None:
+            return failure.answer()
+        if method not in NO_AUTH:
+            if not token:
+                return 200, {}, {"ok": False, "error": "not_authed"}
+            if token not in self._tokens:
+                return 200, {}, {"ok": False, "error": "invalid_auth"}
+        try:
+            return 200, {}, handler(self._store, Args(args))
+        except SlackError as exc:
+            return 200, {}, exc.body()
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        for failure in self._failures:
+            if failure.method in (method, "*"):
+                failure.remaining -= 1
+                if failure.remaining == 0:
+                    self._failures.remove(failure)
+                return failure
+        return None

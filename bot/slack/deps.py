@@ -1,0 +1,23 @@
+"""What listeners get from the composition root, through Bolt's per-request context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.context import Context
+from bot.tasks import Background
+
+CONTEXT_KEY = "firebreak"
+
+
+@dataclass(frozen=True)
+class Deps:
+    ctx: Context
+    background: Background
+
+
+def deps_of(context: Any) -> Deps:
+    deps = context[CONTEXT_KEY]
+    assert isinstance(deps, Deps)
+    return deps

@@ -1,0 +1,11 @@
+"""Bolt listeners grouped by kind, each folder with its own register(app)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.listeners import commands
+
+
+def register(app: AsyncApp) -> None:
+    commands.register(app)

@@ -1,0 +1,260 @@
+"""HTTP edge: webhook receivers, the JSON API, health, and Slack's endpoint (through Bolt)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.alerts import intake
+from bot.alerts.schemas import AlertBatch
+from bot.alerts.sources import alertmanager, generic, grafana
+from bot.incidents import flows, service
+from bot.incidents.models import parse_ref
+from bot.incidents.schemas import IncidentDetail, IncidentSummary
+from bot.slack.deps import Deps
+from bot.validation import describe
+
+log = logging.getLogger(__name__)
+
+PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
+    alertmanager.SOURCE: alertmanager.parse,
+    grafana.SOURCE: grafana.parse,
+    generic.SOURCE: generic.parse,
+}
+MAX_JSON_DEPTH = 32
+
+
+class Problem(Exception):
+    """An HTTP error answered as JSON: {"error": code, "message": text, "detail": [...]}."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        detail: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message, self.detail = status, error, message, detail
+        self.headers = headers
+
+
+def problem_response(exc: Problem) -> JSONResponse:
+    body: dict[str, Any] = {"error": exc.error, "message": exc.message}
+    if exc.detail is not None:
+        body["detail"] = exc.detail
+    return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+
+
+def install_error_handlers(api: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem_response(
+            Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+        )
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        detail = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        return problem_response(Problem(422, "invalid_request", "the request is not valid", detail))
+
+    api.add_exception_handler(Problem, on_problem)
+    api.add_exception_handler(StarletteHTTPException, on_http)
+    api.add_exception_handler(RequestValidationError, on_validation)
+
+
+def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/webhooks/{source}")
+    async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
+        parse = PARSERS.get(source)
+        if parse is None:
+            raise Problem(
+                404,
+                "unknown_source",
+                f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
+            )
+        _authenticate(request, token)
+        body = await _json_body(request, max_body)
+        try:
+            batch = parse(body)
+        except ValidationError as exc:
+            raise Problem(
+                422, "invalid_notification", f"not a valid {source} notification", describe(exc)
+            ) from exc
+        result = await intake.receive(ctx=deps.ctx, batch=batch)
+        _follow_up_in_chat(deps, result)
+        return {
+            "incident": f"INC-{result.incident_id}" if result.incident_id else None,
+            "opened": result.opened,
+            "firing": result.firing,
+            "resolved": result.resolved,
+            "ignored": result.ignored,
+        }
+
+    return router
+
+
+def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
+    """Slack work runs after the webhook is answered, so a slow Slack never delays Alertmanager."""
+    ctx = deps.ctx
+    if result.incident_id is not None:
+        # Also finishes a set-up that an earlier failure or restart cut short.
+        deps.background.spawn(
+            flows.open_in_chat(ctx=ctx, incident_id=result.incident_id),
+            name=f"INC-{result.incident_id}-open",
+        )
+    for incident_id in result.all_resolved:
+        deps.background.spawn(
+            flows.tell(
+                ctx=ctx,
+                incident_id=incident_id,
+                text=":white_check_mark: All alerts of this incident have resolved. "
+                "It stays open until its commander resolves it.",
+            ),
+            name=f"INC-{incident_id}-all-resolved",
+        )
+
+
+def _authenticate(request: Request, token: str | None) -> None:
+    if not token:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    # compare_digest: the time taken must not reveal how much of the token matched.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    ):
+        raise Problem(
+            401,
+            "unauthorized",
+            "missing or wrong bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="firebreak-webhooks"'},
+        )
+
+
+async def _json_body(request: Request, max_body: int) -> Any:
+    content_type = (
+        request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    )
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            f"send JSON with Content-Type: application/json, not {content_type!r}",
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body:
+        raise Problem(413, "body_too_large", f"the body has {declared} bytes; {max_body} at most")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > max_body:
+            raise Problem(413, "body_too_large", f"the body is over {max_body} bytes")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Problem(400, "invalid_json", "the body is nested too deeply") from exc
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise Problem(
+            400, "invalid_json", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+    return body
+
+
+def _depth(value: Any) -> int:
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        level = [
+            child
+            for item in level
+            for child in (
+                item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+            )
+        ]
+    return depth - 1
+
+
+def api_router(*, deps: Deps) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/incidents", response_model=list[IncidentSummary])
+    async def list_incidents(status: str | None = None, limit: int = 100) -> list[IncidentSummary]:
+        if status not in (None, "open", "all"):
+            raise Problem(422, "invalid_request", "status must be 'open' or 'all'")
+        if not 1 <= limit <= 1000:
+            raise Problem(422, "invalid_request", "limit must be between 1 and 1000")
+        async with deps.ctx.sessions() as session:
+            rows = await service.list_with_alert_counts(
+                session=session, open_only=status == "open", limit=limit
+            )
+        return [IncidentSummary.of(incident, count) for incident, count in rows]
+
+    @router.get("/incidents/{ref}", response_model=IncidentDetail)
+    async def get_incident(ref: str) -> IncidentDetail:
+        number = parse_ref(ref)
+        if number is None:
+            raise Problem(404, "not_found", f"{ref!r} is not an incident id like INC-7")
+        async with deps.ctx.sessions() as session:
+            incident = await service.get(session=session, incident_id=number, full=True)
+        if incident is None:
+            raise Problem(404, "not_found", f"no incident INC-{number}")
+        return IncidentDetail.full(incident)
+
+    return router
+
+
+def health_router(*, deps: Deps) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        try:
+            async with deps.ctx.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse(
+            {"status": "ok", "database": "ok", "background_tasks": deps.background.pending}
+        )
+
+    return router
+
+
+def slack_router(handler: AsyncSlackRequestHandler) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/slack/events")
+    async def slack_events(request: Request) -> Any:
+        return await handler.handle(request)
+
+    return router

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from bot.alerts.schemas import AlertStatus
+from bot.alerts.sources import alertmanager
+from bot.validation import describe
+from tests.payloads import am_alert, am_notification
+
+
+def test_parses_a_firing_group() -> None:
+    batch = alertmanager.parse(am_notification())
+    assert batch.source == "alertmanager"
+    assert batch.group_key == '{}:{alertname="RankerNDCGDrop"}'
+    [alert] = batch.alerts
+    assert alert.status is AlertStatus.FIRING
+    assert alert.fingerprint == "3f1c9a7be2d04c11"
+    assert alert.name == "RankerNDCGDrop"
+    # Nanoseconds are cut to microseconds, and the zone is kept as UTC.
+    assert alert.starts_at == datetime(2026, 11, 27, 2, 58, 0, 123456, tzinfo=UTC)
+    # Firing alerts carry the zero time; it means "not ended".
+    assert alert.ends_at is None
+    assert batch.external_url == "http://alertmanager.example:9093"
+
+
+def test_resolved_alert_keeps_its_end_time() -> None:
+    body = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00+01:00"))
+    [alert] = alertmanager.parse(body).alerts
+    assert alert.status is AlertStatus.RESOLVED
+    assert alert.ends_at == datetime(2026, 11, 27, 2, 10, tzinfo=UTC)
+
+
+def test_unknown_fields_of_newer_versions_are_accepted() -> None:
+    body = am_notification(notification_reason="first notification", routeLabels={})
+    assert alertmanager.parse(body).alerts
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.update(version="3"), "version"),
+        (lambda b: b.pop("groupKey"), "groupKey"),
+        (lambda b: b.update(alerts=[]), "alerts"),
+        (lambda b: b["alerts"][0].pop("fingerprint"), "alerts[0].fingerprint"),
+        (lambda b: b["alerts"][0].update(startsAt="yesterday"), "alerts[0].startsAt"),
+        (lambda b: b["alerts"][0].update(startsAt="2026-11-27T03:00:00"), "alerts[0].startsAt"),
+        (lambda b: b["alerts"][0].update(status="pending"), "alerts[0].status"),
+        (lambda b: b["alerts"][0]["labels"].update(severity=3), "alerts[0].labels.severity"),
+    ],
+)
+def test_invalid_notifications_name_the_field(mutate, field: str) -> None:  # type: ignore[no-untyped-def]
+    body = am_notification()
+    mutate(body)
+    with pytest.raises(ValidationError) as caught:
+        alertmanager.parse(body)
+    assert field in [error["field"] for error in describe(caught.value)]
+
+
+def test_a_grafana_body_is_not_an_alertmanager_one() -> None:
+    body = am_notification(version="1")
+    with pytest.raises(ValidationError) as caught:
+        alertmanager.parse(body)
+    assert describe(caught.value)[0]["field"] == "version"

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from bot.alerts import intake
+from bot.alerts.models import AlertOccurrence
+from bot.alerts.sources import alertmanager
+from bot.context import Context
+from bot.incidents import service
+from bot.incidents.models import Incident, Status, TimelineEntry
+from tests.fakes import FakeClock
+from tests.payloads import am_alert, am_notification
+
+RESOLVED_AT = "2026-11-27T03:20:00Z"
+
+
+async def receive(ctx: Context, body: dict) -> intake.IntakeResult:  # type: ignore[type-arg]
+    return await intake.receive(ctx=ctx, batch=alertmanager.parse(body))
+
+
+async def snapshot(
+    ctx: Context,
+) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]], list[str]]:
+    async with ctx.sessions() as session:
+        incidents = [
+            (i.id, i.severity, str(i.updated_at)) for i in await session.scalars(select(Incident))
+        ]
+        alerts = [(a.fingerprint, a.status) for a in await session.scalars(select(AlertOccurrence))]
+        entries = [
+            t.kind for t in await session.scalars(select(TimelineEntry).order_by(TimelineEntry.id))
+        ]
+    return incidents, alerts, entries
+
+
+async def full(ctx: Context, incident_id: int) -> Incident:
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id, full=True)
+    assert incident is not None
+    return incident
+
+
+async def test_first_notification_opens_an_incident(ctx: Context, clock: FakeClock) -> None:
+    result = await receive(ctx, am_notification())
+    assert result.opened and result.firing == 1 and result.incident_id == 1
+    incident = await full(ctx, 1)
+    assert incident.ref == "INC-1"
+    assert incident.title == "RankerNDCGDrop on search-ranker"
+    assert incident.severity == "SEV1"
+    assert incident.service == "search-ranker"
+    assert incident.status == Status.INVESTIGATING
+    assert incident.runbook_url == "https://runbooks.example.com/ranker/ndcg"
+    assert incident.created_at == clock.now
+    assert [t.kind for t in incident.timeline] == ["alert.firing", "incident.opened"]
+    assert incident.timeline[0].at == datetime(2026, 11, 27, 2, 58, 0, 123456, tzinfo=UTC)
+
+
+async def test_duplicate_delivery_changes_nothing(ctx: Context, clock: FakeClock) -> None:
+    await receive(ctx, am_notification())
+    before = await snapshot(ctx)
+    clock.advance(seconds=30)
+    result = await receive(ctx, am_notification())
+    assert not result.changed and result.incident_id == 1
+    assert await snapshot(ctx) == before
+
+
+async def test_same_group_updates_the_open_incident(ctx: Context) -> None:
+    await receive(ctx, am_notification(am_alert(fingerprint="a1", severity="warning")))
+    result = await receive(
+        ctx,
+        am_notification(
+            am_alert(fingerprint="a1", severity="warning"),
+            am_alert(fingerprint="a2", severity="critical"),
+        ),
+    )
+    assert not result.opened and result.firing == 1 and result.incident_id == 1
+    incidents, alerts, entries = await snapshot(ctx)
+    assert len(incidents) == 1
+    assert incidents[0][1] == "SEV1"  # a worse alert raised the severity
+    assert sorted(alerts) == [("a1", "firing"), ("a2", "firing")]
+    assert entries.count("severity.changed") == 1
+
+
+async def test_other_group_opens_another_incident(ctx: Context) -> None:
+    await receive(ctx, am_notification())
+    result = await receive(ctx, am_notification(am_alert(fingerprint="b1"), group_key='{}:{x="y"}'))
+    assert result.opened and result.incident_id == 2
+
+
+async def test_all_resolved_is_on_the_timeline_once(ctx: Context) -> None:
+    await receive(ctx, am_notification(am_alert(fingerprint="a1"), am_alert(fingerprint="a2")))
+    partly = await receive(
+        ctx,
+        am_notification(
+            am_alert(fingerprint="a1", status="resolved", ends_at=RESOLVED_AT),
+            am_alert(fingerprint="a2"),
+        ),
+    )
+    assert partly.resolved == 1 and not partly.all_resolved
+    resolved = am_notification(
+        am_alert(fingerprint="a1", status="resolved", ends_at=RESOLVED_AT),
+        am_alert(fingerprint="a2", status="resolved", ends_at=RESOLVED_AT),
+    )
+    done = await receive(ctx, resolved)
+    assert done.resolved == 1 and done.all_resolved == {1}
+    again = await receive(ctx, resolved)
+    assert not again.changed and not again.all_resolved
+    incident = await full(ctx, 1)
+    assert [t.kind for t in incident.timeline].count("alerts.all_resolved") == 1
+    assert {a.status for a in incident.alerts} == {"resolved"}
+    assert incident.alerts[0].ends_at == datetime(2026, 11, 27, 3, 20, tzinfo=UTC)
+    assert incident.status == Status.INVESTIGATING  # alerts resolving does not close the incident
+
+
+async def test_late_firing_copy_of_a_resolved_alert_is_ignored(ctx: Context) -> None:
+    await receive(ctx, am_notification())
+    await receive(ctx, am_notification(am_alert(status="resolved", ends_at=RESOLVED_AT)))
+    before = await snapshot(ctx)
+    result = await receive(ctx, am_notification())  # delivered out of order
+    assert not result.changed
+    assert await snapshot(ctx) == before
+
+
+async def test_refiring_alert_is_a_new_occurrence(ctx: Context) -> None:
+    await receive(ctx, am_notification())
+    await receive(ctx, am_notification(am_alert(status="resolved", ends_at=RESOLVED_AT)))
+    result = await receive(ctx, am_notification(am_alert(starts_at="2026-11-27T03:40:00Z")))
+    assert result.firing == 1 and result.incident_id == 1
+    _, alerts, _ = await snapshot(ctx)
+    assert alerts == [("3f1c9a7be2d04c11", "resolved"), ("3f1c9a7be2d04c11", "firing")]
+
+
+async def test_resolved_alerts_of_an_unknown_group_open_nothing(ctx: Context) -> None:
+    result = await receive(ctx, am_notification(am_alert(status="resolved", ends_at=RESOLVED_AT)))
+    assert result.incident_id is None and result.ignored == 1
+    assert await snapshot(ctx) == ([], [], [])
+
+
+async def test_a_resolved_incident_is_not_reused(ctx: Context) -> None:
+    await receive(ctx, am_notification())
+    async with ctx.sessions.begin() as session:
+        incident = await service.get(session=session, incident_id=1)
+        assert incident is not None
+        incident.status = Status.RESOLVED
+    result = await receive(ctx, am_notification(am_alert(starts_at="2026-11-28T00:00:00Z")))
+    assert result.opened and result.incident_id == 2
+
+
+async def test_concurrent_identical_deliveries_open_one_incident(ctx: Context) -> None:
+    results = await asyncio.gather(*(receive(ctx, am_notification()) for _ in range(20)))
+    assert sum(r.opened for r in results) == 1
+    assert {r.incident_id for r in results} == {1}
+    async with ctx.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Incident)) == 1
+        assert await session.scalar(select(func.count()).select_from(AlertOccurrence)) == 1

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from bot.alerts import intake
+from bot.alerts.sources import alertmanager
+from bot.context import Context
+from bot.incidents import flows, service
+from bot.incidents.models import Incident
+from tests.fakes import FakeChat
+from tests.payloads import am_notification
+
+
+async def opened(ctx: Context) -> int:
+    result = await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    assert result.incident_id is not None
+    return result.incident_id
+
+
+async def load(ctx: Context, incident_id: int) -> Incident:
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id, full=True)
+    assert incident is not None
+    return incident
+
+
+async def test_opens_channel_invites_owners_and_announces(ctx: Context, chat: FakeChat) -> None:
+    incident_id = await opened(ctx)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    [channel] = chat.channels
+    assert channel.name == "inc-1-rankerndcgdrop-on-search-ranker"
+    assert chat.invites == [(channel.id, ["U0ANA0001", "U0BEN0002"])]
+    assert [where for where, _ in chat.announcements] == [channel.id, "incidents"]
+    card = chat.announcements[0][1]
+    assert (card.ref, card.severity, card.service, card.alerts_firing) == (
+        "INC-1",
+        "SEV1",
+        "search-ranker",
+        1,
+    )
+    assert card.runbook_url == "https://runbooks.example.com/ranker/ndcg"
+    incident = await load(ctx, incident_id)
+    assert (incident.channel_id, incident.channel_name) == (channel.id, channel.name)
+    assert incident.announcement_ts and incident.broadcast_ts
+    kinds = [t.kind for t in incident.timeline]
+    assert {"channel.created", "people.invited", "incident.announced"} <= set(kinds)
+
+
+async def test_running_again_does_nothing_more(ctx: Context, chat: FakeChat) -> None:
+    incident_id = await opened(ctx)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    assert len(chat.channels) == 1 and len(chat.announcements) == 2 and len(chat.invites) == 1
+
+
+async def test_taken_name_gets_another(ctx: Context, chat: FakeChat) -> None:
+    chat.taken |= {
+        "inc-1-rankerndcgdrop-on-search-ranker",
+        "inc-1-rankerndcgdrop-on-search-ranker-2",
+    }
+    await flows.open_in_chat(ctx=ctx, incident_id=await opened(ctx))
+    assert chat.channels[0].name == "inc-1-rankerndcgdrop-on-search-ranker-3"
+
+
+async def test_unknown_invitee_does_not_stop_the_others(ctx: Context, chat: FakeChat) -> None:
+    chat.unknown_users.add("U0BEN0002")
+    incident_id = await opened(ctx)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    assert chat.invites[1:] == [
+        (chat.channels[0].id, ["U0ANA0001"]),
+        (chat.channels[0].id, ["U0BEN0002"]),
+    ]
+    note = next(t for t in (await load(ctx, incident_id)).timeline if t.kind == "people.invited")
+    assert note.text == "Invited <@U0ANA0001>; could not invite <@U0BEN0002> (user_not_found)"
+
+
+async def test_failed_announcement_resumes_without_a_second_channel(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id = await opened(ctx)
+    chat.fail_announce = "ratelimited"
+    try:
+        await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    except Exception as exc:
+        assert "ratelimited" in str(exc)
+    else:
+        raise AssertionError("the announcement failure should surface")
+    async with ctx.sessions() as session:
+        assert list(await service.waiting_for_chat(session=session)) == [incident_id]
+    chat.fail_announce = None
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    assert len(chat.channels) == 1 and len(chat.announcements) == 2
+    async with ctx.sessions() as session:
+        assert list(await service.waiting_for_chat(session=session)) == []
+
+
+async def test_declared_incident_invites_its_declarer(ctx: Context, chat: FakeChat) -> None:
+    incident = await flows.declare(
+        ctx=ctx, title="Checkout fraud scores all zero", declared_by="U0DEV0009"
+    )
+    assert incident.ref == "INC-1" and incident.severity == "SEV3" and incident.source == "slack"
+    await flows.open_in_chat(ctx=ctx, incident_id=incident.id)
+    assert chat.channels[0].name == "inc-1-checkout-fraud-scores-all-zero"
+    assert chat.invites == [(chat.channels[0].id, ["U0DEV0009"])]
+    assert chat.announcements[0][1].declared_by == "U0DEV0009"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.localslack.mrkdwn import Formatter, safe_url
+
+fmt = Formatter(users={"U0ALICE001": "alice"}, channels={"C0INC00001": "inc-1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("*SEV2* now", "<strong>SEV2</strong> now"),
+        ("_slow_ and ~gone~", "<em>slow</em> and <s>gone</s>"),
+        ("run `kubectl get pods`", "run <code>kubectl get pods</code>"),
+        ("a\nb", "a<br>\nb"),
+        (
+            "<https://grafana.example/d/1|dashboard>",
+            '<a href="https://grafana.example/d/1" rel="noopener noreferrer">dashboard</a>',
+        ),
+        ("<#C0INC00001>", '<span class="ref">#inc-1</span>'),
+        ("<#C0INC00001|renamed>", '<span class="ref">#renamed</span>'),
+        ("<@U0ALICE001> is commander", '<span class="ref">@alice</span> is commander'),
+        ("<!here>", '<span class="ref">@here</span>'),
+        ("2*3*4", "2*3*4"),
+    ],
+)
+def test_mrkdwn(text: str, html: str) -> None:
+    assert str(fmt.mrkdwn(text)) == html
+
+
+def test_everything_else_is_escaped() -> None:
+    html = str(fmt.mrkdwn("<script>alert('x')</script> & <javascript:alert(1)|click>"))
+    assert "<script" not in html and "<a" not in html
+    assert html.startswith("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; ")
+
+
+def test_slack_entities_are_shown_as_characters_once() -> None:
+    assert str(fmt.mrkdwn("p99 &gt; 2s &amp; rising")) == "p99 &gt; 2s &amp; rising"
+
+
+def test_text_objects() -> None:
+    assert str(fmt.text({"type": "plain_text", "text": "*not bold*"})) == "*not bold*"
+    assert str(fmt.text({"type": "mrkdwn", "text": "*bold*"})) == "<strong>bold</strong>"
+    assert str(fmt.text(None)) == ""
+
+
+def test_safe_url() -> None:
+    assert safe_url("https://x.example/a.png") == "https://x.example/a.png"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url(None) is None

@@ -1,0 +1,109 @@
+"""The workspace page, requested in-process through httpx's ASGI transport."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.localslack import Workspace, build_page
+
+from .conftest import Call
+
+ALICE = "U0ALICE001"
+
+
+@pytest.fixture
+async def http(ws: Workspace) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build_page(ws))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localslack.test") as http:
+        yield http
+
+
+async def test_empty_workspace(http: httpx.AsyncClient) -> None:
+    response = await http.get("/")
+    assert response.status_code == 200
+    assert "No channels yet" in response.text
+    assert '<meta http-equiv="refresh" content="3">' in response.text
+
+
+async def test_lists_channels_and_shows_the_newest(
+    http: httpx.AsyncClient, ws: Workspace, call: Call
+) -> None:
+    ws.ensure_channel("incidents")
+    newest = call("conversations.create", name="inc-2-ranker")["channel"]["id"]
+    call("conversations.setTopic", channel=newest, topic="SEV1 ranker down")
+    call("chat.postMessage", channel=newest, text="*INC-2* declared")
+
+    html = (await http.get("/")).text
+
+    assert "#incidents" in html and "#inc-2-ranker" in html
+    assert "SEV1 ranker down" in html
+    assert "<strong>INC-2</strong> declared" in html
+    assert f'href="?channel={newest}" class="selected"' in html
+
+
+async def test_message_text_is_escaped(http: httpx.AsyncClient, ws: Workspace, call: Call) -> None:
+    channel = call("conversations.create", name="inc-3")["channel"]["id"]
+    call("chat.postMessage", channel=channel, text="<script>alert(1)</script>")
+    ws.add_message(channel, ALICE, "<img src=x onerror=alert(2)>")
+
+    html = (await http.get("/", params={"channel": channel})).text
+
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "alice" in html
+
+
+async def test_blocks_are_drawn(http: httpx.AsyncClient, call: Call) -> None:
+    channel = call("conversations.create", name="inc-4")["channel"]["id"]
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "INC-4 <b>"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "*Commander* <@U0ALICE001>"},
+            "fields": [{"type": "mrkdwn", "text": "*Severity*\nSEV2"}],
+        },
+        {"type": "divider"},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "opened by alertmanager"}]},
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Roll back"},
+                    "style": "danger",
+                    "action_id": "rollback",
+                }
+            ],
+        },
+        {"type": "image", "image_url": "https://grafana.example/p.png", "alt_text": "p99"},
+        {"type": "image", "image_url": "javascript:alert(1)", "alt_text": "evil"},
+    ]
+    call("chat.postMessage", channel=channel, text="fallback only", blocks=blocks)
+
+    html = (await http.get("/", params={"channel": channel})).text
+
+    assert "INC-4 &lt;b&gt;" in html
+    assert '<strong>Commander</strong> <span class="ref">@alice</span>' in html
+    assert "<strong>Severity</strong><br>" in html
+    assert '<hr class="block divider">' in html
+    assert "opened by alertmanager" in html
+    assert 'class="danger" disabled' in html and "Roll back</button>" in html
+    assert '<img class="picture" src="https://grafana.example/p.png" alt="p99">' in html
+    assert "javascript:" not in html and "[image: evil]" in html
+    assert "fallback only" not in html  # as in Slack, text is the fallback for blocks
+
+
+async def test_unknown_channel_is_404(http: httpx.AsyncClient) -> None:
+    response = await http.get("/", params={"channel": "C0NOTHERE0"})
+    assert response.status_code == 404
+    assert "C0NOTHERE0" in response.text
+
+
+async def test_state_json(http: httpx.AsyncClient, call: Call, channel: str) -> None:
+    ts = call("chat.postMessage", channel=channel, text="hello")["ts"]
+    state = (await http.get("/state.json")).json()
+    assert [c["id"] for c in state["channels"]] == [channel]
+    assert [(m["ts"], m["text"]) for m in state["messages"][channel]] == [(ts, "hello")]

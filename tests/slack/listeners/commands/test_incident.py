@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.alerts import intake
+from bot.alerts.sources import alertmanager
+from bot.context import Context
+from bot.slack.deps import CONTEXT_KEY, Deps
+from bot.slack.listeners.commands.incident import incident_command
+from bot.tasks import Background
+from tests.fakes import FakeChat
+from tests.payloads import am_notification
+
+
+class FakeAck:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+    @property
+    def text(self) -> str:
+        [call] = self.calls
+        return str(call["text"])
+
+
+@pytest.fixture
+def deps(ctx: Context) -> Deps:
+    return Deps(ctx=ctx, background=Background())
+
+
+async def run(deps: Deps, text: str, user: str = "U0DEV0009") -> FakeAck:
+    ack = FakeAck()
+    command = {"command": "/incident", "text": text, "user_id": user, "channel_id": "C0GENERAL1"}
+    await incident_command(ack, command, {CONTEXT_KEY: deps})
+    return ack
+
+
+async def test_help_lists_every_subcommand(deps: Deps) -> None:
+    for text in ("help", "", "  HELP "):
+        ack = await run(deps, text)
+        assert "/incident declare <title>" in ack.text and "/incident list" in ack.text
+        assert ack.calls[0]["response_type"] == "ephemeral"
+
+
+async def test_unknown_subcommand_says_so_and_shows_help(deps: Deps) -> None:
+    ack = await run(deps, "explode now")
+    assert ack.text.startswith("I don't know `explode`") and "/incident list" in ack.text
+
+
+async def test_declare_opens_an_incident_and_its_channel(deps: Deps, chat: FakeChat) -> None:
+    ack = await run(deps, "declare   Ranker   returns junk")
+    assert ack.text.startswith("INC-1 declared: Ranker returns junk")
+    await asyncio.wait_for(deps.background.drain(timeout=5), 6)
+    assert chat.channels[0].name == "inc-1-ranker-returns-junk"
+    assert chat.invites == [(chat.channels[0].id, ["U0DEV0009"])]
+
+
+async def test_declare_needs_a_sensible_title(deps: Deps, chat: FakeChat) -> None:
+    assert "Give the incident a title" in (await run(deps, "declare")).text
+    assert "301 characters; 300 at most" in (await run(deps, "declare " + "x" * 301)).text
+    assert deps.background.pending == 0 and chat.channels == []
+
+
+async def test_list_shows_open_incidents(deps: Deps, ctx: Context) -> None:
+    assert (await run(deps, "list")).text == "No open incidents."
+    await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    ack = await run(deps, "list")
+    assert ack.text.startswith("1 open incident:")
+    assert (
+        "*INC-1* RankerNDCGDrop on search-ranker · SEV1 · investigating · search-ranker" in ack.text
+    )
+    assert ack.calls[0]["blocks"][0]["type"] == "header"

@@ -28,13 +28,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Real servers the test suite starts: Prometheus Alertmanager (Debian package).
+# Real servers the test suite starts: Prometheus Alertmanager and PostgreSQL (Debian packages).
+APT_PACKAGES := prometheus-alertmanager postgresql
 servers:
-	@command -v prometheus-alertmanager >/dev/null || { \
-	  echo "installing prometheus-alertmanager with apt-get"; \
+	@missing=""; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus-alertmanager >/dev/null; }
-	@command -v prometheus-alertmanager >/dev/null
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@command -v prometheus-alertmanager >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests migrations

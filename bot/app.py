@@ -29,7 +29,7 @@ from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.incidents import flows, service
-from bot.localslack import Workspace, build_api, build_page
+from bot.localslack import API_PREFIX, Workspace, build_api, build_page
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
 from bot.slack.notifier import SlackChat
@@ -37,7 +37,6 @@ from bot.tasks import Background
 
 log = logging.getLogger(__name__)
 
-LOCAL_SLACK_PREFIX = "/localslack/api"
 SLACK_TIMEOUT_S = 10
 # The embedded stand-in answers on this very server, which only listens once start-up is over.
 RESUME_DELAY_S = 1.0
@@ -70,7 +69,7 @@ def build_app(
     if settings.embedded_slack:
         token = f"xoxb-local-{secrets.token_hex(12)}"
         workspace = seeded_workspace(config, token=token)
-        slack_api_url = self_url.rstrip("/") + LOCAL_SLACK_PREFIX + "/"
+        slack_api_url = self_url.rstrip("/") + API_PREFIX + "/"
         signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
     else:
         if not settings.slack_signing_secret:
@@ -111,7 +110,7 @@ def build_app(
     api.include_router(web.api_router(deps=deps))
     api.include_router(web.health_router(deps=deps))
     if workspace is not None:
-        api.mount(LOCAL_SLACK_PREFIX, build_api(workspace))
+        api.mount(API_PREFIX, build_api(workspace))
         api.mount("/", build_page(workspace))  # last: it answers every other path
     return api
 

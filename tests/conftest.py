@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,14 +12,39 @@ from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
 from tests.fakes import FakeChat, FakeClock
+from tests.postgres import postgres_server
+
+_database_names = itertools.count(1)
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A migrated SQLite database of the test's own."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    with postgres_server() as base_url:
+        yield base_url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.realserver)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of the test's own: SQLite (the default) and PostgreSQL (production)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
+    else:
+        base = request.getfixturevalue("postgres")
+        name = f"test_{next(_database_names)}"
+        asyncio.run(_create_database(base, name))
+        url = f"{base}/{name}"
     upgrade(url)
     return url
+
+
+async def _create_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(base_url.replace("+asyncpg", "") + "/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 
 
 @pytest.fixture

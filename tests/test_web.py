@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import FirebreakConfig
+from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.scenario import Bot, clean_env, running_bot
 from tests.servers import wait_for
@@ -217,3 +218,31 @@ def test_page_shows_the_incident_channel(bot: Bot) -> None:
     assert "RankerNDCGDrop on search-ranker" in page.text
     state = bot.http.get("/state.json").json()
     assert incident["channel_id"] in json.dumps(state)
+
+
+def test_a_configured_slack_api_gets_every_call(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    workspace = Workspace(tokens=["xoxb-elsewhere-1"])
+    workspace.add_user("U0ANA0001", "ana")
+    workspace.add_user("U0BEN0002", "ben")
+    workspace.ensure_channel("incidents")
+    with (
+        LocalSlackServer(workspace) as slack,
+        running_bot(
+            tmp_path,
+            config,
+            SLACK_BOT_TOKEN="xoxb-elsewhere-1",
+            FIREBREAK_SLACK_API_URL=slack.base_url,
+        ) as bot,
+    ):
+        assert bot.runtime.workspace is None  # no embedded stand-in when a token is set
+        assert bot.http.get("/").status_code == 404
+        assert bot.command("help").status_code == 200
+        bot.webhook("alertmanager", am_notification())
+        bot.announced("INC-1")
+        methods = [call.method for call in workspace.calls]
+        assert methods[0] == "auth.test"  # Bolt checks its token against the same API
+        assert {"conversations.create", "conversations.invite", "chat.postMessage"} <= set(methods)
+        assert {call.token for call in workspace.calls} == {"xoxb-elsewhere-1"}

@@ -47,12 +47,14 @@ async def test_lists_channels_and_shows_the_newest(
 async def test_message_text_is_escaped(http: httpx.AsyncClient, ws: Workspace, call: Call) -> None:
     channel = call("conversations.create", name="inc-3")["channel"]["id"]
     call("chat.postMessage", channel=channel, text="<script>alert(1)</script>")
+    call("conversations.setTopic", channel=channel, topic="<i>topic</i>")
     ws.add_message(channel, ALICE, "<img src=x onerror=alert(2)>")
 
     html = (await http.get("/", params={"channel": channel})).text
 
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<span class="topic">&lt;i&gt;topic&lt;/i&gt;</span>' in html  # the sidebar
     assert "alice" in html
 
 
@@ -97,9 +99,9 @@ async def test_blocks_are_drawn(http: httpx.AsyncClient, call: Call) -> None:
 
 
 async def test_unknown_channel_is_404(http: httpx.AsyncClient) -> None:
-    response = await http.get("/", params={"channel": "C0NOTHERE0"})
+    response = await http.get("/", params={"channel": "C0<b>NOPE"})
     assert response.status_code == 404
-    assert "C0NOTHERE0" in response.text
+    assert "C0&lt;b&gt;NOPE" in response.text
 
 
 async def test_state_json(http: httpx.AsyncClient, call: Call, channel: str) -> None:

@@ -1,0 +1,121 @@
+"""The stand-in over real HTTP, driven by slack_sdk's own AsyncWebClient."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.localslack import API_PREFIX, LocalSlackServer, Workspace
+from bot.localslack.server import build_standalone
+
+TOKEN = "xoxb-local-test"
+ALICE = "U0ALICE001"
+
+
+@pytest.fixture
+def server(ws: Workspace) -> Iterator[LocalSlackServer]:
+    with LocalSlackServer(ws) as running:
+        yield running
+
+
+@pytest.fixture
+def slack(server: LocalSlackServer) -> AsyncWebClient:
+    return AsyncWebClient(token=TOKEN, base_url=server.base_url)
+
+
+async def test_incident_channel_round_trip(slack: AsyncWebClient, ws: Workspace) -> None:
+    created = await slack.conversations_create(name="inc-9-recsys")
+    channel = created["channel"]["id"]
+    invited = await slack.conversations_invite(channel=channel, users=[ALICE])
+    posted = await slack.chat_postMessage(
+        channel=channel,
+        text="INC-9 declared",
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "*INC-9* declared"}}],
+    )
+    await slack.chat_update(channel=channel, ts=posted["ts"], text="INC-9 mitigated")
+    history = await slack.conversations_history(channel=channel)
+
+    assert invited["channel"]["num_members"] == 2
+    assert [m["text"] for m in history["messages"]] == ["INC-9 mitigated"]
+    assert history["messages"][0]["blocks"][0]["text"]["text"] == "*INC-9* declared"
+    assert "edited" in history["messages"][0]
+    assert [c.method for c in ws.calls] == [
+        "conversations.create",
+        "conversations.invite",
+        "chat.postMessage",
+        "chat.update",
+        "conversations.history",
+    ]
+    assert all(c.token == TOKEN for c in ws.calls)
+
+
+async def test_duplicate_name_raises_name_taken(slack: AsyncWebClient) -> None:
+    await slack.conversations_create(name="inc-10")
+    with pytest.raises(SlackApiError) as raised:
+        await slack.conversations_create(name="inc-10")
+    assert raised.value.response["error"] == "name_taken"
+    assert raised.value.response.status_code == 200
+
+
+async def test_rate_limit_is_retried_by_the_sdk_handler(
+    slack: AsyncWebClient, ws: Workspace, channel: str
+) -> None:
+    slack.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
+    ws.fail("chat.postMessage", status=429, retry_after=1)
+
+    started = time.monotonic()
+    response = await slack.chat_postMessage(channel=channel, text="after the limit")
+
+    assert response["ok"] is True
+    assert [c.status for c in ws.calls_to("chat.postMessage")] == [429, 200]
+    assert time.monotonic() - started >= 1  # the handler honoured Retry-After
+    assert [m["text"] for m in ws.messages(channel)] == ["after the limit"]
+
+
+async def test_rate_limit_without_a_handler_raises(
+    slack: AsyncWebClient, ws: Workspace, channel: str
+) -> None:
+    ws.fail("chat.postMessage", status=429, retry_after=1)
+    with pytest.raises(SlackApiError) as raised:
+        await slack.chat_postMessage(channel=channel, text="x")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] == "1"
+    assert raised.value.response["error"] == "ratelimited"
+    assert ws.messages(channel) == []
+
+
+async def test_wrong_token_over_http(server: LocalSlackServer) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await AsyncWebClient(token="xoxb-nope", base_url=server.base_url).auth_test()
+    assert raised.value.response["error"] == "invalid_auth"
+
+
+def test_base_url_and_lifecycle(ws: Workspace) -> None:
+    server = LocalSlackServer(ws)
+    with pytest.raises(RuntimeError):
+        _ = server.base_url
+    server.start()
+    try:
+        assert server.base_url.startswith("http://127.0.0.1:")
+        assert server.base_url.endswith("/")
+        assert not server.base_url.endswith(":0/")
+    finally:
+        server.stop()
+    server.stop()  # stopping twice is harmless
+
+
+async def test_standalone_layout_matches_the_embedded_one(ws: Workspace) -> None:
+    transport = httpx.ASGITransport(app=build_standalone(ws))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localslack.test") as http:
+        api = await http.post(
+            f"{API_PREFIX}/auth.test", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        page = await http.get("/")
+    assert api.json()["ok"] is True
+    assert page.status_code == 200 and "Firebreak local" in page.text

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.processes import firebreak_command
+from tests.scenario import ENV
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k not in ENV}
+    return subprocess.run(
+        firebreak_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**clean, **env},
+    )
+
+
+def test_serve_refuses_a_token_without_signing_secret(tmp_path: Path) -> None:
+    result = run(["serve", "--port", "1"], tmp_path, SLACK_BOT_TOKEN="xoxb-secret-value-123")
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET is not" in result.stderr
+    assert "xoxb-secret-value-123" not in result.stderr + result.stdout
+
+
+def test_bad_config_stops_every_command_with_its_place(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("services:\n  ranker:\n    owner: [U0ANA0001]\n")
+    result = run(["check"], tmp_path, FIREBREAK_CONFIG=str(tmp_path / "bad.yaml"))
+    assert result.returncode == 2
+    assert "bad.yaml: services.ranker.owner: Extra inputs are not permitted" in result.stderr
+
+
+def test_check_and_migrate(tmp_path: Path) -> None:
+    checked = run(
+        ["check"], tmp_path, FIREBREAK_CONFIG=str(Path("examples/firebreak.yaml").resolve())
+    )
+    assert checked.returncode == 0 and "search-ranker" in checked.stdout
+    migrated = run(["migrate"], tmp_path, FIREBREAK_DATABASE_URL=f"sqlite:///{tmp_path / 'm.db'}")
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "m.db").stat().st_size > 0
+
+
+@pytest.mark.realserver
+def test_serve_on_postgresql_wants_migrate_first(tmp_path: Path, postgres: str) -> None:
+    url = f"{postgres}/postgres"
+    refused = run(["serve", "--port", "1"], tmp_path, FIREBREAK_DATABASE_URL=url)
+    assert refused.returncode == 2 and "run `firebreak migrate` first" in refused.stderr
+    assert run(["migrate"], tmp_path, FIREBREAK_DATABASE_URL=url).returncode == 0

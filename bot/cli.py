@@ -28,6 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("check", help="validate firebreak.yaml and the environment")
 
+    local = commands.add_parser(
+        "localslack", help="run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)"
+    )
+    local.add_argument("--host", default="127.0.0.1")
+    local.add_argument("--port", type=int, default=8090)
+
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(args, "log_level", "info").upper(),
@@ -49,7 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(settings.database_url)
         print("database schema is up to date")
         return 0
+    if args.command == "localslack":
+        return _localslack(settings, config, host=args.host, port=args.port)
     return _check(settings, config)
+
+
+def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port: int) -> int:
+    from bot.app import seeded_workspace
+    from bot.localslack.server import serve_forever
+
+    if not settings.slack_bot_token:
+        return _fail("set SLACK_BOT_TOKEN to the token the stand-in should accept (e.g. xoxb-dev)")
+    serve_forever(seeded_workspace(config, token=settings.slack_bot_token), host=host, port=port)
+    return 0
 
 
 def _serve(

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alerts import intake
@@ -77,7 +78,20 @@ def install_error_handlers(api: FastAPI) -> None:
         ]
         return problem_response(Problem(422, "invalid_request", "the request is not valid", detail))
 
+    async def on_database(_: Request, exc: Exception) -> JSONResponse:
+        # 503, not 500: Alertmanager retries 5xx, so the notification is delivered again later.
+        log.error("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            Problem(
+                503,
+                "unavailable",
+                "the incident store is unavailable; retry later",
+                headers={"Retry-After": "5"},
+            )
+        )
+
     api.add_exception_handler(Problem, on_problem)
+    api.add_exception_handler(OperationalError, on_database)
     api.add_exception_handler(StarletteHTTPException, on_http)
     api.add_exception_handler(RequestValidationError, on_validation)
 

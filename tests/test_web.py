@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from bot.alerts import intake
 from bot.config import FirebreakConfig
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
@@ -246,3 +248,16 @@ def test_a_configured_slack_api_gets_every_call(
         assert methods[0] == "auth.test"  # Bolt checks its token against the same API
         assert {"conversations.create", "conversations.invite", "chat.postMessage"} <= set(methods)
         assert {call.token for call in workspace.calls} == {"xoxb-elsewhere-1"}
+
+
+def test_database_outage_is_a_503_alertmanager_retries(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def store_down(**_: object) -> None:
+        raise OperationalError("INSERT …", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(intake, "receive", store_down)
+    response = bot.webhook("alertmanager", am_notification())
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable" and response.headers["Retry-After"] == "5"
+    assert "could not connect" not in response.text  # driver details stay in the log

@@ -104,7 +104,6 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
             await timeline.record(
                 session=session,
                 incident_id=incident_id,
-                at=now,
                 kind="alerts.all_resolved",
                 text="All alerts resolved",
                 actor=batch.source,
@@ -137,7 +136,6 @@ async def _open(ctx: Context, session: AsyncSession, batch: AlertBatch, now: dat
     await timeline.record(
         session=session,
         incident_id=incident.id,
-        at=now,
         kind="incident.opened",
         text=f"{incident.ref} opened from {batch.source}: {incident.title}",
         actor=batch.source,
@@ -220,7 +218,6 @@ async def _escalate(
         await timeline.record(
             session=session,
             incident_id=incident.id,
-            at=now,
             kind="severity.changed",
             text=f"Severity raised from {previous} to {severity} by new alerts",
             actor=incident.source,

@@ -44,7 +44,6 @@ async def declare(
         await timeline.record(
             session=session,
             incident_id=incident.id,
-            at=now,
             kind="incident.declared",
             text=f"{incident.ref} declared: {title}",
             actor=declared_by,
@@ -170,7 +169,6 @@ async def _note(
     await timeline.record(
         session=session,
         incident_id=incident.id,
-        at=now,
         kind=kind,
         text=text,
         actor="firebreak",

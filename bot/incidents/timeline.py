@@ -15,16 +15,17 @@ async def record(
     *,
     session: AsyncSession,
     incident_id: int,
-    at: datetime,
     kind: str,
     text: str,
     now: datetime,
+    at: datetime | None = None,
     actor: str | None = None,
     link: str | None = None,
     data: dict[str, Any] | None = None,
     dedup_key: str | None = None,
 ) -> TimelineEntry | None:
-    """Add an entry; with a dedup_key already on this incident's timeline, add nothing.
+    """Add an entry that happened `at` (default: now); with a dedup_key already on this
+    incident's timeline, add nothing.
 
     The unique constraint on (incident_id, dedup_key) backs this check up when two
     transactions race; the caller's transaction then fails and is retried.
@@ -39,7 +40,7 @@ async def record(
             return None
     entry = TimelineEntry(
         incident_id=incident_id,
-        at=at,
+        at=at or now,
         kind=kind,
         text=text,
         actor=actor,

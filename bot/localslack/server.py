@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterable
 from types import TracebackType
 
 import uvicorn
@@ -92,15 +91,11 @@ def build_standalone(workspace: Workspace) -> Starlette:
     )
 
 
-def serve_forever(*, host: str, port: int, token: str, channels: Iterable[str] = ()) -> None:
+def serve_forever(workspace: Workspace, *, host: str, port: int) -> None:
     """Run a local Slack in the foreground until interrupted (for `firebreak localslack`).
 
-    `token` is the only bot token it accepts; `channels` are created up front (e.g. the
-    broadcast channel). Prints where to point FIREBREAK_SLACK_API_URL, never the token.
+    Prints where to point FIREBREAK_SLACK_API_URL; never a token.
     """
-    workspace = Workspace(tokens=[token])
-    for name in channels:
-        workspace.ensure_channel(name)
     print(f"local Slack Web API: http://{host}:{port}{API_PREFIX}/", flush=True)
     print(f"local Slack page:    http://{host}:{port}/", flush=True)
     uvicorn.run(build_standalone(workspace), host=host, port=port, log_level="warning")

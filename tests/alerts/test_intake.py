@@ -11,6 +11,7 @@ from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import service
 from bot.incidents.models import Incident, Status, TimelineEntry
+from tests.domain import load_incident
 from tests.fakes import FakeClock
 from tests.payloads import am_alert, am_notification
 
@@ -35,17 +36,10 @@ async def snapshot(
     return incidents, alerts, entries
 
 
-async def full(ctx: Context, incident_id: int) -> Incident:
-    async with ctx.sessions() as session:
-        incident = await service.get(session=session, incident_id=incident_id, full=True)
-    assert incident is not None
-    return incident
-
-
 async def test_first_notification_opens_an_incident(ctx: Context, clock: FakeClock) -> None:
     result = await receive(ctx, am_notification())
     assert result.opened and result.firing == 1 and result.incident_id == 1
-    incident = await full(ctx, 1)
+    incident = await load_incident(ctx, 1)
     assert incident.ref == "INC-1"
     assert incident.title == "RankerNDCGDrop on search-ranker"
     assert incident.severity == "SEV1"
@@ -107,7 +101,7 @@ async def test_all_resolved_is_on_the_timeline_once(ctx: Context) -> None:
     assert done.resolved == 1 and done.all_resolved == {1}
     again = await receive(ctx, resolved)
     assert not again.changed and not again.all_resolved
-    incident = await full(ctx, 1)
+    incident = await load_incident(ctx, 1)
     assert [t.kind for t in incident.timeline].count("alerts.all_resolved") == 1
     assert {a.status for a in incident.alerts} == {"resolved"}
     assert incident.alerts[0].ends_at == datetime(2026, 11, 27, 3, 20, tzinfo=UTC)

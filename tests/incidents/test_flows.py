@@ -4,7 +4,7 @@ from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import flows, service
-from bot.incidents.models import Incident
+from tests.domain import load_incident
 from tests.fakes import FakeChat
 from tests.payloads import am_notification
 
@@ -13,13 +13,6 @@ async def opened(ctx: Context) -> int:
     result = await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
     assert result.incident_id is not None
     return result.incident_id
-
-
-async def load(ctx: Context, incident_id: int) -> Incident:
-    async with ctx.sessions() as session:
-        incident = await service.get(session=session, incident_id=incident_id, full=True)
-    assert incident is not None
-    return incident
 
 
 async def test_opens_channel_invites_owners_and_announces(ctx: Context, chat: FakeChat) -> None:
@@ -37,7 +30,7 @@ async def test_opens_channel_invites_owners_and_announces(ctx: Context, chat: Fa
         1,
     )
     assert card.runbook_url == "https://runbooks.example.com/ranker/ndcg"
-    incident = await load(ctx, incident_id)
+    incident = await load_incident(ctx, incident_id)
     assert (incident.channel_id, incident.channel_name) == (channel.id, channel.name)
     assert incident.announcement_ts and incident.broadcast_ts
     kinds = [t.kind for t in incident.timeline]
@@ -68,7 +61,9 @@ async def test_unknown_invitee_does_not_stop_the_others(ctx: Context, chat: Fake
         (chat.channels[0].id, ["U0ANA0001"]),
         (chat.channels[0].id, ["U0BEN0002"]),
     ]
-    note = next(t for t in (await load(ctx, incident_id)).timeline if t.kind == "people.invited")
+    note = next(
+        t for t in (await load_incident(ctx, incident_id)).timeline if t.kind == "people.invited"
+    )
     assert note.text == "Invited <@U0ANA0001>; could not invite <@U0BEN0002> (user_not_found)"
 
 

@@ -9,6 +9,9 @@ from typing import Any
 from bot.incidents.models import Incident
 from bot.slack.blocks.announcement import SEVERITY_EMOJI
 
+# Enough for any real outage; keeps the reply well inside Block Kit's 50-block limit.
+MAX_LISTED = 50
+
 
 def incident_list(
     incidents: Sequence[Incident], *, now: datetime
@@ -21,7 +24,9 @@ def incident_list(
             }
         ]
     ordered = sorted(incidents, key=lambda i: (i.severity, -i.id))
-    lines = [_line(incident, now) for incident in ordered]
+    lines = [_line(incident, now) for incident in ordered[:MAX_LISTED]]
+    if len(ordered) > MAX_LISTED:
+        lines.append(f"… and {len(ordered) - MAX_LISTED} more: GET /api/incidents?status=open")
     text = f"{len(ordered)} open incident{'s' if len(ordered) != 1 else ''}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": text}}
@@ -34,7 +39,7 @@ def incident_list(
             chunk = []
         chunk.append(line)
     blocks.append(_section(chunk))
-    return text + ":\n" + "\n".join(lines), blocks[:50]
+    return text + ":\n" + "\n".join(lines), blocks
 
 
 def _line(incident: Incident, now: datetime) -> str:

@@ -12,7 +12,7 @@ from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.listeners.commands.incident import incident_command
 from bot.tasks import Background
 from tests.fakes import FakeChat
-from tests.payloads import am_notification
+from tests.payloads import am_alert, am_notification
 
 
 class FakeAck:
@@ -75,3 +75,14 @@ async def test_list_shows_open_incidents(deps: Deps, ctx: Context) -> None:
         "*INC-1* RankerNDCGDrop on search-ranker · SEV1 · investigating · search-ranker" in ack.text
     )
     assert ack.calls[0]["blocks"][0]["type"] == "header"
+
+
+async def test_long_lists_are_cut_with_a_pointer(deps: Deps, ctx: Context) -> None:
+    for i in range(55):
+        body = am_notification(am_alert(fingerprint=f"f{i}"), group_key=f"g{i}")
+        await intake.receive(ctx=ctx, batch=alertmanager.parse(body))
+    ack = await run(deps, "list")
+    assert ack.text.startswith("55 open incidents:")
+    assert ack.text.count("*INC-") == 50
+    assert ack.text.endswith("… and 5 more: GET /api/incidents?status=open")
+    assert len(ack.calls[0]["blocks"]) <= 50

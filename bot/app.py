@@ -28,8 +28,9 @@ from bot import web
 from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
-from bot.incidents import flows, service
+from bot.incidents import flows, reminders, service
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
 from bot.slack.notifier import SlackChat
@@ -49,6 +50,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     deps: Deps
+    scheduler: ReminderScheduler
     slack_api_url: str
     signing_secret: str
     workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
@@ -84,8 +86,17 @@ def build_app(
     client = slack_client(token=token, base_url=slack_api_url)
     engine = make_engine(settings.database_url)
     background = Background()
+
+    async def fire(incident_id: int, kind: str) -> None:
+        await reminders.fire(ctx, incident_id=incident_id, kind=kind)
+
+    scheduler = ReminderScheduler(engine=engine, fire=fire)
     ctx = Context(
-        sessions=make_sessions(engine), config=config, chat=SlackChat(client), clock=clock
+        sessions=make_sessions(engine),
+        config=config,
+        chat=SlackChat(client),
+        reminders=scheduler,
+        clock=clock,
     )
     deps = Deps(ctx=ctx, background=background)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
@@ -93,6 +104,7 @@ def build_app(
         settings=settings,
         engine=engine,
         deps=deps,
+        scheduler=scheduler,
         slack_api_url=slack_api_url,
         signing_secret=signing_secret,
         workspace=workspace,
@@ -140,12 +152,14 @@ def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
 def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.scheduler.start()
         resume = asyncio.create_task(_resume_chat_setups(runtime.deps), name="resume-chat-setups")
         try:
             yield
         finally:
             # The sweep is redone at every start: stopping need not wait for it.
             resume.cancel()
+            await runtime.scheduler.stop()
             await runtime.deps.background.drain(timeout=10)
             await runtime.engine.dispose()
 

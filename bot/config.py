@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import re
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.durations import Duration
+from bot.incidents.oncall import Rotation
+from bot.incidents.people import UserId
 from bot.incidents.severity import Severity
 from bot.validation import describe
 
 SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///firebreak.db"
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class Settings(BaseSettings):
@@ -53,19 +55,10 @@ class Settings(BaseSettings):
 class ServiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    owners: list[str] = Field(
-        default_factory=list, description="Slack user IDs invited to its incidents"
-    )
+    owners: list[UserId] = Field(default_factory=list, description="invited to its incidents")
     description: str | None = None
     runbook_url: str | None = None
-
-    @field_validator("owners")
-    @classmethod
-    def _owners_are_user_ids(cls, owners: list[str]) -> list[str]:
-        for owner in owners:
-            if not _USER_ID.match(owner):
-                raise ValueError(f"{owner!r} is not a Slack user ID (like U0123ABCD)")
-        return owners
+    oncall: Rotation | None = Field(None, description="who commands this service's new incidents")
 
 
 class AlertsConfig(BaseModel):
@@ -92,6 +85,41 @@ DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
 }
 
 
+class RemindersConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Tell the channels when nobody has taken command this long after an incident opened.
+    commander_after: Duration = timedelta(minutes=2)
+    # Ask the commander for a status update this often, by severity (absent: no reminder).
+    status_update_every: dict[Severity, Duration] = Field(
+        default_factory=lambda: {
+            Severity.SEV1: timedelta(minutes=15),
+            Severity.SEV2: timedelta(minutes=30),
+            Severity.SEV3: timedelta(minutes=60),
+        }
+    )
+    snooze_choices: list[Duration] = Field(
+        default_factory=lambda: [timedelta(minutes=15), timedelta(minutes=30)], min_length=1
+    )
+
+
+class PermissionsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Who may change an incident (roles, status, severity, notes): the members of its channel,
+    # or anyone in the workspace. Admins may always.
+    change: Literal["channel_members", "anyone"] = "channel_members"
+    admins: list[UserId] = Field(default_factory=list)
+    # Who may accept a handoff or approve: only the person asked (not configurable on purpose).
+
+
+class TimelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Messages pinned, or given this reaction, go on the incident's timeline.
+    pin_emoji: str = "pushpin"
+
+
 class FirebreakConfig(BaseModel):
     """The team's firebreak.yaml: services, their owners, and where incidents are broadcast."""
 
@@ -100,6 +128,9 @@ class FirebreakConfig(BaseModel):
     broadcast_channel: str | None = "incidents"
     declared_severity: Severity = Severity.SEV3
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    reminders: RemindersConfig = Field(default_factory=RemindersConfig)
+    permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
+    timeline: TimelineConfig = Field(default_factory=TimelineConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     def service(self, name: str | None) -> ServiceConfig | None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import FirebreakConfig
 from bot.incidents.locks import KeyedLocks
-from bot.incidents.ports import Chat
+from bot.incidents.ports import Chat, Reminders
 
 
 def utcnow() -> datetime:
@@ -22,5 +22,6 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     config: FirebreakConfig
     chat: Chat
+    reminders: Reminders
     clock: Callable[[], datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)

@@ -132,22 +132,16 @@ def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter
 def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
     """Slack work runs after the webhook is answered, so a slow Slack never delays Alertmanager."""
     ctx = deps.ctx
-    if result.incident_id is not None:
-        # Also finishes a set-up that an earlier failure or restart cut short.
-        deps.background.spawn(
-            flows.open_in_chat(ctx=ctx, incident_id=result.incident_id),
-            name=f"INC-{result.incident_id}-open",
-        )
-    for incident_id in result.all_resolved:
-        deps.background.spawn(
-            flows.tell(
-                ctx=ctx,
-                incident_id=incident_id,
-                text=":white_check_mark: All alerts of this incident have resolved. "
-                "It stays open until its commander resolves it.",
-            ),
-            name=f"INC-{incident_id}-all-resolved",
-        )
+    touched = result.all_resolved | ({result.incident_id} if result.incident_id else set())
+    for incident_id in touched:
+        if result.changed and not (result.opened and incident_id == result.incident_id):
+            work = flows.alerts_changed(
+                ctx=ctx, incident_id=incident_id, all_resolved=incident_id in result.all_resolved
+            )
+        else:
+            # A repeat also finishes a set-up that an earlier failure or restart cut short.
+            work = flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+        deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
 
 
 def _authenticate(request: Request, token: str | None) -> None:

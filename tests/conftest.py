@@ -11,7 +11,7 @@ from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
-from tests.fakes import FakeChat, FakeClock
+from tests.fakes import FakeChat, FakeClock, FakeReminders
 from tests.postgres import postgres_server
 
 _database_names = itertools.count(1)
@@ -70,9 +70,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def reminders() -> FakeReminders:
+    return FakeReminders()
+
+
+@pytest.fixture
 async def ctx(
-    db_url: str, config: FirebreakConfig, chat: FakeChat, clock: FakeClock
+    db_url: str, config: FirebreakConfig, chat: FakeChat, clock: FakeClock, reminders: FakeReminders
 ) -> AsyncIterator[Context]:
     engine = make_engine(db_url)
-    yield Context(sessions=make_sessions(engine), config=config, chat=chat, clock=clock)
+    yield Context(
+        sessions=make_sessions(engine), config=config, chat=chat, reminders=reminders, clock=clock
+    )
     await engine.dispose()

@@ -26,7 +26,7 @@ def test_no_file_means_defaults() -> None:
     [
         (
             "services:\n  ranker:\n    owners: [ana]\n",
-            "services.ranker.owners: Value error, 'ana' is not a Slack user ID",
+            "services.ranker.owners[0]: Value error, 'ana' is not a Slack user ID",
         ),
         ("alerts:\n  severity_map:\n    page: SEV9\n", "alerts.severity_map.page: Input should be"),
         ("broadcast_chanel: x\n", "broadcast_chanel: Extra inputs are not permitted"),

@@ -2,6 +2,7 @@
 
 from bot.alerts.models import AlertOccurrence
 from bot.db.base import Base
+from bot.db.jobs import apscheduler_jobs
 from bot.incidents.models import Incident, TimelineEntry
 
-__all__ = ["AlertOccurrence", "Base", "Incident", "TimelineEntry"]
+__all__ = ["AlertOccurrence", "Base", "Incident", "TimelineEntry", "apscheduler_jobs"]

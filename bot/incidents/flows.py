@@ -8,10 +8,11 @@ from itertools import islice
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.incidents import service, timeline
+from bot.incidents import changes, roles, service, timeline
+from bot.incidents.cards import card_for
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
-from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentCard
+from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError
 from bot.incidents.severity import Severity
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
                     ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
                 )
             await _invite(ctx, incident)
+            if incident.source != "slack":
+                await roles.assign_on_call(ctx, incident_id=incident_id)
+            incident = await changes.load(ctx, incident_id=incident_id)
+            await changes.sync(ctx, incident)  # topic and reminders
         if incident.announcement_ts is None:
             card = await card_for(ctx, incident)
             assert incident.channel_id is not None
@@ -90,33 +95,19 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
                 )
 
 
-async def tell(*, ctx: Context, incident_id: int, text: str) -> None:
-    """Post a line in the incident's channel, once it has one."""
-    async with ctx.locks(incident_id), ctx.sessions() as session:
-        incident = await service.get(session=session, incident_id=incident_id)
-    if incident is not None and incident.channel_id:
-        await ctx.chat.say(channel=incident.channel_id, text=text)
-
-
-async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
-    async with ctx.sessions() as session:
-        firing = await service.firing_count(session=session, incident_id=incident.id)
-    svc = ctx.config.service(incident.service)
-    return IncidentCard(
-        ref=incident.ref,
-        title=incident.title,
-        severity=incident.severity,
-        status=incident.status,
-        service=incident.service,
-        summary=incident.summary,
-        description=incident.description,
-        source_url=incident.source_url,
-        runbook_url=incident.runbook_url or (svc.runbook_url if svc else None),
-        channel_id=incident.channel_id,
-        channel_name=incident.channel_name,
-        declared_by=incident.declared_by,
-        alerts_firing=firing,
-    )
+async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) -> None:
+    """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
+    await open_in_chat(ctx=ctx, incident_id=incident_id)
+    async with ctx.locks(incident_id):
+        incident = await changes.load(ctx, incident_id=incident_id)
+        await changes.sync(ctx, incident)
+        if all_resolved:
+            await changes.tell(
+                ctx,
+                incident,
+                ":white_check_mark: All alerts of this incident have resolved. "
+                "It stays open until its commander resolves it.",
+            )
 
 
 async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:

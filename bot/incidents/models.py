@@ -51,13 +51,22 @@ class Incident(Base):
     source_url: Mapped[str | None] = mapped_column(Text)
     runbook_url: Mapped[str | None] = mapped_column(Text)
     declared_by: Mapped[str | None] = mapped_column(String(40))
+    commander: Mapped[str | None] = mapped_column(String(40))
+    scribe: Mapped[str | None] = mapped_column(String(40))
+    handoff_to: Mapped[str | None] = mapped_column(String(40))  # offered, not yet accepted
+    channel_topic: Mapped[str | None] = mapped_column(String(250))  # as last set, to skip no-ops
     channel_id: Mapped[str | None] = mapped_column(String(40))
     channel_name: Mapped[str | None] = mapped_column(String(80))
     announcement_ts: Mapped[str | None] = mapped_column(String(40))
     broadcast_ts: Mapped[str | None] = mapped_column(String(40))
+    # Milestones. Detected is when Firebreak learned of it: created_at.
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]  # the first commander was assigned
+    mitigated_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    last_update_at: Mapped[datetime | None]  # the last status update posted
+    update_snoozed_until: Mapped[datetime | None]  # no status-update reminder before this
 
     alerts: Mapped[list[AlertOccurrence]] = relationship(
         back_populates="incident", order_by="AlertOccurrence.id", lazy="raise"
@@ -70,6 +79,10 @@ class Incident(Base):
     def ref(self) -> str:
         """The name responders use: INC-7."""
         return format_ref(self.id)
+
+    @property
+    def detected_at(self) -> datetime:
+        return self.created_at
 
     @property
     def severity_level(self) -> Severity:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -20,9 +21,22 @@ class MessageRef:
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    """A message responders wrote, as the chat platform has it."""
+
+    channel_id: str
+    ts: str
+    at: datetime
+    author: str | None
+    text: str
+    permalink: str | None
+
+
+@dataclass(frozen=True)
 class IncidentCard:
     """What an announcement shows; the chat adapter decides how it looks."""
 
+    incident_id: int
     ref: str
     title: str
     severity: str
@@ -36,6 +50,34 @@ class IncidentCard:
     channel_name: str | None
     declared_by: str | None
     alerts_firing: int
+    commander: str | None = None
+    scribe: str | None = None
+    acknowledged: bool = False  # the commander (if any) is known to be on it
+    handoff_to: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    card: IncidentCard
+    text: str  # what we know, in the commander's words
+    author: str
+    next_update_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HandoffOffer:
+    incident_id: int
+    ref: str
+    from_user: str | None
+    to_user: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    incident_id: int
+    ref: str
+    text: str
+    snooze: Sequence[timedelta] = ()  # offered as buttons; empty: nothing to snooze
 
 
 class ChatError(Exception):
@@ -60,6 +102,38 @@ class Chat(Protocol):
 
     async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None: ...
 
+    async def members(self, *, channel_id: str) -> set[str]: ...
+
+    async def set_topic(self, *, channel_id: str, topic: str) -> None: ...
+
     async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef: ...
 
+    async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None: ...
+
     async def say(self, *, channel: str, text: str) -> MessageRef: ...
+
+    async def whisper(self, *, channel: str, user: str, text: str) -> None:
+        """A message only `user` sees."""
+        ...
+
+    async def direct_message(self, *, user: str, text: str) -> MessageRef: ...
+
+    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> MessageRef: ...
+
+    async def post_update(self, *, channel: str, update: StatusUpdate) -> MessageRef: ...
+
+    async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef: ...
+
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        """A message by its ts, with a permalink; None if it does not exist."""
+        ...
+
+
+class Reminders(Protocol):
+    """Timed nudges that survive restarts. `key` is stable: scheduling it again replaces it."""
+
+    async def schedule(
+        self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
+    ) -> None: ...
+
+    async def cancel(self, *, key: str) -> None: ...

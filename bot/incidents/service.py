@@ -21,6 +21,11 @@ async def get(*, session: AsyncSession, incident_id: int, full: bool = False) ->
     return (await session.scalars(query)).one_or_none()
 
 
+async def get_by_channel(*, session: AsyncSession, channel_id: str) -> Incident | None:
+    query = select(Incident).where(Incident.channel_id == channel_id)
+    return (await session.scalars(query)).one_or_none()
+
+
 async def get_open_by_group(
     *, session: AsyncSession, source: str, group_key: str
 ) -> Incident | None:

@@ -73,6 +73,20 @@ class Args:
             raise SlackError(error)
         return value
 
+    def json_object(self, name: str, *, error: str) -> dict[str, Any] | None:
+        """An object argument sent either as a JSON object or as a JSON-encoded string."""
+        value = self._raw.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise SlackError(error) from None
+        if not isinstance(value, dict):
+            raise SlackError(error)
+        return value
+
     def has(self, name: str) -> bool:
         return name in self._raw
 

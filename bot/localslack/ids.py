@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Container
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
+_BLOCK_ID_ALPHABET = string.ascii_letters + string.digits
 
 
 def new_id(prefix: str, taken: Container[str] = ()) -> str:
@@ -16,6 +17,16 @@ def new_id(prefix: str, taken: Container[str] = ()) -> str:
         candidate = prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
         if candidate not in taken:
             return candidate
+
+
+def new_block_id() -> str:
+    """A block_id like the ones Slack fills in for blocks sent without one ("2WGp9")."""
+    return "".join(secrets.choice(_BLOCK_ID_ALPHABET) for _ in range(5))
+
+
+def new_view_hash(now: float) -> str:
+    """A view hash in Slack's shape ("1569262015.55b5e41b"): changes on every update."""
+    return f"{int(now)}.{secrets.token_hex(4)}"
 
 
 class TsClock:

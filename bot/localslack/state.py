@@ -57,11 +57,16 @@ class Workspace:
         team_name: str = "Firebreak local",
         bot_user_id: str = "U0FIREBOT",
         bot_id: str = "B0FIREBOT",
+        app_id: str = "A0FIREBOT",
     ) -> None:
         self._lock = threading.RLock()
         self._tokens = frozenset(tokens)
         self._store = Store(
-            team_id=team_id, team_name=team_name, bot_user_id=bot_user_id, bot_id=bot_id
+            team_id=team_id,
+            team_name=team_name,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            app_id=app_id,
         )
         self._failures: list[_Failure] = []
         self._calls: list[RecordedCall] = []
@@ -81,6 +86,10 @@ class Workspace:
     @property
     def bot_id(self) -> str:
         return self._store.bot_id
+
+    @property
+    def app_id(self) -> str:
+        return self._store.app_id
 
     # seeding
 
@@ -155,6 +164,12 @@ class Workspace:
         with self._lock:
             self._failures.append(_Failure(method, status, retry_after, error, times))
 
+    def expire_trigger(self, trigger_id: str) -> None:
+        """Make views.open/push with this trigger_id fail with expired_trigger_id, as a
+        trigger used more than 3 seconds after its interaction does on Slack."""
+        with self._lock:
+            self._store.expired_triggers.add(trigger_id)
+
     # reading
 
     @property
@@ -168,9 +183,16 @@ class Workspace:
             return [c for c in self._calls if c.method == method]
 
     def channels(self) -> list[dict[str, Any]]:
+        """Public and private channels, oldest first; direct messages are in `ims`."""
         with self._lock:
             bot = self._store.bot_user_id
-            return [c.to_slack(bot) for c in self._store.channels.values()]
+            return [c.to_slack(bot) for c in self._store.channels.values() if not c.is_im]
+
+    def ims(self) -> list[dict[str, Any]]:
+        """The bot's direct-message conversations (IM objects), oldest first."""
+        with self._lock:
+            bot = self._store.bot_user_id
+            return [c.to_slack(bot) for c in self._store.channels.values() if c.is_im]
 
     def channel_by_name(self, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -181,6 +203,24 @@ class Workspace:
         """The channel's messages, thread replies included, oldest first."""
         with self._lock:
             return copy.deepcopy(self._store.messages.get(channel_id, []))
+
+    def direct_messages(self, user_id: str) -> list[dict[str, Any]]:
+        """The messages of the bot's IM with `user_id`, oldest first; [] if it never opened."""
+        with self._lock:
+            im = self._store.im_with(user_id)
+            return [] if im is None else copy.deepcopy(self._store.messages[im.id])
+
+    def ephemeral(self, channel_id: str, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Ephemeral messages posted in the conversation (to `user_id` only, if given),
+        oldest first. Each has the recipient as `user`, and `text`, `blocks` and `ts`."""
+        with self._lock:
+            shown = self._store.ephemeral.get(channel_id, [])
+            return copy.deepcopy([m for m in shown if user_id in (None, m["user"])])
+
+    def views(self) -> list[dict[str, Any]]:
+        """Open views (modals) as views.open/push/update last answered them, newest last."""
+        with self._lock:
+            return copy.deepcopy(list(self._store.views.values()))
 
     def users(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -1,4 +1,4 @@
-"""The workspace's data: users, channels and messages, with Slack's lookup rules.
+"""The workspace's data: users, conversations, messages and views, with Slack's lookup rules.
 
 Not locked: `Workspace` holds the lock and hands a `Store` to the method handlers, which keep
 every check ahead of their first mutation so a failed call leaves no trace.
@@ -48,9 +48,17 @@ class Channel:
     is_archived: bool = False
     # ts of pinned messages -> (pinned at, pinned by); pins.list needs both.
     pins: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Set for a direct message (an IM): the person the bot talks to. IMs have no name.
+    im_user: str | None = None
+
+    @property
+    def is_im(self) -> bool:
+        return self.im_user is not None
 
     def to_slack(self, viewer: str) -> dict[str, Any]:
         """The conversation object as `viewer` sees it (is_member differs per caller)."""
+        if self.im_user is not None:
+            return self._im_to_slack(self.im_user)
         return {
             "id": self.id,
             "name": self.name,
@@ -75,17 +83,47 @@ class Channel:
             "num_members": len(self.members),
         }
 
+    def _im_to_slack(self, user: str) -> dict[str, Any]:
+        # The spec's "Conversation IM Channel Object": no name, topic or is_channel.
+        return {
+            "id": self.id,
+            "created": self.created,
+            "is_archived": self.is_archived,
+            "is_im": True,
+            "is_org_shared": False,
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_open": True,
+            "user": user,
+            "is_user_deleted": False,
+            "priority": 0,
+        }
+
 
 class Store:
-    def __init__(self, *, team_id: str, team_name: str, bot_user_id: str, bot_id: str) -> None:
+    def __init__(
+        self,
+        *,
+        team_id: str,
+        team_name: str,
+        bot_user_id: str,
+        bot_id: str,
+        app_id: str = "A0FIREBOT",
+    ) -> None:
         self.team_id = team_id
         self.team_name = team_name
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
+        self.app_id = app_id
         self.clock = TsClock()
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}  # insertion order = creation order
         self.messages: dict[str, list[dict[str, Any]]] = {}  # oldest first
+        # Ephemeral messages never reach history; kept per conversation, oldest first.
+        self.ephemeral: dict[str, list[dict[str, Any]]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # open views, oldest first
+        self.used_triggers: set[str] = set()
+        self.expired_triggers: set[str] = set()
         self.add_user(bot_user_id, "firebreak", real_name="Firebreak", is_bot=True)
 
     # users
@@ -132,7 +170,37 @@ class Store:
         return channel
 
     def channel_named(self, name: str) -> Channel | None:
-        return next((c for c in self.channels.values() if c.name == name), None)
+        return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+
+    # direct messages
+
+    def im_with(self, user_id: str) -> Channel | None:
+        """The bot's IM with `user_id`, if it was ever opened."""
+        return next((c for c in self.channels.values() if c.im_user == user_id), None)
+
+    def open_im(self, user_id: str) -> tuple[Channel, bool]:
+        """The bot's IM with a known user, opened if needed; True if it was already open."""
+        existing = self.im_with(user_id)
+        if existing is not None:
+            return existing, True
+        im = Channel(
+            id=new_id("D", self.channels),
+            name="",
+            is_private=True,
+            created=int(time.time()),
+            creator=self.bot_user_id,
+            members=[self.bot_user_id, user_id],
+            im_user=user_id,
+        )
+        self.channels[im.id] = im
+        self.messages[im.id] = []
+        return im, False
+
+    def dm_user(self, ref: str | None) -> str | None:
+        """`ref` if it names a person the bot can DM by user ID (chat.postMessage does so)."""
+        if ref and ref[0] in "UW" and ref in self.users and ref != self.bot_user_id:
+            return ref
+        return None
 
     def channel(self, ref: str | None, *, by_name: bool = False) -> Channel:
         """Find a channel the bot may see, by ID (or by name, with or without '#').

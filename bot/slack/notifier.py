@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentCard, MessageRef
+from bot.incidents.ports import (
+    ChannelNameTaken,
+    ChannelRef,
+    ChatError,
+    ChatMessage,
+    HandoffOffer,
+    IncidentCard,
+    MessageRef,
+    Reminder,
+    StatusUpdate,
+)
+from bot.slack.blocks import messages
 from bot.slack.blocks.announcement import announcement
+
+Blocks = list[dict[str, Any]]
 
 
 class SlackChat:
@@ -24,16 +38,87 @@ class SlackChat:
     async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
         await self._call("conversations_invite", channel=channel_id, users=",".join(user_ids))
 
+    async def members(self, *, channel_id: str) -> set[str]:
+        members: set[str] = set()
+        cursor: str | None = None
+        while True:
+            page = await self._call(
+                "conversations_members", channel=channel_id, limit=1000, cursor=cursor
+            )
+            members.update(page["members"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    async def set_topic(self, *, channel_id: str, topic: str) -> None:
+        await self._call("conversations_setTopic", channel=channel_id, topic=topic)
+
     async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef:
         text, blocks = announcement(card)
         return await self._post(channel=channel, text=text, blocks=blocks)
 
+    async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None:
+        text, blocks = announcement(card)
+        await self._call(
+            "chat_update", channel=message.channel_id, ts=message.ts, text=text, blocks=blocks
+        )
+
     async def say(self, *, channel: str, text: str) -> MessageRef:
         return await self._post(channel=channel, text=text)
 
-    async def _post(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> MessageRef:
+    async def whisper(self, *, channel: str, user: str, text: str) -> None:
+        await self._call("chat_postEphemeral", channel=channel, user=user, text=text)
+
+    async def direct_message(self, *, user: str, text: str) -> MessageRef:
+        # A bot token may post to a user ID: Slack delivers it in the app's DM with them.
+        return await self._post(channel=user, text=text)
+
+    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> MessageRef:
+        text, blocks = messages.handoff_offer(offer)
+        return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def post_update(self, *, channel: str, update: StatusUpdate) -> MessageRef:
+        text, blocks = messages.status_update(update)
+        return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
+        text, blocks = messages.reminder(reminder)
+        return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        found = await self._call(
+            "conversations_history",
+            channel=channel_id,
+            latest=ts,
+            oldest=ts,
+            inclusive=True,
+            limit=1,
+        )
+        hits = [m for m in found.get("messages", []) if m.get("ts") == ts]
+        if not hits:
+            # A reply in a thread is not in the channel's history; ask for it as a thread.
+            try:
+                found = await self._call(
+                    "conversations_replies", channel=channel_id, ts=ts, limit=1, inclusive=True
+                )
+            except ChatError as exc:
+                if exc.code == "thread_not_found":
+                    return None
+                raise
+            hits = [m for m in found.get("messages", []) if m.get("ts") == ts]
+        if not hits:
+            return None
+        link = await self._call("chat_getPermalink", channel=channel_id, message_ts=ts)
+        return ChatMessage(
+            channel_id=channel_id,
+            ts=ts,
+            at=datetime.fromtimestamp(float(ts), UTC),
+            author=hits[0].get("user") or hits[0].get("bot_id"),
+            text=hits[0].get("text", ""),
+            permalink=link.get("permalink"),
+        )
+
+    async def _post(self, *, channel: str, text: str, blocks: Blocks | None = None) -> MessageRef:
         response = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks)
         return MessageRef(channel_id=response["channel"], ts=response["ts"])
 

@@ -159,8 +159,8 @@ def test_alert_opens_incident_channel_and_resolution_reaches_the_timeline(
     channel = workspace.channel_by_name(incident["channel_name"])
     assert channel is not None and channel["id"] == incident["channel_id"]
     assert channel["name"] == "inc-1-search-ranker-ndcg-10-dropped-below-0-61"
-    [announcement] = workspace.messages(channel["id"])
-    assert "INC-1" in announcement["text"]
+    [announcement] = [m for m in workspace.messages(channel["id"]) if "INC-1 ·" in m["text"]]
+    assert announcement["blocks"][0]["text"]["text"].startswith("INC-1: ")
     # Every Slack call went to the configured API with the configured token.
     assert workspace.calls and {call.token for call in workspace.calls} == {BOT_TOKEN}
     assert [c.args["users"] for c in workspace.calls_to("conversations.invite")] == ["U0ANA0001"]

@@ -33,3 +33,13 @@ def test_json_list_accepts_a_list_or_its_json_string() -> None:
     for bad in ("{not json", '{"type": "divider"}', 5):
         with pytest.raises(SlackError):
             Args({"b": bad}).json_list("b", error="invalid_blocks")
+
+
+def test_json_object_accepts_an_object_or_its_json_string() -> None:
+    assert Args({"v": {"type": "modal"}}).json_object("v", error="e") == {"type": "modal"}
+    assert Args({"v": '{"type": "modal"}'}).json_object("v", error="e") == {"type": "modal"}
+    assert Args({"v": ""}).json_object("v", error="e") is None
+    for bad in ("{not json", "[1]", 5):
+        with pytest.raises(SlackError) as raised:
+            Args({"v": bad}).json_object("v", error="invalid_arguments")
+        assert raised.value.error == "invalid_arguments"

@@ -183,3 +183,124 @@ def test_get_permalink_errors(call: Call, channel: str) -> None:
     assert error_of(call("chat.getPermalink", channel="C0NOTHERE0", message_ts="1.0")) == (
         "channel_not_found"
     )
+
+
+# chat.postMessage to a person: the bot's DM with them
+
+BOB = "U0BOB00001"
+
+
+def test_post_message_to_a_user_id_lands_in_their_dm(ws: Workspace, call: Call) -> None:
+    first = call("chat.postMessage", channel=ALICE, text="You are commander of INC-1")
+    second = call("chat.postMessage", channel=ALICE, text="Reminder: update due")
+
+    im = first["channel"]
+    assert im.startswith("D") and second["channel"] == im
+    assert first["message"]["user"] == "U0FIREBOT"
+    assert [m["text"] for m in ws.direct_messages(ALICE)] == [
+        "You are commander of INC-1",
+        "Reminder: update due",
+    ]
+    assert ws.direct_messages(BOB) == []
+    opened = call("conversations.open", users=ALICE)
+    assert (opened["channel"]["id"], opened["already_open"]) == (im, True)
+
+
+def test_post_message_to_an_open_dm_by_its_id(ws: Workspace, call: Call) -> None:
+    im = call("conversations.open", users=BOB)["channel"]["id"]
+    assert call("chat.postMessage", channel=im, text="hi")["channel"] == im
+    assert [m["text"] for m in ws.direct_messages(BOB)] == ["hi"]
+
+
+def test_post_message_to_a_user_errors_open_nothing(ws: Workspace, call: Call) -> None:
+    assert error_of(call("chat.postMessage", channel="U0NOBODY01", text="x")) == (
+        "channel_not_found"
+    )
+    assert error_of(call("chat.postMessage", channel="U0FIREBOT", text="x")) == (
+        "channel_not_found"
+    )
+    assert error_of(call("chat.postMessage", channel=ALICE)) == "no_text"
+    assert error_of(call("chat.postMessage", channel=ALICE, text="x", blocks=[{}])) == (
+        "invalid_blocks"
+    )
+    assert ws.ims() == []
+
+
+# chat.postEphemeral
+
+
+def test_post_ephemeral_is_recorded_but_not_in_history(
+    ws: Workspace, call: Call, channel: str
+) -> None:
+    call("conversations.invite", channel=channel, users=f"{ALICE},{BOB}")
+
+    body = call("chat.postEphemeral", channel=channel, user=ALICE, text="Only you", blocks=BLOCKS)
+    call("chat.postEphemeral", channel=channel, user=BOB, text="Bob's turn")
+
+    assert body == {"ok": True, "message_ts": body["message_ts"]}
+    assert ws.messages(channel) == []
+    assert call("conversations.history", channel=channel)["messages"] == []
+    (alice,) = ws.ephemeral(channel, ALICE)
+    assert (
+        alice.items()
+        >= {
+            "user": ALICE,
+            "text": "Only you",
+            "blocks": BLOCKS,
+            "ts": body["message_ts"],
+        }.items()
+    )
+    assert [(m["user"], m["text"], m["blocks"]) for m in ws.ephemeral(channel)] == [
+        (ALICE, "Only you", BLOCKS),
+        (BOB, "Bob's turn", []),
+    ]
+    assert ws.ephemeral(channel, "U0NOBODY01") == []
+
+
+def test_post_ephemeral_in_a_thread_and_by_channel_name(
+    ws: Workspace, call: Call, channel: str
+) -> None:
+    call("conversations.invite", channel=channel, users=ALICE)
+    parent = call("chat.postMessage", channel=channel, text="INC-1")["ts"]
+    call(
+        "chat.postEphemeral",
+        channel="#inc-1-model-latency",
+        user=ALICE,
+        text="psst",
+        thread_ts=parent,
+    )
+    assert ws.ephemeral(channel)[0]["thread_ts"] == parent
+    assert ws.messages(channel)[0].get("reply_count") is None
+
+
+def test_post_ephemeral_in_a_dm(ws: Workspace, call: Call) -> None:
+    im = call("conversations.open", users=ALICE)["channel"]["id"]
+    assert call("chat.postEphemeral", channel=im, user=ALICE, text="x")["ok"]
+    assert error_of(call("chat.postEphemeral", channel=im, user=BOB, text="x")) == (
+        "user_not_in_channel"
+    )
+    assert [m["user"] for m in ws.ephemeral(im)] == [ALICE]
+
+
+def test_post_ephemeral_errors(ws: Workspace, call: Call, channel: str) -> None:
+    call("conversations.invite", channel=channel, users=ALICE)
+
+    def error(**args: Any) -> str:
+        return error_of(call("chat.postEphemeral", **args))
+
+    assert error(channel="C0NOTHERE0", user=ALICE, text="x") == "channel_not_found"
+    assert error(user=ALICE, text="x") == "channel_not_found"
+    assert error(channel=channel, user=BOB, text="x") == "user_not_in_channel"
+    assert error(channel=channel, user="U0NOBODY01", text="x") == "user_not_in_channel"
+    assert error(channel=channel, text="x") == "user_not_in_channel"
+    assert error(channel=channel, user=ALICE) == "no_text"
+    assert error(channel=channel, user=ALICE, text="") == "no_text"
+    assert error(channel=channel, user=ALICE, text="x" * 40_001) == "msg_too_long"
+    invalid = call("chat.postEphemeral", channel=channel, user=ALICE, blocks=[{"text": "?"}])
+    assert error_of(invalid) == "invalid_blocks"
+    assert invalid["response_metadata"]["messages"] == [
+        "[ERROR] missing required field: type [json-pointer:/blocks/0]"
+    ]
+    call("conversations.archive", channel=channel)
+    assert error(channel=channel, user=ALICE, text="x") == "is_archived"
+    assert ws.ephemeral(channel) == []

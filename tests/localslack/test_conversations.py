@@ -314,3 +314,158 @@ def test_set_topic_needs_membership(call: Call, channel: str) -> None:
     assert error_of(call("conversations.setTopic", channel=channel, topic="x")) == (
         "not_in_channel"
     )
+
+
+def test_set_topic_and_purpose_post_system_messages(
+    ws: Workspace, call: Call, channel: str
+) -> None:
+    call("conversations.setTopic", channel=channel, topic="SEV2 <ranker> & co")
+    call("conversations.setPurpose", channel=channel, purpose="Fraud model outage")
+
+    topic, purpose = ws.messages(channel)
+    assert (
+        topic.items()
+        >= {
+            "type": "message",
+            "subtype": "channel_topic",
+            "user": BOT,
+            "topic": "SEV2 <ranker> & co",
+            "text": f"<@{BOT}|firebreak> set the channel topic: SEV2 &lt;ranker&gt; &amp; co",
+        }.items()
+    )
+    assert purpose["subtype"] == "channel_purpose"
+    assert purpose["purpose"] == "Fraud model outage"
+    assert purpose["ts"] > topic["ts"]
+    history = call("conversations.history", channel=channel)["messages"]
+    assert [m["subtype"] for m in history] == ["channel_purpose", "channel_topic"]
+
+
+def test_refused_topic_posts_nothing(ws: Workspace, call: Call, channel: str) -> None:
+    call("conversations.setTopic", channel=channel, topic="y" * 251)
+    assert ws.messages(channel) == []
+
+
+# conversations.members
+
+
+def test_members_answer_in_slacks_shape(call: Call, channel: str) -> None:
+    assert call("conversations.members", channel=channel) == {
+        "ok": True,
+        "members": [BOT],
+        "response_metadata": {"next_cursor": ""},
+    }
+
+
+def test_members_errors(call: Call, channel: str) -> None:
+    assert error_of(call("conversations.members", channel="C0NOTHERE0")) == "channel_not_found"
+    assert error_of(call("conversations.members", channel=channel, cursor="garbage!")) == (
+        "invalid_cursor"
+    )
+    assert error_of(call("conversations.members", channel=channel, limit="many")) == (
+        "invalid_limit"
+    )
+
+
+# conversations.open and direct messages
+
+
+def test_open_answers_just_the_id_and_the_same_im_every_time(ws: Workspace, call: Call) -> None:
+    first = call("conversations.open", users=ALICE)
+    again = call("conversations.open", users=ALICE)
+
+    im = first["channel"]["id"]
+    assert first == {"ok": True, "channel": {"id": im}}
+    assert im.startswith("D") and len(im) == 11
+    assert again == {"ok": True, "no_op": True, "already_open": True, "channel": {"id": im}}
+    assert call("conversations.open", users=BOB)["channel"]["id"] != im
+    assert [i["user"] for i in ws.ims()] == [ALICE, BOB]
+
+
+def test_open_with_return_im_answers_the_im_object(call: Call) -> None:
+    before = int(time.time())
+    channel = call("conversations.open", users=ALICE, return_im="true")["channel"]
+    assert (
+        channel.items()
+        >= {
+            "is_im": True,
+            "user": ALICE,
+            "is_org_shared": False,
+            "is_archived": False,
+            "is_user_deleted": False,
+            "priority": 0,
+        }.items()
+    )
+    assert channel["created"] >= before
+    assert "name" not in channel and "is_channel" not in channel  # the spec's IM object
+
+
+def test_open_resumes_an_im_by_its_id(call: Call, channel: str) -> None:
+    im = call("conversations.open", users=ALICE)["channel"]["id"]
+    resumed = call("conversations.open", channel=im, return_im=True)
+    assert resumed["already_open"] is True
+    assert (resumed["channel"]["id"], resumed["channel"]["user"]) == (im, ALICE)
+    assert error_of(call("conversations.open", channel="D0NOTHERE0")) == "channel_not_found"
+    assert error_of(call("conversations.open", channel=channel)) == (
+        "method_not_supported_for_channel_type"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({}, "users_list_not_supplied"),
+        ({"users": ""}, "users_list_not_supplied"),
+        ({"users": "U0NOBODY01"}, "user_not_found"),
+        ({"users": f"{ALICE},U0NOBODY01"}, "user_not_found"),
+        ({"users": BOT}, "not_enough_users"),
+        ({"users": ",".join(f"U0{n:08d}" for n in range(9))}, "too_many_users"),
+        ({"users": f"{ALICE},{BOB}"}, "method_not_supported_for_channel_type"),
+    ],
+)
+def test_open_errors(ws: Workspace, call: Call, args: dict[str, Any], error: str) -> None:
+    assert error_of(call("conversations.open", **args)) == error
+    assert ws.ims() == []
+
+
+def test_ims_are_listed_only_when_asked_for(call: Call, channel: str) -> None:
+    im = call("conversations.open", users=ALICE)["channel"]["id"]
+
+    def ids(**args: Any) -> list[str]:
+        return [c["id"] for c in call("conversations.list", **args)["channels"]]
+
+    assert ids() == [channel]
+    assert ids(types="public_channel,private_channel") == [channel]
+    assert ids(types="im") == [im]
+    assert ids(types="public_channel,im") == [channel, im]
+
+
+def test_an_im_reads_like_a_conversation(ws: Workspace, call: Call) -> None:
+    im = call("conversations.open", users=ALICE)["channel"]["id"]
+    ws.add_message(im, ALICE, "who is commander?")
+    call("chat.postMessage", channel=im, text="you are")
+
+    assert call("conversations.info", channel=im)["channel"]["user"] == ALICE
+    assert call("conversations.members", channel=im)["members"] == [BOT, ALICE]
+    history = call("conversations.history", channel=im)["messages"]
+    assert [m["text"] for m in history] == ["you are", "who is commander?"]
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("invite", {"users": BOB}),
+        ("join", {}),
+        ("leave", {}),
+        ("archive", {}),
+        ("setTopic", {"topic": "x"}),
+        ("setPurpose", {"purpose": "x"}),
+    ],
+)
+def test_channel_only_methods_refuse_an_im(
+    ws: Workspace, call: Call, method: str, extra: dict[str, str]
+) -> None:
+    im = call("conversations.open", users=ALICE)["channel"]["id"]
+    body = call(f"conversations.{method}", channel=im, **extra)
+    assert error_of(body) == "method_not_supported_for_channel_type"
+    assert call("conversations.members", channel=im)["members"] == [BOT, ALICE]
+    assert ws.messages(im) == []

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from bot.localslack.ids import TsClock, format_ts, new_id, ts_key
+from bot.localslack.ids import TsClock, format_ts, new_block_id, new_id, new_view_hash, ts_key
 
 
 def test_new_id_looks_like_a_slack_channel_id() -> None:
@@ -33,3 +33,9 @@ def test_ts_strictly_increases_when_the_clock_stands_still_or_goes_back() -> Non
 def test_ts_key_orders_by_microseconds_not_float_rounding() -> None:
     assert ts_key("1764201600.000100") < ts_key("1764201600.000101")
     assert ts_key(format_ts(5_000_001)) == (5, 1)
+
+
+def test_block_ids_and_view_hashes_look_like_slacks() -> None:
+    assert re.fullmatch(r"[A-Za-z0-9]{5}", new_block_id())
+    assert re.fullmatch(r"1569262015\.[0-9a-f]{8}", new_view_hash(1569262015.7))
+    assert new_view_hash(1.0) != new_view_hash(1.0)

@@ -109,3 +109,105 @@ async def test_state_json(http: httpx.AsyncClient, call: Call, channel: str) -> 
     state = (await http.get("/state.json")).json()
     assert [c["id"] for c in state["channels"]] == [channel]
     assert [(m["ts"], m["text"]) for m in state["messages"][channel]] == [(ts, "hello")]
+
+
+async def test_direct_messages_in_the_sidebar_and_shown(
+    http: httpx.AsyncClient, ws: Workspace, call: Call, channel: str
+) -> None:
+    im = call("chat.postMessage", channel=ALICE, text="You are *commander*")["channel"]
+    ws.add_message(im, ALICE, "ack")
+
+    front = (await http.get("/")).text
+    shown = (await http.get("/", params={"channel": im})).text
+
+    assert "Direct messages" in front
+    assert f'href="?channel={im}"' in front
+    assert f'href="?channel={channel}" class="selected"' in front
+    assert "You are" not in front  # the newest channel is still the default
+    assert f'href="?channel={im}" class="selected"' in shown
+    assert "<h2>alice</h2>" in shown
+    assert "You are <strong>commander</strong>" in shown and "ack" in shown
+
+
+async def test_no_direct_messages_heading_without_ims(
+    http: httpx.AsyncClient, channel: str
+) -> None:
+    assert "Direct messages" not in (await http.get("/")).text
+
+
+async def test_ephemeral_messages_are_marked(
+    http: httpx.AsyncClient, ws: Workspace, call: Call, channel: str
+) -> None:
+    call("conversations.invite", channel=channel, users=ALICE)
+    call("chat.postMessage", channel=channel, text="for everyone")
+    call("chat.postEphemeral", channel=channel, user=ALICE, text="just <b>for</b> you")
+    call("chat.postMessage", channel=channel, text="later")
+
+    html = (await http.get("/", params={"channel": channel})).text
+
+    assert "Only visible to alice" in html
+    assert "just &lt;b&gt;for&lt;/b&gt; you" in html and "<b>for</b>" not in html
+    order = [html.index(t) for t in ("for everyone", "just &lt;b&gt;", "later")]
+    assert order == sorted(order)  # in ts order among the channel's messages
+    assert html.count("Only visible to") == 1
+
+
+async def test_buttons_carry_action_id_and_value(http: httpx.AsyncClient, call: Call) -> None:
+    channel = call("conversations.create", name="inc-5")["channel"]["id"]
+    blocks = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "Roll back the fraud model?"},
+            "accessory": {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Ack"},
+                "action_id": "ack",
+                "value": "INC-5",
+            },
+        },
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Roll back"},
+                    "style": "danger",
+                    "action_id": "playbook.rollback",
+                    "value": '"><script>alert(1)</script>',
+                },
+                {
+                    "type": "static_select",
+                    "action_id": "severity",
+                    "placeholder": {"type": "plain_text", "text": "Severity"},
+                },
+            ],
+        },
+    ]
+    call("chat.postMessage", channel=channel, text="fallback", blocks=blocks)
+
+    html = (await http.get("/", params={"channel": channel})).text
+
+    assert 'data-action-id="ack" data-value="INC-5"' in html and "Ack</button>" in html
+    assert 'data-action-id="playbook.rollback"' in html
+    assert 'data-value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert "<script>" not in html
+    assert 'disabled data-action-id="severity">Severity</button>' in html
+    assert html.count("disabled") == 3
+
+
+async def test_state_json_has_ims_ephemeral_and_views(
+    http: httpx.AsyncClient, call: Call, channel: str
+) -> None:
+    im = call("chat.postMessage", channel=ALICE, text="dm")["channel"]
+    call("chat.postEphemeral", channel=im, user=ALICE, text="eph")
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+    view_id = call("views.open", trigger_id="t", view=view)["view"]["id"]
+
+    state = (await http.get("/state.json")).json()
+
+    assert [c["id"] for c in state["channels"]] == [channel]
+    assert [i["id"] for i in state["ims"]] == [im]
+    assert [m["text"] for m in state["messages"][im]] == ["dm"]
+    assert [m["text"] for m in state["ephemeral"][im]] == ["eph"]
+    assert state["ephemeral"][channel] == []
+    assert [v["id"] for v in state["views"]] == [view_id]

@@ -119,3 +119,70 @@ async def test_standalone_layout_matches_the_embedded_one(ws: Workspace) -> None
         page = await http.get("/")
     assert api.json()["ok"] is True
     assert page.status_code == 200 and "Firebreak local" in page.text
+
+
+async def test_dm_a_user_through_the_sdk(slack: AsyncWebClient, ws: Workspace) -> None:
+    opened = await slack.conversations_open(users=[ALICE], return_im=True)
+    posted = await slack.chat_postMessage(channel=ALICE, text="You are INC-9 commander")
+    again = await slack.conversations_open(users=ALICE)
+
+    im = opened["channel"]["id"]
+    assert im.startswith("D") and opened["channel"]["user"] == ALICE
+    assert posted["channel"] == im
+    assert again["already_open"] is True and again["channel"] == {"id": im}
+    assert [m["text"] for m in ws.direct_messages(ALICE)] == ["You are INC-9 commander"]
+    with pytest.raises(SlackApiError) as raised:
+        await slack.conversations_open(users="U0NOBODY01")
+    assert raised.value.response["error"] == "user_not_found"
+
+
+async def test_post_ephemeral_through_the_sdk(
+    slack: AsyncWebClient, ws: Workspace, channel: str
+) -> None:
+    await slack.conversations_invite(channel=channel, users=[ALICE])
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Only *you*"}}]
+
+    body = await slack.chat_postEphemeral(channel=channel, user=ALICE, text="x", blocks=blocks)
+
+    assert body["ok"] is True
+    (sent,) = ws.ephemeral(channel, ALICE)
+    assert (sent["ts"], sent["blocks"]) == (body["message_ts"], blocks)
+    assert ws.messages(channel) == []
+    with pytest.raises(SlackApiError) as raised:
+        await slack.chat_postEphemeral(channel=channel, user="U0BOB00001", text="x")
+    assert raised.value.response["error"] == "user_not_in_channel"
+
+
+async def test_open_then_update_a_modal_through_the_sdk(
+    slack: AsyncWebClient, ws: Workspace
+) -> None:
+    view = {
+        "type": "modal",
+        "callback_id": "declare",
+        "title": {"type": "plain_text", "text": "Declare incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "summary",
+                "label": {"type": "plain_text", "text": "Summary"},
+                "element": {"type": "plain_text_input", "action_id": "summary_input"},
+            }
+        ],
+    }
+    opened = await slack.views_open(trigger_id="123.456.abc", view=view)
+    view_id = opened["view"]["id"]
+    updated = await slack.views_update(
+        view_id=view_id,
+        hash=opened["view"]["hash"],
+        view={**view, "title": {"type": "plain_text", "text": "Declared"}},
+    )
+
+    assert updated["view"]["id"] == view_id
+    assert [(v["id"], v["title"]["text"]) for v in ws.views()] == [(view_id, "Declared")]
+    with pytest.raises(SlackApiError) as raised:
+        await slack.views_open(trigger_id="123.456.abc", view=view)
+    assert raised.value.response["error"] == "exchanged_trigger_id"
+    with pytest.raises(SlackApiError) as raised:
+        await slack.views_update(view_id=view_id, hash=opened["view"]["hash"], view=view)
+    assert raised.value.response["error"] == "hash_conflict"

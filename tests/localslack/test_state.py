@@ -161,3 +161,43 @@ def test_concurrent_posts_get_distinct_increasing_ts(ws: Workspace, channel: str
     assert len(stamps) == 100
     assert len(set(stamps)) == 100
     assert stamps == sorted(stamps, key=lambda ts: tuple(map(int, ts.split("."))))
+
+
+def test_direct_messages_and_ims(ws: Workspace, channel: str) -> None:
+    assert ws.direct_messages(ALICE) == []
+    _, _, body = ws.dispatch("chat.postMessage", {"channel": ALICE, "text": "hi"}, TOKEN)
+    im = body["channel"]
+    reply = ws.add_message(im, ALICE, "hello bot")
+
+    assert [m["text"] for m in ws.direct_messages(ALICE)] == ["hi", "hello bot"]
+    assert ws.direct_messages(ALICE)[1] == reply
+    assert [(i["id"], i["user"]) for i in ws.ims()] == [(im, ALICE)]
+    assert [c["id"] for c in ws.channels()] == [channel]  # IMs are not channels
+
+
+def test_ephemeral_and_views_reads_are_copies(ws: Workspace, channel: str) -> None:
+    ws.dispatch("conversations.invite", {"channel": channel, "users": ALICE}, TOKEN)
+    ws.dispatch("chat.postEphemeral", {"channel": channel, "user": ALICE, "text": "x"}, TOKEN)
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+    ws.dispatch("views.open", {"trigger_id": "t", "view": view}, TOKEN)
+
+    ws.ephemeral(channel)[0]["text"] = "tampered"
+    ws.views()[0]["title"]["text"] = "tampered"
+
+    assert ws.ephemeral(channel)[0]["text"] == "x"
+    assert ws.views()[0]["title"]["text"] == "T"
+    assert ws.ephemeral("C0NOTHERE0") == []
+
+
+def test_app_id_is_configurable(ws: Workspace) -> None:
+    assert ws.app_id == "A0FIREBOT"
+    other = Workspace(tokens=[TOKEN], app_id="A0OTHER001")
+    other.dispatch(
+        "views.open",
+        {
+            "trigger_id": "t",
+            "view": {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []},
+        },
+        TOKEN,
+    )
+    assert other.views()[0]["app_id"] == "A0OTHER001"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.localslack.args import Args
-from bot.localslack.methods import chat, conversations, items, users
+from bot.localslack.methods import chat, conversations, items, users, views
 from bot.localslack.store import Store
 
 Handler = Callable[[Store, Args], dict[str, Any]]
@@ -22,6 +22,7 @@ METHODS: dict[str, Handler] = {
     "api.test": users.api_test,
     "auth.test": users.auth_test,
     "chat.getPermalink": chat.get_permalink,
+    "chat.postEphemeral": chat.post_ephemeral,
     "chat.postMessage": chat.post_message,
     "chat.update": chat.update,
     "conversations.archive": conversations.archive,
@@ -33,6 +34,7 @@ METHODS: dict[str, Handler] = {
     "conversations.leave": conversations.leave,
     "conversations.list": conversations.list_,
     "conversations.members": conversations.members,
+    "conversations.open": conversations.open_,
     "conversations.replies": conversations.replies,
     "conversations.setPurpose": conversations.set_purpose,
     "conversations.setTopic": conversations.set_topic,
@@ -43,4 +45,7 @@ METHODS: dict[str, Handler] = {
     "users.info": users.info,
     "users.list": users.list_,
     "users.lookupByEmail": users.lookup_by_email,
+    "views.open": views.open_,
+    "views.push": views.push,
+    "views.update": views.update,
 }

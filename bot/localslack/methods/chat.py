@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.localslack.args import Args, SlackError
-from bot.localslack.store import Store
+from bot.localslack.methods.blocks import block_problems, error_messages
+from bot.localslack.store import Channel, Store
 
 MAX_TEXT = 40_000
 MAX_BLOCKS = 50
-# Per-block text limits from the Block Kit reference, checked because they are what a real
-# workspace rejects first when an incident summary grows.
-TEXT_LIMITS = {"section": 3000, "header": 150}
 PERMALINK_HOST = "http://localslack.invalid"
 
 
@@ -20,23 +18,10 @@ def read_blocks(args: Args) -> list[dict[str, Any]] | None:
     blocks = args.json_list("blocks", error="invalid_blocks")
     if blocks is None:
         return None
-    problems: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    for index, block in enumerate(blocks):
-        where = f"[json-pointer:/blocks/{index}]"
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            problems.append(f"missing required field: type {where}")
-            continue
-        limit = TEXT_LIMITS.get(block["type"])
-        text = block.get("text")
-        if limit and isinstance(text, dict) and len(str(text.get("text", ""))) > limit:
-            problems.append(f"must be less than {limit + 1} characters {where}")
+    problems = block_problems(blocks, pointer="/blocks", max_blocks=MAX_BLOCKS)
     if problems:
         raise SlackError(
-            "invalid_blocks",
-            errors=problems,
-            response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+            "invalid_blocks", errors=problems, response_metadata=error_messages(problems)
         )
     return blocks
 
@@ -48,17 +33,31 @@ def _read_text(args: Args) -> str | None:
     return text
 
 
-def post_message(store: Store, args: Args) -> dict[str, Any]:
-    channel = store.channel(args.text("channel"), by_name=True)
-    if channel.is_archived:
-        raise SlackError("is_archived")
-    if store.bot_user_id not in channel.members:
-        raise SlackError("not_in_channel")
+def _content(args: Args) -> tuple[str | None, list[Any] | None, list[Any] | None]:
+    """text, blocks and attachments, checked; a message needs at least one of them."""
     blocks = read_blocks(args)
     attachments = args.json_list("attachments", error="invalid_attachments")
     text = _read_text(args)
     if text is None and not blocks and not attachments:
         raise SlackError("no_text")
+    return text, blocks, attachments
+
+
+def post_message(store: Store, args: Args) -> dict[str, Any]:
+    ref = args.text("channel")
+    # A bot token may name a person instead of a conversation: the message goes to the
+    # bot's DM with them, opened on the way, and the answer names the D… conversation.
+    dm_user = store.dm_user(ref)
+    channel: Channel | None = None
+    if dm_user is None:
+        channel = store.channel(ref, by_name=True)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        if store.bot_user_id not in channel.members:
+            raise SlackError("not_in_channel")
+    text, blocks, attachments = _content(args)
+    if channel is None:
+        channel, _ = store.open_im(str(dm_user))
     message: dict[str, Any] = {
         "type": "message",
         "ts": store.clock.next(),
@@ -78,6 +77,32 @@ def post_message(store: Store, args: Args) -> dict[str, Any]:
             message["subtype"] = "thread_broadcast"
     store.append_message(channel.id, message)
     return {"ok": True, "channel": channel.id, "ts": message["ts"], "message": message}
+
+
+def post_ephemeral(store: Store, args: Args) -> dict[str, Any]:
+    channel = store.channel(args.text("channel"), by_name=True)
+    if channel.is_archived:
+        raise SlackError("is_archived")
+    user = args.text("user")
+    if user is None or user not in channel.members:
+        raise SlackError("user_not_in_channel")
+    text, blocks, attachments = _content(args)
+    # Only `user` ever sees it, and only until they reload: it never reaches history.
+    ephemeral: dict[str, Any] = {
+        "type": "message",
+        "ts": store.clock.next(),
+        "user": user,
+        "bot_id": store.bot_id,
+        "text": text or "",
+        "blocks": blocks or [],
+    }
+    if attachments:
+        ephemeral["attachments"] = attachments
+    thread_ts = args.text("thread_ts")
+    if thread_ts is not None:
+        ephemeral["thread_ts"] = thread_ts
+    store.ephemeral.setdefault(channel.id, []).append(ephemeral)
+    return {"ok": True, "message_ts": ephemeral["ts"]}
 
 
 def update(store: Store, args: Args) -> dict[str, Any]:

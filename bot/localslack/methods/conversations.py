@@ -12,6 +12,7 @@ from bot.localslack.store import Channel, Store, check_channel_name
 
 MAX_INVITEES = 1000
 MAX_TOPIC = 250  # the same limit applies to purposes
+MAX_DM_USERS = 8  # conversations.open takes 1 (an IM) to 8 (a multi-person DM) users
 
 
 def create(store: Store, args: Args) -> dict[str, Any]:
@@ -24,9 +25,16 @@ def create(store: Store, args: Args) -> dict[str, Any]:
     return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
 
 
+def _not_im(channel: Channel) -> Channel:
+    """Refuse channel-only methods (invite, join, leave, archive, topic…) on a DM."""
+    if channel.is_im:
+        raise SlackError("method_not_supported_for_channel_type")
+    return channel
+
+
 def _member_channel(store: Store, args: Args) -> Channel:
     """The channel, checked as Slack does before a member-only change."""
-    channel = store.channel(args.text("channel"))
+    channel = _not_im(store.channel(args.text("channel")))
     if channel.is_archived:
         raise SlackError("is_archived")
     if store.bot_user_id not in channel.members:
@@ -70,7 +78,7 @@ def _invite_problem(store: Store, channel: Channel, user_id: str) -> str | None:
 
 
 def join(store: Store, args: Args) -> dict[str, Any]:
-    channel = store.channel(args.text("channel"))
+    channel = _not_im(store.channel(args.text("channel")))
     if channel.is_archived:
         raise SlackError("is_archived")
     if store.bot_user_id in channel.members:
@@ -86,7 +94,7 @@ def join(store: Store, args: Args) -> dict[str, Any]:
 
 
 def leave(store: Store, args: Args) -> dict[str, Any]:
-    channel = store.channel(args.text("channel"))
+    channel = _not_im(store.channel(args.text("channel")))
     if channel.is_archived:
         raise SlackError("is_archived")
     if store.bot_user_id not in channel.members:
@@ -98,11 +106,54 @@ def leave(store: Store, args: Args) -> dict[str, Any]:
 
 
 def archive(store: Store, args: Args) -> dict[str, Any]:
-    channel = store.channel(args.text("channel"))
+    channel = _not_im(store.channel(args.text("channel")))
     if channel.is_archived:
         raise SlackError("already_archived")
     channel.is_archived = True
     return {"ok": True}
+
+
+def open_(store: Store, args: Args) -> dict[str, Any]:
+    channel_ref = args.text("channel")
+    users = [u.strip() for u in (args.text("users") or "").split(",") if u.strip()]
+    if channel_ref is not None and not users:
+        # Resuming a DM by its ID; a channel's ID is not a DM.
+        im = store.channel(channel_ref)
+        already_open = True
+        if not im.is_im:
+            raise SlackError("method_not_supported_for_channel_type")
+    else:
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        # "Don't include the ID of the user you're calling on behalf of - we do that for you."
+        users = [u for u in users if u != store.bot_user_id]
+        if not users:
+            raise SlackError("not_enough_users")
+        if len(users) > MAX_DM_USERS:
+            raise SlackError("too_many_users")
+        unknown = [u for u in users if u not in store.users]
+        if unknown:
+            raise SlackError("user_not_found")
+        if len(set(users)) > 1:
+            # Multi-person DMs (mpim) are not modelled by the stand-in.
+            raise SlackError(
+                "method_not_supported_for_channel_type",
+                localslack="multi-person DMs are not modelled by the local stand-in",
+            )
+        im, already_open = store.open_im(users[0])
+    # As documented: just the ID unless return_im asks for the whole conversation.
+    shown = im.to_slack(store.bot_user_id) if args.flag("return_im") else {"id": im.id}
+    body: dict[str, Any] = {"ok": True}
+    if already_open:
+        body |= {"no_op": True, "already_open": True}
+    return body | {"channel": shown}
+
+
+def _kind(channel: Channel) -> str:
+    """The conversations.list `types` value a conversation falls under."""
+    if channel.is_im:
+        return "im"
+    return "private_channel" if channel.is_private else "public_channel"
 
 
 def list_(store: Store, args: Args) -> dict[str, Any]:
@@ -111,7 +162,7 @@ def list_(store: Store, args: Args) -> dict[str, Any]:
     matching = [
         c
         for c in store.channels.values()
-        if ("private_channel" if c.is_private else "public_channel") in types
+        if _kind(c) in types
         and not (c.is_private and store.bot_user_id not in c.members)
         and not (exclude_archived and c.is_archived)
     ]
@@ -201,13 +252,31 @@ def replies(store: Store, args: Args) -> dict[str, Any]:
 def set_topic(store: Store, args: Args) -> dict[str, Any]:
     channel = _member_channel(store, args)
     channel.topic = _text_setting(store, args.text("topic"))
+    _announce(store, channel, "topic", channel.topic["value"])
     return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
 
 
 def set_purpose(store: Store, args: Args) -> dict[str, Any]:
     channel = _member_channel(store, args)
     channel.purpose = _text_setting(store, args.text("purpose"))
+    _announce(store, channel, "purpose", channel.purpose["value"])
     return {"ok": True, "channel": channel.to_slack(store.bot_user_id)}
+
+
+def _announce(store: Store, channel: Channel, setting: str, value: str) -> None:
+    """The channel_topic / channel_purpose message Slack posts into the channel's history."""
+    bot = store.bot_user_id
+    name = store.users[bot]["name"]
+    shown = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    message = {
+        "type": "message",
+        "subtype": f"channel_{setting}",
+        "ts": store.clock.next(),
+        "user": bot,
+        setting: value,
+        "text": f"<@{bot}|{name}> set the channel {setting}: {shown}",
+    }
+    store.append_message(channel.id, message)
 
 
 def _text_setting(store: Store, value: str | None) -> dict[str, Any]:

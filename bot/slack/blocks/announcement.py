@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.incidents.ports import IncidentCard
+from bot.slack.blocks import actions
+from bot.slack.blocks.actions import button
+from bot.slack.blocks.messages import escape
 
 SEVERITY_EMOJI = {
     "SEV1": ":red_circle:",
@@ -17,13 +20,20 @@ MAX_SECTION_TEXT = 3000  # Block Kit's limit for a section's text
 def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). The text is what notifications and screen readers show."""
     emoji = SEVERITY_EMOJI.get(card.severity, ":white_circle:")
-    text = f"{emoji} {card.ref} · {card.severity} · {_escape(card.title)}"
+    text = f"{emoji} {card.ref} · {card.severity} · {escape(card.title)}"
     fields = [
         _field("Severity", card.severity),
         _field("Status", card.status),
         _field("Service", card.service or "unknown"),
         _field("Channel", f"<#{card.channel_id}>" if card.channel_id else "being created"),
     ]
+    commander = f"<@{card.commander}>" if card.commander else "nobody yet"
+    if card.commander and not card.acknowledged:
+        commander += " (on call, not yet acknowledged)"
+    if card.handoff_to:
+        commander += f"; handoff to <@{card.handoff_to}> pending"
+    fields.append(_field("Commander", commander))
+    fields.append(_field("Scribe", f"<@{card.scribe}>" if card.scribe else "nobody yet"))
     if card.declared_by:
         fields.append(_field("Declared by", f"<@{card.declared_by}>"))
     if card.alerts_firing:
@@ -35,7 +45,7 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
         },
         {"type": "section", "fields": fields},
     ]
-    about = "\n".join(_escape(p) for p in (card.summary, card.description) if p and p != card.title)
+    about = "\n".join(escape(p) for p in (card.summary, card.description) if p and p != card.title)
     if about:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": about[:MAX_SECTION_TEXT]}}
@@ -49,16 +59,28 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]}
         )
+    buttons = _role_buttons(card)
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "roles", "elements": buttons})
     return text, blocks
+
+
+def _role_buttons(card: IncidentCard) -> list[dict[str, object]]:
+    if card.status == "resolved":
+        return []
+    value = str(card.incident_id)
+    buttons = []
+    if card.commander is None or not card.acknowledged:
+        buttons.append(button("I'll command", actions.CLAIM_COMMANDER, value, "primary"))
+    if card.commander and not card.acknowledged:
+        buttons.append(button("Acknowledge (on call)", actions.ACKNOWLEDGE, value))
+    if card.scribe is None:
+        buttons.append(button("I'll scribe", actions.CLAIM_SCRIBE, value))
+    return buttons
 
 
 def _field(label: str, value: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
-
-
-def _escape(text: str) -> str:
-    """Slack's mrkdwn control characters, so alert text cannot forge links or mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _is_web(url: str | None) -> bool:

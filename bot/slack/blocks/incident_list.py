@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.incidents.models import Incident
 from bot.slack.blocks.announcement import SEVERITY_EMOJI
+from bot.slack.blocks.messages import escape
 
 # Enough for any real outage; keeps the reply well inside Block Kit's 50-block limit.
 MAX_LISTED = 50
@@ -45,7 +46,7 @@ def incident_list(
 def _line(incident: Incident, now: datetime) -> str:
     emoji = SEVERITY_EMOJI.get(incident.severity, ":white_circle:")
     where = f"<#{incident.channel_id}>" if incident.channel_id else "_channel pending_"
-    title = incident.title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    title = escape(incident.title)
     service = f" · {incident.service}" if incident.service else ""
     return (
         f"{emoji} *{incident.ref}* {title} · {incident.severity} · {incident.status}{service}"

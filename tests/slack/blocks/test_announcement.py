@@ -8,6 +8,7 @@ from bot.slack.blocks.announcement import announcement
 
 def card(**kw: object) -> IncidentCard:
     base: dict[str, object] = dict(
+        incident_id=7,
         ref="INC-7",
         title="Ranker <quality> drop",
         severity="SEV1",

@@ -1,0 +1,34 @@
+"""The card: what chat shows of an incident in announcements and updates."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.incidents import service
+from bot.incidents.models import Incident
+from bot.incidents.ports import IncidentCard
+
+
+async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
+    async with ctx.sessions() as session:
+        firing = await service.firing_count(session=session, incident_id=incident.id)
+    svc = ctx.config.service(incident.service)
+    return IncidentCard(
+        incident_id=incident.id,
+        ref=incident.ref,
+        title=incident.title,
+        severity=incident.severity,
+        status=incident.status,
+        service=incident.service,
+        summary=incident.summary,
+        description=incident.description,
+        source_url=incident.source_url,
+        runbook_url=incident.runbook_url or (svc.runbook_url if svc else None),
+        channel_id=incident.channel_id,
+        channel_name=incident.channel_name,
+        declared_by=incident.declared_by,
+        alerts_firing=firing,
+        commander=incident.commander,
+        scribe=incident.scribe,
+        acknowledged=incident.acknowledged_at is not None,
+        handoff_to=incident.handoff_to,
+    )

@@ -1,0 +1,96 @@
+"""One way to change an incident: check who asks, change it in one transaction, record it on the
+timeline, then bring the channel (topic, announcement) and the reminders up to date."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import Context
+from bot.incidents import reminders, service, timeline
+from bot.incidents.cards import card_for
+from bot.incidents.errors import NotFound
+from bot.incidents.models import Incident, format_ref
+from bot.incidents.permissions import SYSTEM, require_may_change
+from bot.incidents.ports import MessageRef
+from bot.incidents.topic import topic_for
+
+
+@dataclass
+class Change:
+    session: AsyncSession
+    incident: Incident
+    by: str
+    now: datetime
+
+    async def note(self, kind: str, text: str, **data: Any) -> None:
+        self.incident.updated_at = self.now
+        await timeline.record(
+            session=self.session,
+            incident_id=self.incident.id,
+            kind=kind,
+            text=text,
+            actor=self.by,
+            now=self.now,
+            data=data or None,
+        )
+
+
+@asynccontextmanager
+async def change(
+    ctx: Context, *, incident_id: int, by: str, check: bool = True
+) -> AsyncIterator[Change]:
+    """Yields the incident inside a transaction; commits, then syncs chat and reminders.
+
+    The permission check asks the chat platform who is in the channel, so it runs before the
+    transaction: no database lock is held across a network call.
+    """
+    if check and by != SYSTEM:
+        await require_may_change(ctx, await load(ctx, incident_id=incident_id), by)
+    async with ctx.sessions.begin() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+        if incident is None:
+            raise NotFound(f"There is no {format_ref(incident_id)}.")
+        yield Change(session=session, incident=incident, by=by, now=ctx.clock())
+    await sync(ctx, incident)
+
+
+async def load(ctx: Context, *, incident_id: int) -> Incident:
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+    if incident is None:
+        raise NotFound(f"There is no {format_ref(incident_id)}.")
+    return incident
+
+
+async def tell(ctx: Context, incident: Incident, text: str) -> None:
+    """Say something in the incident's channel, once it has one."""
+    if incident.channel_id:
+        await ctx.chat.say(channel=incident.channel_id, text=text)
+
+
+async def sync(ctx: Context, incident: Incident) -> None:
+    """Reminders, channel topic and the announcement follow the incident's state.
+
+    A ChatError here leaves the change saved; callers tell the responder Slack refused.
+    """
+    await reminders.plan(ctx, incident)
+    if incident.channel_id is None:
+        return  # open_in_chat sets them up when the channel exists
+    topic = topic_for(incident)
+    if topic != incident.channel_topic:
+        await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
+        async with ctx.sessions.begin() as session:
+            stored = await service.get(session=session, incident_id=incident.id)
+            if stored is not None:
+                stored.channel_topic = topic
+    if incident.announcement_ts:
+        await ctx.chat.refresh_announcement(
+            message=MessageRef(incident.channel_id, incident.announcement_ts),
+            card=await card_for(ctx, incident),
+        )

@@ -1,0 +1,130 @@
+"""Firebreak's other messages: status updates, handoff offers, reminders, resolve confirmation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.durations import format_duration
+from bot.incidents.ports import HandoffOffer, Reminder, StatusUpdate
+from bot.slack.blocks import actions
+from bot.slack.blocks.actions import button
+
+Blocks = list[dict[str, Any]]
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn control characters, so user text cannot forge links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def status_update(update: StatusUpdate) -> tuple[str, Blocks]:
+    card = update.card
+    commander = f"<@{card.commander}>" if card.commander else "nobody yet"
+    next_update = "when there is news"
+    if update.next_update_at:
+        # Slack shows <!date^…> in each reader's own time zone; the fallback is UTC.
+        at = update.next_update_at
+        next_update = f"<!date^{int(at.timestamp())}^{{time}}|{at:%H:%M} UTC>"
+    text = f":memo: Status update on {card.ref} ({card.severity}, {card.status})"
+    fields = [
+        {"type": "mrkdwn", "text": f"*Status*\n{card.status}"},
+        {"type": "mrkdwn", "text": f"*Severity*\n{card.severity}"},
+        {"type": "mrkdwn", "text": f"*Commander*\n{commander}"},
+        {"type": "mrkdwn", "text": f"*Next update*\n{next_update}"},
+    ]
+    blocks: Blocks = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"{card.ref}: {card.title}"[:150]},
+        },
+        {"type": "section", "fields": fields},
+        section(f"*What we know*\n{escape(update.text)}"),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Posted by <@{update.author}>"
+                    + (f" in <#{card.channel_id}>" if card.channel_id else ""),
+                }
+            ],
+        },
+    ]
+    return text, blocks
+
+
+def handoff_offer(offer: HandoffOffer) -> tuple[str, Blocks]:
+    source = f"<@{offer.from_user}> offers" if offer.from_user else "Firebreak offers"
+    text = f":handshake: {source} command of {offer.ref} to <@{offer.to_user}>."
+    value = str(offer.incident_id)
+    blocks: Blocks = [
+        section(
+            f"{text} Until <@{offer.to_user}> accepts, "
+            + (
+                f"<@{offer.from_user}> stays commander."
+                if offer.from_user
+                else "the incident has no commander."
+            )
+        ),
+        {
+            "type": "actions",
+            "block_id": "handoff",
+            "elements": [
+                button("Accept command", actions.HANDOFF_ACCEPT, value, "primary"),
+                button("Decline", actions.HANDOFF_DECLINE, value),
+            ],
+        },
+    ]
+    return text, blocks
+
+
+def reminder(item: Reminder) -> tuple[str, Blocks]:
+    blocks: Blocks = [section(item.text)]
+    if item.snooze:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "snooze",
+                "elements": [
+                    button(
+                        f"Snooze {format_duration(wait)}",
+                        actions.SNOOZE_UPDATES,
+                        f"{item.incident_id}:{int(wait.total_seconds())}",
+                    )
+                    for wait in item.snooze
+                ],
+            }
+        )
+    return item.text, blocks
+
+
+def resolve_confirmation(incident_id: int, ref: str, title: str) -> tuple[str, Blocks]:
+    text = f"Resolve {ref}? The impact is over and no more action is needed now."
+    value = str(incident_id)
+    return text, [
+        section(
+            f"Resolve *{ref}* {escape(title)}? Its reminders stop and the broadcast channel "
+            "is told. `/incident reopen` undoes it."
+        ),
+        {
+            "type": "actions",
+            "block_id": "resolve",
+            "elements": [
+                button("Resolve", actions.RESOLVE_CONFIRM, value, "danger"),
+                button("Cancel", actions.RESOLVE_CANCEL, value),
+            ],
+        },
+    ]
+
+
+def snooze_choice(value: str) -> tuple[int, timedelta] | None:
+    """'7:900' → (7, 15 minutes); None when the value was not made by reminder()."""
+    number, _, seconds = value.partition(":")
+    if not (number.isdigit() and seconds.isdigit()):
+        return None
+    return int(number), timedelta(seconds=int(seconds))

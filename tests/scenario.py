@@ -49,11 +49,20 @@ class Bot:
             headers={"Content-Type": "application/json", **auth, **headers},
         )
 
+    def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
+        return self.workspace.response_url(
+            base_url=self.runtime.slack_api_url,
+            channel_id=channel,
+            user_id=user,
+            message_ts=message_ts,
+        )
+
     def command(
         self,
         text: str,
         *,
         user: str = "U0DEV0009",
+        channel: str = "C0GENERAL1",
         secret: str = SIGNING_SECRET,
         timestamp: int | None = None,
     ) -> httpx.Response:
@@ -62,20 +71,104 @@ class Bot:
                 "token": "unused",
                 "team_id": "T0LOCAL01",
                 "team_domain": "local",
-                "channel_id": "C0GENERAL1",
-                "channel_name": "general",
+                "channel_id": channel,
+                "channel_name": "some-channel",
                 "user_id": user,
                 "user_name": user.lower(),
                 "command": "/incident",
                 "text": text,
-                "api_app_id": "A0FIREBRK1",
+                "api_app_id": "A0FIREBOT",
                 "is_enterprise_install": "false",
-                "response_url": "http://127.0.0.1:9/commands/unused",
-                "trigger_id": "1.2.3",
+                "response_url": self.response_url(channel, user),
+                "trigger_id": f"trig-{time.time_ns()}",
             }
         ).encode()
         return self.http.post(
             "/slack/events", content=body, headers=slack_headers(secret, body, timestamp=timestamp)
+        )
+
+    def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        channel: str,
+        message_ts: str = "1764200000.000001",
+    ) -> httpx.Response:
+        """A block_actions request, as Slack sends it when someone clicks a button."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0LOCAL01", "domain": "local"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0LOCAL01"},
+            "api_app_id": "A0FIREBOT",
+            "token": "unused",
+            "trigger_id": f"trig-{time.time_ns()}",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": channel, "name": "some-channel"},
+            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "response_url": self.response_url(channel, user, message_ts),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                    "text": {"type": "plain_text", "text": "x"},
+                }
+            ],
+        }
+        return self._interactive(payload)
+
+    def submit_view(
+        self, view: dict[str, Any], values: dict[str, Any], *, user: str
+    ) -> httpx.Response:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0LOCAL01", "domain": "local"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T0LOCAL01"},
+            "api_app_id": "A0FIREBOT",
+            "token": "unused",
+            "trigger_id": f"trig-{time.time_ns()}",
+            "view": {**view, "state": {"values": values}},
+            "response_urls": [],
+        }
+        return self._interactive(payload)
+
+    def event(
+        self, event: dict[str, Any], *, event_id: str, retry: int | None = None
+    ) -> httpx.Response:
+        body = json.dumps(
+            {
+                "token": "unused",
+                "team_id": "T0LOCAL01",
+                "api_app_id": "A0FIREBOT",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": event,
+                "authorizations": [
+                    {"team_id": "T0LOCAL01", "user_id": "U0FIREBOT", "is_bot": True}
+                ],
+            }
+        ).encode()
+        headers = slack_headers(SIGNING_SECRET, body, content_type="application/json")
+        if retry is not None:
+            headers.update(
+                {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            )
+        return self.http.post("/slack/events", content=body, headers=headers)
+
+    def _interactive(self, payload: dict[str, Any]) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.http.post(
+            "/slack/events", content=body, headers=slack_headers(SIGNING_SECRET, body)
         )
 
     def incident(self, ref: str) -> dict[str, Any]:
@@ -100,7 +193,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @contextmanager
-def running_bot(tmp_path: Path, config: FirebreakConfig, **settings: Any) -> Iterator[Bot]:
+def running_bot(
+    tmp_path: Path, config: FirebreakConfig, *, slack: Workspace | None = None, **settings: Any
+) -> Iterator[Bot]:
+    """The bot on a free port; with `slack` (and SLACK_BOT_TOKEN, FIREBREAK_SLACK_API_URL in
+    settings) it talks to that stand-in instead of its embedded one."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
     upgrade(url)
     values = {
@@ -113,9 +210,6 @@ def running_bot(tmp_path: Path, config: FirebreakConfig, **settings: Any) -> Ite
     app = build_app(Settings(**values), config, self_url=f"http://127.0.0.1:{port}")
     runtime: Runtime = app.state.firebreak
     with ServerThread(app, port) as server, httpx.Client(base_url=server.url, timeout=10) as http:
-        assert runtime.workspace is not None or settings.get("SLACK_BOT_TOKEN")
-        yield Bot(http=http, runtime=runtime, workspace=runtime.workspace)  # type: ignore[arg-type]
-
-
-def elapsed_ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000
+        workspace = runtime.workspace if runtime.workspace is not None else slack
+        assert workspace is not None, "no Slack stand-in to talk to"
+        yield Bot(http=http, runtime=runtime, workspace=workspace)

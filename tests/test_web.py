@@ -177,7 +177,7 @@ def test_health_and_readiness(bot: Bot) -> None:
 def test_slash_commands_are_verified_and_answered(bot: Bot) -> None:
     help_reply = bot.command("help")
     assert help_reply.status_code == 200
-    assert "/incident declare <title>" in help_reply.json()["text"]
+    assert "/incident declare [title]" in help_reply.json()["text"]
 
     declared = bot.command("declare Checkout fraud scores all zero", user="U0CHO0003")
     assert declared.status_code == 200
@@ -235,6 +235,7 @@ def test_a_configured_slack_api_gets_every_call(
         running_bot(
             tmp_path,
             config,
+            slack=workspace,
             SLACK_BOT_TOKEN="xoxb-elsewhere-1",
             FIREBREAK_SLACK_API_URL=slack.base_url,
         ) as bot,

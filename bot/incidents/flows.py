@@ -27,6 +27,7 @@ async def declare(
     declared_by: str,
     service_name: str | None = None,
     severity: Severity | None = None,
+    description: str | None = None,
 ) -> Incident:
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
@@ -38,6 +39,7 @@ async def declare(
             source="slack",
             service=service_name,
             declared_by=declared_by,
+            description=description,
             runbook_url=svc.runbook_url if svc else None,
             now=now,
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.localslack.forms import InvalidJSON, parse_body
@@ -35,7 +35,22 @@ def build_api(workspace: Workspace) -> Starlette:
         answer = workspace.dispatch(method, args, token, unreadable=unreadable)
         return _json(*answer)
 
-    return Starlette(routes=[Route("/{method}", call, methods=["GET", "POST"])])
+    async def respond(request: Request) -> Response:
+        try:
+            payload = json.loads(await request.body())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return PlainTextResponse("invalid_payload", status_code=400)
+        if not isinstance(payload, dict):
+            return PlainTextResponse("invalid_payload", status_code=400)
+        status, text = workspace.respond(request.path_params["token"], payload)
+        return PlainTextResponse(text, status_code=status)
+
+    return Starlette(
+        routes=[
+            Route("/respond/{token}", respond, methods=["POST"]),
+            Route("/{method}", call, methods=["GET", "POST"]),
+        ]
+    )
 
 
 def _bearer(request: Request) -> str | None:

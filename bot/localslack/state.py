@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.localslack.args import Args, SlackError
 from bot.localslack.methods import METHODS, NO_AUTH
+from bot.localslack.responses import ResponseTarget, answer, new_token
 from bot.localslack.store import Store, check_channel_name
 
 
@@ -70,6 +71,7 @@ class Workspace:
         )
         self._failures: list[_Failure] = []
         self._calls: list[RecordedCall] = []
+        self._responses: dict[str, ResponseTarget] = {}
 
     @property
     def team_id(self) -> str:
@@ -225,6 +227,27 @@ class Workspace:
     def users(self) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(list(self._store.users.values()))
+
+    # response_url
+
+    def response_url(
+        self, *, base_url: str, channel_id: str, user_id: str, message_ts: str | None = None
+    ) -> str:
+        """A response_url for a command or a click by `user_id` in `channel_id`, served by
+        build_api at `{base_url}respond/<token>` (base_url: where build_api is mounted)."""
+        token = new_token()
+        with self._lock:
+            self._responses[token] = ResponseTarget(
+                channel_id=channel_id, user_id=user_id, message_ts=message_ts, created=time.time()
+            )
+        return f"{base_url.rstrip('/')}/respond/{token}"
+
+    def respond(self, token: str, payload: dict[str, Any]) -> tuple[int, str]:
+        with self._lock:
+            target = self._responses.get(token)
+            if target is None:
+                return 404, "no_such_url"
+            return answer(self._store, target, payload)
 
     # the Web API
 

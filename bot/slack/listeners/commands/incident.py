@@ -1,76 +1,71 @@
-"""`/incident <subcommand> …`: parse, call a flow, render. Ack within Slack's 3 seconds."""
+"""`/incident <subcommand> …`: find the subcommand and the incident, run it, report refusals.
+
+Every command run in an incident's channel goes on that incident's timeline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import logging
 from typing import Any
 
-from bot.incidents import flows, service
-from bot.slack.blocks.incident_list import incident_list
-from bot.slack.deps import Deps, deps_of
+from bot.incidents import notes, service
+from bot.incidents.errors import Refused
+from bot.incidents.ports import ChatError
+from bot.slack.deps import deps_of
+from bot.slack.listeners.commands import general, lifecycle, roles, timeline
+from bot.slack.listeners.commands.base import Ack, Invocation, Subcommand
+from bot.slack.listeners.reply import Respond, slack_refused
 
 COMMAND = "/incident"
-MAX_TITLE = 300
-
-Ack = Callable[..., Awaitable[None]]
-Handler = Callable[[Ack, str, dict[str, Any], Deps], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Subcommand:
-    usage: str
-    summary: str
-    run: Handler
-
-
-async def incident_command(ack: Ack, command: dict[str, Any], context: Any) -> None:
-    name, _, args = (command.get("text") or "").strip().partition(" ")
+async def incident_command(
+    ack: Ack, respond: Respond, command: dict[str, Any], client: Any, context: Any
+) -> None:
+    text = " ".join((command.get("text") or "").split())
+    name, _, args = text.partition(" ")
     sub = SUBCOMMANDS.get(name.lower() or "help")
     if sub is None:
         await ack(response_type="ephemeral", text=f"I don't know `{name}`.\n\n{help_text()}")
         return
-    await sub.run(ack, args.strip(), command, deps_of(context))
-
-
-async def _help(ack: Ack, args: str, command: dict[str, Any], deps: Deps) -> None:
-    await ack(response_type="ephemeral", text=help_text())
-
-
-async def _list(ack: Ack, args: str, command: dict[str, Any], deps: Deps) -> None:
+    deps = deps_of(context)
     async with deps.ctx.sessions() as session:
-        rows = await service.list_with_alert_counts(session=session, open_only=True)
-    text, blocks = incident_list([incident for incident, _ in rows], now=deps.ctx.clock())
-    await ack(response_type="ephemeral", text=text, blocks=blocks)
+        incident = await service.get_by_channel(session=session, channel_id=command["channel_id"])
+    inv = Invocation(
+        send_ack=ack,
+        respond=respond,
+        client=client,
+        deps=deps,
+        user=command["user_id"],
+        channel_id=command["channel_id"],
+        trigger_id=command.get("trigger_id", ""),
+        name=name.lower() or "help",
+        args=args,
+        incident=incident,
+    )
+    try:
+        await sub.run(inv)
+    except Refused as exc:
+        await inv.tell(str(exc))
+    except ChatError as exc:
+        log.warning("Slack refused a call for %s %s: %s", COMMAND, inv.name, exc.code)
+        await inv.tell(slack_refused(exc))
+    if incident is not None:
+        await notes.record_command(
+            deps.ctx, incident_id=incident.id, by=inv.user, command=f"{COMMAND} {text}"
+        )
 
 
-async def _declare(ack: Ack, args: str, command: dict[str, Any], deps: Deps) -> None:
-    title = " ".join(args.split())
-    if not title:
-        await ack(
-            response_type="ephemeral",
-            text=f"Give the incident a title: `{SUBCOMMANDS['declare'].usage}`",
-        )
-        return
-    if len(title) > MAX_TITLE:
-        await ack(
-            response_type="ephemeral",
-            text=f"That title has {len(title)} characters; {MAX_TITLE} at most.",
-        )
-        return
-    incident = await flows.declare(ctx=deps.ctx, title=title, declared_by=command["user_id"])
-    await ack(
-        response_type="ephemeral",
-        text=f"{incident.ref} declared: {title}. Opening its channel and inviting you.",
-    )
-    deps.background.spawn(
-        flows.open_in_chat(ctx=deps.ctx, incident_id=incident.id), name=f"{incident.ref}-open"
-    )
+async def _help(inv: Invocation) -> None:
+    await inv.tell(help_text())
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "declare": Subcommand("/incident declare <title>", "open an incident by hand", _declare),
-    "list": Subcommand("/incident list", "show open incidents", _list),
+    **general.SUBCOMMANDS,
+    **roles.SUBCOMMANDS,
+    **lifecycle.SUBCOMMANDS,
+    **timeline.SUBCOMMANDS,
     "help": Subcommand("/incident help", "this list", _help),
 }
 

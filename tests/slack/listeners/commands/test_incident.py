@@ -33,17 +33,47 @@ def deps(ctx: Context) -> Deps:
     return Deps(ctx=ctx, background=Background())
 
 
-async def run(deps: Deps, text: str, user: str = "U0DEV0009") -> FakeAck:
+class FakeClient:
+    """The few Web API calls listeners make themselves (opening a modal)."""
+
+    def __init__(self) -> None:
+        self.views: list[dict[str, Any]] = []
+
+    async def views_open(self, *, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        self.views.append({"trigger_id": trigger_id, **view})
+        return {"ok": True}
+
+
+async def run(
+    deps: Deps,
+    text: str,
+    user: str = "U0DEV0009",
+    channel: str = "C0GENERAL1",
+    respond: FakeAck | None = None,
+    client: FakeClient | None = None,
+) -> FakeAck:
     ack = FakeAck()
-    command = {"command": "/incident", "text": text, "user_id": user, "channel_id": "C0GENERAL1"}
-    await incident_command(ack, command, {CONTEXT_KEY: deps})
+    command = {
+        "command": "/incident",
+        "text": text,
+        "user_id": user,
+        "channel_id": channel,
+        "trigger_id": "trig-1",
+    }
+    await incident_command(
+        ack=ack,
+        respond=respond or FakeAck(),
+        command=command,
+        client=client or FakeClient(),
+        context={CONTEXT_KEY: deps},
+    )
     return ack
 
 
 async def test_help_lists_every_subcommand(deps: Deps) -> None:
     for text in ("help", "", "  HELP "):
         ack = await run(deps, text)
-        assert "/incident declare <title>" in ack.text and "/incident list" in ack.text
+        assert "/incident declare [title]" in ack.text and "/incident list" in ack.text
         assert ack.calls[0]["response_type"] == "ephemeral"
 
 
@@ -60,8 +90,22 @@ async def test_declare_opens_an_incident_and_its_channel(deps: Deps, chat: FakeC
     assert chat.invites == [(chat.channels[0].id, ["U0DEV0009"])]
 
 
-async def test_declare_needs_a_sensible_title(deps: Deps, chat: FakeChat) -> None:
-    assert "Give the incident a title" in (await run(deps, "declare")).text
+async def test_declare_without_title_opens_the_form(deps: Deps, chat: FakeChat) -> None:
+    client = FakeClient()
+    ack = await run(deps, "declare", client=client)
+    assert ack.calls == [{}]
+    [view] = client.views
+    assert view["trigger_id"] == "trig-1" and view["callback_id"] == "incident_declare"
+    assert [b["block_id"] for b in view["blocks"]] == [
+        "title",
+        "severity",
+        "service",
+        "description",
+    ]
+    assert deps.background.pending == 0 and chat.channels == []
+
+
+async def test_declare_refuses_a_long_title(deps: Deps, chat: FakeChat) -> None:
     assert "301 characters; 300 at most" in (await run(deps, "declare " + "x" * 301)).text
     assert deps.background.pending == 0 and chat.channels == []
 

@@ -25,10 +25,12 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,17 +49,20 @@ _ADVISORY_LOCK_KEY = 0x46697265  # "Fire": one scheduler per PostgreSQL database
 FIRE_TIMEOUT_S = 60.0
 
 Fire = Callable[[int, str], Coroutine[Any, Any, None]]
-# Set while a scheduler runs in this process: the bot's loop, and what a due reminder calls.
-_target: tuple[asyncio.AbstractEventLoop, Fire] | None = None
+# Each scheduler's worker threads know which event loop and flow their jobs belong to.
+_worker = threading.local()
 
 
 def run_reminder(incident_id: int, kind: str) -> None:
     """The job function, run in the scheduler's worker thread. Module-level, because
     APScheduler stores jobs as pickled references."""
-    if _target is None:
-        raise RuntimeError("a reminder ran with no Firebreak scheduler running in this process")
-    loop, fire = _target
+    loop: asyncio.AbstractEventLoop = _worker.loop
+    fire: Fire = _worker.fire
     asyncio.run_coroutine_threadsafe(fire(incident_id, kind), loop).result(FIRE_TIMEOUT_S)
+
+
+def _bind_worker(loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
+    _worker.loop, _worker.fire = loop, fire
 
 
 def sync_url(database_url: str) -> str:
@@ -93,15 +98,20 @@ class ReminderScheduler:
         return self._lock.held
 
     async def start(self) -> None:
-        """Call from inside the bot's running event loop: due reminders run on it."""
-        global _target
-        _target = (asyncio.get_running_loop(), self._fire)
+        """Call from the bot's running event loop: due reminders are run on it."""
+        workers = ThreadPoolExecutor(
+            max_workers=4,
+            pool_kwargs={
+                "initializer": _bind_worker,
+                "initargs": (asyncio.get_running_loop(), self._fire),
+            },
+        )
+        self._scheduler.add_executor(workers, "default")
         await asyncio.to_thread(self._scheduler.start, paused=True)
         await self._claim()
         self._watch = asyncio.create_task(self._watch_ownership(), name="scheduler-owner")
 
     async def stop(self) -> None:
-        global _target
         if self._watch:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,7 +119,6 @@ class ReminderScheduler:
         if self._scheduler.running:
             await asyncio.to_thread(self._scheduler.shutdown, wait=False)
         await self._lock.release()
-        _target = None
 
     async def schedule(
         self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None

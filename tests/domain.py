@@ -13,3 +13,20 @@ async def load_incident(ctx: Context, incident_id: int) -> Incident:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
     assert incident is not None, f"no INC-{incident_id}"
     return incident
+
+
+async def incident_with_channel(ctx: Context, *, members: tuple[str, ...] = ()) -> Incident:
+    """An alert-opened incident whose channel exists; `members` join the channel."""
+    from bot.alerts import intake
+    from bot.alerts.sources import alertmanager
+    from bot.incidents import flows
+    from tests.fakes import FakeChat
+    from tests.payloads import am_notification
+
+    result = await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    assert result.incident_id is not None
+    await flows.open_in_chat(ctx=ctx, incident_id=result.incident_id)
+    incident = await load_incident(ctx, result.incident_id)
+    assert isinstance(ctx.chat, FakeChat) and incident.channel_id
+    ctx.chat.channel_members[incident.channel_id].update(members)
+    return incident

@@ -62,6 +62,8 @@ def test_alertmanager_alert_opens_an_incident_channel(bot: Bot) -> None:
             "source": "alertmanager",
             "channel_id": channel["id"],
             "channel_name": channel["name"],
+            "commander": None,
+            "scribe": None,
             "created_at": listed[0]["created_at"],
             "updated_at": listed[0]["updated_at"],
             "resolved_at": None,

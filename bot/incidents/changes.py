@@ -77,20 +77,24 @@ async def tell(ctx: Context, incident: Incident, text: str) -> None:
 async def sync(ctx: Context, incident: Incident) -> None:
     """Reminders, channel topic and the announcement follow the incident's state.
 
-    A ChatError here leaves the change saved; callers tell the responder Slack refused.
+    Changes may finish in any order; each sync reads the incident afresh, one at a time, so
+    the last one leaves the channel showing the newest state. A ChatError here leaves the
+    change saved; callers tell the responder Slack refused.
     """
-    await reminders.plan(ctx, incident)
-    if incident.channel_id is None:
-        return  # open_in_chat sets them up when the channel exists
-    topic = topic_for(incident)
-    if topic != incident.channel_topic:
-        await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
-        async with ctx.sessions.begin() as session:
-            stored = await service.get(session=session, incident_id=incident.id)
-            if stored is not None:
-                stored.channel_topic = topic
-    if incident.announcement_ts:
-        await ctx.chat.refresh_announcement(
-            message=MessageRef(incident.channel_id, incident.announcement_ts),
-            card=await card_for(ctx, incident),
-        )
+    async with ctx.locks(("sync", incident.id)):
+        incident = await load(ctx, incident_id=incident.id)
+        await reminders.plan(ctx, incident)
+        if incident.channel_id is None:
+            return  # open_in_chat sets them up when the channel exists
+        topic = topic_for(incident)
+        if topic != incident.channel_topic:
+            await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
+            async with ctx.sessions.begin() as session:
+                stored = await service.get(session=session, incident_id=incident.id)
+                if stored is not None:
+                    stored.channel_topic = topic
+        if incident.announcement_ts:
+            await ctx.chat.refresh_announcement(
+                message=MessageRef(incident.channel_id, incident.announcement_ts),
+                card=await card_for(ctx, incident),
+            )

@@ -41,9 +41,8 @@ async def assign(ctx: Context, *, incident_id: int, role: Role, user: str, by: s
                 else f"{mention(by)} made {mention(user)} scribe"
             )
             await c.note("role.scribe", who, user=user)
-    await tell(
-        ctx, incident, f":writing_hand: {mention(user)} is now the {role} of {incident.ref}."
-    )
+    emoji = ":star:" if role is Role.COMMANDER else ":writing_hand:"
+    await tell(ctx, incident, f"{emoji} {mention(user)} is now the {role} of {incident.ref}.")
     return incident
 
 

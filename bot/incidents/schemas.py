@@ -20,6 +20,8 @@ class IncidentSummary(BaseModel):
     source: str
     channel_id: str | None
     channel_name: str | None
+    commander: str | None
+    scribe: str | None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
@@ -37,6 +39,8 @@ class IncidentSummary(BaseModel):
             source=incident.source,
             channel_id=incident.channel_id,
             channel_name=incident.channel_name,
+            commander=incident.commander,
+            scribe=incident.scribe,
             created_at=incident.created_at,
             updated_at=incident.updated_at,
             resolved_at=incident.resolved_at,
@@ -71,6 +75,13 @@ class IncidentDetail(IncidentSummary):
     runbook_url: str | None
     declared_by: str | None
     group_key: str | None
+    handoff_to: str | None
+    # Milestones: detected (Firebreak learned of it), acknowledged (a commander is on it),
+    # mitigated (impact stopped), resolved.
+    detected_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    last_update_at: datetime | None
     occurrences: list[AlertOut]
     timeline: list[TimelineOut]
 
@@ -85,6 +96,11 @@ class IncidentDetail(IncidentSummary):
             runbook_url=incident.runbook_url,
             declared_by=incident.declared_by,
             group_key=incident.group_key,
+            handoff_to=incident.handoff_to,
+            detected_at=incident.detected_at,
+            acknowledged_at=incident.acknowledged_at,
+            mitigated_at=incident.mitigated_at,
+            last_update_at=incident.last_update_at,
             occurrences=[
                 AlertOut(
                     name=a.name,

@@ -1,0 +1,248 @@
+"""Scenario tests of incident command over HTTP: signed slash commands, button clicks, modal
+submissions and Events API callbacks, against the embedded Slack stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import FirebreakConfig
+from bot.slack.blocks import actions
+from tests.payloads import am_notification
+from tests.scenario import Bot, clean_env, running_bot
+from tests.servers import wait_for
+
+ANA, BEN, CHO, OUTSIDER = "U0ANA0001", "U0BEN0002", "U0CHO0003", "U0OUT0009"
+
+
+@pytest.fixture
+def bot(tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config) as running:
+        for user, name in ((ANA, "ana"), (BEN, "ben"), (CHO, "cho"), (OUTSIDER, "olly")):
+            running.workspace.add_user(user, name)
+        yield running
+
+
+def opened(bot: Bot) -> dict[str, Any]:
+    assert bot.webhook("alertmanager", am_notification()).status_code == 200
+    return bot.announced("INC-1")
+
+
+def private_replies(bot: Bot, channel: str, user: str) -> list[str]:
+    return [m["text"] for m in bot.workspace.ephemeral(channel, user)]
+
+
+def timeline_kinds(bot: Bot) -> list[str]:
+    return [t["kind"] for t in bot.incident("INC-1")["timeline"]]
+
+
+def channel_texts(bot: Bot, channel: str) -> list[str]:
+    return [m["text"] for m in bot.workspace.messages(channel)]
+
+
+def test_roles_by_command_and_button_show_in_topic_and_announcement(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    assert bot.command("commander me", user=ANA, channel=channel).status_code == 200
+    wait_for(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
+
+    announcement = next(m for m in bot.workspace.messages(channel) if m.get("blocks"))
+    assert (
+        bot.click(
+            actions.CLAIM_SCRIBE, "1", user=BEN, channel=channel, message_ts=announcement["ts"]
+        ).status_code
+        == 200
+    )
+    wait_for(lambda: bot.incident("INC-1")["scribe"] == BEN, what="BEN scribing")
+
+    def announcement_fields() -> list[str]:
+        message = next(m for m in bot.workspace.messages(channel) if m.get("blocks"))
+        return [
+            f["text"]
+            for b in message["blocks"]
+            if b["type"] == "section"
+            for f in b.get("fields", [])
+        ]
+
+    wait_for(lambda: f"*Scribe*\n<@{BEN}>" in announcement_fields(), what="the announcement")
+    assert f"*Commander*\n<@{ANA}>" in announcement_fields()
+    info = bot.workspace.channel_by_name(bot.incident("INC-1")["channel_name"])
+    assert info is not None
+    assert info["topic"]["value"] == f"SEV1 · investigating · commander <@{ANA}> · scribe <@{BEN}>"
+    refreshed = next(m for m in bot.workspace.messages(channel) if m.get("blocks"))
+    assert "edited" in refreshed  # updated in place with chat.update
+    kinds = timeline_kinds(bot)
+    assert {"role.commander", "role.scribe", "command"} <= set(kinds)
+    assert bot.incident("INC-1")["acknowledged_at"] is not None
+
+
+def test_people_outside_the_channel_are_refused_privately(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    bot.command("commander me", user=OUTSIDER, channel=channel)
+    wait_for(lambda: private_replies(bot, channel, OUTSIDER), what="a private refusal")
+    assert "Only members of #inc-1-" in private_replies(bot, channel, OUTSIDER)[0]
+    assert bot.incident("INC-1")["commander"] is None
+
+
+def test_handoff_needs_the_new_commander_to_accept(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    bot.command("commander me", user=ANA, channel=channel)
+    bot.command(f"handoff <@{BEN}|ben>", user=ANA, channel=channel)
+    offer = wait_for(
+        lambda: next(
+            (m for m in bot.workspace.messages(channel) if "offers command" in m["text"]), None
+        ),
+        what="the offer",
+    )
+    assert bot.incident("INC-1")["commander"] == ANA
+
+    bot.click(actions.HANDOFF_ACCEPT, "1", user=CHO, channel=channel, message_ts=offer["ts"])
+    wait_for(lambda: private_replies(bot, channel, CHO), what="the refusal to CHO")
+    assert f"offered to <@{BEN}>; only they can accept" in private_replies(bot, channel, CHO)[0]
+    assert bot.incident("INC-1")["commander"] == ANA
+
+    bot.click(actions.HANDOFF_ACCEPT, "1", user=BEN, channel=channel, message_ts=offer["ts"])
+    wait_for(lambda: bot.incident("INC-1")["commander"] == BEN, what="BEN in command")
+    wait_for(
+        lambda: any(
+            f"<@{BEN}> now commands INC-1, taking over from <@{ANA}>" in text
+            for text in channel_texts(bot, channel)
+        ),
+        what="the handover told",
+    )
+
+    def offer_now() -> str:
+        return next(m["text"] for m in bot.workspace.messages(channel) if m["ts"] == offer["ts"])
+
+    wait_for(
+        lambda: offer_now() == f":handshake: <@{BEN}> accepted command.", what="the offer replaced"
+    )
+
+
+def test_lifecycle_commands_and_resolve_confirmation(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    bot.command("status identified", user=ANA, channel=channel)
+    bot.command("severity sev2", user=ANA, channel=channel)
+    bot.command("update Rolled the ranker back to v41; NDCG recovering", user=ANA, channel=channel)
+    wait_for(lambda: "status.update" in timeline_kinds(bot), what="the status update")
+    incident = bot.incident("INC-1")
+    assert (incident["status"], incident["severity"]) == ("identified", "SEV2")
+    broadcast = bot.workspace.channel_by_name("incidents")
+    assert broadcast is not None
+    wait_for(
+        lambda: any("Status update on INC-1" in t for t in channel_texts(bot, broadcast["id"])),
+        what="the update broadcast",
+    )
+
+    asked = bot.command("resolve", user=ANA, channel=channel).json()
+    assert asked["text"].startswith("Resolve INC-1?")
+    buttons = asked["blocks"][-1]["elements"]
+    assert [b["action_id"] for b in buttons] == [actions.RESOLVE_CONFIRM, actions.RESOLVE_CANCEL]
+    assert bot.incident("INC-1")["status"] == "identified"  # nothing happens before the click
+
+    bot.click(actions.RESOLVE_CONFIRM, "1", user=ANA, channel=channel)
+    wait_for(lambda: bot.incident("INC-1")["status"] == "resolved", what="resolved")
+    resolved = bot.incident("INC-1")
+    assert resolved["resolved_at"] and resolved["mitigated_at"]
+    wait_for(
+        lambda: any("INC-1 resolved by" in t for t in channel_texts(bot, broadcast["id"])),
+        what="the resolution broadcast",
+    )
+
+    bot.command("reopen", user=ANA, channel=channel)
+    wait_for(lambda: bot.incident("INC-1")["status"] == "investigating", what="reopened")
+
+
+def test_bad_arguments_get_a_private_answer(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    assert (
+        "Status is one of" in bot.command("status fixed", user=ANA, channel=channel).json()["text"]
+    )
+    assert (
+        "Severity is one of" in bot.command("severity 9", user=ANA, channel=channel).json()["text"]
+    )
+    assert "Say who" in bot.command("commander ana", user=ANA, channel=channel).json()["text"]
+    elsewhere = bot.command("status mitigated", user=ANA, channel="C0GENERAL1").json()["text"]
+    assert elsewhere.startswith("Run `/incident status` in an incident's channel")
+    assert bot.incident("INC-1")["status"] == "investigating"
+
+
+def test_notes_pins_and_reactions_reach_the_timeline_once(bot: Bot) -> None:
+    channel = opened(bot)["channel_id"]
+    bot.command("note Feature store lag is 40 minutes", user=ANA, channel=channel)
+    message = bot.workspace.add_message(channel, BEN, "Bad model v42 was promoted at 02:51")
+    pin = {
+        "type": "pin_added",
+        "user": ANA,
+        "channel_id": channel,
+        "event_ts": "1.0",
+        "item": {
+            "type": "message",
+            "channel": channel,
+            "created_by": ANA,
+            "message": {
+                "type": "message",
+                "ts": message["ts"],
+                "user": BEN,
+                "text": message["text"],
+            },
+        },
+    }
+    reaction = {
+        "type": "reaction_added",
+        "user": CHO,
+        "reaction": "pushpin",
+        "item_user": BEN,
+        "event_ts": "2.0",
+        "item": {"type": "message", "channel": channel, "ts": message["ts"]},
+    }
+    for retry in (None, 1, 2):  # Slack redelivers the same event, with X-Slack-Retry-Num
+        assert bot.event(pin, event_id="Ev0PIN", retry=retry).status_code == 200
+    assert bot.event(reaction, event_id="Ev0REACT").status_code == 200
+    other = {**reaction, "reaction": "eyes"}
+    assert bot.event(other, event_id="Ev0EYES").status_code == 200
+
+    def flagged() -> list[dict[str, Any]]:
+        return [t for t in bot.incident("INC-1")["timeline"] if t["kind"] == "message"]
+
+    wait_for(flagged, what="the pinned message on the timeline")
+    [entry] = flagged()
+    assert entry["text"] == "Bad model v42 was promoted at 02:51" and entry["actor"] == BEN
+    assert entry["link"].endswith(f"/archives/{channel}/p{message['ts'].replace('.', '')}")
+    notes = [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "note"]
+    assert notes == ["Feature store lag is 40 minutes"]
+
+    shown = bot.command("timeline", user=ANA, channel=channel).json()
+    assert shown["text"].startswith("Timeline of INC-1")
+    assert "Bad model v42 was promoted" in str(shown["blocks"])
+
+
+def test_declare_modal_opens_and_its_answers_open_the_incident(bot: Bot) -> None:
+    assert bot.command("declare", user=ANA).status_code == 200
+    [view] = bot.workspace.views()
+    assert view["callback_id"] == actions.DECLARE_VIEW
+
+    empty = bot.submit_view(view, {}, user=ANA)
+    assert empty.json() == {
+        "response_action": "errors",
+        "errors": {"title": "Give the incident a title."},
+    }
+    values = {
+        "title": {"title": {"type": "plain_text_input", "value": "Fraud scores all zero"}},
+        "severity": {"severity": {"type": "static_select", "selected_option": {"value": "SEV2"}}},
+        "service": {
+            "service": {"type": "static_select", "selected_option": {"value": "search-ranker"}}
+        },
+        "description": {"description": {"type": "plain_text_input", "value": "Since 02:40"}},
+    }
+    assert bot.submit_view(view, values, user=ANA).status_code == 200
+    incident = bot.announced("INC-1")
+    assert (incident["title"], incident["severity"], incident["service"]) == (
+        "Fraud scores all zero",
+        "SEV2",
+        "search-ranker",
+    )
+    assert incident["description"] == "Since 02:40" and incident["declared_by"] == ANA

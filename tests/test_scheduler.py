@@ -1,0 +1,144 @@
+"""The reminder scheduler against a real database: persistence, restarts, one owner."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import scheduler as scheduling
+from bot.db.engine import make_engine
+from bot.db.jobs import apscheduler_jobs
+from bot.scheduler import ReminderScheduler
+
+Fired = list[tuple[int, str]]
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def quick_ownership_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduling, "OWNER_CHECK_S", 0.2)
+
+
+def recorder(fired: Fired) -> Callable[[int, str], object]:
+    async def fire(incident_id: int, kind: str) -> None:
+        fired.append((incident_id, kind))
+
+    return fire
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def stored_jobs(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(apscheduler_jobs)) or 0)
+
+
+def soon(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    reminders = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await reminders.start()
+    try:
+        assert reminders.owner
+        await reminders.schedule(
+            key="INC-1-commander", incident_id=1, kind="commander", at=soon(0.3)
+        )
+        await eventually(lambda: bool(fired))
+        await asyncio.sleep(0.5)
+        assert fired == [(1, "commander")]
+        assert await stored_jobs(engine) == 0  # a one-off reminder is gone once it ran
+    finally:
+        await reminders.stop()
+
+
+async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    first = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await first.start()
+    at = soon(1.0)
+    await first.schedule(key="INC-2-commander", incident_id=2, kind="commander", at=at)
+    # Planning again (as every change does) replaces the job instead of adding one.
+    await first.schedule(key="INC-2-commander", incident_id=2, kind="commander", at=at)
+    await first.stop()
+    assert await stored_jobs(engine) == 1 and fired == []
+
+    await asyncio.sleep(1.3)  # it falls due while no scheduler runs
+    second = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await second.start()
+    try:
+        await eventually(lambda: bool(fired))
+        await asyncio.sleep(0.5)
+        assert fired == [(2, "commander")]
+    finally:
+        await second.stop()
+    third = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await third.start()
+    await asyncio.sleep(0.5)
+    await third.stop()
+    assert fired == [(2, "commander")]
+
+
+async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    reminders = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await reminders.start()
+    try:
+        await reminders.schedule(
+            key="INC-3-status-update",
+            incident_id=3,
+            kind="status-update",
+            at=soon(0.2),
+            every=timedelta(seconds=0.3),
+        )
+        await eventually(lambda: len(fired) >= 2)
+        await reminders.cancel(key="INC-3-status-update")
+        await reminders.cancel(key="INC-3-status-update")  # cancelling twice is fine
+        count = len(fired)
+        await asyncio.sleep(0.8)
+        assert len(fired) == count and set(fired) == {(3, "status-update")}
+    finally:
+        await reminders.stop()
+
+
+async def test_only_one_process_runs_reminders(engine: AsyncEngine) -> None:
+    fired_a: Fired = []
+    fired_b: Fired = []
+    a = ReminderScheduler(engine=engine, fire=recorder(fired_a))  # type: ignore[arg-type]
+    b = ReminderScheduler(engine=engine, fire=recorder(fired_b))  # type: ignore[arg-type]
+    await a.start()
+    await b.start()
+    try:
+        assert a.owner and not b.owner
+        # b plans a reminder: it lands in the shared store, and the owner runs it.
+        await b.schedule(key="INC-4-commander", incident_id=4, kind="commander", at=soon(0.3))
+        await eventually(lambda: bool(fired_a))
+        assert fired_a == [(4, "commander")] and fired_b == []
+
+        await a.stop()  # the owner goes away: b takes over at its next check
+        await eventually(lambda: b.owner)
+        await b.schedule(key="INC-5-commander", incident_id=5, kind="commander", at=soon(0.2))
+        await eventually(lambda: bool(fired_b))
+        assert fired_b == [(5, "commander")]
+    finally:
+        await a.stop()
+        await b.stop()

@@ -34,6 +34,7 @@ from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
 from bot.slack.notifier import SlackChat
+from bot.slack.socket_mode import SocketModeLink
 from bot.tasks import Background
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Runtime:
     slack_api_url: str
     signing_secret: str
     workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
+    socket_mode: SocketModeLink | None
 
 
 class StartupError(Exception):
@@ -66,22 +68,31 @@ def build_app(
     *,
     self_url: str = "http://127.0.0.1:8080",
     clock: Callable[[], datetime] = utcnow,
+    socket_mode: bool = False,
 ) -> FastAPI:
+    """`socket_mode`: Slack's requests arrive over a WebSocket (SLACK_APP_TOKEN), not HTTP."""
     workspace: Workspace | None = None
+    if socket_mode and not (settings.slack_bot_token and settings.slack_app_token):
+        raise StartupError(
+            "Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (an app-level token, xapp-…, "
+            "with the connections:write scope)"
+        )
     if settings.embedded_slack:
         token = f"xoxb-local-{secrets.token_hex(12)}"
         workspace = seeded_workspace(config, token=token)
         slack_api_url = self_url.rstrip("/") + API_PREFIX + "/"
         signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
     else:
-        if not settings.slack_signing_secret:
+        if not settings.slack_signing_secret and not socket_mode:
             raise StartupError(
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: Firebreak "
                 "verifies every Slack request and needs the app's signing secret"
             )
         token = settings.slack_bot_token or ""
         slack_api_url = settings.slack_api_url
-        signing_secret = settings.slack_signing_secret
+        # In Socket Mode nothing legitimate arrives at /slack/events: an unguessable secret
+        # makes it refuse everything.
+        signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
 
     client = slack_client(token=token, base_url=slack_api_url)
     engine = make_engine(settings.database_url)
@@ -100,6 +111,7 @@ def build_app(
     )
     deps = Deps(ctx=ctx, background=background)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
+    link = SocketModeLink(bolt, app_token=settings.slack_app_token or "") if socket_mode else None
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -108,6 +120,7 @@ def build_app(
         slack_api_url=slack_api_url,
         signing_secret=signing_secret,
         workspace=workspace,
+        socket_mode=link,
     )
 
     api = FastAPI(title="Firebreak", version="0.1.0", lifespan=_lifespan(runtime))
@@ -139,11 +152,13 @@ def slack_client(*, token: str, base_url: str) -> AsyncWebClient:
 
 
 def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
-    """A stand-in workspace with the configured owners as users and the broadcast channel."""
+    """A stand-in workspace with everyone the config names as users, and the broadcast channel."""
     workspace = Workspace(tokens=[token])
-    owners = {owner for svc in config.services.values() for owner in svc.owners}
-    for owner in sorted(owners):
-        workspace.add_user(owner, owner.lower())
+    people = set(config.permissions.admins)
+    for svc in config.services.values():
+        people.update(svc.owners, svc.oncall.users if svc.oncall else ())
+    for person in sorted(people):
+        workspace.add_user(person, person.lower())
     if config.broadcast_channel and not config.broadcast_channel.startswith("C"):
         workspace.ensure_channel(config.broadcast_channel.lstrip("#"))
     return workspace
@@ -153,12 +168,16 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.scheduler.start()
+        if runtime.socket_mode:
+            runtime.socket_mode.start()
         resume = asyncio.create_task(_resume_chat_setups(runtime.deps), name="resume-chat-setups")
         try:
             yield
         finally:
             # The sweep is redone at every start: stopping need not wait for it.
             resume.cancel()
+            if runtime.socket_mode:
+                await runtime.socket_mode.stop()
             await runtime.scheduler.stop()
             await runtime.deps.background.drain(timeout=10)
             await runtime.engine.dispose()

@@ -24,6 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="receive Slack's requests over a WebSocket (needs SLACK_APP_TOKEN); no public URL",
+    )
 
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("check", help="validate firebreak.yaml and the environment")
@@ -48,7 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
 
     if args.command == "serve":
-        return _serve(settings, config, host=args.host, port=args.port, log_level=args.log_level)
+        return _serve(
+            settings,
+            config,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            socket_mode=args.socket_mode,
+        )
     if args.command == "migrate":
         from bot.db.migrate import upgrade
 
@@ -71,7 +83,13 @@ def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port:
 
 
 def _serve(
-    settings: Settings, config: FirebreakConfig, *, host: str, port: int, log_level: str
+    settings: Settings,
+    config: FirebreakConfig,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    socket_mode: bool,
 ) -> int:
     import uvicorn
 
@@ -88,7 +106,12 @@ def _serve(
         )
     self_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     try:
-        app = build_app(settings, config, self_url=f"http://{_url_host(self_host)}:{port}")
+        app = build_app(
+            settings,
+            config,
+            self_url=f"http://{_url_host(self_host)}:{port}",
+            socket_mode=socket_mode,
+        )
     except StartupError as exc:
         return _fail(str(exc))
     if settings.embedded_slack:

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="FIREBREAK_DATABASE_URL")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")  # Socket Mode only
     slack_api_url: str = Field(SLACK_API_URL, alias="FIREBREAK_SLACK_API_URL")
     webhook_token: str | None = Field(None, alias="FIREBREAK_WEBHOOK_TOKEN")
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")

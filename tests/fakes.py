@@ -26,6 +26,7 @@ class FakeChat:
     taken: set[str] = field(default_factory=set)
     unknown_users: set[str] = field(default_factory=set)
     fail_announce: str | None = None
+    fail_create: str | None = None
     channel_members: dict[str, set[str]] = field(default_factory=dict)
     stored_messages: dict[tuple[str, str], ChatMessage] = field(default_factory=dict)
     channels: list[ChannelRef] = field(default_factory=list)
@@ -42,6 +43,8 @@ class FakeChat:
     _ts: int = 0
 
     async def create_channel(self, *, name: str) -> ChannelRef:
+        if self.fail_create:
+            raise ChatError(self.fail_create, "conversations.create")
         if name in self.taken:
             raise ChannelNameTaken(name)
         self.taken.add(name)

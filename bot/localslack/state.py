@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.localslack.args import Args, SlackError
-from bot.localslack.methods import METHODS, NO_AUTH
+from bot.localslack.methods import APP_METHODS, METHODS, NO_AUTH
 from bot.localslack.responses import ResponseTarget, answer, new_token
+from bot.localslack.socketmode import SocketHub
 from bot.localslack.store import Store, check_channel_name
 
 
@@ -42,18 +43,25 @@ class _Failure:
 
 Answer = tuple[int, dict[str, str], dict[str, Any]]
 
+# Where apps.connections.open points when no HTTP layer says where the socket is served.
+UNSERVED_SOCKET_URL = "ws://localslack.invalid/socket"
+
 
 class Workspace:
     """One Slack workspace with a bot in it.
 
     Every accessor returns copies taken under the lock: the HTTP server mutates the state on
     its own thread while tests read it from theirs.
+
+    `tokens` are bot tokens (xoxb-), good for every Web API method but apps.connections.open;
+    `app_tokens` are app-level tokens (xapp-), good for apps.connections.open only.
     """
 
     def __init__(
         self,
         *,
         tokens: Iterable[str] = (),
+        app_tokens: Iterable[str] = (),
         team_id: str = "T0LOCAL01",
         team_name: str = "Firebreak local",
         bot_user_id: str = "U0FIREBOT",
@@ -62,6 +70,7 @@ class Workspace:
     ) -> None:
         self._lock = threading.RLock()
         self._tokens = frozenset(tokens)
+        self._app_tokens = frozenset(app_tokens)
         self._store = Store(
             team_id=team_id,
             team_name=team_name,
@@ -72,6 +81,7 @@ class Workspace:
         self._failures: list[_Failure] = []
         self._calls: list[RecordedCall] = []
         self._responses: dict[str, ResponseTarget] = {}
+        self._sockets = SocketHub(app_id=app_id)
 
     @property
     def team_id(self) -> str:
@@ -92,6 +102,11 @@ class Workspace:
     @property
     def app_id(self) -> str:
         return self._store.app_id
+
+    @property
+    def sockets(self) -> SocketHub:
+        """Socket Mode: tickets, connected clients and envelope delivery (thread-safe)."""
+        return self._sockets
 
     # seeding
 
@@ -228,6 +243,10 @@ class Workspace:
         with self._lock:
             return copy.deepcopy(list(self._store.users.values()))
 
+    def socket_connections(self) -> int:
+        """Socket Mode clients that get envelopes: greeted with hello, not told to disconnect."""
+        return self._sockets.count()
+
     # response_url
 
     def response_url(
@@ -258,17 +277,22 @@ class Workspace:
         token: str | None,
         *,
         unreadable: str | None = None,
+        token_in_args: bool = False,
+        socket_url: str = UNSERVED_SOCKET_URL,
     ) -> Answer:
         """Answer one Web API call: (HTTP status, extra headers, JSON body).
 
         `unreadable` is the error for a request body that could not be decoded (invalid_json);
-        passing it through here keeps such calls in the call log too.
+        passing it through here keeps such calls in the call log too. `token_in_args` says the
+        token came as an argument rather than an Authorization header. `socket_url` is where
+        the HTTP layer serves Socket Mode (the URL apps.connections.open hands out, without
+        its ticket).
         """
         with self._lock:
-            if unreadable is not None and method in METHODS:
+            if unreadable is not None and (method in METHODS or method in APP_METHODS):
                 answer: Answer = (200, {}, {"ok": False, "error": unreadable})
             else:
-                answer = self._answer(method, args, token)
+                answer = self._answer(method, args, token, token_in_args, socket_url)
             status, headers, body = answer
             # A deep copy, so neither the caller nor the call log shares state with the store.
             body = copy.deepcopy(body)
@@ -284,22 +308,43 @@ class Workspace:
             )
             return status, headers, body
 
-    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> Answer:
+    def _answer(
+        self,
+        method: str,
+        args: dict[str, Any],
+        token: str | None,
+        token_in_args: bool,
+        socket_url: str,
+    ) -> Answer:
         handler = METHODS.get(method)
-        if handler is None:
+        if handler is None and method not in APP_METHODS:
             return 404, {}, {"ok": False, "error": "unknown_method", "req_method": method}
         failure = self._take_failure(method)
         if failure is not None:
             return failure.answer()
         if method not in NO_AUTH:
-            if not token:
-                return 200, {}, {"ok": False, "error": "not_authed"}
-            if token not in self._tokens:
-                return 200, {}, {"ok": False, "error": "invalid_auth"}
+            refusal = self._refusal(method, token, token_in_args)
+            if refusal is not None:
+                return 200, {}, {"ok": False, "error": refusal}
+        if handler is None:  # apps.connections.open, the one app-level method
+            return 200, {}, {"ok": True, "url": self._sockets.open_url(socket_url)}
         try:
             return 200, {}, handler(self._store, Args(args))
         except SlackError as exc:
             return 200, {}, exc.body()
+
+    def _refusal(self, method: str, token: str | None, token_in_args: bool) -> str | None:
+        """The auth error Slack gives this token for this method, or None if it may call."""
+        if not token:
+            return "not_authed"
+        if method in APP_METHODS:
+            if token in self._tokens:
+                return "not_allowed_token_type"
+            # Slack reads the app-level token from the Authorization header only.
+            return None if token in self._app_tokens and not token_in_args else "invalid_auth"
+        if token in self._app_tokens:
+            return "not_allowed_token_type"
+        return None if token in self._tokens else "invalid_auth"
 
     def _take_failure(self, method: str) -> _Failure | None:
         for failure in self._failures:

@@ -18,6 +18,10 @@ Handler = Callable[[Store, Args], dict[str, Any]]
 # The only method Slack answers without a token.
 NO_AUTH = frozenset({"api.test"})
 
+# Methods that take an app-level token (xapp-) and no other. They act on the app's
+# connections rather than on the Store, so the Workspace answers them itself.
+APP_METHODS = frozenset({"apps.connections.open"})
+
 METHODS: dict[str, Handler] = {
     "api.test": users.api_test,
     "auth.test": users.auth_test,

@@ -25,9 +25,8 @@ async def declare(inv: Invocation) -> None:
         return
     incident = await flows.declare(ctx=inv.deps.ctx, title=title, declared_by=inv.user)
     await inv.tell(f"{incident.ref} declared: {title}. Opening its channel and inviting you.")
-    inv.deps.background.spawn(
-        flows.open_in_chat(ctx=inv.deps.ctx, incident_id=incident.id), name=f"{incident.ref}-open"
-    )
+    # After the ack Bolt lets the listener run on; a Slack refusal reaches the user (respond).
+    await flows.open_in_chat(ctx=inv.deps.ctx, incident_id=incident.id)
 
 
 async def list_open(inv: Invocation) -> None:

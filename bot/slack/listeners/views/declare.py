@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.incidents import flows
 from bot.slack.blocks.declare import read_declaration
 from bot.slack.deps import deps_of
 from bot.slack.listeners.commands.base import Ack
+
+log = logging.getLogger(__name__)
 
 
 async def declare_submitted(

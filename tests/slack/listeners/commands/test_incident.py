@@ -130,3 +130,24 @@ async def test_long_lists_are_cut_with_a_pointer(deps: Deps, ctx: Context) -> No
     assert ack.text.count("*INC-") == 50
     assert ack.text.endswith("… and 5 more: GET /api/incidents?status=open")
     assert len(ack.calls[0]["blocks"]) <= 50
+
+
+async def test_slack_refusals_reach_the_user_and_the_log(
+    deps: Deps, chat: FakeChat, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat.fail_create = "restricted_action"
+    respond = FakeAck()
+    ack = await run(deps, "declare Ranker returns junk", respond=respond)
+    assert ack.text.startswith("INC-1 declared")
+    [reply] = respond.calls
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(":warning: Slack refused `restricted_action")
+    assert "restricted_action" in caplog.text
+
+
+async def test_commands_outside_an_incident_channel_say_where_to_run_them(deps: Deps) -> None:
+    ack = await run(deps, "status mitigated")
+    assert ack.text == (
+        "Run `/incident status` in an incident's channel (like #inc-7-…). "
+        "`/incident list` shows the open ones."
+    )

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.deploy.config import DeployConfig
 from bot.durations import Duration
 from bot.incidents.oncall import Rotation
 from bot.incidents.people import UserId
@@ -60,6 +61,7 @@ class ServiceConfig(BaseModel):
     description: str | None = None
     runbook_url: str | None = None
     oncall: Rotation | None = Field(None, description="who commands this service's new incidents")
+    deploy: DeployConfig | None = Field(None, description="where its mitigations act")
 
 
 class AlertsConfig(BaseModel):

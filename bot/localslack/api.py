@@ -1,4 +1,5 @@
-"""The Web API over HTTP: `POST|GET /{method}`, answered by `Workspace.dispatch`.
+"""The Web API over HTTP: `POST|GET /{method}`, answered by `Workspace.dispatch`, and
+Socket Mode's WebSocket at `/socket` (the URL apps.connections.open hands out).
 
 Embedded in the bot it is mounted at `API_PREFIX`, so slack_sdk's base_url becomes
 `http://host:port/localslack/api/`; standalone it also works at the root.
@@ -12,9 +13,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.localslack.forms import InvalidJSON, parse_body
+from bot.localslack.socketmode import ClientGone
 from bot.localslack.state import Workspace
 
 API_PREFIX = "/localslack/api"
@@ -31,8 +35,16 @@ def build_api(workspace: Workspace) -> Starlette:
         except InvalidJSON as exc:
             # Slack answers a body it cannot read with 200 and an error, like any other.
             unreadable = exc.error
-        token = _bearer(request) or _token_arg(args.pop("token", None))
-        answer = workspace.dispatch(method, args, token, unreadable=unreadable)
+        bearer = _bearer(request)
+        token = bearer or _token_arg(args.pop("token", None))
+        answer = workspace.dispatch(
+            method,
+            args,
+            token,
+            unreadable=unreadable,
+            token_in_args=bearer is None and token is not None,
+            socket_url=_socket_url(request, method),
+        )
         return _json(*answer)
 
     async def respond(request: Request) -> Response:
@@ -45,8 +57,34 @@ def build_api(workspace: Workspace) -> Starlette:
         status, text = workspace.respond(request.path_params["token"], payload)
         return PlainTextResponse(text, status_code=status)
 
+    async def socket(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if not workspace.sockets.redeem(websocket.query_params.get("ticket")):
+            # A made-up or already used ticket: close, saying why, rather than greet.
+            await websocket.close(code=WS_1008_POLICY_VIOLATION, reason="invalid_ticket")
+            return
+
+        async def send(text: str) -> None:
+            try:
+                await websocket.send_text(text)
+            except (WebSocketDisconnect, RuntimeError) as exc:  # closed under our feet
+                raise ClientGone from exc
+
+        debug = websocket.query_params.get("debug_reconnects") == "true"
+        connection = await workspace.sockets.attach(send, debug_reconnects=debug)
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("text") is not None:
+                    connection.received(message["text"])
+        finally:
+            workspace.sockets.detach(connection)
+
     return Starlette(
         routes=[
+            WebSocketRoute("/socket", socket),
             Route("/respond/{token}", respond, methods=["POST"]),
             Route("/{method}", call, methods=["GET", "POST"]),
         ]
@@ -58,6 +96,14 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
     return None
+
+
+def _socket_url(request: Request, method: str) -> str:
+    # /socket sits next to the methods, wherever build_api is mounted; the request's own URL
+    # is the one address of it we know the caller can reach.
+    mount = request.url.path.removesuffix(f"/{method}")
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return str(request.url.replace(scheme=scheme, path=f"{mount}/socket", query=""))
 
 
 def _token_arg(value: Any) -> str | None:

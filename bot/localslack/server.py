@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -70,6 +71,27 @@ class LocalSlackServer:
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
+
+    # Socket Mode. These block: call them from a thread whose event loop runs neither this
+    # server nor the app under test (from an async test: `await asyncio.to_thread(...)`).
+
+    def socket_send(
+        self, kind: str, payload: dict[str, Any], *, timeout: float = 10.0
+    ) -> dict[str, Any] | None:
+        """Deliver a "slash_commands", "interactive" or "events_api" envelope to a connected
+        Socket Mode client and wait for its ack. Returns the ack's payload ({} for a bare
+        ack) or None if none came within `timeout`; raises RuntimeError if no client
+        connected within `timeout`."""
+        return self.workspace.sockets.send(kind, payload, timeout=timeout)
+
+    def socket_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until a Socket Mode client has been greeted and can get envelopes."""
+        return self.workspace.sockets.wait_connected(timeout)
+
+    def socket_disconnect(self, reason: str = "warning") -> int:
+        """Send Slack's `disconnect` message (reason "warning", "refresh_requested",
+        "link_disabled", ...) to every connected client; returns how many were told."""
+        return self.workspace.sockets.disconnect(reason)
 
     def __enter__(self) -> LocalSlackServer:
         self.start()

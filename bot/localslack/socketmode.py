@@ -52,15 +52,16 @@ class Connection:
         async with self._sending:
             await self._send(json.dumps(message, ensure_ascii=False))
 
-    async def deliver(self, envelope: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """Send the envelope; its ack's payload ({} if none), or None without an ack in time."""
+    async def deliver(self, envelope: dict[str, Any]) -> dict[str, Any] | None:
+        """Send the envelope and wait for its ack: the ack's payload ({} if it had none), or
+        None if the client went away first."""
         envelope_id = envelope["envelope_id"]
         ack: asyncio.Future[dict[str, Any] | None] = self.loop.create_future()
         self._pending[envelope_id] = ack
         try:
             await self.send_json(envelope)
-            return await asyncio.wait_for(ack, timeout)
-        except (ClientGone, TimeoutError):
+            return await ack
+        except ClientGone:
             return None
         finally:
             self._pending.pop(envelope_id, None)
@@ -159,11 +160,13 @@ class SocketHub:
         _refuse_own_loop(connection.loop)
         remaining = max(0.0, deadline - time.monotonic())
         future = asyncio.run_coroutine_threadsafe(
-            connection.deliver(_envelope(kind, payload), remaining), connection.loop
+            asyncio.wait_for(connection.deliver(_envelope(kind, payload)), remaining),
+            connection.loop,
         )
         try:
+            # The grace covers a serving loop that is stuck or gone and never answers.
             return future.result(remaining + _GRACE_S)
-        except TimeoutError:  # the serving loop is stuck or gone
+        except TimeoutError:
             future.cancel()
             return None
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from bot.localslack import Workspace
+from bot.localslack import LocalSlackServer, Workspace
 
 TOKEN = "xoxb-local-test"
+APP_TOKEN = "xapp-1-local-test"
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
 
@@ -18,7 +19,7 @@ Call = Callable[..., dict[str, Any]]
 
 @pytest.fixture
 def ws() -> Workspace:
-    workspace = Workspace(tokens=[TOKEN])
+    workspace = Workspace(tokens=[TOKEN], app_tokens=[APP_TOKEN])
     workspace.add_user(ALICE, "alice", email="alice@example.com", real_name="Alice Liddell")
     workspace.add_user(BOB, "bob")
     return workspace
@@ -42,3 +43,10 @@ def channel(call: Call) -> str:
     body = call("conversations.create", name="inc-1-model-latency")
     assert body["ok"], body
     return str(body["channel"]["id"])
+
+
+@pytest.fixture
+def server(ws: Workspace) -> Iterator[LocalSlackServer]:
+    """`ws` served over real HTTP on a free port, in a background thread."""
+    with LocalSlackServer(ws) as running:
+        yield running

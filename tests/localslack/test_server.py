@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,12 +15,6 @@ from bot.localslack.server import build_standalone
 
 TOKEN = "xoxb-local-test"
 ALICE = "U0ALICE001"
-
-
-@pytest.fixture
-def server(ws: Workspace) -> Iterator[LocalSlackServer]:
-    with LocalSlackServer(ws) as running:
-        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Deployment targets: where mitigations act (roll back, switch to the heuristic, freeze)."""

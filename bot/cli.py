@@ -125,6 +125,8 @@ def _serve(
 
 
 def _check(settings: Settings, config: FirebreakConfig) -> int:
+    from bot.playbooks.loader import load_library
+
     print(f"config: {settings.config_path or '(none: built-in defaults)'}")
     print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
     print(f"broadcast channel: {config.broadcast_channel or '(none)'}")
@@ -132,8 +134,19 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
         f"Web API at {settings.slack_api_url}" if settings.slack_bot_token else "built-in stand-in"
     )
     print(f"slack: {slack}")
+    library = load_library(settings.playbooks_dir)
+    print(
+        f"playbooks in {settings.playbooks_dir}: {', '.join(sorted(library.playbooks)) or '(none)'}"
+    )
+    failed = False
+    for problem in library.problems:
+        print(f"firebreak: {problem}", file=sys.stderr)
+        failed = True
     if settings.slack_bot_token and not settings.slack_signing_secret:
-        return _fail("SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not")
+        print("firebreak: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not", file=sys.stderr)
+        failed = True
+    if failed:
+        return 2
     print("ok")
     return 0
 

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(SLACK_API_URL, alias="FIREBREAK_SLACK_API_URL")
     webhook_token: str | None = Field(None, alias="FIREBREAK_WEBHOOK_TOKEN")
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")
+    playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
 
     @field_validator("database_url")

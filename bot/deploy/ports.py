@@ -80,8 +80,14 @@ class DeployError(Exception):
     """A target refused or failed. `transient` errors (5xx, timeouts, connection errors) may
     be retried; others (4xx, a version that does not exist) may not."""
 
-    def __init__(self, message: str, *, transient: bool, status: int | None = None,
-                 responses: tuple[Response, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        responses: tuple[Response, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.status = status

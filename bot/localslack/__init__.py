@@ -1,8 +1,9 @@
 """A local stand-in for the Slack Web API, for development and tests.
 
 `Workspace` holds the state and answers calls; `build_api` serves it over HTTP the way
-slack_sdk expects, `build_page` shows it in a browser, and `LocalSlackServer` runs the API
-on a free port in a background thread.
+slack_sdk expects (Socket Mode's WebSocket included), `build_page` shows it in a browser, and
+`LocalSlackServer` runs the API on a free port in a background thread and delivers Socket
+Mode envelopes to the app under test.
 """
 
 from bot.localslack.api import API_PREFIX, build_api

@@ -71,7 +71,10 @@ def build_api(workspace: Workspace) -> Starlette:
                 raise ClientGone from exc
 
         debug = websocket.query_params.get("debug_reconnects") == "true"
-        connection = await workspace.sockets.attach(send, debug_reconnects=debug)
+        try:
+            connection = await workspace.sockets.attach(send, debug_reconnects=debug)
+        except ClientGone:  # left before hello
+            return
         try:
             while True:
                 message = await websocket.receive()

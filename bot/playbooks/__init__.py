@@ -1,0 +1,1 @@
+"""Playbooks: scripted mitigations (roll back, switch to the heuristic, freeze) as YAML data."""

@@ -117,6 +117,15 @@ class PermissionsConfig(BaseModel):
     # Who may accept a handoff or approve: only the person asked (not configurable on purpose).
 
 
+class PlaybooksConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Who approves a run of a playbook that needs approval: the incident commander (default)
+    # or any member of the incident channel; `approvers` (and admins) always may.
+    approve: Literal["commander", "channel_members"] = "commander"
+    approvers: list[UserId] = Field(default_factory=list)
+
+
 class TimelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -135,6 +144,7 @@ class FirebreakConfig(BaseModel):
     reminders: RemindersConfig = Field(default_factory=RemindersConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     timeline: TimelineConfig = Field(default_factory=TimelineConfig)
+    playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     def service(self, name: str | None) -> ServiceConfig | None:

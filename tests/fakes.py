@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 from bot.incidents.ports import (
     ChannelNameTaken,
     ChannelRef,
@@ -15,8 +18,10 @@ from bot.incidents.ports import (
     IncidentCard,
     MessageRef,
     Reminder,
+    RunView,
     StatusUpdate,
 )
+from bot.playbooks.ports import ProbeResponse
 
 
 @dataclass
@@ -40,6 +45,7 @@ class FakeChat:
     offers: list[tuple[str, HandoffOffer]] = field(default_factory=list)
     updates: list[tuple[str, StatusUpdate]] = field(default_factory=list)
     reminded: list[tuple[str, Reminder]] = field(default_factory=list)
+    runs: list[tuple[MessageRef, RunView]] = field(default_factory=list)  # posts and updates
     _ts: int = 0
 
     async def create_channel(self, *, name: str) -> ChannelRef:
@@ -97,6 +103,14 @@ class FakeChat:
         self.reminded.append((channel, reminder))
         return self._message(channel)
 
+    async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
+        ref = self._message(channel)
+        self.runs.append((ref, run))
+        return ref
+
+    async def update_run(self, *, message: MessageRef, run: RunView) -> None:
+        self.runs.append((message, run))
+
     async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
         return self.stored_messages.get((channel_id, ts))
 
@@ -132,3 +146,100 @@ class FakeReminders:
 
     async def cancel(self, *, key: str) -> None:
         self.jobs.pop(key, None)
+
+
+@dataclass
+class FakeTarget:
+    """A deployment target in memory that honours idempotency keys like the reference API."""
+
+    kind: str = "fake"
+    versions: list[str] = field(default_factory=lambda: ["v40", "v41", "v42"])  # oldest first
+    mode: str = "model"
+    frozen: bool = False
+    fail_next: list[DeployError] = field(default_factory=list)
+    fail_action: str | None = None  # fail_next applies to this action only (None: any)
+    hang_s: float = 0.0
+    hang_action: str | None = None  # hang_s applies to this action only (None: any)
+    executed: list[tuple[str, str]] = field(default_factory=list)  # (action, key) that changed
+    attempts: int = 0
+    _seen: dict[str, State] = field(default_factory=dict)
+
+    def state(self, service: str = "search-ranker") -> State:
+        return State(
+            service=service,
+            active_version=self.versions[-1],
+            previous_versions=tuple(reversed(self.versions[:-1])),
+            mode=self.mode,
+            frozen=self.frozen,
+        )
+
+    async def prepare(
+        self, *, action: Action, service: str, args: Mapping[str, Any], idempotency_key: str
+    ) -> Prepared:
+        if action is Action.ROLLBACK and args.get("to_version") not in (None, *self.versions):
+            raise DeployError(f"no version {args['to_version']}", transient=False, status=404)
+        method = "GET" if action is Action.GET_STATE else "POST"
+        request = Request(
+            method=method,
+            url=f"http://deploy.test/v1/services/{service}/{action}",
+            headers={"Idempotency-Key": idempotency_key},
+            json=dict(args) or None,
+        )
+        return Prepared(
+            action=action, service=service, requests=(request,), idempotency_key=idempotency_key
+        )
+
+    async def execute(self, prepared: Prepared, *, timeout_s: float) -> Result:
+        self.attempts += 1
+        if self.hang_s and self.hang_action in (None, prepared.action):
+            await asyncio.sleep(self.hang_s)
+        if self.fail_next and self.fail_action in (None, prepared.action):
+            raise self.fail_next.pop(0)
+        key, action = prepared.idempotency_key, prepared.action
+        if key in self._seen:  # a repeat: replay, change nothing
+            return Result(prepared, (Response(200, {}, 0.001),), self._seen[key])
+        if action is Action.ROLLBACK:
+            wanted = (prepared.requests[0].json or {}).get("to_version")
+            while len(self.versions) > 1 and self.versions[-1] != wanted:
+                self.versions.pop()
+                if wanted is None:
+                    break
+        elif action is Action.SET_MODE:
+            self.mode = (prepared.requests[0].json or {})["mode"]
+        elif action is Action.FREEZE:
+            self.frozen = True
+        elif action is Action.UNFREEZE:
+            self.frozen = False
+        if action is not Action.GET_STATE:
+            self.executed.append((action.value, key))
+            self._seen[key] = self.state(prepared.service)
+        return Result(prepared, (Response(200, {}, 0.001),), self.state(prepared.service))
+
+
+@dataclass
+class FakeTargets:
+    targets: dict[str, FakeTarget] = field(default_factory=dict)
+
+    def for_service(self, service: str) -> FakeTarget:
+        from bot.playbooks.ports import NoTarget
+
+        if service not in self.targets:
+            raise NoTarget(f"{service} has no deployment target in firebreak.yaml")
+        return self.targets[service]
+
+
+@dataclass
+class FakeProbe:
+    statuses: list[int] = field(default_factory=lambda: [200])
+    values: list[float | None] = field(default_factory=list)
+    sent: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
+
+    async def send(
+        self, *, method: str, url: str, headers: Mapping[str, str], json: Any, timeout_s: float
+    ) -> ProbeResponse:
+        self.sent.append((method, url, dict(headers), json))
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        return ProbeResponse(status=status, body={}, duration_s=0.001)
+
+    async def prometheus(self, *, base_url: str, query: str, timeout_s: float) -> float | None:
+        return self.values.pop(0) if self.values else None

@@ -127,7 +127,10 @@ def test_lifecycle_commands_and_resolve_confirmation(bot: Bot) -> None:
     bot.command("status identified", user=ANA, channel=channel)
     bot.command("severity sev2", user=ANA, channel=channel)
     bot.command("update Rolled the ranker back to v41; NDCG recovering", user=ANA, channel=channel)
-    wait_for(lambda: "status.update" in timeline_kinds(bot), what="the status update")
+    wait_for(
+        lambda: {"status.update", "severity.changed", "status.changed"} <= set(timeline_kinds(bot)),
+        what="the three changes",
+    )
     incident = bot.incident("INC-1")
     assert (incident["status"], incident["severity"]) == ("identified", "SEV2")
     broadcast = bot.workspace.channel_by_name("incidents")

@@ -4,5 +4,14 @@ from bot.alerts.models import AlertOccurrence
 from bot.db.base import Base
 from bot.db.jobs import apscheduler_jobs
 from bot.incidents.models import Incident, TimelineEntry
+from bot.playbooks.runs import PlaybookRun, StepRun
 
-__all__ = ["AlertOccurrence", "Base", "Incident", "TimelineEntry", "apscheduler_jobs"]
+__all__ = [
+    "AlertOccurrence",
+    "Base",
+    "Incident",
+    "PlaybookRun",
+    "StepRun",
+    "TimelineEntry",
+    "apscheduler_jobs",
+]

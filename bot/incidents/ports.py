@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -80,6 +80,31 @@ class Reminder:
     snooze: Sequence[timedelta] = ()  # offered as buttons; empty: nothing to snooze
 
 
+@dataclass(frozen=True)
+class StepLine:
+    name: str
+    status: str  # pending, running, succeeded, failed, skipped
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A playbook run as its progress message shows it (updated in place as steps run)."""
+
+    run_id: int
+    incident_id: int
+    ref: str  # the incident's
+    playbook: str
+    description: str
+    status: str
+    params: Mapping[str, str]
+    requested_by: str
+    approved_by: str | None
+    steps: Sequence[StepLine]
+    awaiting_approval: bool = False
+    dry_run: bool = False
+
+
 class ChatError(Exception):
     """The chat platform refused a call; `code` is its error code (Slack's "not_in_channel")."""
 
@@ -123,6 +148,12 @@ class Chat(Protocol):
     async def post_update(self, *, channel: str, update: StatusUpdate) -> MessageRef: ...
 
     async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef: ...
+
+    async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
+        """The run's progress message (with Approve/Reject buttons while it awaits approval)."""
+        ...
+
+    async def update_run(self, *, message: MessageRef, run: RunView) -> None: ...
 
     async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
         """A message by its ts, with a permalink; None if it does not exist."""

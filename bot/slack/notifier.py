@@ -18,10 +18,12 @@ from bot.incidents.ports import (
     IncidentCard,
     MessageRef,
     Reminder,
+    RunView,
     StatusUpdate,
 )
 from bot.slack.blocks import messages
 from bot.slack.blocks.announcement import announcement
+from bot.slack.blocks.runs import run_message
 
 Blocks = list[dict[str, Any]]
 
@@ -84,6 +86,16 @@ class SlackChat:
     async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
         text, blocks = messages.reminder(reminder)
         return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
+        text, blocks = run_message(run)
+        return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def update_run(self, *, message: MessageRef, run: RunView) -> None:
+        text, blocks = run_message(run)
+        await self._call(
+            "chat_update", channel=message.channel_id, ts=message.ts, text=text, blocks=blocks
+        )
 
     async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
         found = await self._call(

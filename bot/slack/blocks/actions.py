@@ -9,6 +9,10 @@ HANDOFF_DECLINE = "incident_handoff_decline"
 RESOLVE_CONFIRM = "incident_resolve_confirm"
 RESOLVE_CANCEL = "incident_resolve_cancel"
 SNOOZE_UPDATES = "incident_snooze_updates"
+RUN_APPROVE = "playbook_run_approve"  # value: the run's number
+RUN_REJECT = "playbook_run_reject"
+PLAYBOOK_START = "playbook_start"  # value: "<incident>:<playbook>"
+PLAYBOOK_DRY_RUN = "playbook_dry_run"
 
 DECLARE_VIEW = "incident_declare"  # callback_id of the declare modal
 

@@ -1,0 +1,613 @@
+"""Running playbooks: request (or dry run), approval, execution step by step, resume.
+
+Every run and step is written down before and after it acts, so a bot that dies mid-run knows,
+at its next start, which steps were confirmed: `/incident run resume` continues from the first
+step that was not, with the same idempotency keys, so the deployment API ignores a repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import Context
+from bot.incidents import timeline
+from bot.incidents.changes import load
+from bot.incidents.errors import NotFound, Refused
+from bot.incidents.models import Incident
+from bot.incidents.people import mention
+from bot.incidents.permissions import require_may_change
+from bot.incidents.ports import MessageRef, RunView, StepLine
+from bot.playbooks.loader import Library
+from bot.playbooks.models import OnFailure, Playbook, Step
+from bot.playbooks.ports import NoTarget, Probe, Targets
+from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
+from bot.playbooks.steps import StepEnv, StepFailed, plan_requests, run_action
+from bot.playbooks.templates import RenderError, render
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 8.0
+
+
+@dataclass
+class Runner:
+    ctx: Context
+    library: Library
+    targets: Targets
+    probe: Probe
+
+    # --- asking ---------------------------------------------------------------------------
+
+    async def request(
+        self, *, incident_id: int, name: str, params: dict[str, str], by: str, dry_run: bool = False
+    ) -> PlaybookRun:
+        """A dry run is planned and shown at once; a real run waits for approval when the
+        playbook needs it, or starts (the caller runs `execute`)."""
+        playbook = self._playbook(name)
+        incident = await load(self.ctx, incident_id=incident_id)
+        await require_may_change(self.ctx, incident, by)
+        resolved = self._params(playbook, params, incident)
+        if not dry_run and not incident.is_open:
+            raise Refused(f"{incident.ref} is resolved; reopen it before mitigating.")
+        status = (
+            RunStatus.DRY_RUN
+            if dry_run
+            else RunStatus.AWAITING_APPROVAL
+            if playbook.needs_approval
+            else RunStatus.RUNNING
+        )
+        run = await self._create(incident, playbook, resolved, by, status)
+        if dry_run:
+            await self._post(run, incident, await self._dry_lines(run, playbook, incident))
+        elif status is RunStatus.AWAITING_APPROVAL:
+            await self._post(run, incident)
+            await self._note(
+                incident, f"{mention(by)} asked to run {playbook.name}; awaiting approval", by, run
+            )
+        else:
+            await self._post(run, incident)
+        return run
+
+    async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
+        run, incident = await self._load(run_id)
+        await self._require_approver(incident, by)
+        now = self.ctx.clock()
+        try:
+            async with self.ctx.sessions.begin() as session:
+                # Only one click wins: a double-clicked approval starts one run.
+                started = await session.execute(
+                    update(PlaybookRun)
+                    .where(
+                        PlaybookRun.id == run_id, PlaybookRun.status == RunStatus.AWAITING_APPROVAL
+                    )
+                    .values(status=RunStatus.RUNNING, approved_by=by, started_at=now)
+                )
+        except IntegrityError as exc:
+            raise Refused(await self._busy(run)) from exc
+        if started.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
+        run, incident = await self._load(run_id)
+        await self._note(incident, f"{mention(by)} approved {run.playbook}", by, run)
+        await self._refresh(run, incident)
+        return run
+
+    async def reject(self, *, run_id: int, by: str) -> PlaybookRun:
+        run, incident = await self._load(run_id)
+        await self._require_approver(incident, by)
+        async with self.ctx.sessions.begin() as session:
+            done = await session.execute(
+                update(PlaybookRun)
+                .where(PlaybookRun.id == run_id, PlaybookRun.status == RunStatus.AWAITING_APPROVAL)
+                .values(status=RunStatus.REJECTED, approved_by=by, finished_at=self.ctx.clock())
+            )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
+        run, incident = await self._load(run_id)
+        await self._note(incident, f"{mention(by)} rejected {run.playbook}", by, run)
+        await self._refresh(run, incident)
+        return run
+
+    async def resume(self, *, incident_id: int, by: str) -> PlaybookRun:
+        incident = await load(self.ctx, incident_id=incident_id)
+        await require_may_change(self.ctx, incident, by)
+        async with self.ctx.sessions() as session:
+            run = (
+                await session.scalars(
+                    select(PlaybookRun)
+                    .where(
+                        PlaybookRun.incident_id == incident_id,
+                        PlaybookRun.status == RunStatus.INTERRUPTED,
+                    )
+                    .order_by(PlaybookRun.id.desc())
+                    .limit(1)
+                )
+            ).one_or_none()
+        if run is None:
+            raise Refused(f"No interrupted playbook run in {incident.ref} to resume.")
+        try:
+            async with self.ctx.sessions.begin() as session:
+                await session.execute(
+                    update(PlaybookRun)
+                    .where(PlaybookRun.id == run.id)
+                    .values(status=RunStatus.RUNNING, error=None)
+                )
+        except IntegrityError as exc:
+            raise Refused(await self._busy(run)) from exc
+        await self._note(incident, f"{mention(by)} resumed {run.playbook}", by, run)
+        return run
+
+    async def interrupt_unfinished(self) -> list[PlaybookRun]:
+        """At start: runs the last process left running did not finish. Say where they stopped."""
+        async with self.ctx.sessions.begin() as session:
+            runs = list(
+                (
+                    await session.scalars(
+                        select(PlaybookRun).where(PlaybookRun.status == RunStatus.RUNNING)
+                    )
+                ).all()
+            )
+            for run in runs:
+                run.status = RunStatus.INTERRUPTED
+        for run in runs:
+            confirmed = [
+                s
+                for s in await self._steps(run.id)
+                if s.phase == "main" and s.status == StepStatus.SUCCEEDED
+            ]
+            last = (
+                f"the last confirmed step is {len(confirmed)} `{confirmed[-1].name}`"
+                if confirmed
+                else "no step was confirmed"
+            )
+            incident = await load(self.ctx, incident_id=run.incident_id)
+            text = (
+                f":warning: {run.ref} was interrupted when Firebreak stopped; {last}. "
+                "`/incident run resume` continues without repeating confirmed steps."
+            )
+            await self._note(incident, text, "firebreak", run)
+            if incident.channel_id:
+                await self.ctx.chat.say(channel=incident.channel_id, text=text)
+            await self._refresh(run, incident)
+        return runs
+
+    # --- running ----------------------------------------------------------------------------
+
+    async def execute(self, run_id: int) -> PlaybookRun:
+        """Run the steps that are not yet confirmed. Safe to call again after a crash."""
+        run, incident = await self._load(run_id)
+        if run.status != RunStatus.RUNNING:
+            raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not running.")
+        playbook = self._playbook(run.playbook)
+        done = {s.position: s for s in await self._steps(run_id) if s.phase == "main"}
+        results = {
+            s.name: s.result or {} for s in done.values() if s.status == StepStatus.SUCCEEDED
+        }
+        failure: str | None = None
+        for position, step in enumerate(playbook.steps):
+            previous = done.get(position)
+            if previous is not None and previous.status in (
+                StepStatus.SUCCEEDED,
+                StepStatus.SKIPPED,
+            ):
+                continue  # confirmed before a crash: never repeated
+            ok = await self._run_step(run, incident, playbook, "main", position, step, results)
+            if ok or step.on_failure is OnFailure.CONTINUE:
+                continue
+            failure = f"step {position + 1} `{step.name}` failed"
+            if step.on_failure is OnFailure.COMPENSATE:
+                for index, undo in enumerate(step.compensate):
+                    await self._run_step(
+                        run, incident, playbook, f"compensate-{position}", index, undo, results
+                    )
+                failure += "; compensating steps ran"
+            break
+        return await self._finish(run_id, failure)
+
+    async def _run_step(
+        self,
+        run: PlaybookRun,
+        incident: Incident,
+        playbook: Playbook,
+        phase: str,
+        position: int,
+        step: Step,
+        results: dict[str, Any],
+    ) -> bool:
+        key = f"firebreak-run-{run.id}-{phase}-{position}"
+        row = await self._start_step(run, phase, position, step, key)
+        context = {"params": run.params, "incident": _incident_vars(incident), "steps": results}
+        env = StepEnv(
+            ctx=self.ctx,
+            targets=self.targets,
+            probe=self.probe,
+            incident=incident,
+            key=key,
+            timeout_s=step.timeout.total_seconds(),
+        )
+        started = asyncio.get_running_loop().time()
+        attempts, error, outcome = 0, None, None
+        await self._refresh(run, incident)
+        while True:
+            attempts += 1
+            try:
+                args = render(step.args, context, where=f"steps[{position}].with")
+                async with asyncio.timeout(env.timeout_s):
+                    outcome = await run_action(step.action, args, env)
+                break
+            except (RenderError, NoTarget, ValueError) as exc:
+                error = StepFailed(str(exc))
+            except TimeoutError:
+                error = StepFailed(
+                    f"timed out after {env.timeout_s:g}s", transient=step.action != "wait_for"
+                )
+            except StepFailed as exc:
+                error = exc
+            if not error.transient or attempts > step.retries:
+                break
+            await asyncio.sleep(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_MAX_S))
+        duration_ms = int((asyncio.get_running_loop().time() - started) * 1000)
+        ok = outcome is not None
+        if ok:
+            assert outcome is not None
+            results[step.name] = outcome.result
+        await self._end_step(
+            row,
+            run,
+            incident,
+            playbook,
+            step,
+            position,
+            phase,
+            attempts,
+            duration_ms,
+            outcome,
+            None if ok else error,
+        )
+        await self._refresh(run, incident)
+        return ok
+
+    # --- records ------------------------------------------------------------------------------
+
+    async def _create(
+        self,
+        incident: Incident,
+        playbook: Playbook,
+        params: dict[str, str],
+        by: str,
+        status: RunStatus,
+    ) -> PlaybookRun:
+        now = self.ctx.clock()
+        run = PlaybookRun(
+            incident_id=incident.id,
+            playbook=playbook.name,
+            service=params.get("service"),
+            params=params,
+            changes_state=playbook.changes_state,
+            status=status,
+            requested_by=by,
+            created_at=now,
+            started_at=now if status is RunStatus.RUNNING else None,
+            finished_at=now if status is RunStatus.DRY_RUN else None,
+        )
+        try:
+            async with self.ctx.sessions.begin() as session:
+                session.add(run)
+        except IntegrityError as exc:
+            raise Refused(await self._busy(run)) from exc
+        return run
+
+    async def _start_step(
+        self, run: PlaybookRun, phase: str, position: int, step: Step, key: str
+    ) -> StepRun:
+        now = self.ctx.clock()
+        async with self.ctx.sessions.begin() as session:
+            row = (
+                await session.scalars(
+                    select(StepRun).where(
+                        StepRun.run_id == run.id,
+                        StepRun.phase == phase,
+                        StepRun.position == position,
+                    )
+                )
+            ).one_or_none()
+            if row is None:
+                row = StepRun(
+                    run_id=run.id,
+                    phase=phase,
+                    position=position,
+                    name=step.name,
+                    action=step.action,
+                    attempts=0,
+                    idempotency_key=key,
+                    started_at=now,
+                )
+                session.add(row)
+            row.status = StepStatus.RUNNING  # a step re-run after a crash keeps its key
+            row.started_at = now
+        return row
+
+    async def _end_step(
+        self,
+        row: StepRun,
+        run: PlaybookRun,
+        incident: Incident,
+        playbook: Playbook,
+        step: Step,
+        position: int,
+        phase: str,
+        attempts: int,
+        duration_ms: int,
+        outcome: Any,
+        error: StepFailed | None,
+    ) -> None:
+        now = self.ctx.clock()
+        requests = list(outcome.requests) if outcome else list(error.requests if error else ())
+        status_code = outcome.status if outcome else (error.status if error else None)
+        async with self.ctx.sessions.begin() as session:
+            stored = await session.get(StepRun, row.id)
+            assert stored is not None
+            stored.status = StepStatus.SUCCEEDED if error is None else StepStatus.FAILED
+            stored.attempts += attempts
+            stored.requests = requests
+            stored.result = outcome.result if outcome else None
+            stored.response_status = status_code
+            stored.duration_ms = duration_ms
+            stored.error = str(error) if error else None
+            stored.finished_at = now
+            where = (
+                f"step {position + 1}/{len(playbook.steps)}"
+                if phase == "main"
+                else f"compensating step {position + 1}"
+            )
+            sent = f" {'; '.join(requests)}" if requests else ""
+            answer = f" → {status_code}" if status_code is not None else ""
+            result = (
+                f"ok{': ' + outcome.detail if outcome and outcome.detail else ''}"
+                if error is None
+                else f"FAILED: {error}"
+            )
+            tries = f", {attempts} attempts" if attempts > 1 else ""
+            await timeline.record(
+                session=session,
+                incident_id=incident.id,
+                kind="playbook.step",
+                text=f"{playbook.name} {where} `{step.name}`:{sent}{answer} in {duration_ms} ms"
+                f"{tries}: {result}",
+                actor="firebreak",
+                now=now,
+                data={
+                    "run": run.id,
+                    "step": step.name,
+                    "phase": phase,
+                    "status": status_code,
+                    "duration_ms": duration_ms,
+                    "requests": requests,
+                },
+            )
+
+    async def _finish(self, run_id: int, failure: str | None) -> PlaybookRun:
+        now = self.ctx.clock()
+        async with self.ctx.sessions.begin() as session:
+            run = await session.get(PlaybookRun, run_id)
+            assert run is not None
+            run.status = RunStatus.FAILED if failure else RunStatus.SUCCEEDED
+            run.error, run.finished_at = failure, now
+        run, incident = await self._load(run_id)
+        text = (
+            f":white_check_mark: {run.playbook} succeeded in {incident.ref}."
+            if failure is None
+            else f":x: {run.playbook} FAILED in {incident.ref}: {failure}. Nothing after it ran."
+        )
+        await self._note(incident, text, "firebreak", run)
+        if incident.channel_id:
+            await self.ctx.chat.say(channel=incident.channel_id, text=text)
+        await self._refresh(run, incident)
+        return run
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _playbook(self, name: str) -> Playbook:
+        playbook = self.library.get(name)
+        if playbook is None:
+            known = ", ".join(sorted(self.library.playbooks)) or "none"
+            raise Refused(f"There is no playbook {name!r} (there are: {known}).")
+        return playbook
+
+    def _params(
+        self, playbook: Playbook, given: dict[str, str], incident: Incident
+    ) -> dict[str, str]:
+        unknown = set(given) - set(playbook.parameters)
+        if unknown:
+            raise Refused(
+                f"{playbook.name} has no parameter {', '.join(sorted(unknown))}; it "
+                f"takes: {', '.join(playbook.parameters) or 'none'}."
+            )
+        resolved: dict[str, str] = {}
+        for name, spec in playbook.parameters.items():
+            value = given.get(name)
+            if value is None and spec.default is not None:
+                try:
+                    value = str(
+                        render(
+                            spec.default,
+                            {"incident": _incident_vars(incident)},
+                            where=f"parameters.{name}.default",
+                        )
+                    )
+                except RenderError as exc:
+                    raise Refused(f"Cannot work out {name}: {exc}") from exc
+            if (value is None or value == "") and spec.required:
+                raise Refused(f"{playbook.name} needs {name}: `{name}=…`.")
+            if value and spec.choices and value not in spec.choices:
+                raise Refused(f"{name} is one of: {', '.join(spec.choices)}.")
+            resolved[name] = value or ""
+        return resolved
+
+    async def _require_approver(self, incident: Incident, by: str) -> None:
+        rules = self.ctx.config.playbooks
+        if by in self.ctx.config.permissions.admins or by in rules.approvers:
+            return
+        if rules.approve == "commander":
+            if incident.commander is None:
+                raise Refused(
+                    f"Only the incident commander approves, and {incident.ref} has "
+                    "none: take command first (`/incident commander me`)."
+                )
+            if by != incident.commander:
+                raise Refused(
+                    f"Only the incident commander, {mention(incident.commander)}, "
+                    "approves playbook runs."
+                )
+            return
+        await require_may_change(self.ctx, incident, by)
+
+    async def _busy(self, run: PlaybookRun) -> str:
+        async with self.ctx.sessions() as session:
+            other = (
+                await session.scalars(
+                    select(PlaybookRun).where(
+                        PlaybookRun.service == run.service,
+                        PlaybookRun.status == RunStatus.RUNNING,
+                        PlaybookRun.changes_state.is_(True),
+                    )
+                )
+            ).first()
+        which = other.ref if other else "another run"
+        return f"{which} is changing {run.service} right now; wait for it to finish."
+
+    async def _load(self, run_id: int) -> tuple[PlaybookRun, Incident]:
+        async with self.ctx.sessions() as session:
+            run = await session.get(PlaybookRun, run_id)
+        if run is None:
+            raise NotFound(f"There is no playbook run #{run_id}.")
+        return run, await load(self.ctx, incident_id=run.incident_id)
+
+    async def _steps(self, run_id: int) -> list[StepRun]:
+        async with self.ctx.sessions() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(StepRun)
+                        .where(StepRun.run_id == run_id)
+                        .order_by(StepRun.phase, StepRun.position)
+                    )
+                ).all()
+            )
+
+    async def _note(self, incident: Incident, text: str, by: str, run: PlaybookRun) -> None:
+        now = self.ctx.clock()
+        async with self.ctx.sessions.begin() as session:
+            await timeline.record(
+                session=session,
+                incident_id=incident.id,
+                kind="playbook.run",
+                text=text,
+                actor=by,
+                now=now,
+                data={"run": run.id},
+            )
+
+    async def _dry_lines(
+        self, run: PlaybookRun, playbook: Playbook, incident: Incident
+    ) -> list[StepLine]:
+        context = {"params": run.params, "incident": _incident_vars(incident), "steps": {}}
+        lines = []
+        for position, step in enumerate(playbook.steps):
+            env = StepEnv(
+                ctx=self.ctx,
+                targets=self.targets,
+                probe=self.probe,
+                incident=incident,
+                key=f"firebreak-run-{run.id}-main-{position}",
+                timeout_s=step.timeout.total_seconds(),
+            )
+            try:
+                args = render(step.args, context, where=f"steps[{position}].with")
+                detail = "\n".join(await plan_requests(step.action, args, env))
+            except RenderError:
+                detail = "(uses results of earlier steps: known when it runs)"
+            except Exception as exc:  # a dry run reports what a real run would trip over
+                detail = f"would fail: {exc}"
+            lines.append(StepLine(name=step.name, status="planned", detail=detail))
+        return lines
+
+    async def view(
+        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
+    ) -> RunView:
+        playbook = self.library.get(run.playbook)
+        steps = await self._steps(run.id)
+        by_position = {s.position: s for s in steps if s.phase == "main"}
+        if lines is None and playbook is not None:
+            lines = []
+            for position, step in enumerate(playbook.steps):
+                row = by_position.get(position)
+                detail = ""
+                if row is not None and row.status != StepStatus.RUNNING:
+                    code = f" → {row.response_status}" if row.response_status else ""
+                    detail = f"{row.duration_ms} ms{code}" + (f": {row.error}" if row.error else "")
+                lines.append(
+                    StepLine(name=step.name, status=row.status if row else "pending", detail=detail)
+                )
+            lines += [
+                StepLine(name=f"compensate: {s.name}", status=s.status, detail=s.error or "")
+                for s in steps
+                if s.phase != "main"
+            ]
+        return RunView(
+            run_id=run.id,
+            incident_id=incident.id,
+            ref=incident.ref,
+            playbook=run.playbook,
+            description=playbook.description if playbook else "",
+            status=run.status,
+            params=run.params,
+            requested_by=run.requested_by,
+            approved_by=run.approved_by,
+            steps=lines or [],
+            awaiting_approval=run.status == RunStatus.AWAITING_APPROVAL,
+            dry_run=run.status == RunStatus.DRY_RUN,
+        )
+
+    async def _post(
+        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
+    ) -> None:
+        if incident.channel_id is None:
+            return
+        posted = await self.ctx.chat.post_run(
+            channel=incident.channel_id, run=await self.view(run, incident, lines)
+        )
+        async with self.ctx.sessions.begin() as session:
+            stored = await session.get(PlaybookRun, run.id)
+            assert stored is not None
+            stored.progress_channel, stored.progress_ts = posted.channel_id, posted.ts
+        run.progress_channel, run.progress_ts = posted.channel_id, posted.ts
+
+    async def _refresh(self, run: PlaybookRun, incident: Incident) -> None:
+        """One progress message per run, updated in place (chat.update) as steps run."""
+        async with self.ctx.sessions() as session:
+            fresh = await session.get(PlaybookRun, run.id)
+        if fresh is None or not fresh.progress_channel or not fresh.progress_ts:
+            return
+        await self.ctx.chat.update_run(
+            message=MessageRef(fresh.progress_channel, fresh.progress_ts),
+            run=await self.view(fresh, incident),
+        )
+
+
+def _incident_vars(incident: Incident) -> dict[str, Any]:
+    return {
+        "ref": incident.ref,
+        "id": incident.id,
+        "title": incident.title,
+        "service": incident.service or "",
+        "severity": incident.severity,
+        "status": incident.status,
+        "commander": incident.commander or "",
+    }

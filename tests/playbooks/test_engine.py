@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.alerts import intake
+from bot.alerts.sources import alertmanager
+from bot.context import Context
+from bot.deploy.ports import DeployError
+from bot.incidents import roles
+from bot.incidents.errors import Refused
+from bot.incidents.models import Incident
+from bot.playbooks import engine
+from bot.playbooks.engine import Runner
+from bot.playbooks.loader import load_library
+from bot.playbooks.runs import RunStatus
+from tests.domain import incident_with_channel, load_incident
+from tests.fakes import FakeChat, FakeProbe, FakeTarget, FakeTargets
+from tests.payloads import am_alert, am_notification
+
+ANA, BEN = "U0ANA0001", "U0BEN0002"
+SHIPPED = Path(__file__).parent.parent.parent / "playbooks"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "BACKOFF_BASE_S", 0.001)
+
+
+@pytest.fixture
+def target() -> FakeTarget:
+    return FakeTarget()
+
+
+@pytest.fixture
+def runner(ctx: Context, target: FakeTarget) -> Runner:
+    return Runner(
+        ctx=ctx,
+        library=load_library(SHIPPED),
+        targets=FakeTargets({"search-ranker": target}),
+        probe=FakeProbe(),
+    )
+
+
+async def commanded(ctx: Context) -> Incident:
+    incident = await incident_with_channel(ctx)
+    await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=ANA, by=ANA)
+    # The shipped playbooks end by waiting for the alerts to resolve: let them have.
+    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00Z"))
+    await intake.receive(ctx=ctx, batch=alertmanager.parse(resolved))
+    return await load_incident(ctx, incident.id)
+
+
+async def test_dry_run_shows_exact_requests_and_changes_nothing(
+    ctx: Context, runner: Runner, target: FakeTarget, chat: FakeChat
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(
+        incident_id=incident.id, name="rollback", params={}, by=BEN, dry_run=True
+    )
+    assert run.status == RunStatus.DRY_RUN and run.params == {
+        "service": "search-ranker",
+        "to_version": "",
+    }
+    assert target.attempts == 0 and target.versions[-1] == "v42"
+    [(_, view)] = chat.runs
+    assert view.dry_run and [s.status for s in view.steps] == ["planned"] * 4
+    assert view.steps[1].detail == (
+        f"POST http://deploy.test/v1/services/search-ranker/rollback "
+        f"[Idempotency-Key: firebreak-run-{run.id}-main-1]"
+    )
+    assert "uses results of earlier steps" in view.steps[2].detail
+
+
+async def test_approved_run_rolls_back_and_records_every_step(
+    ctx: Context, runner: Runner, target: FakeTarget, chat: FakeChat
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    assert run.status == RunStatus.AWAITING_APPROVAL and target.attempts == 0
+    assert chat.runs[-1][1].awaiting_approval
+
+    with pytest.raises(Refused, match=f"Only the incident commander, <@{ANA}>, approves"):
+        await runner.approve(run_id=run.id, by=BEN)
+    await runner.approve(run_id=run.id, by=ANA)
+    with pytest.raises(Refused, match="is running, not awaiting approval"):
+        await runner.approve(run_id=run.id, by=ANA)  # a double click starts nothing more
+    done = await runner.execute(run.id)
+
+    assert done.status == RunStatus.SUCCEEDED and done.approved_by == ANA
+    assert target.versions[-1] == "v41" and target.executed == [
+        ("rollback", f"firebreak-run-{run.id}-main-1")
+    ]
+    steps = [
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    ]
+    assert len(steps) == 4
+    assert steps[1].startswith(
+        "rollback step 2/4 `roll back`: POST http://deploy.test/v1/services/search-ranker/rollback"
+    )
+    assert " → 200 in " in steps[1] and steps[1].endswith("ok: fake rollback → v41 (model)")
+    assert any(
+        f"rolled back from v42\nto v41" in text or "rolled back from v42 to v41" in text
+        for _, text in chat.said
+    )
+    progress = {ref.ts for ref, _ in chat.runs}
+    assert len(progress) == 1 and len(chat.runs) > 5  # one message, updated in place
+    assert chat.runs[-1][1].status == "succeeded"
+
+
+async def test_transient_failures_are_retried_with_the_same_key(
+    ctx: Context, runner: Runner, target: FakeTarget
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=ANA)
+    await runner.approve(run_id=run.id, by=ANA)
+    target.fail_next = [
+        DeployError("503 from deploy API", transient=True, status=503),
+        DeployError("timed out", transient=True),
+    ]
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.SUCCEEDED and target.frozen
+    assert target.attempts == 3 and len(target.executed) == 1
+    entry = next(
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    )
+    assert ", 3 attempts: ok" in entry
+
+
+async def test_a_client_error_is_not_retried_and_stops_the_run(
+    ctx: Context, runner: Runner, target: FakeTarget, chat: FakeChat
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(
+        incident_id=incident.id, name="rollback", params={"to_version": "v7"}, by=ANA
+    )
+    await runner.approve(run_id=run.id, by=ANA)
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.FAILED
+    assert done.error == "step 2 `roll back` failed"
+    assert target.versions[-1] == "v42" and target.executed == []
+    assert chat.said[-1][1].startswith(":x: rollback FAILED in INC-1: step 2 `roll back` failed")
+    assert [s.status for s in chat.runs[-1][1].steps] == [
+        "succeeded",
+        "failed",
+        "pending",
+        "pending",
+    ]
+
+
+async def test_failure_runs_compensating_steps(
+    ctx: Context, runner: Runner, target: FakeTarget
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(
+        incident_id=incident.id, name="heuristic-fallback", params={}, by=ANA
+    )
+    await runner.approve(run_id=run.id, by=ANA)
+    target.fail_next = [DeployError("set_mode half done", transient=False, status=409)]
+    target.fail_action = "set_mode"
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.FAILED
+    assert done.error == "step 2 `switch to heuristic` failed; compensating steps ran"
+    assert target.mode == "model" and target.executed == [
+        ("set_mode", f"firebreak-run-{run.id}-compensate-1-0")
+    ]
+
+
+async def test_a_step_timeout_counts_as_transient(
+    ctx: Context, runner: Runner, target: FakeTarget
+) -> None:
+    incident = await commanded(ctx)
+    playbook = runner.library.playbooks["traffic-unfreeze"]
+    playbook.steps[0].timeout = playbook.steps[0].timeout.__class__(seconds=0.05)
+    playbook.steps[0].retries = 1
+    target.hang_s = 0.2
+    run = await runner.request(incident_id=incident.id, name="traffic-unfreeze", params={}, by=ANA)
+    await runner.approve(run_id=run.id, by=ANA)
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.FAILED and target.attempts == 2
+
+
+async def test_two_runs_changing_one_service_are_refused(ctx: Context, runner: Runner) -> None:
+    incident = await commanded(ctx)
+    first = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=ANA)
+    second = await runner.request(incident_id=incident.id, name="rollback", params={}, by=ANA)
+    await runner.approve(run_id=first.id, by=ANA)
+    with pytest.raises(
+        Refused, match=f"run #{first.id} \\(traffic-freeze\\) is changing search-ranker right now"
+    ):
+        await runner.approve(run_id=second.id, by=ANA)
+    await runner.execute(first.id)
+    await runner.approve(run_id=second.id, by=ANA)  # free again once the first finished
+
+
+async def test_resume_after_a_crash_repeats_no_confirmed_step(
+    ctx: Context, runner: Runner, target: FakeTarget, chat: FakeChat
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=ANA)
+    await runner.approve(run_id=run.id, by=ANA)
+    target.hang_s, target.hang_action = 30, "rollback"  # the rollback call hangs …
+    task = asyncio.create_task(runner.execute(run.id))
+    while target.attempts < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()  # … and the bot dies
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    get_state_calls = target.attempts - 1
+
+    [interrupted] = await runner.interrupt_unfinished()
+    assert interrupted.status == RunStatus.INTERRUPTED
+    assert chat.said[-1][1].startswith(
+        f":warning: run #{run.id} (rollback) was interrupted when Firebreak stopped; the last "
+        "confirmed step is 1 `before`."
+    )
+    target.hang_s = 0
+    with pytest.raises(Refused, match="not running"):
+        await runner.execute(run.id)
+    await runner.resume(incident_id=incident.id, by=ANA)
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.SUCCEEDED and target.versions[-1] == "v41"
+    assert target.attempts - get_state_calls == 2  # `before` was not read again
+    assert target.executed == [("rollback", f"firebreak-run-{run.id}-main-1")]
+
+
+async def test_parameters_are_checked(ctx: Context, runner: Runner) -> None:
+    incident = await commanded(ctx)
+    with pytest.raises(Refused, match="no playbook 'rolback'"):
+        await runner.request(incident_id=incident.id, name="rolback", params={}, by=ANA)
+    with pytest.raises(Refused, match="rollback has no parameter version"):
+        await runner.request(
+            incident_id=incident.id, name="rollback", params={"version": "1"}, by=ANA
+        )
+
+
+async def test_a_service_without_target_fails_plainly(ctx: Context, runner: Runner) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(
+        incident_id=incident.id, name="traffic-freeze", params={"service": "checkout-fraud"}, by=ANA
+    )
+    await runner.approve(run_id=run.id, by=ANA)
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.FAILED
+    entry = next(
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    )
+    assert "FAILED: checkout-fraud has no deployment target in firebreak.yaml" in entry

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 from fastapi import FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -28,8 +29,13 @@ from bot import web
 from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
+from bot.deploy.adapters.probe import HttpProbe
+from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.playbooks.engine import Runner
+from bot.playbooks.loader import load_library
+from bot.playbooks.runs import PlaybookRun
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
@@ -50,6 +56,7 @@ class Runtime:
 
     settings: Settings
     engine: AsyncEngine
+    outbound: httpx.AsyncClient
     deps: Deps
     scheduler: ReminderScheduler
     slack_api_url: str
@@ -109,12 +116,23 @@ def build_app(
         reminders=scheduler,
         clock=clock,
     )
-    deps = Deps(ctx=ctx, background=background)
+    outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs and probes
+    library = load_library(settings.playbooks_dir)
+    for problem in library.problems:
+        log.error("playbook not loaded: %s", problem)
+    runner = Runner(
+        ctx=ctx,
+        library=library,
+        targets=ConfiguredTargets(config, outbound),
+        probe=HttpProbe(outbound),
+    )
+    deps = Deps(ctx=ctx, background=background, runner=runner)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
     link = SocketModeLink(bolt, app_token=settings.slack_app_token or "") if socket_mode else None
     runtime = Runtime(
         settings=settings,
         engine=engine,
+        outbound=outbound,
         deps=deps,
         scheduler=scheduler,
         slack_api_url=slack_api_url,
@@ -168,9 +186,12 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.scheduler.start()
+        interrupted = await runtime.deps.runner.mark_interrupted()
         if runtime.socket_mode:
             runtime.socket_mode.start()
-        resume = asyncio.create_task(_resume_chat_setups(runtime.deps), name="resume-chat-setups")
+        resume = asyncio.create_task(
+            _resume_chat_setups(runtime.deps, interrupted), name="resume-chat-setups"
+        )
         try:
             yield
         finally:
@@ -180,14 +201,17 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
                 await runtime.socket_mode.stop()
             await runtime.scheduler.stop()
             await runtime.deps.background.drain(timeout=10)
+            await runtime.outbound.aclose()
             await runtime.engine.dispose()
 
     return lifespan
 
 
-async def _resume_chat_setups(deps: Deps) -> None:
-    """Finish channel set-ups that a crash or a Slack outage cut short before the last stop."""
+async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> None:
+    """Finish channel set-ups that a crash or a Slack outage cut short before the last stop,
+    and tell the channels of playbook runs that the last stop interrupted."""
     await asyncio.sleep(RESUME_DELAY_S)
+    await deps.runner.announce_interrupted(interrupted)
     async with deps.ctx.sessions() as session:
         waiting = await service.waiting_for_chat(session=session)
     for incident_id in waiting:

@@ -145,6 +145,12 @@ class Runner:
 
     async def interrupt_unfinished(self) -> list[PlaybookRun]:
         """At start: runs the last process left running did not finish. Say where they stopped."""
+        runs = await self.mark_interrupted()
+        await self.announce_interrupted(runs)
+        return runs
+
+    async def mark_interrupted(self) -> list[PlaybookRun]:
+        """Before serving: nothing of this process runs yet, so every `running` run is stale."""
         async with self.ctx.sessions.begin() as session:
             runs = list(
                 (
@@ -155,6 +161,9 @@ class Runner:
             )
             for run in runs:
                 run.status = RunStatus.INTERRUPTED
+        return runs
+
+    async def announce_interrupted(self, runs: list[PlaybookRun]) -> None:
         for run in runs:
             confirmed = [
                 s
@@ -175,7 +184,6 @@ class Runner:
             if incident.channel_id:
                 await self.ctx.chat.say(channel=incident.channel_id, text=text)
             await self._refresh(run, incident)
-        return runs
 
     # --- running ----------------------------------------------------------------------------
 

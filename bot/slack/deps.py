@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.context import Context
+from bot.playbooks.engine import Runner
 from bot.tasks import Background
 
 CONTEXT_KEY = "firebreak"
@@ -15,6 +16,7 @@ CONTEXT_KEY = "firebreak"
 class Deps:
     ctx: Context
     background: Background
+    runner: Runner
 
 
 def deps_of(context: Any) -> Deps:

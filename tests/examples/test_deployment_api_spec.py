@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from examples.model_service.app import build_app
-from tests.examples.service import running_service
+from tests.examples.service import ServiceHost, client
 
 ROOT = Path(__file__).parent.parent.parent
 SPEC_PATH = ROOT / "docs" / "deployment-api.yaml"
@@ -82,8 +81,8 @@ def test_the_app_serves_exactly_the_spec() -> None:
     assert served == spec_operations()
 
 
-def test_every_documented_operation_answers_over_http() -> None:
-    with running_service() as server, httpx.Client(base_url=server.url, timeout=5) as api:
+def test_every_documented_operation_answers_over_http(host: ServiceHost) -> None:
+    with client(host.serve()) as api:
         for path, method in sorted(spec_operations()):
             response = api.request(method, path.replace("{service}", "search-ranker"))
             assert response.status_code < 500, (path, method)
@@ -99,10 +98,10 @@ def test_every_error_code_the_service_raises_is_documented() -> None:
     assert raised <= documented
 
 
-def test_the_state_schema_matches_the_served_state() -> None:
+def test_the_state_schema_matches_the_served_state(host: ServiceHost) -> None:
     schema = SPEC["components"]["schemas"]["State"]
-    with running_service() as server:
-        body = httpx.get(f"{server.url}/v1/services/search-ranker", timeout=5).json()
+    with client(host.serve()) as api:
+        body = api.get("/v1/services/search-ranker").json()
     assert set(schema["required"]) == set(schema["properties"]) == set(body)
     pattern = resolve("#/components/schemas/Version")["pattern"]
     assert re.match(pattern, body["active_version"])

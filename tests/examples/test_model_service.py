@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.examples.service import metrics, running_service, sample
+from tests.examples.service import ServiceHost, client, metrics, sample
 
 SERVICES = {"search-ranker": ["v40", "v41", "v42"], "checkout-fraud": ["v7"]}
 RANKER = "/v1/services/search-ranker"
@@ -17,12 +17,9 @@ HEURISTIC = ["red shoes", "running shoes", "blue hat", "green socks"]  # matches
 
 
 @pytest.fixture
-def api() -> Iterator[httpx.Client]:
-    with (
-        running_service(services=SERVICES) as server,
-        httpx.Client(base_url=server.url, timeout=5) as client,
-    ):
-        yield client
+def api(host: ServiceHost) -> Iterator[httpx.Client]:
+    with client(host.serve(services=SERVICES)) as http:
+        yield http
 
 
 def state(api: httpx.Client, path: str = RANKER) -> dict[str, object]:
@@ -175,13 +172,10 @@ def test_a_refusal_is_replayed_too(api: httpx.Client) -> None:
     assert api.post(f"{RANKER}/deploy", json={"version": "v44"}, headers=fresh).status_code == 200
 
 
-def test_keys_are_remembered_for_a_day() -> None:
+def test_keys_are_remembered_for_a_day(host: ServiceHost) -> None:
     now = [datetime(2026, 1, 12, 9, 0, tzinfo=UTC)]
     key = {"Idempotency-Key": "k"}
-    with (
-        running_service(services=SERVICES, clock=lambda: now[0]) as server,
-        httpx.Client(base_url=server.url, timeout=5) as api,
-    ):
+    with client(host.serve(services=SERVICES, clock=lambda: now[0])) as api:
         api.post(f"{RANKER}/rollback", headers=key)
         now[0] += timedelta(hours=24)
         replay = api.post(f"{RANKER}/rollback", headers=key)
@@ -194,11 +188,8 @@ def test_keys_are_remembered_for_a_day() -> None:
         assert state(api)["active_version"] == "v40"
 
 
-def test_a_server_with_a_token_requires_it() -> None:
-    with (
-        running_service(services=SERVICES, token="s3cret") as server,
-        httpx.Client(base_url=server.url, timeout=5) as api,
-    ):
+def test_a_server_with_a_token_requires_it(host: ServiceHost) -> None:
+    with client(host.serve(services=SERVICES, token="s3cret")) as api:
         missing = api.get(RANKER)
         assert missing.status_code == 401
         assert missing.headers["WWW-Authenticate"] == "Bearer"
@@ -252,12 +243,9 @@ def test_invalid_bodies_are_422(
     assert state(api)["active_version"] == "v42"
 
 
-def test_a_bad_model_can_fail_requests_for_error_rate_demos() -> None:
+def test_a_bad_model_can_fail_requests_for_error_rate_demos(host: ServiceHost) -> None:
     services = {"search-ranker": ["v42", "v43-bad"]}
-    with (
-        running_service(services=services, bad_error_every=2) as server,
-        httpx.Client(base_url=server.url, timeout=5) as api,
-    ):
+    with client(host.serve(services=services, bad_error_every=2)) as api:
         statuses = [api.post(f"{RANKER}/rank", json=QUERY).status_code for _ in range(4)]
         assert statuses == [200, 500, 200, 500]
         samples = metrics(api)

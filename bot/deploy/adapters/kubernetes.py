@@ -22,7 +22,9 @@ again after a successful undo would pick a new "previous" revision, as `kubectl 
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -39,6 +41,8 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 # Set with the pause, so `kubectl describe` tells whoever finds it paused why, and get_state too.
 FREEZE_REASON = "firebreak/freeze-reason"
+# Timeouts and the API server's priority-and-fairness throttling mean "try again shortly".
+_RETRYABLE_4XX = frozenset({408, 429})
 
 _NO_MODE = "Kubernetes has no heuristic mode; switch with a feature flag or the http target"
 _NO_PAUSE = (
@@ -104,6 +108,8 @@ class KubernetesTarget:
     ) -> None:
         self._config = config
         self._service = service
+        if token is None and config.token_env:  # read here, never at import
+            token = os.environ.get(config.token_env) or None
         self._token = token
         self._client = client
         self._kind = _KINDS[config.resource]
@@ -253,7 +259,9 @@ class KubernetesTarget:
     # -- requests ------------------------------------------------------------------------------
 
     def _abort(self) -> Request:
-        return self._request("PATCH", self._url + "/status", {"status": {"abort": True}}, MERGE_PATCH)
+        return self._request(
+            "PATCH", self._url + "/status", {"status": {"abort": True}}, MERGE_PATCH
+        )
 
     def _pause(self, paused: bool, reason: str) -> Request:
         # A merge patch's null deletes the annotation on unfreeze.
@@ -273,14 +281,16 @@ class KubernetesTarget:
     ) -> Request:
         headers = {"Accept": "application/json"}
         if self._token:
-            headers["Authorization"] = "Bearer ***"
+            headers["Authorization"] = "***"  # the real token is only added when sending
         return Request(method, url, headers, body, content_type)
 
     # -- HTTP ----------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self._client is not None:
+        # A shared client verifies certificates; a cluster configured with verify_tls: false
+        # (its own CA) would never answer through it, so it gets a client of its own.
+        if self._client is not None and self._config.verify_tls:
             yield self._client
             return
         async with httpx.AsyncClient(verify=self._config.verify_tls) as client:
@@ -323,7 +333,7 @@ class KubernetesTarget:
                 f"{request.method} {request.url} answered {reply.status_code}: "
                 f"{_message(responses[-1].body)}",
                 # 429 is the API server's priority-and-fairness "try again shortly".
-                transient=reply.status_code >= 500 or reply.status_code == 429,
+                transient=reply.status_code >= 500 or reply.status_code in _RETRYABLE_4XX,
                 status=reply.status_code,
                 responses=tuple(responses),
             )
@@ -386,9 +396,11 @@ def _workload_state(
     active = _version(_dig(workload, "spec", "template"))
     stable = _dig(workload, "status", "stableRS")  # an Argo Rollout serves its stable set
     for revision in history:
-        if stable and revision.template.get("metadata", {}).get("labels", {}).get(
-            kind.hash_label
-        ) == stable:
+        if (
+            stable
+            and revision.template.get("metadata", {}).get("labels", {}).get(kind.hash_label)
+            == stable
+        ):
             active = revision.version
     number = next((r.number for r in history if r.version == active), None)
     older = [r.version for r in history if number is not None and r.number < number]
@@ -459,11 +471,11 @@ def _version(template: Any) -> str:
 
 def _without_label(template: Mapping[str, Any], label: str) -> dict[str, Any]:
     """A copy of a pod template without one label (the controller's hash)."""
-    copy = json.loads(json.dumps(template))
-    labels = copy.get("metadata", {}).get("labels")
+    result = copy.deepcopy(dict(template))
+    labels = result.get("metadata", {}).get("labels")
     if labels:
         labels.pop(label, None)
-    return dict(copy)
+    return result
 
 
 def _dig(value: Any, *keys: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.blocks import actions as ids
-from bot.slack.listeners.actions import buttons
+from bot.slack.listeners.actions import buttons, runs
 
 
 def register(app: AsyncApp) -> None:
@@ -17,3 +17,7 @@ def register(app: AsyncApp) -> None:
     app.action(ids.RESOLVE_CONFIRM)(buttons.confirm_resolve)
     app.action(ids.RESOLVE_CANCEL)(buttons.cancel_resolve)
     app.action(ids.SNOOZE_UPDATES)(buttons.snooze_updates)
+    app.action(ids.RUN_APPROVE)(runs.approve)
+    app.action(ids.RUN_REJECT)(runs.reject)
+    app.action(ids.PLAYBOOK_START)(runs.start)
+    app.action(ids.PLAYBOOK_DRY_RUN)(runs.dry_run)

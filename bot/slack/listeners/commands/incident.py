@@ -12,7 +12,7 @@ from bot.incidents import notes, service
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
 from bot.slack.deps import deps_of
-from bot.slack.listeners.commands import general, lifecycle, roles, timeline
+from bot.slack.listeners.commands import general, lifecycle, playbooks, roles, timeline
 from bot.slack.listeners.commands.base import Ack, Invocation, Subcommand
 from bot.slack.listeners.reply import Respond, slack_refused
 
@@ -66,6 +66,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     **roles.SUBCOMMANDS,
     **lifecycle.SUBCOMMANDS,
     **timeline.SUBCOMMANDS,
+    **playbooks.SUBCOMMANDS,
     "help": Subcommand("/incident help", "this list", _help),
 }
 

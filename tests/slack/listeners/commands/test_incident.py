@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,10 +9,12 @@ import pytest
 from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.context import Context
+from bot.playbooks.engine import Runner
+from bot.playbooks.loader import load_library
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.listeners.commands.incident import incident_command
 from bot.tasks import Background
-from tests.fakes import FakeChat
+from tests.fakes import FakeChat, FakeProbe, FakeTargets
 from tests.payloads import am_alert, am_notification
 
 
@@ -30,7 +33,10 @@ class FakeAck:
 
 @pytest.fixture
 def deps(ctx: Context) -> Deps:
-    return Deps(ctx=ctx, background=Background())
+    runner = Runner(
+        ctx=ctx, library=load_library(Path("playbooks")), targets=FakeTargets(), probe=FakeProbe()
+    )
+    return Deps(ctx=ctx, background=Background(), runner=runner)
 
 
 class FakeClient:

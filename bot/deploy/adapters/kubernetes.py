@@ -141,11 +141,11 @@ class KubernetesTarget:
                     await self._send(client, request, timeout_s, responses)
                 except DeployError as error:
                     # As `kubectl argo rollouts abort`: a CRD without the status subresource.
-                    if error.status != 404 or not request.url.endswith("/status"):
+                    if error.status != 404 or request.url != self._url + "/status":
                         raise
                     fallback = Request(
                         request.method,
-                        request.url.removesuffix("/status"),
+                        self._url,
                         request.headers,
                         request.json,
                         request.content_type,
@@ -217,18 +217,13 @@ class KubernetesTarget:
             raise _refused(f"{self._what} has no rollout history")
         target = _pick(history, to_version, self._what)
         now = history[0]
-        template = _dig(workload, "spec", "template") or {}
-        if _without_label(target.template, self._kind.hash_label) == _without_label(
-            template, self._kind.hash_label
-        ):
+        restored = _without_label(target.template, self._kind.hash_label)
+        running = _without_label(_dig(workload, "spec", "template") or {}, self._kind.hash_label)
+        if restored == running:
             note = f"{self._what} already runs revision {target.number} ({target.version})"
             return [], note + "; nothing to do"
         patch: list[dict[str, Any]] = [
-            {
-                "op": "replace",
-                "path": "/spec/template",
-                "value": _without_label(target.template, self._kind.hash_label),
-            }
+            {"op": "replace", "path": "/spec/template", "value": restored}
         ]
         if deployment:
             annotations = {

@@ -1,0 +1,108 @@
+"""Scenario: mitigation playbooks through signed Slack requests, acting on the example model
+service (the reference Deployment API) over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config import FirebreakConfig, ServiceConfig
+from bot.deploy.config import HttpTargetConfig
+from bot.slack.blocks import actions
+from examples.model_service.app import build_app as build_model_service
+from tests.payloads import am_alert, am_notification
+from tests.scenario import Bot, clean_env, running_bot
+from tests.servers import ServerThread, free_port, wait_for
+
+ANA, BEN = "U0ANA0001", "U0BEN0002"
+
+
+@pytest.fixture
+def model_service() -> Iterator[str]:
+    port = free_port()
+    app = build_model_service(services={"search-ranker": ["v40", "v41", "v42-bad"]})
+    with ServerThread(app, port) as server:
+        yield server.url
+
+
+@pytest.fixture
+def bot(
+    tmp_path: Path, config: FirebreakConfig, model_service: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Bot]:
+    clean_env(monkeypatch)
+    config.services["search-ranker"] = ServiceConfig(
+        owners=[ANA, BEN], deploy=HttpTargetConfig(kind="http", url=model_service)
+    )
+    with running_bot(tmp_path, config) as running:
+        yield running
+
+
+def state(url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{url}/v1/services/search-ranker").json())
+
+
+def run_messages(bot: Bot, channel: str) -> list[dict[str, Any]]:
+    return [m for m in bot.workspace.messages(channel) if "playbook rollback" in m["text"]]
+
+
+def incident_channel(bot: Bot) -> str:
+    bot.webhook("alertmanager", am_notification())
+    channel = str(bot.announced("INC-1")["channel_id"])
+    bot.command("commander me", user=ANA, channel=channel)
+    wait_for(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
+    return channel
+
+
+def test_dry_run_shows_the_requests_and_changes_nothing(bot: Bot, model_service: str) -> None:
+    channel = incident_channel(bot)
+    assert bot.command("rollback --dry-run", user=BEN, channel=channel).status_code == 200
+    [message] = wait_for(lambda: run_messages(bot, channel), what="the dry-run message")
+    assert "Dry run — nothing was changed" in message["text"]
+    shown = str(message["blocks"])
+    assert f"POST {model_service}/v1/services/search-ranker/rollback" in shown
+    assert "Idempotency-Key: firebreak-run-1-main-1" in shown
+    assert state(model_service)["active_version"] == "v42-bad"
+
+
+def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service: str) -> None:
+    channel = incident_channel(bot)
+    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:30:00Z"))
+    bot.webhook("alertmanager", resolved)  # so the playbook's last wait ends at once
+
+    bot.command("rollback", user=BEN, channel=channel)
+    [asked] = wait_for(lambda: run_messages(bot, channel), what="the approval request")
+    assert "Awaiting approval" in asked["text"]
+    approve = asked["blocks"][-1]["elements"][0]
+    assert approve["action_id"] == actions.RUN_APPROVE
+    assert state(model_service)["active_version"] == "v42-bad"
+
+    bot.click(
+        actions.RUN_APPROVE, approve["value"], user=BEN, channel=channel, message_ts=asked["ts"]
+    )
+    wait_for(lambda: bot.workspace.ephemeral(channel, BEN), what="BEN refused")
+    assert (
+        "Only the incident commander, <@U0ANA0001>, approves"
+        in (bot.workspace.ephemeral(channel, BEN)[-1]["text"])
+    )
+    assert state(model_service)["active_version"] == "v42-bad"
+
+    bot.click(
+        actions.RUN_APPROVE, approve["value"], user=ANA, channel=channel, message_ts=asked["ts"]
+    )
+    wait_for(
+        lambda: "Succeeded" in run_messages(bot, channel)[0]["text"],
+        timeout=20,
+        what="the run succeeded",
+    )
+    assert state(model_service)["active_version"] == "v41"
+    steps = [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "playbook.step"]
+    assert len(steps) == 4
+    assert f"POST {model_service}/v1/services/search-ranker/rollback" in steps[1]
+    assert " → 200 in " in steps[1] and "→ v41 (model)" in steps[1]
+    texts = [m["text"] for m in bot.workspace.messages(channel)]
+    assert any("rolled back from v42-bad to v41" in t for t in texts)
+    assert any(t.startswith(":white_check_mark: rollback succeeded in INC-1") for t in texts)

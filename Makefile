@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+MLFLOW_VERSION ?= 3.17.2
 HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
@@ -28,7 +29,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Real servers the test suite starts: Prometheus Alertmanager and PostgreSQL (Debian packages).
+# Real servers the test suite starts: Prometheus Alertmanager and PostgreSQL (Debian packages),
+# and an MLflow tracking server (PyPI).
 APT_PACKAGES := prometheus-alertmanager postgresql
 servers:
 	@missing=""; \
@@ -41,6 +43,10 @@ servers:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@command -v prometheus-alertmanager >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+	@# The MLflow tracking server lives in a venv of its own: its pins must not move ours.
+	@test -x .venv-mlflow/bin/mlflow || { \
+	  echo "installing MLflow $(MLFLOW_VERSION) into .venv-mlflow"; \
+	  $(PYTHON) -m venv .venv-mlflow && .venv-mlflow/bin/pip install --quiet mlflow==$(MLFLOW_VERSION); }
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests migrations
@@ -55,4 +61,4 @@ constraints: $(STAMP)
 	  $(BIN)/python -m pip freeze --exclude-editable ) > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache firebreak.db*
+	rm -rf $(VENV) .venv-mlflow .pytest_cache .mypy_cache .ruff_cache firebreak.db*

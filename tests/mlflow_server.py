@@ -20,7 +20,7 @@ from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".venv-mlflow"
-CREATE_VENV = "python3 -m venv .venv-mlflow && .venv-mlflow/bin/pip install mlflow"
+CREATE_VENV = "make servers"  # python3 -m venv .venv-mlflow && pip install mlflow==<pinned>
 START_TIMEOUT_S = 120  # about 12-16 s on an idle 2-core machine; CI may be busier
 
 

@@ -194,7 +194,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def running_bot(
-    tmp_path: Path, config: FirebreakConfig, *, slack: Workspace | None = None, **settings: Any
+    tmp_path: Path,
+    config: FirebreakConfig,
+    *,
+    slack: Workspace | None = None,
+    socket_mode: bool = False,
+    **settings: Any,
 ) -> Iterator[Bot]:
     """The bot on a free port; with `slack` (and SLACK_BOT_TOKEN, FIREBREAK_SLACK_API_URL in
     settings) it talks to that stand-in instead of its embedded one."""
@@ -207,7 +212,9 @@ def running_bot(
         **settings,
     }
     port = free_port()
-    app = build_app(Settings(**values), config, self_url=f"http://127.0.0.1:{port}")
+    app = build_app(
+        Settings(**values), config, self_url=f"http://127.0.0.1:{port}", socket_mode=socket_mode
+    )
     runtime: Runtime = app.state.firebreak
     with ServerThread(app, port) as server, httpx.Client(base_url=server.url, timeout=10) as http:
         workspace = runtime.workspace if runtime.workspace is not None else slack

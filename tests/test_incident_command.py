@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import FirebreakConfig
+from bot.localslack import LocalSlackServer, Workspace
 from bot.slack.blocks import actions
 from tests.payloads import am_notification
 from tests.scenario import Bot, clean_env, running_bot
@@ -249,3 +250,41 @@ def test_declare_modal_opens_and_its_answers_open_the_incident(bot: Bot) -> None
         "search-ranker",
     )
     assert incident["description"] == "Since 02:40" and incident["declared_by"] == ANA
+
+
+def test_socket_mode_receives_commands_over_a_websocket(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    workspace = Workspace(tokens=["xoxb-socket-1"], app_tokens=["xapp-socket-1"])
+    workspace.add_user(ANA, "ana")
+    workspace.ensure_channel("incidents")
+    with (
+        LocalSlackServer(workspace) as slack,
+        running_bot(
+            tmp_path,
+            config,
+            slack=workspace,
+            socket_mode=True,
+            SLACK_BOT_TOKEN="xoxb-socket-1",
+            SLACK_APP_TOKEN="xapp-socket-1",
+            FIREBREAK_SLACK_API_URL=slack.base_url,
+            SLACK_SIGNING_SECRET=None,
+        ) as bot,
+    ):
+        assert slack.socket_connected(timeout=10)
+        payload = {
+            "command": "/incident",
+            "text": "help",
+            "user_id": ANA,
+            "channel_id": "C0X1",
+            "team_id": "T0LOCAL01",
+            "trigger_id": "t",
+            "response_url": "http://127.0.0.1:9/",
+        }
+        reply = slack.socket_send("slash_commands", payload)
+        assert reply is not None and "/incident declare [title]" in reply["text"]
+        slack.socket_send("slash_commands", {**payload, "text": "declare Ranker is slow"})
+        assert bot.announced("INC-1")["declared_by"] == ANA
+        # Nothing unsigned gets in over HTTP, and in Socket Mode nothing signed is expected.
+        assert bot.command("help").status_code == 401

@@ -19,18 +19,20 @@ class SocketModeLink:
     """Keeps trying to connect until it succeeds; slack_sdk reconnects by itself afterwards."""
 
     def __init__(self, bolt: AsyncApp, *, app_token: str) -> None:
-        self._handler = AsyncSocketModeHandler(bolt, app_token=app_token)
+        self._bolt, self._app_token = bolt, app_token
+        self._handler: AsyncSocketModeHandler | None = None
         self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._connect(), name="slack-socket-mode")
+        """In the running loop: the handler's aiohttp session binds to it when built."""
+        self._handler = AsyncSocketModeHandler(self._bolt, app_token=self._app_token)
+        self._task = asyncio.create_task(self._connect(self._handler), name="slack-socket-mode")
 
-    async def _connect(self) -> None:
+    async def _connect(self, handler: AsyncSocketModeHandler) -> None:
         wait = 1.0
         while True:
             try:
-                await self._handler.connect_async()
+                await handler.connect_async()
             except Exception as exc:
                 # Slack may be unreachable at start; keep serving webhooks and try again.
                 log.warning(
@@ -42,7 +44,6 @@ class SocketModeLink:
                 wait = min(wait * 2, RETRY_MAX_S)
             else:
                 log.info("connected to Slack in Socket Mode")
-                self.connected.set()
                 return
 
     async def stop(self) -> None:
@@ -50,5 +51,6 @@ class SocketModeLink:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(Exception):
-            await self._handler.close_async()
+        if self._handler is not None:
+            with contextlib.suppress(Exception):
+                await self._handler.close_async()

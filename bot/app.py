@@ -30,6 +30,7 @@ from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.deploy.adapters.probe import HttpProbe
+from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
@@ -123,7 +124,7 @@ def build_app(
     runner = Runner(
         ctx=ctx,
         library=library,
-        targets=ConfiguredTargets(config, outbound),
+        targets=ConfiguredTargets(config, outbound, history=DbAliasHistory(ctx.sessions, clock)),
         probe=HttpProbe(outbound),
     )
     deps = Deps(ctx=ctx, background=background, runner=runner)

@@ -3,11 +3,13 @@
 from bot.alerts.models import AlertOccurrence
 from bot.db.base import Base
 from bot.db.jobs import apscheduler_jobs
+from bot.deploy.history import AliasSighting
 from bot.incidents.models import Incident, TimelineEntry
 from bot.playbooks.runs import PlaybookRun, StepRun
 
 __all__ = [
     "AlertOccurrence",
+    "AliasSighting",
     "Base",
     "Incident",
     "PlaybookRun",

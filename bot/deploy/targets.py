@@ -7,14 +7,18 @@ import httpx
 from bot.config import FirebreakConfig
 from bot.deploy.adapters.http import HttpTarget
 from bot.deploy.config import HttpTargetConfig, KubernetesTargetConfig, MlflowTargetConfig
+from bot.deploy.history import DbAliasHistory
 from bot.deploy.ports import DeploymentTarget
 from bot.playbooks.ports import NoTarget
 
 
 class ConfiguredTargets:
-    def __init__(self, config: FirebreakConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, config: FirebreakConfig, client: httpx.AsyncClient, *, history: DbAliasHistory
+    ) -> None:
         self._config = config
         self._client = client
+        self._history = history
         self._built: dict[str, DeploymentTarget] = {}
 
     def for_service(self, service: str) -> DeploymentTarget:
@@ -33,7 +37,7 @@ class ConfiguredTargets:
         elif isinstance(spec, MlflowTargetConfig):
             from bot.deploy.adapters.mlflow import MlflowTarget
 
-            target = MlflowTarget(spec, service=service, client=self._client)
+            target = MlflowTarget(spec, service=service, client=self._client, history=self._history)
         elif isinstance(spec, KubernetesTargetConfig):
             from bot.deploy.adapters.kubernetes import KubernetesTarget
 

@@ -9,10 +9,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
 
-.PHONY: run test install lint typecheck unit servers constraints clean
+.PHONY: run test install lint typecheck unit servers constraints clean example-service
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
+
+# The example model service behind the reference Deployment API (rollback target of `make run`).
+example-service: $(STAMP)
+	$(BIN)/python -m examples.model_service --port 9000
 
 test: $(STAMP) servers lint typecheck
 	$(BIN)/python -m pytest
@@ -49,8 +53,8 @@ servers:
 	  $(PYTHON) -m venv .venv-mlflow && .venv-mlflow/bin/pip install --quiet mlflow==$(MLFLOW_VERSION); }
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests migrations
-	$(BIN)/ruff format --check bot tests migrations
+	$(BIN)/ruff check bot tests migrations bench examples
+	$(BIN)/ruff format --check bot tests migrations bench examples
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

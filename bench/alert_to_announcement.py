@@ -46,18 +46,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, LocalSlackServer(workspace) as slack:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-               "FIREBREAK_SLACK_API_URL": slack.base_url,
-               "FIREBREAK_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}"}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "FIREBREAK_SLACK_API_URL": slack.base_url,
+            "FIREBREAK_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
+        }
         env.pop("FIREBREAK_CONFIG", None)
         env.pop("FIREBREAK_WEBHOOK_TOKEN", None)
-        with process(firebreak_command("serve", "--port", str(port), "--log-level", "warning"),
-                     log=Path(tmp) / "bot.log", env=env, ready_url=f"{url}/healthz"), \
-                httpx.Client(base_url=url, timeout=10) as http:
+        with (
+            process(
+                firebreak_command("serve", "--port", str(port), "--log-level", "warning"),
+                log=Path(tmp) / "bot.log",
+                env=env,
+                ready_url=f"{url}/healthz",
+            ),
+            httpx.Client(base_url=url, timeout=10) as http,
+        ):
             webhook_ms, announce_ms, ack_ms, noop_ms = [], [], [], []
             for i in range(n):
-                body = am_notification(am_alert(fingerprint=f"{i:016x}", alertname=f"Bench{i}"),
-                                       group_key=f'{{}}:{{alertname="Bench{i}"}}')
+                body = am_notification(
+                    am_alert(fingerprint=f"{i:016x}", alertname=f"Bench{i}"),
+                    group_key=f'{{}}:{{alertname="Bench{i}"}}',
+                )
                 sent = time.time()
                 response = http.post("/webhooks/alertmanager", json=body)
                 webhook_ms.append((time.time() - sent) * 1000)
@@ -67,18 +79,31 @@ def main() -> None:
                     channel = workspace.channel_by_name(channel_name)
                     if channel is None:
                         return None
-                    posts = [c for c in workspace.calls_to("chat.postMessage")
-                             if c.response.get("channel") == channel["id"]]
+                    posts = [
+                        c
+                        for c in workspace.calls_to("chat.postMessage")
+                        if c.response.get("channel") == channel["id"]
+                    ]
                     return posts[0].at if posts else None
 
                 assert response.json()["opened"], response.text
                 announce_ms.append((wait_for(announced, timeout=10) - sent) * 1000)
             for _ in range(n):
-                form = urlencode({"command": "/incident", "text": "list", "user_id": "U0BENCH01",
-                                  "channel_id": "C0BENCH001", "team_id": "T0LOCAL01",
-                                  "response_url": "http://127.0.0.1:9/", "trigger_id": "1"}).encode()
+                form = urlencode(
+                    {
+                        "command": "/incident",
+                        "text": "list",
+                        "user_id": "U0BENCH01",
+                        "channel_id": "C0BENCH001",
+                        "team_id": "T0LOCAL01",
+                        "response_url": "http://127.0.0.1:9/",
+                        "trigger_id": "1",
+                    }
+                ).encode()
                 start = time.perf_counter()
-                reply = http.post("/slack/events", content=form, headers=slack_headers(SECRET, form))
+                reply = http.post(
+                    "/slack/events", content=form, headers=slack_headers(SECRET, form)
+                )
                 ack_ms.append((time.perf_counter() - start) * 1000)
                 assert reply.status_code == 200, reply.text
                 start = time.perf_counter()
@@ -86,7 +111,9 @@ def main() -> None:
                 noop_ms.append((time.perf_counter() - start) * 1000)
     print(f"quiet system, {n} samples each, sequential, SQLite, bot in its own process\n")
     print("| measurement | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
-    print(f"| webhook response (POST /webhooks/alertmanager, new group) | {percentiles(webhook_ms)} |")
+    print(
+        f"| webhook response (POST /webhooks/alertmanager, new group) | {percentiles(webhook_ms)} |"
+    )
     print(f"| webhook sent → announcement at Slack stand-in | {percentiles(announce_ms)} |")
     print(f"| signed `/incident list` ({n} open incidents) → response | {percentiles(ack_ms)} |")
     print(f"| baseline: GET /healthz on the same server | {percentiles(noop_ms)} |")

@@ -1,4 +1,4 @@
-"""Durations as people write them in YAML: 90s, 2m, 1h30m, 7d (or a number of seconds)."""
+"""Durations as people write them in YAML: 90s, 2m, 1h30m, 7d, 0.5s (or a number of seconds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_PART = re.compile(r"(\d+)([dhms])")
+_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
@@ -22,7 +22,7 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
         if text and _PART.sub("", text) == "":
-            return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(text)))
+            return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in _PART.findall(text)))
     raise ValueError(f"{value!r} is not a duration like 90s, 2m or 1h30m")
 
 

@@ -53,3 +53,18 @@ def test_serve_on_postgresql_wants_migrate_first(tmp_path: Path, postgres: str) 
     refused = run(["serve", "--port", "1"], tmp_path, FIREBREAK_DATABASE_URL=url)
     assert refused.returncode == 2 and "run `firebreak migrate` first" in refused.stderr
     assert run(["migrate"], tmp_path, FIREBREAK_DATABASE_URL=url).returncode == 0
+
+
+def test_check_catches_a_broken_playbook_precisely(tmp_path: Path) -> None:
+    books = tmp_path / "playbooks"
+    books.mkdir()
+    (books / "rollback.yaml").write_text(
+        "name: rollback\ndescription: d\nsteps:\n  - {name: a, action: get_state}\n"
+        "  - {name: b, action: rollbak}\n"
+    )
+    result = run(["check"], tmp_path, FIREBREAK_PLAYBOOKS=str(books))
+    assert result.returncode == 2
+    assert (
+        f"{books / 'rollback.yaml'}: steps[1].action: Value error, unknown action 'rollbak'"
+        in result.stderr
+    )

@@ -254,3 +254,89 @@ async def test_a_service_without_target_fails_plainly(ctx: Context, runner: Runn
         if t.kind == "playbook.step"
     )
     assert "FAILED: checkout-fraud has no deployment target in firebreak.yaml" in entry
+
+
+def custom(tmp_path: Path, steps: str) -> Path:
+    (tmp_path / "custom.yaml").write_text(
+        "name: custom\ndescription: test\nneeds_approval: false\n"
+        "parameters: {service: {default: '{{ incident.service }}'}}\nsteps:\n" + steps
+    )
+    return tmp_path
+
+
+async def test_http_request_and_waits_on_http_and_prometheus(
+    ctx: Context, target: FakeTarget, tmp_path: Path
+) -> None:
+    incident = await commanded(ctx)
+    probe = FakeProbe(statuses=[200, 503, 503, 200], values=[0.02, 0.05, 0.11])
+    library = load_library(
+        custom(
+            tmp_path,
+            """
+  - name: purge cache
+    action: http_request
+    with: {method: POST, url: "http://cache.test/purge/{{ params.service }}", json: {all: true}}
+  - name: healthy
+    action: wait_for
+    with: {condition: http, url: "http://svc.test/healthz", interval: 0s}
+    timeout: 5s
+  - name: ctr recovered
+    action: wait_for
+    with: {condition: prometheus, url: "http://prom.test", interval: 0s,
+           query: "ctr{service='{{ params.service }}'}", op: ">=", threshold: 0.1}
+    timeout: 5s
+""",
+        )
+    )
+    runner = Runner(
+        ctx=ctx, library=library, targets=FakeTargets({"search-ranker": target}), probe=probe
+    )
+    run = await runner.request(incident_id=incident.id, name="custom", params={}, by=ANA)
+    assert run.status == RunStatus.RUNNING  # needs no approval
+    done = await runner.execute(run.id)
+    steps = [
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    ]
+    assert done.status == RunStatus.SUCCEEDED, steps
+    method, url, headers, body = probe.sent[0]
+    assert (method, url, body) == ("POST", "http://cache.test/purge/search-ranker", {"all": True})
+    assert headers["Idempotency-Key"] == f"firebreak-run-{run.id}-main-0"
+    assert [u for _, u, _, _ in probe.sent[1:]] == ["http://svc.test/healthz"] * 3
+    assert probe.values == []  # polled until the third value crossed the threshold
+    entries = [
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    ]
+    assert entries[2].endswith("ok: prometheus after 3 checks")
+
+
+async def test_a_wait_that_never_holds_times_out_without_retrying(
+    ctx: Context, target: FakeTarget, tmp_path: Path
+) -> None:
+    incident = await commanded(ctx)
+    probe = FakeProbe(statuses=[500])
+    library = load_library(
+        custom(
+            tmp_path,
+            """
+  - name: healthy
+    action: wait_for
+    with: {condition: http, url: "http://svc.test/healthz", interval: 0.05s}
+    timeout: 0.3s
+    retries: 3
+""",
+        )
+    )
+    runner = Runner(ctx=ctx, library=library, targets=FakeTargets(), probe=probe)
+    run = await runner.request(incident_id=incident.id, name="custom", params={}, by=ANA)
+    done = await runner.execute(run.id)
+    assert done.status == RunStatus.FAILED
+    entry = next(
+        t.text
+        for t in (await load_incident(ctx, incident.id)).timeline
+        if t.kind == "playbook.step"
+    )
+    assert "FAILED: timed out after 0.3s" in entry and "attempts" not in entry

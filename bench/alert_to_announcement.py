@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bench.stats import percentiles
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification
 from tests.processes import firebreak_command, process
@@ -29,12 +29,6 @@ from tests.servers import free_port, slack_headers, wait_for
 
 TOKEN = "xoxb-bench-0001"
 SECRET = "bench-signing-secret"
-
-
-def percentiles(samples_ms: list[float]) -> str:
-    ordered = sorted(samples_ms)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"{statistics.median(ordered):.1f} | {p99:.1f} | {ordered[-1]:.1f}"
 
 
 def main() -> None:

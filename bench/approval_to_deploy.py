@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import httpx
 import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench.stats import percentiles
 from bot.localslack import LocalSlackServer, Workspace
 from examples.model_service.app import build_app as build_model_service
 from tests.payloads import am_alert, am_notification
@@ -45,12 +45,6 @@ class Arrivals:
         if scope["type"] == "http" and scope["path"].endswith("/rollback"):
             self.times.append(time.time())
         await self.app(scope, receive, send)
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"{statistics.median(ordered):.1f} | {p99:.1f} | {ordered[-1]:.1f}"
 
 
 def signed_form(http: httpx.Client, fields: dict[str, str]) -> httpx.Response:

@@ -56,3 +56,8 @@ def ts_key(ts: str) -> tuple[int, int]:
     """Sort key for a ts string; comparing floats would lose microseconds."""
     seconds, _, fraction = ts.partition(".")
     return int(seconds), int(fraction.ljust(6, "0")[:6] or "0")
+
+
+def new_trigger_id(now: float) -> str:
+    """A trigger_id in Slack's shape ("1561519463.724458813392.3b4c…"): unique per interaction."""
+    return f"{int(now)}.{secrets.randbelow(10**12):012d}.{secrets.token_hex(16)}"

@@ -1,43 +1,85 @@
-"""A read-only web view of the local workspace: channels and direct messages on the left,
-the selected conversation's messages (ephemeral ones included, marked) on the right.
+"""The local workspace in a browser, as a tiny Slack client: pick who you are, read a
+conversation, type messages and slash commands, click the app's buttons, fill its modals.
 
 In embedded mode the bot mounts this app at `/`, so the page is `/` and its JSON twin is
-`/state.json`; the routes here are relative to wherever it is mounted.
+`/state.json`; the routes here are relative to wherever it is mounted. POSTs answer with a
+303 back to the page (post/redirect/get), so reloading never sends anything twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
+from bot.localslack import pageview
+from bot.localslack.api import API_PREFIX
+from bot.localslack.client import AppClient
+from bot.localslack.flash import Notes
+from bot.localslack.forms import parse_body
 from bot.localslack.ids import ts_key
+from bot.localslack.interactions import Interactions, Outcome
 from bot.localslack.mrkdwn import Formatter, safe_url
+from bot.localslack.payloads import options_of
 from bot.localslack.state import Workspace
 
 TEMPLATES = Path(__file__).parent / "templates"
-REFRESH_SECONDS = 3
+REFRESH_SECONDS = 3  # without JavaScript: a plain meta refresh
+POLL_SECONDS = 2  # with it: reload only when something changed
+USER_COOKIE = "localslack_user"
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
-def build_page(workspace: Workspace) -> Starlette:
+def build_page(
+    workspace: Workspace,
+    *,
+    api_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The page app. `api_url`: where build_api is served, for response_urls (default: this
+    server at API_PREFIX). `transport`: how to reach the installed app (tests)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
     env.globals["safe_url"] = safe_url
+    env.globals["options_of"] = options_of
     template = env.get_template("workspace.html")
+    notes = Notes()
+    client = AppClient(transport=transport)
+
+    def person(request: Request) -> dict[str, Any] | None:
+        humans = pageview.people(workspace.users())
+        wanted = request.cookies.get(USER_COOKIE)
+        return next((u for u in humans if u["id"] == wanted), humans[0] if humans else None)
+
+    def acting(request: Request) -> Interactions:
+        here = api_url or str(request.url.replace(path=API_PREFIX, query="", fragment=""))
+        return Interactions(workspace, client, api_url=here)
 
     async def page(request: Request) -> Response:
+        me = person(request)
         channels = workspace.channels()
         users = {u["id"]: u for u in workspace.users()}
-        ims = [_im_view(im, users) for im in workspace.ims()]
+        ims = [pageview.im_view(im, users) for im in workspace.ims()]
         wanted = request.query_params.get("channel")
-        selected = _select(channels, ims, wanted)
+        selected = pageview.select(channels, ims, wanted)
         fmt = Formatter(
             users={uid: u["name"] for uid, u in users.items()},
             channels={c["id"]: c["name"] for c in channels},
@@ -45,12 +87,15 @@ def build_page(workspace: Workspace) -> Starlette:
         counts = {c["id"]: len(workspace.messages(c["id"])) for c in [*channels, *ims]}
         messages: list[dict[str, Any]] = []
         if selected:
-            messages = [_message_view(m, users) for m in workspace.messages(selected["id"])]
-            messages += [
-                _ephemeral_view(m, users, workspace.bot_user_id)
-                for m in workspace.ephemeral(selected["id"])
-            ]
+            messages = [pageview.message_view(m, users) for m in workspace.messages(selected["id"])]
+            if me is not None:
+                messages += [
+                    pageview.ephemeral_view(m, users, workspace.bot_user_id)
+                    for m in workspace.ephemeral(selected["id"], me["id"])
+                ]
             messages.sort(key=lambda m: ts_key(m["ts"]))
+        modal = workspace.modal_for(me["id"]) if me else None
+        app = workspace.installed_app
         html = template.render(
             team_name=workspace.team_name,
             channels=channels,
@@ -60,82 +105,168 @@ def build_page(workspace: Workspace) -> Starlette:
             missing=wanted if wanted and selected is None else None,
             messages=messages,
             fmt=fmt,
+            me=me,
+            people=pageview.people(list(users.values())),
+            can_write=bool(me and selected and selected["im_user"] in (None, me["id"])),
+            draft=notes.take_draft(me["id"], selected["id"]) if me and selected else "",
+            notices=notes.notices(me["id"]) if me else [],
+            modal=pageview.modal_view(modal, notes.errors(modal["id"], modal["hash"]))
+            if modal
+            else None,
+            app_url=app.request_url if app else None,
+            base=str(request.url_for("page")),
+            version=_version(workspace),
             refresh=REFRESH_SECONDS,
+            poll_ms=POLL_SECONDS * 1000,
         )
         return HTMLResponse(html, status_code=404 if wanted and selected is None else 200)
 
     async def state(request: Request) -> Response:
-        channels = workspace.channels()
-        ims = workspace.ims()
-        ids = [c["id"] for c in [*channels, *ims]]
-        return JSONResponse(
-            {
-                "channels": channels,
-                "ims": ims,
-                "messages": {i: workspace.messages(i) for i in ids},
-                "ephemeral": {i: workspace.ephemeral(i) for i in ids},
-                "views": workspace.views(),
-            }
+        return JSONResponse(_state(workspace))
+
+    async def version(request: Request) -> Response:
+        return JSONResponse({"version": _version(workspace)})
+
+    async def act_as(request: Request, form: dict[str, str]) -> Response:
+        response = _back(request, form.get("channel"))
+        humans = {u["id"] for u in pageview.people(workspace.users())}
+        if form.get("user") in humans:
+            response.set_cookie(USER_COOKIE, form["user"], httponly=True, samesite="lax")
+        return response
+
+    async def compose(request: Request, form: dict[str, str]) -> Response:
+        channel = form.get("channel", "")
+        outcome = await _as_person(
+            request,
+            lambda me: acting(request).compose(
+                user_id=me, channel_id=channel, text=form.get("text", "")
+            ),
         )
+        if outcome.draft and (me := person(request)):
+            notes.keep_draft(me["id"], channel, outcome.draft)
+        return _back(request, channel)
 
-    return Starlette(routes=[Route("/", page), Route("/state.json", state)])
+    async def click(request: Request, form: dict[str, str]) -> Response:
+        option = form.get("option", "")
+        await _as_person(
+            request,
+            lambda me: acting(request).click(
+                user_id=me,
+                channel_id=form.get("channel", ""),
+                ts=form.get("ts", ""),
+                block_index=_int(form.get("block")),
+                element=form.get("element", ""),
+                option=int(option) if option.isdigit() else None,
+            ),
+        )
+        return _back(request, form.get("channel"))
+
+    async def submit_view(request: Request, form: dict[str, str]) -> Response:
+        view_id = form.get("view_id", "")
+        outcome = await _as_person(
+            request,
+            lambda me: acting(request).submit_view(user_id=me, view_id=view_id, form=form),
+        )
+        shown = workspace.modal_for(me["id"]) if (me := person(request)) else None
+        if shown is not None and shown["id"] == view_id:
+            notes.set_errors(view_id, shown["hash"], outcome.errors)
+        return _back(request, form.get("channel"))
+
+    async def close_view(request: Request, form: dict[str, str]) -> Response:
+        view_id = form.get("view_id", "")
+        await _as_person(
+            request, lambda me: acting(request).close_view(user_id=me, view_id=view_id)
+        )
+        return _back(request, form.get("channel"))
+
+    async def dismiss(request: Request, form: dict[str, str]) -> Response:
+        if me := person(request):
+            notes.dismiss(me["id"])
+        return _back(request, form.get("channel"))
+
+    async def _as_person(request: Request, act: Callable[[str], Awaitable[Outcome]]) -> Outcome:
+        """Run `act` for the person the page acts as; any refusal becomes their banner."""
+        me = person(request)
+        if me is None:
+            return Outcome()
+        try:
+            outcome = await act(me["id"])
+        except ValueError as exc:  # an unknown channel or person, from a stale page
+            outcome = Outcome(notice=str(exc))
+        if outcome.notice:
+            notes.notice(me["id"], outcome.notice)
+        return outcome
+
+    return Starlette(
+        routes=[
+            Route("/", page, name="page"),
+            Route("/state.json", state),
+            Route("/version.json", version),
+            *(
+                Route(f"/{name}", _form_post(handler), methods=["POST"])
+                for name, handler in {
+                    "as": act_as,
+                    "compose": compose,
+                    "click": click,
+                    "submit-view": submit_view,
+                    "close-view": close_view,
+                    "dismiss": dismiss,
+                }.items()
+            ),
+        ]
+    )
 
 
-def _im_view(im: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    person = users.get(im["user"])
-    return {"id": im["id"], "name": person["name"] if person else im["user"]}
+def _form_post(handler: Callable[[Request, dict[str, str]], Awaitable[Response]]) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        if not _same_origin(request):
+            # Another site's page must not click buttons here on a visitor's behalf.
+            return PlainTextResponse("cross-origin form refused", status_code=403)
+        body = parse_body(request.headers.get("content-type", ""), await request.body())
+        form = {str(k): str(v) for k, v in body.items()}
+        return await handler(request, form)
+
+    return endpoint
 
 
-def _select(
-    channels: list[dict[str, Any]], ims: list[dict[str, Any]], wanted: str | None
-) -> dict[str, Any] | None:
-    """The conversation to show, as {id, title, topic, is_im}."""
-    if not wanted:
-        # The newest channel is usually the incident someone just opened.
-        return _channel_heading(channels[-1]) if channels else None
-    channel = next((c for c in channels if c["id"] == wanted), None)
-    if channel is not None:
-        return _channel_heading(channel)
-    im = next((i for i in ims if i["id"] == wanted), None)
-    if im is not None:
-        return {"id": im["id"], "title": im["name"], "topic": "", "is_im": True}
-    return None
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not sent by a browser page: curl, scripts, tests
+    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
 
 
-def _channel_heading(channel: dict[str, Any]) -> dict[str, Any]:
+def _back(request: Request, channel: str | None) -> Response:
+    url = request.url_for("page")
+    if channel:
+        url = url.include_query_params(channel=channel)
+    return RedirectResponse(str(url), status_code=303)
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else -1
+
+
+def _state(workspace: Workspace) -> dict[str, Any]:
+    channels = workspace.channels()
+    ims = workspace.ims()
+    ids = [c["id"] for c in [*channels, *ims]]
     return {
-        "id": channel["id"],
-        "title": f"#{channel['name']}",
-        "topic": channel["topic"]["value"],
-        "is_im": False,
+        "channels": channels,
+        "ims": ims,
+        "messages": {i: workspace.messages(i) for i in ids},
+        "ephemeral": {i: workspace.ephemeral(i) for i in ids},
+        "views": workspace.views(),
     }
 
 
-def _message_view(message: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    author = users.get(message.get("user", ""))
-    sent = datetime.fromtimestamp(float(message["ts"])).astimezone()
-    thread_ts = message.get("thread_ts")
-    return {
-        "ts": message["ts"],
-        "time": sent.strftime("%H:%M:%S"),
-        "when": sent.isoformat(timespec="seconds"),
-        "author": author["name"] if author else message.get("user", "unknown"),
-        "is_bot": bool(message.get("bot_id")),
-        "text": message.get("text", ""),
-        "blocks": [b for b in message.get("blocks", []) if isinstance(b, dict)],
-        "edited": "edited" in message,
-        "is_reply": bool(thread_ts) and thread_ts != message["ts"],
-        "pinned": bool(message.get("pinned_to")),
-        "reactions": message.get("reactions", []),
-        "visible_to": None,
+def _version(workspace: Workspace) -> str:
+    """A digest of everything the page shows: the page reloads when it changes."""
+    app = workspace.installed_app
+    shown = {
+        **_state(workspace),
+        "users": workspace.users(),
+        "app": app.request_url if app else None,
     }
-
-
-def _ephemeral_view(
-    message: dict[str, Any], users: dict[str, dict[str, Any]], bot_user_id: str
-) -> dict[str, Any]:
-    # The record's `user` is who may see it; the author is always the bot.
-    recipient = users.get(message["user"])
-    view = _message_view({**message, "user": bot_user_id}, users)
-    view["visible_to"] = recipient["name"] if recipient else message["user"]
-    return view
+    encoded = json.dumps(shown, sort_keys=True, default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]

@@ -9,8 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.localslack import modals
 from bot.localslack.args import Args, SlackError
+from bot.localslack.ids import new_trigger_id
+from bot.localslack.installed import InstalledApp
 from bot.localslack.methods import APP_METHODS, METHODS, NO_AUTH
+from bot.localslack.methods import views as view_methods
 from bot.localslack.responses import ResponseTarget, answer, new_token
 from bot.localslack.socketmode import SocketHub
 from bot.localslack.store import Store, check_channel_name
@@ -82,6 +86,7 @@ class Workspace:
         self._calls: list[RecordedCall] = []
         self._responses: dict[str, ResponseTarget] = {}
         self._sockets = SocketHub(app_id=app_id)
+        self._app: InstalledApp | None = None
 
     @property
     def team_id(self) -> str:
@@ -246,6 +251,90 @@ class Workspace:
     def socket_connections(self) -> int:
         """Socket Mode clients that get envelopes: greeted with hello, not told to disconnect."""
         return self._sockets.count()
+
+    # the installed app, and what the page does on a person's behalf
+
+    def install_app(self, *, request_url: str, signing_secret: str) -> None:
+        """Send slash commands, interactivity and events to `request_url`, signed with
+        `signing_secret` (Slack's v0 scheme), as configuring a Slack app's request URL does.
+        Replaces the app installed before, if any."""
+        if not request_url.startswith(("http://", "https://")):
+            raise ValueError("request_url must be an http:// or https:// URL")
+        if not signing_secret:
+            raise ValueError("signing_secret must not be empty")
+        with self._lock:
+            self._app = InstalledApp(request_url=request_url, signing_secret=signing_secret)
+
+    @property
+    def installed_app(self) -> InstalledApp | None:
+        with self._lock:
+            return self._app
+
+    def new_trigger(self, user_id: str) -> str:
+        """A trigger_id for an interaction by `user_id`; a modal views.open opens with it is
+        shown to that person (see `modal_for`)."""
+        trigger = new_trigger_id(time.time())
+        with self._lock:
+            self._store.trigger_users[trigger] = user_id
+        return trigger
+
+    def modal_for(self, user_id: str) -> dict[str, Any] | None:
+        """The modal on `user_id`'s screen: the top of the newest view stack the app opened
+        with one of their triggers, or None."""
+        with self._lock:
+            return copy.deepcopy(modals.modal_for(self._store, user_id))
+
+    def set_view_state(self, view_id: str, values: dict[str, Any]) -> None:
+        with self._lock:
+            modals.set_state(self._store, view_id, copy.deepcopy(values))
+
+    def close_view(self, view_id: str, *, whole_stack: bool = False) -> None:
+        """Close a modal (or, with `whole_stack`, every view stacked with it)."""
+        with self._lock:
+            if whole_stack:
+                modals.clear(self._store, view_id)
+            else:
+                modals.close(self._store, view_id)
+
+    def replace_view(self, view_id: str, view: dict[str, Any]) -> str | None:
+        """A view_submission answered `response_action: update`; Slack's error, or None."""
+        with self._lock:
+            try:
+                view_methods.update(self._store, Args({"view_id": view_id, "view": view}))
+            except SlackError as exc:
+                return exc.error
+            return None
+
+    def push_view(self, user_id: str, view: dict[str, Any]) -> str | None:
+        """A view_submission answered `response_action: push`; Slack's error, or None."""
+        trigger = self.new_trigger(user_id)
+        with self._lock:
+            try:
+                view_methods.push(self._store, Args({"trigger_id": trigger, "view": view}))
+            except SlackError as exc:
+                return exc.error
+            return None
+
+    def show_reply(self, channel_id: str, user_id: str, payload: dict[str, Any]) -> None:
+        """Show an app's answer to `user_id`'s command as Slack does: in the channel from the
+        bot for `response_type: in_channel`, otherwise only to them. Needs text or blocks."""
+        target = ResponseTarget(
+            channel_id=channel_id, user_id=user_id, message_ts=None, created=time.time()
+        )
+        with self._lock:
+            answer(self._store, target, payload)
+
+    def find_message(self, channel_id: str, ts: str) -> tuple[dict[str, Any], bool] | None:
+        """(the message, whether it is ephemeral) for `ts` in the conversation, or None."""
+        with self._lock:
+            for ephemeral, kept in (
+                (False, self._store.messages.get(channel_id, [])),
+                (True, self._store.ephemeral.get(channel_id, [])),
+            ):
+                for message in kept:
+                    if message["ts"] == ts:
+                        return copy.deepcopy(message), ephemeral
+            return None
 
     # response_url
 

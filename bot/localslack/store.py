@@ -124,6 +124,10 @@ class Store:
         self.views: dict[str, dict[str, Any]] = {}  # open views, oldest first
         self.used_triggers: set[str] = set()
         self.expired_triggers: set[str] = set()
+        # Triggers the page handed out (trigger -> user), and the view each one opened: the
+        # page shows a modal only to the person whose click or command opened it.
+        self.trigger_users: dict[str, str] = {}
+        self.trigger_views: dict[str, str] = {}
         self.add_user(bot_user_id, "firebreak", real_name="Firebreak", is_bot=True)
 
     # users

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,13 +22,13 @@ from bot.incidents.errors import NotFound, Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
-from bot.incidents.ports import MessageRef, RunView, StepLine
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
 from bot.playbooks.ports import NoTarget, Probe, Targets
+from bot.playbooks.progress import Progress, steps_of
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
-from bot.playbooks.steps import StepEnv, StepFailed, plan_requests, run_action
-from bot.playbooks.templates import RenderError, render
+from bot.playbooks.steps import StepEnv, StepFailed, run_action
+from bot.playbooks.templates import RenderError, incident_vars, render
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,12 @@ class Runner:
     library: Library
     targets: Targets
     probe: Probe
+    progress: Progress = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.progress = Progress(
+            ctx=self.ctx, library=self.library, targets=self.targets, probe=self.probe
+        )
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -65,14 +71,16 @@ class Runner:
         )
         run = await self._create(incident, playbook, resolved, by, status)
         if dry_run:
-            await self._post(run, incident, await self._dry_lines(run, playbook, incident))
+            await self.progress.post(
+                run, incident, await self.progress.dry_lines(run, playbook, incident)
+            )
         elif status is RunStatus.AWAITING_APPROVAL:
-            await self._post(run, incident)
+            await self.progress.post(run, incident)
             await self._note(
                 incident, f"{mention(by)} asked to run {playbook.name}; awaiting approval", by, run
             )
         else:
-            await self._post(run, incident)
+            await self.progress.post(run, incident)
         return run
 
     async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
@@ -95,7 +103,7 @@ class Runner:
             raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
         run, incident = await self._load(run_id)
         await self._note(incident, f"{mention(by)} approved {run.playbook}", by, run)
-        await self._refresh(run, incident)
+        await self.progress.refresh(run, incident)
         return run
 
     async def reject(self, *, run_id: int, by: str) -> PlaybookRun:
@@ -111,7 +119,7 @@ class Runner:
             raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
         run, incident = await self._load(run_id)
         await self._note(incident, f"{mention(by)} rejected {run.playbook}", by, run)
-        await self._refresh(run, incident)
+        await self.progress.refresh(run, incident)
         return run
 
     async def resume(self, *, incident_id: int, by: str) -> PlaybookRun:
@@ -167,7 +175,7 @@ class Runner:
         for run in runs:
             confirmed = [
                 s
-                for s in await self._steps(run.id)
+                for s in await steps_of(self.ctx, run.id)
                 if s.phase == "main" and s.status == StepStatus.SUCCEEDED
             ]
             last = (
@@ -183,7 +191,7 @@ class Runner:
             await self._note(incident, text, "firebreak", run)
             if incident.channel_id:
                 await self.ctx.chat.say(channel=incident.channel_id, text=text)
-            await self._refresh(run, incident)
+            await self.progress.refresh(run, incident)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -193,7 +201,7 @@ class Runner:
         if run.status != RunStatus.RUNNING:
             raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not running.")
         playbook = self._playbook(run.playbook)
-        done = {s.position: s for s in await self._steps(run_id) if s.phase == "main"}
+        done = {s.position: s for s in await steps_of(self.ctx, run_id) if s.phase == "main"}
         results = {
             s.name: s.result or {} for s in done.values() if s.status == StepStatus.SUCCEEDED
         }
@@ -230,7 +238,7 @@ class Runner:
     ) -> bool:
         key = f"firebreak-run-{run.id}-{phase}-{position}"
         row = await self._start_step(run, phase, position, step, key)
-        context = {"params": run.params, "incident": _incident_vars(incident), "steps": results}
+        context = {"params": run.params, "incident": incident_vars(incident), "steps": results}
         env = StepEnv(
             ctx=self.ctx,
             targets=self.targets,
@@ -241,7 +249,7 @@ class Runner:
         )
         started = asyncio.get_running_loop().time()
         attempts, error, outcome = 0, None, None
-        await self._refresh(run, incident)
+        await self.progress.refresh(run, incident)
         while True:
             attempts += 1
             try:
@@ -278,7 +286,7 @@ class Runner:
             outcome,
             None if ok else error,
         )
-        await self._refresh(run, incident)
+        await self.progress.refresh(run, incident)
         return ok
 
     # --- records ------------------------------------------------------------------------------
@@ -416,7 +424,7 @@ class Runner:
         await self._note(incident, text, "firebreak", run)
         if incident.channel_id:
             await self.ctx.chat.say(channel=incident.channel_id, text=text)
-        await self._refresh(run, incident)
+        await self.progress.refresh(run, incident)
         return run
 
     # --- helpers ------------------------------------------------------------------------------
@@ -445,7 +453,7 @@ class Runner:
                     value = str(
                         render(
                             spec.default,
-                            {"incident": _incident_vars(incident)},
+                            {"incident": incident_vars(incident)},
                             where=f"parameters.{name}.default",
                         )
                     )
@@ -497,18 +505,6 @@ class Runner:
             raise NotFound(f"There is no playbook run #{run_id}.")
         return run, await load(self.ctx, incident_id=run.incident_id)
 
-    async def _steps(self, run_id: int) -> list[StepRun]:
-        async with self.ctx.sessions() as session:
-            return list(
-                (
-                    await session.scalars(
-                        select(StepRun)
-                        .where(StepRun.run_id == run_id)
-                        .order_by(StepRun.phase, StepRun.position)
-                    )
-                ).all()
-            )
-
     async def _note(self, incident: Incident, text: str, by: str, run: PlaybookRun) -> None:
         now = self.ctx.clock()
         async with self.ctx.sessions.begin() as session:
@@ -521,101 +517,3 @@ class Runner:
                 now=now,
                 data={"run": run.id},
             )
-
-    async def _dry_lines(
-        self, run: PlaybookRun, playbook: Playbook, incident: Incident
-    ) -> list[StepLine]:
-        context = {"params": run.params, "incident": _incident_vars(incident), "steps": {}}
-        lines = []
-        for position, step in enumerate(playbook.steps):
-            env = StepEnv(
-                ctx=self.ctx,
-                targets=self.targets,
-                probe=self.probe,
-                incident=incident,
-                key=f"firebreak-run-{run.id}-main-{position}",
-                timeout_s=step.timeout.total_seconds(),
-            )
-            try:
-                args = render(step.args, context, where=f"steps[{position}].with")
-                detail = "\n".join(await plan_requests(step.action, args, env))
-            except RenderError:
-                detail = "(uses results of earlier steps: known when it runs)"
-            except Exception as exc:  # a dry run reports what a real run would trip over
-                detail = f"would fail: {exc}"
-            lines.append(StepLine(name=step.name, status="planned", detail=detail))
-        return lines
-
-    async def view(
-        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
-    ) -> RunView:
-        playbook = self.library.get(run.playbook)
-        steps = await self._steps(run.id)
-        by_position = {s.position: s for s in steps if s.phase == "main"}
-        if lines is None and playbook is not None:
-            lines = []
-            for position, step in enumerate(playbook.steps):
-                row = by_position.get(position)
-                detail = ""
-                if row is not None and row.status != StepStatus.RUNNING:
-                    code = f" → {row.response_status}" if row.response_status else ""
-                    detail = f"{row.duration_ms} ms{code}" + (f": {row.error}" if row.error else "")
-                lines.append(
-                    StepLine(name=step.name, status=row.status if row else "pending", detail=detail)
-                )
-            lines += [
-                StepLine(name=f"compensate: {s.name}", status=s.status, detail=s.error or "")
-                for s in steps
-                if s.phase != "main"
-            ]
-        return RunView(
-            run_id=run.id,
-            incident_id=incident.id,
-            ref=incident.ref,
-            playbook=run.playbook,
-            description=playbook.description if playbook else "",
-            status=run.status,
-            params=run.params,
-            requested_by=run.requested_by,
-            approved_by=run.approved_by,
-            steps=lines or [],
-            awaiting_approval=run.status == RunStatus.AWAITING_APPROVAL,
-            dry_run=run.status == RunStatus.DRY_RUN,
-        )
-
-    async def _post(
-        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
-    ) -> None:
-        if incident.channel_id is None:
-            return
-        posted = await self.ctx.chat.post_run(
-            channel=incident.channel_id, run=await self.view(run, incident, lines)
-        )
-        async with self.ctx.sessions.begin() as session:
-            stored = await session.get(PlaybookRun, run.id)
-            assert stored is not None
-            stored.progress_channel, stored.progress_ts = posted.channel_id, posted.ts
-        run.progress_channel, run.progress_ts = posted.channel_id, posted.ts
-
-    async def _refresh(self, run: PlaybookRun, incident: Incident) -> None:
-        """One progress message per run, updated in place (chat.update) as steps run."""
-        async with self.ctx.sessions() as session:
-            fresh = await session.get(PlaybookRun, run.id)
-        if fresh is None or not fresh.progress_channel or not fresh.progress_ts:
-            return
-        await self.ctx.chat.update_run(
-            message=MessageRef(fresh.progress_channel, fresh.progress_ts),
-            run=await self.view(fresh, incident),
-        )
-
-
-def _incident_vars(incident: Incident) -> dict[str, Any]:
-    return {
-        "ref": incident.ref,
-        "id": incident.id,
-        "title": incident.title,
-        "service": incident.service or "",
-        "severity": incident.severity,
-        "status": incident.status,
-        "commander": incident.commander or "",
-    }

@@ -8,6 +8,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.incidents.models import Incident
+
 
 class RenderError(Exception):
     """A template could not be rendered; the message names the value and the reason."""
@@ -31,3 +33,16 @@ def render(value: Any, context: dict[str, Any], *, where: str = "with") -> Any:
         except TemplateError as exc:
             raise RenderError(f"{where}: {exc}") from exc
     return value
+
+
+def incident_vars(incident: Incident) -> dict[str, Any]:
+    """What templates see as `incident`."""
+    return {
+        "ref": incident.ref,
+        "id": incident.id,
+        "title": incident.title,
+        "service": incident.service or "",
+        "severity": incident.severity,
+        "status": incident.status,
+        "commander": incident.commander or "",
+    }

@@ -8,7 +8,6 @@ was lost replays the server's first answer instead of rolling back twice.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.deploy.adapters.wire import REDACTED, send
 from bot.deploy.config import HttpTargetConfig
 from bot.deploy.ports import (
     Action,
@@ -28,10 +28,6 @@ from bot.deploy.ports import (
     Result,
     State,
 )
-
-REDACTED = "***"
-# Timeout and throttling answers mean "try again later", although they are 4xx.
-_RETRYABLE_4XX = frozenset({408, 429})
 
 
 class HttpTarget:
@@ -136,58 +132,7 @@ class HttpTarget:
         timeout_s: float,
         earlier: list[Response],
     ) -> Response:
-        headers = dict(request.headers)
-        if "Authorization" in headers and self._token is not None:
-            headers["Authorization"] = f"Bearer {self._token}"
-        started = time.perf_counter()
-        try:
-            raw = await client.request(
-                request.method,
-                request.url,
-                headers=headers,
-                json=request.json,
-                timeout=httpx.Timeout(timeout_s),
-            )
-        except httpx.TimeoutException as exc:
-            raise DeployError(
-                f"{request.method} {request.url} timed out after {timeout_s:g}s",
-                transient=True,
-                responses=tuple(earlier),
-            ) from exc
-        except httpx.TransportError as exc:
-            raise DeployError(
-                f"{request.method} {request.url} failed: {type(exc).__name__}: {exc}",
-                transient=True,
-                responses=tuple(earlier),
-            ) from exc
-        response = Response(raw.status_code, _body(raw), time.perf_counter() - started)
-        if not raw.is_success:
-            responses = (*earlier, response)
-            raise DeployError(
-                _refusal(request, response),
-                transient=raw.status_code >= 500 or raw.status_code in _RETRYABLE_4XX,
-                status=raw.status_code,
-                responses=responses,
-            )
-        return response
-
-
-def _body(raw: httpx.Response) -> Any:
-    try:
-        return raw.json()
-    except ValueError:  # not JSON: keep the text, a proxy's error page is still evidence
-        return raw.text
-
-
-def _refusal(request: Request, response: Response) -> str:
-    """The server's own words when it gave them (`{"error", "message"}`), else the status."""
-    prefix = f"{request.method} {request.url} → {response.status}"
-    body = response.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        code = body.get("error")
-        return f"{prefix} {code}: {body['message']}" if code else f"{prefix}: {body['message']}"
-    text = str(body).strip()[:200]
-    return f"{prefix}: {text}" if text else prefix
+        return await send(client, request, token=self._token, timeout_s=timeout_s, earlier=earlier)
 
 
 class _StateBody(BaseModel):

@@ -23,9 +23,7 @@ again after a successful undo would pick a new "previous" revision, as `kubectl 
 from __future__ import annotations
 
 import copy
-import json
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.deploy.adapters.wire import send
 from bot.deploy.config import KubernetesTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -42,7 +41,6 @@ JSON_PATCH = "application/json-patch+json"
 # Set with the pause, so `kubectl describe` tells whoever finds it paused why, and get_state too.
 FREEZE_REASON = "firebreak/freeze-reason"
 # Timeouts and the API server's priority-and-fairness throttling mean "try again shortly".
-_RETRYABLE_4XX = frozenset({408, 429})
 
 _NO_MODE = "Kubernetes has no heuristic mode; switch with a feature flag or the http target"
 _NO_PAUSE = (
@@ -303,35 +301,16 @@ class KubernetesTarget:
         timeout_s: float,
         responses: list[Response],
     ) -> None:
-        """Send one request, append its Response, raise DeployError unless it answered 2xx."""
-        headers = dict(request.headers)
-        if "Authorization" in headers:
-            headers["Authorization"] = f"Bearer {self._token}"
-        content = None
-        if request.json is not None:
-            content = json.dumps(request.json).encode()
-            headers["Content-Type"] = request.content_type or "application/json"
-        started = time.perf_counter()
+        """Send one request and append its Response, a refusal's too (see wire.send)."""
         try:
-            reply = await client.request(
-                request.method, request.url, headers=headers, content=content, timeout=timeout_s
+            responses.append(
+                await send(
+                    client, request, token=self._token, timeout_s=timeout_s, earlier=responses
+                )
             )
-        except httpx.HTTPError as error:  # timeouts, refused or dropped connections
-            raise DeployError(
-                f"{request.method} {request.url}: {type(error).__name__} {error}".strip(),
-                transient=True,
-                responses=tuple(responses),
-            ) from error
-        responses.append(Response(reply.status_code, _body(reply), time.perf_counter() - started))
-        if not reply.is_success:
-            raise DeployError(
-                f"{request.method} {request.url} answered {reply.status_code}: "
-                f"{_message(responses[-1].body)}",
-                # 429 is the API server's priority-and-fairness "try again shortly".
-                transient=reply.status_code >= 500 or reply.status_code in _RETRYABLE_4XX,
-                status=reply.status_code,
-                responses=tuple(responses),
-            )
+        except DeployError as error:
+            responses[:] = error.responses
+            raise
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -479,20 +458,6 @@ def _dig(value: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def _body(reply: httpx.Response) -> Any:
-    try:
-        return reply.json()
-    except ValueError:
-        return reply.text
-
-
-def _message(body: Any) -> str:
-    """The API server's Status message, else the body as text."""
-    if isinstance(body, Mapping) and body.get("message"):
-        return str(body["message"])
-    return str(body)[:500]
 
 
 def _refused(message: str) -> DeployError:

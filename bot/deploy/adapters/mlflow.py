@@ -19,9 +19,7 @@ REST API (Model Registry 2.0; shapes checked against a live MLflow 3.17 server):
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -29,11 +27,11 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.deploy.adapters.wire import send
 from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
 # Timeouts and throttling mean "try again shortly", although they are 4xx.
-_RETRYABLE_4XX = frozenset({408, 429})
 _UNSUPPORTED = {
     Action.SET_MODE: (
         "an MLflow registry has no heuristic mode; switch with a feature flag or the http target"
@@ -228,54 +226,21 @@ class MlflowTarget:
         timeout_s: float,
         responses: list[Response],
     ) -> None:
-        """Send one request, append its Response, raise DeployError unless it answered 2xx."""
-        headers = dict(request.headers)
-        if "Authorization" in headers:
-            headers["Authorization"] = f"Bearer {self._token}"
-        content = None
-        if request.json is not None:
-            content = json.dumps(request.json).encode()
-            headers["Content-Type"] = request.content_type or "application/json"
-        started = time.perf_counter()
+        """Send one request and append its Response, a refusal's too (see wire.send)."""
         try:
-            reply = await client.request(
-                request.method, request.url, headers=headers, content=content, timeout=timeout_s
+            responses.append(
+                await send(
+                    client, request, token=self._token, timeout_s=timeout_s, earlier=responses
+                )
             )
-        except httpx.HTTPError as error:  # timeouts, refused or dropped connections
-            raise DeployError(
-                f"{request.method} {request.url}: {type(error).__name__} {error}".strip(),
-                transient=True,
-                responses=tuple(responses),
-            ) from error
-        responses.append(Response(reply.status_code, _body(reply), time.perf_counter() - started))
-        if not reply.is_success:
-            raise DeployError(
-                f"{request.method} {request.url} answered {reply.status_code}: "
-                f"{_message(responses[-1].body)}",
-                transient=reply.status_code >= 500 or reply.status_code in _RETRYABLE_4XX,
-                status=reply.status_code,
-                responses=tuple(responses),
-            )
+        except DeployError as error:
+            responses[:] = error.responses
+            raise
 
 
 def _alias_version(body: Any) -> str | None:
     version = body.get("model_version", {}).get("version") if isinstance(body, Mapping) else None
     return None if version is None else str(version)
-
-
-def _body(reply: httpx.Response) -> Any:
-    try:
-        return reply.json()
-    except ValueError:
-        return reply.text
-
-
-def _message(body: Any) -> str:
-    """MLflow's error message (with its error_code), else the body as text."""
-    if isinstance(body, Mapping) and body.get("message"):
-        code = body.get("error_code")
-        return f"{code}: {body['message']}" if code else str(body["message"])
-    return str(body)[:500]
 
 
 def _refused(message: str) -> DeployError:

@@ -160,7 +160,9 @@ def open_(store: Store, args: Args) -> dict[str, Any]:
     view = _read_view(args)
     _check_external_id(store, view, None)
     store.used_triggers.add(trigger)
-    return _store_view(store, view, previous=None)
+    answer = _store_view(store, view, previous=None)
+    store.trigger_views[trigger] = answer["view"]["id"]
+    return answer
 
 
 def push(store: Store, args: Args) -> dict[str, Any]:
@@ -175,7 +177,9 @@ def push(store: Store, args: Args) -> dict[str, Any]:
         if depth >= MAX_STACK:
             raise SlackError("push_limit_reached")
     store.used_triggers.add(trigger)
-    return _store_view(store, view, previous=top)
+    answer = _store_view(store, view, previous=top)
+    store.trigger_views[trigger] = answer["view"]["id"]
+    return answer
 
 
 def update(store: Store, args: Args) -> dict[str, Any]:

@@ -4,73 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.incidents.errors import Refused
 from bot.playbooks.runs import RunStatus
-from bot.slack.deps import deps_of
-from bot.slack.listeners.commands.base import Ack
-from bot.slack.listeners.reply import Respond, reporting
+from bot.slack.deps import Deps
+from bot.slack.listeners.actions.clicks import number, on_click
+
+RUN = "a playbook run"
 
 
-def _value(action: dict[str, Any]) -> str:
-    return str(action.get("value") or "")
+async def _approve(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
+    run_id = number(value, of=RUN)
+    await deps.runner.approve(run_id=run_id, by=user)
+    await deps.runner.execute(run_id)
+    return None
 
 
-async def approve(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, context: Any
-) -> None:
-    await ack()
-    deps = deps_of(context)
-    async with reporting(respond, what="approving the run"):
-        run_id = _number(_value(action))
-        await deps.runner.approve(run_id=run_id, by=body["user"]["id"])
-        await deps.runner.execute(run_id)
+async def _reject(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
+    await deps.runner.reject(run_id=number(value, of=RUN), by=user)
+    return None
 
 
-async def reject(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, context: Any
-) -> None:
-    await ack()
-    async with reporting(respond, what="rejecting the run"):
-        await deps_of(context).runner.reject(run_id=_number(_value(action)), by=body["user"]["id"])
+async def _start(deps: Deps, user: str, value: str, *, dry_run: bool) -> None:
+    incident, _, name = value.partition(":")
+    run = await deps.runner.request(
+        incident_id=number(incident), name=name, params={}, by=user, dry_run=dry_run
+    )
+    if run.status == RunStatus.RUNNING:  # a playbook that needs no approval
+        await deps.runner.execute(run.id)
 
 
-async def start(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, context: Any
-) -> None:
-    await _request(ack, body, action, respond, context, dry_run=False)
+async def _run(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
+    await _start(deps, user, value, dry_run=False)
+    return None
 
 
-async def dry_run(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, context: Any
-) -> None:
-    await _request(ack, body, action, respond, context, dry_run=True)
+async def _dry_run(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
+    await _start(deps, user, value, dry_run=True)
+    return None
 
 
-async def _request(
-    ack: Ack,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    respond: Respond,
-    context: Any,
-    *,
-    dry_run: bool,
-) -> None:
-    await ack()
-    runner = deps_of(context).runner
-    async with reporting(respond, what="starting the playbook"):
-        incident, _, name = _value(action).partition(":")
-        run = await runner.request(
-            incident_id=_number(incident),
-            name=name,
-            params={},
-            by=body["user"]["id"],
-            dry_run=dry_run,
-        )
-        if run.status == RunStatus.RUNNING:
-            await runner.execute(run.id)
-
-
-def _number(text: str) -> int:
-    if not text.isdigit():
-        raise Refused("This button does not belong to a playbook run.")
-    return int(text)
+approve = on_click("approving the run", _approve)
+reject = on_click("rejecting the run", _reject)
+start = on_click("starting the playbook", _run)
+dry_run = on_click("starting a dry run", _dry_run)

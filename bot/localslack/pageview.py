@@ -1,0 +1,151 @@
+"""Turning workspace records into what the page template draws: conversations, messages as
+one person sees them, and a modal's form fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.localslack.payloads import field_name, options_of
+
+
+def people(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Who the page may act as: everyone but bots and deactivated accounts."""
+    return [u for u in users if not u.get("is_bot") and not u.get("deleted")]
+
+
+def im_view(im: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    person = users.get(im["user"])
+    return {"id": im["id"], "name": person["name"] if person else im["user"], "user": im["user"]}
+
+
+def select(
+    channels: list[dict[str, Any]], ims: list[dict[str, Any]], wanted: str | None
+) -> dict[str, Any] | None:
+    """The conversation to show, as {id, title, topic, is_im, im_user}."""
+    if not wanted:
+        # The newest channel is usually the incident someone just opened.
+        return channel_heading(channels[-1]) if channels else None
+    channel = next((c for c in channels if c["id"] == wanted), None)
+    if channel is not None:
+        return channel_heading(channel)
+    im = next((i for i in ims if i["id"] == wanted), None)
+    if im is not None:
+        return {
+            "id": im["id"],
+            "title": im["name"],
+            "topic": "",
+            "is_im": True,
+            "im_user": im["user"],
+        }
+    return None
+
+
+def channel_heading(channel: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": channel["id"],
+        "title": f"#{channel['name']}",
+        "topic": channel["topic"]["value"],
+        "is_im": False,
+        "im_user": None,
+    }
+
+
+def message_view(message: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    author = users.get(message.get("user", ""))
+    sent = datetime.fromtimestamp(float(message["ts"])).astimezone()
+    thread_ts = message.get("thread_ts")
+    return {
+        "ts": message["ts"],
+        "time": sent.strftime("%H:%M:%S"),
+        "when": sent.isoformat(timespec="seconds"),
+        "author": author["name"] if author else message.get("user", "unknown"),
+        "is_bot": bool(message.get("bot_id")),
+        "text": message.get("text", ""),
+        "blocks": [b for b in message.get("blocks", []) if isinstance(b, dict)],
+        "edited": "edited" in message,
+        "is_reply": bool(thread_ts) and thread_ts != message["ts"],
+        "pinned": bool(message.get("pinned_to")),
+        "reactions": message.get("reactions", []),
+        "ephemeral": False,
+    }
+
+
+def ephemeral_view(
+    message: dict[str, Any], users: dict[str, dict[str, Any]], bot_user_id: str
+) -> dict[str, Any]:
+    # The record's `user` is who may see it; the author is always the bot.
+    view = message_view({**message, "user": bot_user_id}, users)
+    view["ephemeral"] = True
+    return view
+
+
+def modal_view(view: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """A modal as the template draws it: input blocks become form fields, the rest blocks."""
+    values = (view.get("state") or {}).get("values") or {}
+    items: list[dict[str, Any]] = []
+    known: set[str] = set()
+    for index, block in enumerate(view.get("blocks") or []):
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "input":
+            block_id = str(block.get("block_id", ""))
+            known.add(block_id)
+            answered = values.get(block_id) or {}
+            answer = next(iter(answered.values()), None) if answered else None
+            items.append(
+                {"field": _field(index, block, answer, errors.get(block_id)), "block": None}
+            )
+        else:
+            items.append({"field": None, "block": block})
+    return {
+        "id": view["id"],
+        "title": view.get("title"),
+        "submit": view.get("submit") or {"type": "plain_text", "text": "Submit"},
+        "close": view.get("close") or {"type": "plain_text", "text": "Cancel"},
+        "has_inputs": bool(known),
+        "items": items,
+        # Errors for blocks the form does not have would otherwise go unseen.
+        "other_errors": [f"{k}: {v}" for k, v in errors.items() if k not in known],
+    }
+
+
+def _field(
+    index: int, block: dict[str, Any], answer: dict[str, Any] | None, error: str | None
+) -> dict[str, Any]:
+    raw = block.get("element")
+    element: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kind = element.get("type")
+    placeholder = element.get("placeholder")
+    field: dict[str, Any] = {
+        "name": field_name(index),
+        "label": block.get("label"),
+        "hint": block.get("hint"),
+        "optional": bool(block.get("optional")),
+        "error": error,
+        "element_type": kind,
+        "placeholder": placeholder.get("text", "") if isinstance(placeholder, dict) else "",
+        "value": "",
+        "options": [],
+        "max_length": element.get("max_length"),
+        "min_length": element.get("min_length"),
+    }
+    if kind == "plain_text_input":
+        field["kind"] = "textarea" if element.get("multiline") else "text"
+        if answer is not None:
+            field["value"] = answer.get("value") or ""
+        else:
+            field["value"] = str(element.get("initial_value") or "")
+    elif kind == "static_select":
+        field["kind"] = "select"
+        chosen = answer.get("selected_option") if answer is not None else None
+        if answer is None:
+            chosen = element.get("initial_option")
+        wanted = chosen.get("value") if isinstance(chosen, dict) else None
+        field["options"] = [
+            {"index": i, "text": o.get("text"), "selected": o.get("value") == wanted}
+            for i, o in enumerate(options_of(element))
+        ]
+    else:
+        field["kind"] = "unsupported"
+    return field

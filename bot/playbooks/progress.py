@@ -1,0 +1,119 @@
+"""A run's one progress message: what it shows, posted once and updated in place."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.incidents.models import Incident
+from bot.incidents.ports import MessageRef, RunView, StepLine
+from bot.playbooks.loader import Library
+from bot.playbooks.models import Playbook
+from bot.playbooks.ports import Probe, Targets
+from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
+from bot.playbooks.steps import StepEnv, plan_requests
+from bot.playbooks.templates import RenderError, incident_vars, render
+
+
+async def steps_of(ctx: Context, run_id: int) -> list[StepRun]:
+    async with ctx.sessions() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(StepRun)
+                    .where(StepRun.run_id == run_id)
+                    .order_by(StepRun.phase, StepRun.position)
+                )
+            ).all()
+        )
+
+
+class Progress:
+    def __init__(self, *, ctx: Context, library: Library, targets: Targets, probe: Probe) -> None:
+        self.ctx, self.library, self.targets, self.probe = ctx, library, targets, probe
+
+    async def dry_lines(
+        self, run: PlaybookRun, playbook: Playbook, incident: Incident
+    ) -> list[StepLine]:
+        context = {"params": run.params, "incident": incident_vars(incident), "steps": {}}
+        lines = []
+        for position, step in enumerate(playbook.steps):
+            env = StepEnv(
+                ctx=self.ctx,
+                targets=self.targets,
+                probe=self.probe,
+                incident=incident,
+                key=f"firebreak-run-{run.id}-main-{position}",
+                timeout_s=step.timeout.total_seconds(),
+            )
+            try:
+                args = render(step.args, context, where=f"steps[{position}].with")
+                detail = "\n".join(await plan_requests(step.action, args, env))
+            except RenderError:
+                detail = "(uses results of earlier steps: known when it runs)"
+            except Exception as exc:  # a dry run reports what a real run would trip over
+                detail = f"would fail: {exc}"
+            lines.append(StepLine(name=step.name, status="planned", detail=detail))
+        return lines
+
+    async def view(
+        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
+    ) -> RunView:
+        playbook = self.library.get(run.playbook)
+        steps = await steps_of(self.ctx, run.id)
+        by_position = {s.position: s for s in steps if s.phase == "main"}
+        if lines is None and playbook is not None:
+            lines = []
+            for position, step in enumerate(playbook.steps):
+                row = by_position.get(position)
+                detail = ""
+                if row is not None and row.status != StepStatus.RUNNING:
+                    code = f" → {row.response_status}" if row.response_status else ""
+                    detail = f"{row.duration_ms} ms{code}" + (f": {row.error}" if row.error else "")
+                lines.append(
+                    StepLine(name=step.name, status=row.status if row else "pending", detail=detail)
+                )
+            lines += [
+                StepLine(name=f"compensate: {s.name}", status=s.status, detail=s.error or "")
+                for s in steps
+                if s.phase != "main"
+            ]
+        return RunView(
+            run_id=run.id,
+            incident_id=incident.id,
+            ref=incident.ref,
+            playbook=run.playbook,
+            description=playbook.description if playbook else "",
+            status=run.status,
+            params=run.params,
+            requested_by=run.requested_by,
+            approved_by=run.approved_by,
+            steps=lines or [],
+            awaiting_approval=run.status == RunStatus.AWAITING_APPROVAL,
+            dry_run=run.status == RunStatus.DRY_RUN,
+        )
+
+    async def post(
+        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
+    ) -> None:
+        if incident.channel_id is None:
+            return
+        posted = await self.ctx.chat.post_run(
+            channel=incident.channel_id, run=await self.view(run, incident, lines)
+        )
+        async with self.ctx.sessions.begin() as session:
+            stored = await session.get(PlaybookRun, run.id)
+            assert stored is not None
+            stored.progress_channel, stored.progress_ts = posted.channel_id, posted.ts
+        run.progress_channel, run.progress_ts = posted.channel_id, posted.ts
+
+    async def refresh(self, run: PlaybookRun, incident: Incident) -> None:
+        """One progress message per run, updated in place (chat.update) as steps run."""
+        async with self.ctx.sessions() as session:
+            fresh = await session.get(PlaybookRun, run.id)
+        if fresh is None or not fresh.progress_channel or not fresh.progress_ts:
+            return
+        await self.ctx.chat.update_run(
+            message=MessageRef(fresh.progress_channel, fresh.progress_ts),
+            run=await self.view(fresh, incident),
+        )

@@ -1,18 +1,25 @@
-"""Fixtures for the local Slack tests: a workspace with two people and a way to call it."""
+"""Fixtures for the local Slack tests: a workspace with two people, a way to call it, and a
+browser on its page with a fake app installed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack import API_PREFIX, LocalSlackServer, Workspace, build_api, build_page
+
+from .fakeapp import APP_URL, SECRET, FakeApp
 
 TOKEN = "xoxb-local-test"
 APP_TOKEN = "xapp-1-local-test"
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
+SITE = "http://localslack.test"
 
 Call = Callable[..., dict[str, Any]]
 
@@ -50,3 +57,23 @@ def server(ws: Workspace) -> Iterator[LocalSlackServer]:
     """`ws` served over real HTTP on a free port, in a background thread."""
     with LocalSlackServer(ws) as running:
         yield running
+
+
+@pytest.fixture
+def app() -> FakeApp:
+    """The app the page sends commands and clicks to (answers an empty 200 by default)."""
+    return FakeApp()
+
+
+@pytest.fixture
+async def browser(ws: Workspace, app: FakeApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser on the page, with `app` installed; the Web API (response_urls) is served
+    by the same in-process site, as in the embedded bot."""
+    ws.install_app(request_url=APP_URL, signing_secret=SECRET)
+    page = build_page(ws, transport=httpx.MockTransport(app.handle))
+    site = Starlette(routes=[Mount(API_PREFIX, app=build_api(ws)), Mount("/", app=page)])
+    transport = httpx.ASGITransport(app=site)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=SITE, follow_redirects=True
+    ) as client:
+        yield client

@@ -44,6 +44,11 @@ async def incident_command(
         args=args,
         incident=incident,
     )
+    if incident is not None:
+        # On the timeline at the moment it was given: a playbook it starts may run for minutes.
+        await notes.record_command(
+            deps.ctx, incident_id=incident.id, by=inv.user, command=f"{COMMAND} {text}"
+        )
     try:
         await sub.run(inv)
     except Refused as exc:
@@ -51,10 +56,6 @@ async def incident_command(
     except ChatError as exc:
         log.warning("Slack refused a call for %s %s: %s", COMMAND, inv.name, exc.code)
         await inv.tell(slack_refused(exc))
-    if incident is not None:
-        await notes.record_command(
-            deps.ctx, incident_id=incident.id, by=inv.user, command=f"{COMMAND} {text}"
-        )
 
 
 async def _help(inv: Invocation) -> None:

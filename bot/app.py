@@ -154,8 +154,12 @@ def build_app(
     api.include_router(web.api_router(deps=deps))
     api.include_router(web.health_router(deps=deps))
     if workspace is not None:
+        # The stand-in sends the page's commands and clicks here, signed as Slack would.
+        workspace.install_app(
+            request_url=f"{self_url.rstrip('/')}/slack/events", signing_secret=signing_secret
+        )
         api.mount(API_PREFIX, build_api(workspace))
-        api.mount("/", build_page(workspace))  # last: it answers every other path
+        api.mount("/", build_page(workspace, api_url=slack_api_url))  # last: answers the rest
     return api
 
 

@@ -60,12 +60,14 @@ class Interactions:
     # the composer
 
     async def compose(self, *, user_id: str, channel_id: str, text: str) -> Outcome:
-        """Text starting with '/' runs a slash command; anything else is a message."""
+        """Text starting with '/' runs a slash command; anything else (a leading space
+        included, Slack's way to post "/tmp is full") is a message."""
+        is_command = text.startswith("/")
         text = text.strip()
         if not text:
             return Outcome()
         user, channel = self._user(user_id), self._channel(channel_id)
-        if not text.startswith("/"):
+        if not is_command:
             self._ws.add_message(channel_id, user["id"], payloads.slack_escape(text))
             return Outcome()
         app = self._ws.installed_app

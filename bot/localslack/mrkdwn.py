@@ -47,17 +47,18 @@ class Formatter:
             return escape(str(obj.get("text", "")))
         return self.mrkdwn(str(obj.get("text", "")))
 
-    def mrkdwn(self, text: str) -> Markup:
+    def mrkdwn(self, text: str, *, links: bool = True) -> Markup:
+        """`links=False` shows URLs as text, for places already inside a link (the sidebar)."""
         parts: list[Markup] = []
         position = 0
         for match in _ANGLE.finditer(text):
             parts.append(_inline(text[position : match.start()]))
-            parts.append(self._reference(match))
+            parts.append(self._reference(match, links=links))
             position = match.end()
         parts.append(_inline(text[position:]))
         return Markup("").join(parts)
 
-    def _reference(self, match: re.Match[str]) -> Markup:
+    def _reference(self, match: re.Match[str], *, links: bool) -> Markup:
         target, label = match.group(1), match.group(2)
         if target.startswith("#"):
             name = label or self._channels.get(target[1:], target[1:])
@@ -70,6 +71,8 @@ class Formatter:
             return Markup('<span class="ref">{}</span>').format(name)
         if safe_url(target):
             shown = _inline(label) if label else escape(target)
+            if not links:
+                return shown
             return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(target, shown)
         return _inline(match.group(0))  # not a control sequence: show it as typed
 

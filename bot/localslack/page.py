@@ -167,8 +167,9 @@ def build_page(
             request,
             lambda me: acting(request).submit_view(user_id=me, view_id=view_id, form=form),
         )
-        shown = workspace.modal_for(me["id"]) if (me := person(request)) else None
-        if shown is not None and shown["id"] == view_id:
+        me = person(request)
+        shown = workspace.modal_for(me["id"]) if me else None
+        if shown is not None and shown["id"] == view_id:  # still open: errors go with it
             notes.set_errors(view_id, shown["hash"], outcome.errors)
         return _back(request, form.get("channel"))
 

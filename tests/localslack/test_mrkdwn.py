@@ -49,3 +49,9 @@ def test_safe_url() -> None:
     assert safe_url("https://x.example/a.png") == "https://x.example/a.png"
     assert safe_url("javascript:alert(1)") is None
     assert safe_url(None) is None
+
+
+def test_links_can_be_shown_as_text() -> None:
+    # The sidebar's topics sit inside a link already; a link in a link breaks the page.
+    html = str(fmt.mrkdwn("<@U0ALICE001> · <https://grafana.example/d/1|board>", links=False))
+    assert html == '<span class="ref">@alice</span> · board'

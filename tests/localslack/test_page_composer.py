@@ -115,10 +115,12 @@ async def test_a_message_posts_as_the_chosen_person_escaped(
 ) -> None:
     await act_as(browser, BOB)
     page = await send(browser, channel, "<script>alert(1)</script> & rollback?")
+    await send(browser, channel, " /var is full")  # a leading space makes it a message
 
-    [message] = ws.messages(channel)
+    message, path = ws.messages(channel)
     assert message["user"] == BOB
     assert message["text"] == "&lt;script&gt;alert(1)&lt;/script&gt; &amp; rollback?"
+    assert (path["user"], path["text"]) == (BOB, "/var is full")
     assert "<script>alert" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; rollback?" in page.text
     assert app.received == []

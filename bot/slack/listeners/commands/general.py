@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.incidents import flows, service
 from bot.slack.blocks.declare import declare_modal
 from bot.slack.blocks.incident_list import incident_list
+from bot.slack.blocks.messages import escape
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
 MAX_TITLE = 300
@@ -24,7 +25,9 @@ async def declare(inv: Invocation) -> None:
         await inv.tell(f"That title has {len(title)} characters; {MAX_TITLE} at most.")
         return
     incident = await flows.declare(ctx=inv.deps.ctx, title=title, declared_by=inv.user)
-    await inv.tell(f"{incident.ref} declared: {title}. Opening its channel and inviting you.")
+    await inv.tell(
+        f"{incident.ref} declared: {escape(title)}. Opening its channel and inviting you."
+    )
     # After the ack Bolt lets the listener run on; a Slack refusal reaches the user (respond).
     await flows.open_in_chat(ctx=inv.deps.ctx, incident_id=incident.id)
 

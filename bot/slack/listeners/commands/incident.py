@@ -15,6 +15,7 @@ from bot.slack.deps import deps_of
 from bot.slack.listeners.commands import general, lifecycle, playbooks, roles, timeline
 from bot.slack.listeners.commands.base import Ack, Invocation, Subcommand
 from bot.slack.listeners.reply import Respond, slack_refused
+from bot.slack.mentions import unescape
 
 COMMAND = "/incident"
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 async def incident_command(
     ack: Ack, respond: Respond, command: dict[str, Any], client: Any, context: Any
 ) -> None:
-    text = " ".join((command.get("text") or "").split())
+    text = unescape(" ".join((command.get("text") or "").split()))
     name, _, args = text.partition(" ")
     sub = SUBCOMMANDS.get(name.lower() or "help")
     if sub is None:

@@ -14,6 +14,7 @@ from bot.playbooks.loader import load_library
 from bot.slack.deps import CONTEXT_KEY, Deps
 from bot.slack.listeners.commands.incident import incident_command
 from bot.tasks import Background
+from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeProbe, FakeTargets
 from tests.payloads import am_alert, am_notification
 
@@ -157,3 +158,9 @@ async def test_commands_outside_an_incident_channel_say_where_to_run_them(deps: 
         "Run `/incident status` in an incident's channel (like #inc-7-…). "
         "`/incident list` shows the open ones."
     )
+
+
+async def test_slack_escaping_is_undone_before_storing(deps: Deps) -> None:
+    ack = await run(deps, "declare Ranker &amp; recs &lt;broken&gt;")
+    assert ack.text.startswith("INC-1 declared: Ranker &amp; recs &lt;broken&gt;")
+    assert (await load_incident(deps.ctx, 1)).title == "Ranker & recs <broken>"

@@ -141,12 +141,15 @@ def test_openslo_occurrences_is_request_based() -> None:
     [
         (("Occurrences", "Timeslices"), Slo(target=99.9, window="28d")),
         (("Occurrences", "RatioTimeslices"), Slo(target=99.9, window="28d")),
-        (("target: 0.999", "targetPercent: 99.95"), Slo(target=99.95, window="28d", method="requests")),
+        (
+            ("target: 0.999", "targetPercent: 99.95"),
+            Slo(target=99.95, window="28d", method="requests"),
+        ),
         (("28d", "4w"), Slo(target=99.9, window="28d", method="requests")),
         (("28d", "1M"), Slo(target=99.9, window="30d", method="requests")),
         (("      isRolling: true\n", ""), Slo(target=99.9, window="28d", method="requests")),
     ],
-)  # fmt: skip
+)
 def test_openslo_variants(replace: tuple[str, str], expected: Slo) -> None:
     assert load_openslo(OPENSLO.replace(*replace)) == expected
 
@@ -156,7 +159,7 @@ def test_openslo_picks_the_slo_among_other_documents() -> None:
     other = OPENSLO.replace("ranker-availability", "ranker-latency").replace("0.999", "0.99")
     assert load_openslo(f"{service}---\n{OPENSLO}").target == 99.9
     assert load_openslo(f"{OPENSLO}---\n{other}", name="ranker-latency").target == 99.0
-    with pytest.raises(SloError, match="several SLOs .*'ranker-availability', 'ranker-latency'"):
+    with pytest.raises(SloError, match=r"several SLOs .*'ranker-availability', 'ranker-latency'"):
         load_openslo(f"{OPENSLO}---\n{other}")
     with pytest.raises(SloError, match="no kind: SLO document is named 'nope'"):
         load_openslo(OPENSLO, name="nope")
@@ -178,26 +181,70 @@ def test_openslo_picks_an_objective_by_display_name() -> None:
 @pytest.mark.parametrize(
     ("replace", "place", "reason"),
     [
-        (("openslo/v1", "openslo/v1alpha"), "apiVersion", "expected 'openslo/v1', got 'openslo/v1alpha'"),
+        (
+            ("openslo/v1", "openslo/v1alpha"),
+            "apiVersion",
+            "expected 'openslo/v1', got 'openslo/v1alpha'",
+        ),
         (("kind: SLO", "kind: SLI"), "kind", "expected 'SLO', got 'SLI'"),
-        (("target: 0.999", "target: 99.9"), "spec.objectives[0].target", "not a fraction like 0.999"),
+        (
+            ("target: 0.999", "target: 99.9"),
+            "spec.objectives[0].target",
+            "not a fraction like 0.999",
+        ),
         (("target: 0.999", "target: 0"), "spec.objectives[0].target", "not a fraction"),
         (("target: 0.999", "target: '0.999'"), "spec.objectives[0].target", "expected a number"),
-        (("target: 0.999", "targetPercent: 100"), "spec.objectives[0].targetPercent", "not a percentage"),
-        (("target: 0.999", "targetPercent: 0.5"), "spec.objectives[0].targetPercent", "looks like a fraction"),
-        (("target: 0.999", "target: 0.999\n      targetPercent: 99.9"), "spec.objectives[0]", "not both"),
+        (
+            ("target: 0.999", "targetPercent: 100"),
+            "spec.objectives[0].targetPercent",
+            "not a percentage",
+        ),
+        (
+            ("target: 0.999", "targetPercent: 0.5"),
+            "spec.objectives[0].targetPercent",
+            "looks like a fraction",
+        ),
+        (
+            ("target: 0.999", "target: 0.999\n      targetPercent: 99.9"),
+            "spec.objectives[0]",
+            "not both",
+        ),
         (("target: 0.999", "op: lt"), "spec.objectives[0]", "neither target nor targetPercent"),
-        (("isRolling: true", "isRolling: false"), "spec.timeWindow[0]", "calendar-aligned windows are not supported"),
-        (("isRolling: true", "calendar: {startTime: '2024-01-01 00:00:00', timeZone: UTC}"), "spec.timeWindow[0]", "rolling"),
-        (("28d", "2 weeks"), "spec.timeWindow[0].duration", "'2 weeks' is not a duration shorthand"),
+        (
+            ("isRolling: true", "isRolling: false"),
+            "spec.timeWindow[0]",
+            "calendar-aligned windows are not supported",
+        ),
+        (
+            ("isRolling: true", "calendar: {startTime: '2024-01-01 00:00:00', timeZone: UTC}"),
+            "spec.timeWindow[0]",
+            "rolling",
+        ),
+        (
+            ("28d", "2 weeks"),
+            "spec.timeWindow[0].duration",
+            "'2 weeks' is not a duration shorthand",
+        ),
         (("28d", "12h"), "spec.timeWindow[0].duration", "whole number of days from 1d to 90d"),
         (("28d", "1Y"), "spec.timeWindow[0].duration", "(got 365d)"),
-        (("Occurrences", "Events"), "spec.budgetingMethod", "expected one of Occurrences, Timeslices, RatioTimeslices, got 'Events'"),
+        (
+            ("Occurrences", "Events"),
+            "spec.budgetingMethod",
+            "expected one of Occurrences, Timeslices, RatioTimeslices, got 'Events'",
+        ),
         (("  budgetingMethod: Occurrences\n", ""), "spec.budgetingMethod", "got None"),
-        (("    - duration: 28d\n      isRolling: true\n", ""), "spec.timeWindow", "exactly one time window"),
-        (("  objectives:\n    - displayName: Good responses\n      target: 0.999\n", ""), "spec.objectives", "at least one objective"),
+        (
+            ("    - duration: 28d\n      isRolling: true\n", ""),
+            "spec.timeWindow",
+            "exactly one time window",
+        ),
+        (
+            ("  objectives:\n    - displayName: Good responses\n      target: 0.999\n", ""),
+            "spec.objectives",
+            "at least one objective",
+        ),
     ],
-)  # fmt: skip
+)
 def test_openslo_errors_name_the_place_and_reason(
     replace: tuple[str, str], place: str, reason: str
 ) -> None:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.deploy.adapters.wire import send
+from bot.deploy.adapters.wire import REDACTED, send_into
 from bot.deploy.config import KubernetesTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -274,7 +274,7 @@ class KubernetesTarget:
     ) -> Request:
         headers = {"Accept": "application/json"}
         if self._token:
-            headers["Authorization"] = "***"  # the real token is only added when sending
+            headers["Authorization"] = REDACTED  # the real token is only added when sending
         return Request(method, url, headers, body, content_type)
 
     # -- HTTP ----------------------------------------------------------------------------------
@@ -301,16 +301,7 @@ class KubernetesTarget:
         timeout_s: float,
         responses: list[Response],
     ) -> None:
-        """Send one request and append its Response, a refusal's too (see wire.send)."""
-        try:
-            responses.append(
-                await send(
-                    client, request, token=self._token, timeout_s=timeout_s, earlier=responses
-                )
-            )
-        except DeployError as error:
-            responses[:] = error.responses
-            raise
+        await send_into(responses, client, request, token=self._token, timeout_s=timeout_s)
 
     # -- state ---------------------------------------------------------------------------------
 

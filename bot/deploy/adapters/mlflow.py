@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.deploy.adapters.wire import send
+from bot.deploy.adapters.wire import REDACTED, send_into
 from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -203,7 +203,7 @@ class MlflowTarget:
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
         if self._token:
-            headers["Authorization"] = "***"  # the real token is only added when sending
+            headers["Authorization"] = REDACTED  # the real token is only added when sending
         return headers
 
     @asynccontextmanager
@@ -226,16 +226,7 @@ class MlflowTarget:
         timeout_s: float,
         responses: list[Response],
     ) -> None:
-        """Send one request and append its Response, a refusal's too (see wire.send)."""
-        try:
-            responses.append(
-                await send(
-                    client, request, token=self._token, timeout_s=timeout_s, earlier=responses
-                )
-            )
-        except DeployError as error:
-            responses[:] = error.responses
-            raise
+        await send_into(responses, client, request, token=self._token, timeout_s=timeout_s)
 
 
 def _alias_version(body: Any) -> str | None:

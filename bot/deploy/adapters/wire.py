@@ -68,6 +68,24 @@ async def send(
     return response
 
 
+async def send_into(
+    responses: list[Response],
+    client: httpx.AsyncClient,
+    request: Request,
+    *,
+    token: str | None,
+    timeout_s: float,
+) -> None:
+    """send(), keeping every response of one action (a refusal's too) in `responses`."""
+    try:
+        responses.append(
+            await send(client, request, token=token, timeout_s=timeout_s, earlier=responses)
+        )
+    except DeployError as error:
+        responses[:] = error.responses
+        raise
+
+
 def body_of(reply: httpx.Response) -> Any:
     try:
         return reply.json()

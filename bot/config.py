@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.budget.slo import Slo
 from bot.deploy.config import DeployConfig
 from bot.durations import Duration
 from bot.incidents.oncall import Rotation
@@ -63,6 +64,7 @@ class ServiceConfig(BaseModel):
     runbook_url: str | None = None
     oncall: Rotation | None = Field(None, description="who commands this service's new incidents")
     deploy: DeployConfig | None = Field(None, description="where its mitigations act")
+    slo: Slo | None = Field(None, description="its objective: target, window, method")
 
 
 class AlertsConfig(BaseModel):
@@ -102,6 +104,8 @@ class RemindersConfig(BaseModel):
             Severity.SEV3: timedelta(minutes=60),
         }
     )
+    # How often the channel topic's budget clock is brought up to date.
+    budget_every: Duration = timedelta(minutes=2)
     snooze_choices: list[Duration] = Field(
         default_factory=lambda: [timedelta(minutes=15), timedelta(minutes=30)], min_length=1
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.budget.ledger import budget_of
 from bot.context import Context
 from bot.incidents import reminders, service, timeline
 from bot.incidents.cards import card_for
@@ -86,7 +87,8 @@ async def sync(ctx: Context, incident: Incident) -> None:
         await reminders.plan(ctx, incident)
         if incident.channel_id is None:
             return  # open_in_chat sets them up when the channel exists
-        topic = topic_for(incident)
+        budget = await budget_of(ctx, service=incident.service)
+        topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
             async with ctx.sessions.begin() as session:

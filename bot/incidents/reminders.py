@@ -18,7 +18,8 @@ from bot.incidents.ports import Reminder
 
 COMMANDER = "commander"
 STATUS_UPDATE = "status-update"
-KINDS = (COMMANDER, STATUS_UPDATE)
+BUDGET = "budget"  # the live budget clock: the channel topic counts down
+KINDS = (COMMANDER, STATUS_UPDATE, BUDGET)
 
 
 def key(incident_id: int, kind: str) -> str:
@@ -55,6 +56,18 @@ async def plan(ctx: Context, incident: Incident) -> None:
             kind=COMMANDER,
             at=commander_due,
         )
+    svc = ctx.config.service(incident.service)
+    if svc is not None and svc.slo is not None:
+        every = rules.budget_every
+        await ctx.reminders.schedule(
+            key=key(incident.id, BUDGET),
+            incident_id=incident.id,
+            kind=BUDGET,
+            at=incident.created_at + every,
+            every=every,
+        )
+    else:
+        await ctx.reminders.cancel(key=key(incident.id, BUDGET))
     interval, due = status_interval(ctx, incident), next_update_at(ctx, incident)
     if interval is None or due is None:
         await ctx.reminders.cancel(key=key(incident.id, STATUS_UPDATE))
@@ -78,6 +91,12 @@ async def fire(ctx: Context, *, incident_id: int, kind: str) -> bool:
         return await _commander_missing(ctx, incident)
     if kind == STATUS_UPDATE:
         return await _update_due(ctx, incident)
+    if kind == BUDGET:
+        # changes imports this module to plan reminders: import it where it is needed.
+        from bot.incidents.changes import sync
+
+        await sync(ctx, incident)
+        return True
     raise ValueError(f"unknown reminder kind {kind!r}")
 
 

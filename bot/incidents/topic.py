@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.durations import format_duration
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
 
 MAX_TOPIC = 250  # Slack's limit
 
 
-def topic_for(incident: Incident) -> str:
+def topic_for(incident: Incident, *, budget_left: timedelta | None = None) -> str:
+    """e.g. `SEV1 · mitigated · commander <@U1> · budget 3m12s left`."""
     parts = [incident.severity, incident.status, f"commander {mention(incident.commander)}"]
     if incident.scribe:
         parts.append(f"scribe {mention(incident.scribe)}")
     if incident.handoff_to:
         parts.append(f"handoff to {mention(incident.handoff_to)} pending")
+    if budget_left is not None:
+        whole = timedelta(seconds=int(budget_left.total_seconds()))
+        parts.append(
+            f"budget {format_duration(whole)} left"
+            if whole > timedelta(0)
+            else f"budget spent, {format_duration(-whole)} over"
+        )
     return " · ".join(parts)[:MAX_TOPIC]

@@ -8,6 +8,7 @@ import pytest
 
 from bot.alerts import intake
 from bot.alerts.sources import alertmanager
+from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
@@ -164,3 +165,20 @@ async def test_slack_escaping_is_undone_before_storing(deps: Deps) -> None:
     ack = await run(deps, "declare Ranker &amp; recs &lt;broken&gt;")
     assert ack.text.startswith("INC-1 declared: Ranker &amp; recs &lt;broken&gt;")
     assert (await load_incident(deps.ctx, 1)).title == "Ranker & recs <broken>"
+
+
+async def test_budget_shows_where_the_service_stands(
+    deps: Deps, ctx: Context, config: FirebreakConfig
+) -> None:
+    from bot.budget.slo import Slo
+
+    assert "Which service?" in (await run(deps, "budget")).text
+    assert (await run(deps, "budget search-ranker")).text == (
+        "search-ranker has no SLO in firebreak.yaml."
+    )
+    config.services["search-ranker"].slo = Slo(target=99.9, window="30d")
+    await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    text = (await run(deps, "budget search-ranker")).text
+    assert text.startswith("*search-ranker* · SLO 99.9% over 30d (time-based) · budget 43m12s")
+    assert "Consumed 1m59s (5%); 41m12s left." in text
+    assert "Burning at 1,000 times the sustainable rate: exhausted at 03:41 UTC" in text

@@ -1,0 +1,39 @@
+"""`/incident budget`: where a service's error budget stands, in one glance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.budget.ledger import ServiceBudget
+from bot.durations import format_duration
+
+
+def _span(delta: timedelta) -> str:
+    return format_duration(timedelta(seconds=int(abs(delta.total_seconds()))))
+
+
+def budget_text(budget: ServiceBudget, *, incident_ref: str | None = None) -> str:
+    report, slo = budget.report, budget.slo
+    lines = [
+        f"*{budget.service}* · SLO {slo.target:g}% over {format_duration(slo.window)} "
+        f"({slo.method}-based) · budget {_span(report.budget)}",
+        f"Consumed {_span(report.consumed)} ({report.consumed_fraction:.0%}); "
+        + (
+            f"{_span(report.remaining)} left."
+            if report.remaining > timedelta(0)
+            else f"spent, {_span(report.remaining)} over."
+        ),
+    ]
+    if report.burn_rate > 0:
+        burning = f"Burning at {report.burn_rate:,.0f} times the sustainable rate"
+        if report.projected_exhaustion:
+            burning += f": exhausted at {report.projected_exhaustion:%H:%M} UTC at this rate"
+        lines.append(burning + ".")
+    if incident_ref and report.incident_consumed is not None:
+        share = report.incident_fraction or 0.0
+        lines.append(
+            f"{incident_ref} consumed {_span(report.incident_consumed)} ({share:.0%} "
+            "of the window's budget)."
+            + (" Over 20%: its postmortem needs a priority action item." if share > 0.2 else "")
+        )
+    return "\n".join(lines)

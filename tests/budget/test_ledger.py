@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.alerts import intake
+from bot.alerts.sources import alertmanager
+from bot.budget.ledger import budget_of
+from bot.budget.slo import Slo
+from bot.config import FirebreakConfig
+from bot.context import Context
+from bot.incidents import changes
+from bot.incidents.topic import topic_for
+from tests.domain import incident_with_channel, load_incident
+from tests.fakes import FakeChat, FakeClock, FakeReminders
+from tests.payloads import am_alert, am_notification
+
+# 99.95% over 7 days: 5.04 minutes of full outage.
+SLO = Slo(target=99.95, window="7d")
+
+
+async def test_alert_intervals_consume_the_budget(
+    ctx: Context, config: FirebreakConfig, clock: FakeClock
+) -> None:
+    config.services["search-ranker"].slo = SLO
+    # An earlier incident of the same service, 2 minutes of firing, two days ago.
+    for status, ends in (("firing", "0001-01-01T00:00:00Z"), ("resolved", "2026-11-25T01:02:00Z")):
+        earlier = am_notification(
+            am_alert(
+                fingerprint="old", starts_at="2026-11-25T01:00:00Z", status=status, ends_at=ends
+            ),
+            group_key="old",
+        )
+        await intake.receive(ctx=ctx, batch=alertmanager.parse(earlier))
+    # Now: firing since 02:58:00.123 (the clock says 03:00), still going.
+    current = await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    found = await budget_of(ctx, service="search-ranker", incident_id=current.incident_id)
+    assert found is not None
+    report = found.report
+    assert report.budget == timedelta(minutes=5.04)
+    assert report.consumed == timedelta(minutes=2) + timedelta(seconds=119, microseconds=876544)
+    assert report.incident_consumed == timedelta(seconds=119, microseconds=876544)
+    assert round(report.burn_rate) == 2000  # full outage on a 99.95% SLO
+    assert report.projected_exhaustion is not None
+    assert report.projected_exhaustion > clock.now
+    assert await budget_of(ctx, service="checkout-fraud") is None  # no SLO there
+
+
+async def test_the_topic_counts_the_budget_down(
+    ctx: Context,
+    config: FirebreakConfig,
+    chat: FakeChat,
+    clock: FakeClock,
+    reminders: FakeReminders,
+) -> None:
+    config.services["search-ranker"].slo = SLO
+    incident = await incident_with_channel(ctx)
+    assert chat.topics[-1][1].endswith("budget 3m2s left")  # 5m2s minus the 2m firing so far
+    assert reminders.jobs["INC-1-budget"][2:] == (
+        clock.now + timedelta(minutes=2),
+        timedelta(minutes=2),
+    )
+    clock.advance(minutes=4)
+    await changes.sync(ctx, await load_incident(ctx, incident.id))
+    assert chat.topics[-1][1].endswith("budget spent, 57s over")
+
+
+def test_topic_without_an_slo_says_nothing_of_budgets() -> None:
+    from bot.incidents.models import Incident
+
+    incident = Incident(id=1, severity="SEV2", status="mitigated", commander="U0ANA0001")
+    assert topic_for(incident) == "SEV2 · mitigated · commander <@U0ANA0001>"

@@ -130,6 +130,22 @@ class PlaybooksConfig(BaseModel):
     approvers: list[UserId] = Field(default_factory=list)
 
 
+class BudgetPolicyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Shares of a service's error budget whose crossing is announced in the broadcast channel.
+    thresholds: list[float] = Field(default_factory=lambda: [0.5, 1.0], min_length=1)
+    # Offered (with a button) when the budget is spent: the error-budget policy's freeze.
+    freeze_playbook: str | None = "traffic-freeze"
+
+    @field_validator("thresholds")
+    @classmethod
+    def _shares(cls, thresholds: list[float]) -> list[float]:
+        if any(not 0 < t <= 10 for t in thresholds):
+            raise ValueError("shares of the budget, like 0.5 for half and 1.0 for all of it")
+        return sorted(set(thresholds))
+
+
 class TimelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -149,6 +165,7 @@ class FirebreakConfig(BaseModel):
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     timeline: TimelineConfig = Field(default_factory=TimelineConfig)
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
+    budget: BudgetPolicyConfig = Field(default_factory=BudgetPolicyConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     def service(self, name: str | None) -> ServiceConfig | None:

@@ -46,6 +46,7 @@ class FakeChat:
     updates: list[tuple[str, StatusUpdate]] = field(default_factory=list)
     reminded: list[tuple[str, Reminder]] = field(default_factory=list)
     runs: list[tuple[MessageRef, RunView]] = field(default_factory=list)  # posts and updates
+    offered_playbooks: list[tuple[str, str, str]] = field(default_factory=list)
     _ts: int = 0
 
     async def create_channel(self, *, name: str) -> ChannelRef:
@@ -101,6 +102,12 @@ class FakeChat:
 
     async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
         self.reminded.append((channel, reminder))
+        return self._message(channel)
+
+    async def offer_playbook(
+        self, *, channel: str, incident_id: int, playbook: str, text: str
+    ) -> MessageRef:
+        self.offered_playbooks.append((channel, playbook, text))
         return self._message(channel)
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:

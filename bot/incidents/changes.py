@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.budget.ledger import budget_of
 from bot.context import Context
 from bot.incidents import reminders, service, timeline
+from bot.incidents.budget_policy import announce_thresholds
 from bot.incidents.cards import card_for
 from bot.incidents.errors import NotFound
 from bot.incidents.models import Incident, format_ref
@@ -88,6 +89,8 @@ async def sync(ctx: Context, incident: Incident) -> None:
         if incident.channel_id is None:
             return  # open_in_chat sets them up when the channel exists
         budget = await budget_of(ctx, service=incident.service)
+        if budget is not None and incident.is_open:
+            await announce_thresholds(ctx, incident, budget)
         topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)

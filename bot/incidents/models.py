@@ -67,6 +67,8 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     last_update_at: Mapped[datetime | None]  # the last status update posted
     update_snoozed_until: Mapped[datetime | None]  # no status-update reminder before this
+    # The highest share of the service's error budget already announced (0.5, 1.0).
+    budget_announced: Mapped[float | None]
 
     alerts: Mapped[list[AlertOccurrence]] = relationship(
         back_populates="incident", order_by="AlertOccurrence.id", lazy="raise"

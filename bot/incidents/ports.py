@@ -149,6 +149,12 @@ class Chat(Protocol):
 
     async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef: ...
 
+    async def offer_playbook(
+        self, *, channel: str, incident_id: int, playbook: str, text: str
+    ) -> MessageRef:
+        """A message with a button that starts the playbook (approval rules apply)."""
+        ...
+
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         """The run's progress message (with Approve/Reject buttons while it awaits approval)."""
         ...

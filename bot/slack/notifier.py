@@ -21,7 +21,8 @@ from bot.incidents.ports import (
     RunView,
     StatusUpdate,
 )
-from bot.slack.blocks import messages
+from bot.slack.blocks import actions, messages
+from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement
 from bot.slack.blocks.runs import run_message
 
@@ -85,6 +86,23 @@ class SlackChat:
 
     async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
         text, blocks = messages.reminder(reminder)
+        return await self._post(channel=channel, text=text, blocks=blocks)
+
+    async def offer_playbook(
+        self, *, channel: str, incident_id: int, playbook: str, text: str
+    ) -> MessageRef:
+        value = f"{incident_id}:{playbook}"
+        blocks = [
+            messages.section(text),
+            {
+                "type": "actions",
+                "block_id": "offer",
+                "elements": [
+                    button(f"Run {playbook}", actions.PLAYBOOK_START, value, "danger"),
+                    button("Dry run", actions.PLAYBOOK_DRY_RUN, value),
+                ],
+            },
+        ]
         return await self._post(channel=channel, text=text, blocks=blocks)
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:

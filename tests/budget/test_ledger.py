@@ -69,3 +69,34 @@ def test_topic_without_an_slo_says_nothing_of_budgets() -> None:
 
     incident = Incident(id=1, severity="SEV2", status="mitigated", commander="U0ANA0001")
     assert topic_for(incident) == "SEV2 · mitigated · commander <@U0ANA0001>"
+
+
+async def test_crossing_half_and_all_of_the_budget_is_announced_once(
+    ctx: Context, config: FirebreakConfig, chat: FakeChat, clock: FakeClock
+) -> None:
+    config.services["search-ranker"].slo = SLO
+    incident = await incident_with_channel(ctx)  # ~2m of 5m2s used: under half
+    assert not [t for _, t in chat.said if "error budget" in t]
+    clock.advance(minutes=1)  # ~3m: over half
+    await changes.sync(ctx, await load_incident(ctx, incident.id))
+    await changes.sync(ctx, await load_incident(ctx, incident.id))  # the next tick: nothing new
+    half = [(w, t) for w, t in chat.said if "error budget" in t]
+    assert half == [
+        (
+            "incidents",
+            ":warning: search-ranker has used 50% of its error budget (99.95% over 7d) "
+            "during INC-1.",
+        ),
+        (
+            incident.channel_id,
+            ":warning: search-ranker has used 50% of its error budget "
+            "(99.95% over 7d) during INC-1.",
+        ),
+    ]
+    clock.advance(minutes=3)  # over the whole budget
+    await changes.sync(ctx, await load_incident(ctx, incident.id))
+    [(channel, playbook, text)] = chat.offered_playbooks
+    assert (channel, playbook) == (incident.channel_id, "traffic-freeze")
+    assert text.startswith(":rotating_light: search-ranker has spent its whole error budget")
+    assert chat.said[-1][0] == "incidents" and "freeze changes" in chat.said[-1][1]
+    assert (await load_incident(ctx, incident.id)).budget_announced == 1.0

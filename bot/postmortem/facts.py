@@ -152,7 +152,7 @@ class Facts:
     @property
     def measures(self) -> tuple[Measure, ...]:
         """Each time above with what it is measured from and to."""
-        return standard_measures(self.milestones)
+        return standard_measures(milestones=self.milestones)
 
     @property
     def impact_duration(self) -> Measure:
@@ -237,7 +237,7 @@ def facts_from(
         declared_by=incident.declared_by,
         commander=incident.commander,
         scribe=incident.scribe,
-        responders=responders_of(entries),
+        responders=responders_of(entries=entries),
         milestones=milestones,
         timeline=entries,
         alerts=alert_facts,
@@ -247,7 +247,7 @@ def facts_from(
     )
 
 
-def responders_of(entries: Iterable[EntryFacts]) -> tuple[str, ...]:
+def responders_of(*, entries: Iterable[EntryFacts]) -> tuple[str, ...]:
     """The people (Slack user IDs) who acted, each once, in order of their first action.
 
     Actors that are not people (the bot itself, an alert source) are left out.

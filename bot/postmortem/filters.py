@@ -1,4 +1,7 @@
-"""Jinja2 filters for postmortem templates: times, durations, people and table-safe text."""
+"""Jinja2 filters for postmortem templates: times, durations, people and table-safe text.
+
+Jinja2 hands a filter its value as the first positional argument, so that one is positional.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +66,7 @@ def number(value: float | None) -> str:
     return f"{value:g}"
 
 
-def mention(value: str | None, names: Mapping[str, str]) -> str:
+def mention(value: str | None, *, names: Mapping[str, str]) -> str:
     """A user ID, or text with Slack mentions (<@U123>), with people shown by name.
 
     Known people appear as their display name, others as @U123; anything else is unchanged.

@@ -93,7 +93,7 @@ def measure(*, milestones: Milestones, name: str, start: str, end: str) -> Measu
             start=start,
             end=end,
             value=None,
-            note="unknown: " + "; ".join(ABSENT[m] for m in missing),
+            note="unknown (" + "; ".join(ABSENT[m] for m in missing) + ")",
         )
     if ended < began:
         # Clock skew between the alert source and the bot, most often: no meaningful value.
@@ -102,12 +102,12 @@ def measure(*, milestones: Milestones, name: str, start: str, end: str) -> Measu
             start=start,
             end=end,
             value=None,
-            note=f"unknown: {LABELS[end]} is recorded before {LABELS[start]}",
+            note=f"unknown ({LABELS[end]} is recorded before {LABELS[start]})",
         )
     return Measure(name=name, start=start, end=end, value=ended - began)
 
 
-def standard_measures(milestones: Milestones) -> tuple[Measure, ...]:
+def standard_measures(*, milestones: Milestones) -> tuple[Measure, ...]:
     return tuple(
         measure(milestones=milestones, name=name, start=start, end=end)
         for name, start, end in DEFINITIONS

@@ -90,7 +90,7 @@ def _environment(directory: str) -> ImmutableSandboxedEnvironment:
 @pass_context
 def _mention(context: Context, value: str | None) -> str:
     facts = context.get("facts")
-    return filters.mention(value, facts.names if isinstance(facts, Facts) else {})
+    return filters.mention(value, names=facts.names if isinstance(facts, Facts) else {})
 
 
 def _template_frame(tb: TracebackType | None) -> tuple[str | None, int | None]:

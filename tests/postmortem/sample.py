@@ -6,12 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts.models import AlertOccurrence
+from bot.budget.account import account
+from bot.budget.impact import Impact
+from bot.budget.slo import Slo
 from bot.incidents.models import Incident, TimelineEntry
 from bot.playbooks.runs import PlaybookRun, StepRun
 
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)  # the first alert starts firing
 ANA, BEN, CAI = "U0ANA0001", "U0BEN0002", "U0CAI0003"
 NAMES = {ANA: "Ana Ortiz", BEN: "Ben Wu"}  # Cai has no known display name
+SLO = Slo(target=99.9, window="30d")  # a budget of 43m 12s
 
 
 def at(minutes: float) -> datetime:
@@ -64,12 +68,17 @@ def alert(name: str, starts: float, ends: float | None = None, **changes: Any) -
 
 
 def entry(
-    minutes: float, text: str, *, actor: str | None = None, link: str | None = None, **kw: Any
+    minutes: float,
+    text: str,
+    *,
+    actor: str | None = None,
+    link: str | None = None,
+    kind: str = "message",
 ) -> TimelineEntry:
     return TimelineEntry(
         incident_id=7,
         at=at(minutes),
-        kind=kw.get("kind", "message"),
+        kind=kind,
         text=text,
         actor=actor,
         link=link,
@@ -143,3 +152,9 @@ def steps() -> list[StepRun]:
         step(0, "read current alias"),
         step(0, "someone else's step", run_id=99),
     ]
+
+
+def budget_for(minutes_at_half: float) -> dict[str, Any]:
+    """facts_from's budget arguments: INC-7 degraded half the traffic for so many minutes."""
+    impact = Impact(start=at(0), end=at(minutes_at_half), fraction=0.5, incident_id=7)
+    return {"budget": account(slo=SLO, impacts=[impact], now=at(600), incident_id=7), "slo": SLO}

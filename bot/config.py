@@ -146,6 +146,14 @@ class BudgetPolicyConfig(BaseModel):
         return sorted(set(thresholds))
 
 
+class PostmortemConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    folder: Path = Path("postmortems")  # where drafts are written, as INC-7.md
+    template: Path | None = None  # a team's own Jinja2 template (default: the built-in one)
+    on_resolve: bool = True  # write the draft when an incident is resolved
+
+
 class TimelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -166,6 +174,7 @@ class FirebreakConfig(BaseModel):
     timeline: TimelineConfig = Field(default_factory=TimelineConfig)
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
     budget: BudgetPolicyConfig = Field(default_factory=BudgetPolicyConfig)
+    postmortem: PostmortemConfig = Field(default_factory=PostmortemConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     def service(self, name: str | None) -> ServiceConfig | None:

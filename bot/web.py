@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
@@ -21,8 +21,10 @@ from bot.alerts import intake
 from bot.alerts.schemas import AlertBatch
 from bot.alerts.sources import alertmanager, generic, grafana
 from bot.incidents import flows, service
+from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
+from bot.postmortem import flows as postmortem
 from bot.slack.deps import Deps
 from bot.validation import describe
 
@@ -230,6 +232,17 @@ def api_router(*, deps: Deps) -> APIRouter:
         if incident is None:
             raise Problem(404, "not_found", f"no incident INC-{number}")
         return IncidentDetail.full(incident)
+
+    @router.get("/incidents/{ref}/postmortem", response_class=PlainTextResponse)
+    async def get_postmortem(ref: str) -> PlainTextResponse:
+        number = parse_ref(ref)
+        if number is None:
+            raise Problem(404, "not_found", f"{ref!r} is not an incident id like INC-7")
+        try:
+            text = await postmortem.draft(deps.ctx, incident_id=number)
+        except NotFound as exc:
+            raise Problem(404, "not_found", str(exc)) from exc
+        return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
     return router
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import FirebreakConfig, ServiceConfig
+from bot.config import FirebreakConfig, PostmortemConfig, ServiceConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
@@ -48,9 +48,10 @@ async def _create_database(base_url: str, name: str) -> None:
 
 
 @pytest.fixture
-def config() -> FirebreakConfig:
+def config(tmp_path: Path) -> FirebreakConfig:
     return FirebreakConfig(
         broadcast_channel="incidents",
+        postmortem=PostmortemConfig(folder=tmp_path / "postmortems"),
         services={
             "search-ranker": ServiceConfig(
                 owners=["U0ANA0001", "U0BEN0002"], runbook_url="https://runbooks.example.com/ranker"

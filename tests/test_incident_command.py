@@ -288,3 +288,22 @@ def test_socket_mode_receives_commands_over_a_websocket(
         assert bot.announced("INC-1")["declared_by"] == ANA
         # Nothing unsigned gets in over HTTP, and in Socket Mode nothing signed is expected.
         assert bot.command("help").status_code == 401
+
+
+def test_postmortem_draft_by_command_and_api(bot: Bot, config: FirebreakConfig) -> None:
+    channel = opened(bot)["channel_id"]
+    bot.command("commander me", user=ANA, channel=channel)
+    bot.command("note Rolled back by hand at 03:12", user=ANA, channel=channel)
+    wait_for(lambda: "note" in timeline_kinds(bot), what="the note")
+    bot.command("postmortem", user=ANA, channel=channel)
+    path = config.postmortem.folder / "INC-1.md"
+    wait_for(path.exists, what="the draft file")
+    assert "Rolled back by hand at 03:12" in path.read_text()
+    served = bot.http.get("/api/incidents/INC-1/postmortem")
+    assert served.status_code == 200 and served.headers["content-type"].startswith("text/markdown")
+    assert served.text.startswith("# INC-1 postmortem:")
+    assert bot.http.get("/api/incidents/INC-9/postmortem").json()["error"] == "not_found"
+    wait_for(
+        lambda: any("Postmortem draft of INC-1 written" in t for t in channel_texts(bot, channel)),
+        what="the channel told",
+    )

@@ -3,6 +3,7 @@ its severity, status updates, and the milestones reports are built on."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from bot.incidents.people import mention
 from bot.incidents.ports import StatusUpdate
 from bot.incidents.severity import Severity
 
+log = logging.getLogger(__name__)
 ORDER = list(Status)
 MITIGATED_OR_LATER = {Status.MITIGATED, Status.MONITORING, Status.RESOLVED}
 
@@ -78,7 +80,26 @@ async def resolve(ctx: Context, *, incident_id: int, by: str) -> Incident:
     await tell(ctx, incident, text)
     if ctx.config.broadcast_channel:
         await ctx.chat.say(channel=ctx.config.broadcast_channel, text=f"{text} {incident.title}")
+    if ctx.config.postmortem.on_resolve:
+        await _write_postmortem(ctx, incident)
     return incident
+
+
+async def _write_postmortem(ctx: Context, incident: Incident) -> None:
+    from bot.postmortem import flows  # the postmortem reads incidents: import it when used
+
+    try:
+        path = await flows.write(ctx, incident_id=incident.id)
+    except Exception as exc:  # the incident is resolved either way; say why there is no draft
+        log.warning("postmortem of %s not written: %s", incident.ref, exc)
+        await tell(ctx, incident, f":warning: The postmortem draft could not be written: {exc}")
+        return
+    await tell(
+        ctx,
+        incident,
+        f":page_facing_up: Postmortem draft written to `{path}`: "
+        "`/incident postmortem` writes it again with what happens next.",
+    )
 
 
 async def reopen(ctx: Context, *, incident_id: int, by: str) -> Incident:

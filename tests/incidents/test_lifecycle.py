@@ -6,6 +6,7 @@ import pytest
 
 from bot.alerts import intake
 from bot.alerts.sources import alertmanager
+from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.incidents import lifecycle, roles
 from bot.incidents.errors import Refused
@@ -105,3 +106,16 @@ async def test_status_update_goes_to_both_channels_with_the_next_time(
     stored = await load_incident(ctx, incident.id)
     assert stored.last_update_at == clock.now
     assert stored.timeline[-1].kind == "status.update"
+
+
+async def test_resolving_writes_the_postmortem_draft(
+    ctx: Context, chat: FakeChat, config: FirebreakConfig
+) -> None:
+    incident = await incident_with_channel(ctx)
+    await lifecycle.resolve(ctx, incident_id=incident.id, by=ANA)
+    draft = (config.postmortem.folder / "INC-1.md").read_text()
+    assert draft.startswith("# INC-1 postmortem: RankerNDCGDrop on search-ranker")
+    assert "Status: draft" in draft and "## Timeline" in draft
+    assert chat.texts(incident.channel_id)[-1].startswith(
+        f":page_facing_up: Postmortem draft written to `{config.postmortem.folder / 'INC-1.md'}`"
+    )

@@ -12,7 +12,15 @@ from bot.incidents import notes, service
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
 from bot.slack.deps import deps_of
-from bot.slack.listeners.commands import budget, general, lifecycle, playbooks, roles, timeline
+from bot.slack.listeners.commands import (
+    budget,
+    general,
+    lifecycle,
+    playbooks,
+    postmortem,
+    roles,
+    timeline,
+)
 from bot.slack.listeners.commands.base import Ack, Invocation, Subcommand
 from bot.slack.listeners.reply import Respond, slack_refused
 from bot.slack.mentions import unescape
@@ -70,6 +78,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     **timeline.SUBCOMMANDS,
     **playbooks.SUBCOMMANDS,
     **budget.SUBCOMMANDS,
+    **postmortem.SUBCOMMANDS,
     "help": Subcommand("/incident help", "this list", _help),
 }
 

@@ -1,0 +1,66 @@
+"""Writing an incident's postmortem draft from what actually happened, into the postmortems
+folder, and telling the channel where it is."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.budget.ledger import budget_of
+from bot.context import Context
+from bot.incidents import service
+from bot.incidents.errors import NotFound
+from bot.incidents.models import format_ref
+from bot.playbooks.runs import PlaybookRun, StepRun
+from bot.postmortem.facts import facts_from
+from bot.postmortem.render import render
+
+
+async def draft(ctx: Context, *, incident_id: int) -> str:
+    """The Markdown draft, rendered now (nothing is written)."""
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id, full=True)
+        if incident is None:
+            raise NotFound(f"There is no {format_ref(incident_id)}.")
+        runs = list(
+            await session.scalars(
+                select(PlaybookRun)
+                .where(PlaybookRun.incident_id == incident_id)
+                .order_by(PlaybookRun.id)
+            )
+        )
+        steps = list(
+            await session.scalars(
+                select(StepRun)
+                .where(StepRun.run_id.in_([r.id for r in runs]))
+                .order_by(StepRun.run_id, StepRun.phase, StepRun.position)
+            )
+        )
+    budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
+    facts = facts_from(
+        incident=incident,
+        alerts=incident.alerts,
+        timeline=incident.timeline,
+        runs=runs,
+        steps=steps,
+        budget=budget.report if budget else None,
+        slo=budget.slo if budget else None,
+    )
+    template = ctx.config.postmortem.template
+    return render(facts=facts, template=template)
+
+
+async def write(ctx: Context, *, incident_id: int) -> Path:
+    """Render and save `<postmortem.folder>/INC-7.md` (replacing an earlier draft)."""
+    text = await draft(ctx, incident_id=incident_id)
+    folder = ctx.config.postmortem.folder
+    path = folder / f"{format_ref(incident_id)}.md"
+
+    def save() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    await asyncio.to_thread(save)  # file I/O off the event loop
+    return path

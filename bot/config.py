@@ -149,7 +149,7 @@ class BudgetPolicyConfig(BaseModel):
 class PostmortemConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    folder: Path = Path("postmortems")  # where drafts are written, as INC-7.md
+    folder: Path = Path("postmortems")  # where drafts are written, as INC-7-<title>.md
     template: Path | None = None  # a team's own Jinja2 template (default: the built-in one)
     on_resolve: bool = True  # write the draft when an incident is resolved
 

@@ -296,7 +296,7 @@ def test_postmortem_draft_by_command_and_api(bot: Bot, config: FirebreakConfig) 
     bot.command("note Rolled back by hand at 03:12", user=ANA, channel=channel)
     wait_for(lambda: "note" in timeline_kinds(bot), what="the note")
     bot.command("postmortem", user=ANA, channel=channel)
-    path = config.postmortem.folder / "INC-1.md"
+    path = config.postmortem.folder / "INC-1-rankerndcgdrop-on-search-ranker.md"
     wait_for(path.exists, what="the draft file")
     assert "Rolled back by hand at 03:12" in path.read_text()
     served = bot.http.get("/api/incidents/INC-1/postmortem")

@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import format_ref
+from bot.incidents.naming import slugify
 from bot.playbooks.runs import PlaybookRun, StepRun
 from bot.postmortem.facts import facts_from
 from bot.postmortem.render import render
@@ -20,6 +21,11 @@ from bot.postmortem.render import render
 
 async def draft(ctx: Context, *, incident_id: int) -> str:
     """The Markdown draft, rendered now (nothing is written)."""
+    return (await _draft(ctx, incident_id=incident_id))[1]
+
+
+async def _draft(ctx: Context, *, incident_id: int) -> tuple[str, str]:
+    """(file name, Markdown)."""
     async with ctx.sessions() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
@@ -48,15 +54,16 @@ async def draft(ctx: Context, *, incident_id: int) -> str:
         budget=budget.report if budget else None,
         slo=budget.slo if budget else None,
     )
-    template = ctx.config.postmortem.template
-    return render(facts=facts, template=template)
+    slug = slugify(incident.title)
+    name = f"{incident.ref}-{slug}.md" if slug else f"{incident.ref}.md"
+    return name, render(facts=facts, template=ctx.config.postmortem.template)
 
 
 async def write(ctx: Context, *, incident_id: int) -> Path:
-    """Render and save `<postmortem.folder>/INC-7.md` (replacing an earlier draft)."""
-    text = await draft(ctx, incident_id=incident_id)
+    """Render and save `<postmortem.folder>/INC-7-<slug>.md` (replacing an earlier draft)."""
+    name, text = await _draft(ctx, incident_id=incident_id)
     folder = ctx.config.postmortem.folder
-    path = folder / f"{format_ref(incident_id)}.md"
+    path = folder / name
 
     def save() -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -113,9 +113,10 @@ async def test_resolving_writes_the_postmortem_draft(
 ) -> None:
     incident = await incident_with_channel(ctx)
     await lifecycle.resolve(ctx, incident_id=incident.id, by=ANA)
-    draft = (config.postmortem.folder / "INC-1.md").read_text()
+    path = config.postmortem.folder / "INC-1-rankerndcgdrop-on-search-ranker.md"
+    draft = path.read_text()
     assert draft.startswith("# INC-1 postmortem: RankerNDCGDrop on search-ranker")
     assert "Status: draft" in draft and "## Timeline" in draft
     assert chat.texts(incident.channel_id)[-1].startswith(
-        f":page_facing_up: Postmortem draft written to `{config.postmortem.folder / 'INC-1.md'}`"
+        f":page_facing_up: Postmortem draft written to `{path}`"
     )

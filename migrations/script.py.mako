@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-import bot.db.base
+import bot.db.base  # noqa: F401 - migrations of UTCDateTime columns refer to it
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}

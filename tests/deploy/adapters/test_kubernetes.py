@@ -1,149 +1,33 @@
-"""KubernetesTarget against a fake API server (httpx.MockTransport) that answers as Kubernetes does.
-
-No Kubernetes can run here, so the fake holds the documented request shapes: every request is
-recorded and asserted (method, path, query, Content-Type, body, Authorization).
-"""
+"""KubernetesTarget on Argo Rollouts and KServe InferenceServices, and its errors and tokens."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.deploy.adapters.kubernetes import FREEZE_REASON, JSON_PATCH, MERGE_PATCH, KubernetesTarget
+from bot.deploy.adapters.kubernetes import JSON_PATCH, MERGE_PATCH, KubernetesTarget
 from bot.deploy.config import KubernetesTargetConfig
-from bot.deploy.ports import Action, DeployError, Prepared
-from tests.servers import free_port
-
-API = "https://k8s.example.test:6443"
-TOKEN = "k8s-s3cret"
-DEPLOYMENT = "/apis/apps/v1/namespaces/ml/deployments/ranker"
-ROLLOUT = "/apis/argoproj.io/v1alpha1/namespaces/ml/rollouts/ranker"
-ISVC = "/apis/serving.kserve.io/v1beta1/namespaces/ml/inferenceservices/ranker"
-REPLICASETS = "/apis/apps/v1/namespaces/ml/replicasets"
-DEPLOY_REVISION = "deployment.kubernetes.io/revision"
-ROLLOUT_REVISION = "rollout.argoproj.io/revision"
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class FakeApi:
-    """Answers (method, path) from `routes`, 404 Status otherwise; records every request."""
-
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Handler | tuple[int, Any]] = {}
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        route = self.routes.get((request.method, request.url.path))
-        if callable(route):
-            return route(request)
-        status, body = route or (404, status_body(404, "NotFound", "not found"))
-        return httpx.Response(status, json=body)
-
-    def methods(self) -> list[str]:
-        return [r.method for r in self.requests]
-
-
-def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "status": "Failure",
-        "reason": reason,
-        "message": message,
-        "code": code,
-    }
-
-
-def template(image: str, hash_label: str | None = None, digest: str = "") -> dict[str, Any]:
-    labels = {"app": "ranker"} | ({hash_label: digest} if hash_label else {})
-    return {
-        "metadata": {"labels": labels},
-        "spec": {"containers": [{"name": "ranker", "image": image}]},
-    }
-
-
-def deployment(image: str = "reg/ranker:3", *, paused: bool = False) -> dict[str, Any]:
-    annotations = {
-        DEPLOY_REVISION: "3",
-        "kubectl.kubernetes.io/last-applied-configuration": "{}",
-        "team": "search",
-    }
-    if paused:
-        annotations[FREEZE_REASON] = "INC-7: bad canary"
-    return {
-        "kind": "Deployment",
-        "metadata": {
-            "name": "ranker",
-            "namespace": "ml",
-            "uid": "uid-d",
-            "annotations": annotations,
-        },
-        "spec": {
-            "paused": paused,
-            "selector": {
-                "matchLabels": {"app": "ranker"},
-                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["batch"]}],
-            },
-            "template": template(image),
-        },
-    }
-
-
-def rollout(*, stable: str, current: str, image: str = "reg/ranker:3") -> dict[str, Any]:
-    return {
-        "kind": "Rollout",
-        "metadata": {"name": "ranker", "namespace": "ml", "uid": "uid-r"},
-        "spec": {"selector": {"matchLabels": {"app": "ranker"}}, "template": template(image)},
-        "status": {"stableRS": stable, "currentPodHash": current},
-    }
-
-
-def replicaset(
-    revision: int,
-    image: str,
-    *,
-    owner: str = "uid-d",
-    annotation: str = DEPLOY_REVISION,
-    hash_label: str = "pod-template-hash",
-) -> dict[str, Any]:
-    return {
-        "metadata": {
-            "name": f"ranker-h{revision}",
-            "annotations": {annotation: str(revision), "team": f"search-{revision}"},
-            "ownerReferences": [{"kind": "X", "name": "ranker", "uid": owner, "controller": True}],
-        },
-        "spec": {"template": template(image, hash_label, f"h{revision}")},
-    }
-
-
-def replicasets(*items: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "ReplicaSetList", "items": list(items)}
-
-
-DEPLOYMENT_HISTORY = replicasets(
-    replicaset(1, "reg/ranker:1"),
-    replicaset(3, "reg/ranker:3"),
-    replicaset(2, "reg/ranker:2"),
-    replicaset(9, "reg/other:9", owner="uid-someone-else"),  # same labels, not ours
+from bot.deploy.ports import Action, DeployError
+from tests.deploy.adapters.k8s_api import (
+    API,
+    DEPLOYMENT,
+    ISVC,
+    REPLICASETS,
+    ROLLOUT,
+    FakeApi,
+    body,
+    deployment,
+    prepare,
+    rollout,
+    rollout_history,
+    status_body,
+    target,
+    template,
 )
-
-
-def rollout_history() -> dict[str, Any]:
-    ours = {
-        "owner": "uid-r",
-        "annotation": ROLLOUT_REVISION,
-        "hash_label": "rollouts-pod-template-hash",
-    }
-    return replicasets(
-        replicaset(1, "reg/ranker:1", **ours),
-        replicaset(2, "reg/ranker:2", **ours),
-        replicaset(3, "reg/ranker:3", **ours),
-    )
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -155,160 +39,6 @@ def api() -> FakeApi:
 async def client(api: FakeApi) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
         yield client
-
-
-def target(
-    client: httpx.AsyncClient, resource: str, *, token: str | None = TOKEN, **config: Any
-) -> KubernetesTarget:
-    settings = KubernetesTargetConfig.model_validate(
-        {"kind": "kubernetes", "api_url": API, "namespace": "ml", "resource": resource}
-        | {"name": "ranker", **config}
-    )
-    return KubernetesTarget(settings, service="search-ranker", token=token, client=client)
-
-
-async def prepare(k8s: KubernetesTarget, action: Action, **args: Any) -> Prepared:
-    return await k8s.prepare(
-        action=action, service="search-ranker", args=args, idempotency_key="INC-7-step-2"
-    )
-
-
-def body(request: httpx.Request) -> Any:
-    return json.loads(request.content)
-
-
-# -- Deployment: `kubectl rollout undo` ----------------------------------------------------------
-
-
-async def test_deployment_undo_patches_the_template_of_the_previous_revision(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment())
-    api.routes[("GET", REPLICASETS)] = (200, DEPLOYMENT_HISTORY)
-    api.routes[("PATCH", DEPLOYMENT)] = (200, deployment("reg/ranker:2"))
-
-    prepared = await prepare(target(client, "deployment"), Action.ROLLBACK)
-
-    assert api.methods() == ["GET", "GET"], "prepare only reads"
-    selector = api.requests[1].url.params["labelSelector"]
-    assert selector == "app=ranker,tier notin (batch)"
-    expected_patch = [
-        {"op": "replace", "path": "/spec/template", "value": template("reg/ranker:2")},
-        {
-            "op": "replace",
-            "path": "/metadata/annotations",
-            # kubectl's rule: the Deployment keeps its own revision and last-applied annotations,
-            # everything else comes back from the ReplicaSet.
-            "value": {
-                DEPLOY_REVISION: "3",
-                "kubectl.kubernetes.io/last-applied-configuration": "{}",
-                "team": "search-2",
-            },
-        },
-    ]
-    (request,) = prepared.requests
-    assert (request.method, request.url) == ("PATCH", API + DEPLOYMENT)
-    assert request.content_type == JSON_PATCH
-    assert request.json == expected_patch
-    assert request.headers["Authorization"] == "***"
-    assert "revision 3 (reg/ranker:3) to revision 2 (reg/ranker:2)" in prepared.note
-
-    result = await target(client, "deployment").execute(prepared, timeout_s=5)
-
-    sent = api.requests[-1]
-    assert (sent.method, sent.url.path) == ("PATCH", DEPLOYMENT)
-    assert sent.headers["Content-Type"] == "application/json-patch+json"
-    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert body(sent) == expected_patch
-    assert [r.status for r in result.responses] == [200]
-    assert result.responses[0].duration_s >= 0
-    assert result.state is not None and result.state.active_version == "reg/ranker:2"
-
-
-@pytest.mark.parametrize("to_version", ["1", "reg/ranker:1"])
-async def test_deployment_undo_to_a_named_revision_or_image(
-    api: FakeApi, client: httpx.AsyncClient, to_version: str
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment())
-    api.routes[("GET", REPLICASETS)] = (200, DEPLOYMENT_HISTORY)
-
-    prepared = await prepare(target(client, "deployment"), Action.ROLLBACK, to_version=to_version)
-
-    assert prepared.requests[0].json[0]["value"] == template("reg/ranker:1")
-
-
-async def test_deployment_undo_to_an_unknown_revision_is_refused(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment())
-    api.routes[("GET", REPLICASETS)] = (200, DEPLOYMENT_HISTORY)
-
-    with pytest.raises(DeployError) as raised:
-        await prepare(target(client, "deployment"), Action.ROLLBACK, to_version="9")
-
-    assert raised.value.transient is False
-    assert "'9'" in str(raised.value) and "2 (reg/ranker:2)" in str(raised.value)
-
-
-async def test_deployment_already_at_the_revision_needs_no_request(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment())
-    api.routes[("GET", REPLICASETS)] = (200, DEPLOYMENT_HISTORY)
-
-    prepared = await prepare(target(client, "deployment"), Action.ROLLBACK, to_version="3")
-
-    assert prepared.requests == ()
-    assert "nothing to do" in prepared.note
-
-
-async def test_a_paused_deployment_is_not_rolled_back(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment(paused=True))
-
-    with pytest.raises(DeployError, match="unfreeze it first") as raised:
-        await prepare(target(client, "deployment"), Action.ROLLBACK)
-
-    assert raised.value.transient is False
-    assert api.methods() == ["GET"]
-
-
-async def test_a_deployment_without_an_earlier_revision_is_refused(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment())
-    api.routes[("GET", REPLICASETS)] = (200, replicasets(replicaset(3, "reg/ranker:3")))
-
-    with pytest.raises(DeployError, match="no earlier revision") as raised:
-        await prepare(target(client, "deployment"), Action.ROLLBACK)
-
-    assert raised.value.transient is False
-
-
-async def test_deployment_state_reports_images_history_and_freeze(
-    api: FakeApi, client: httpx.AsyncClient
-) -> None:
-    api.routes[("GET", DEPLOYMENT)] = (200, deployment(paused=True))
-    api.routes[("GET", REPLICASETS)] = (200, DEPLOYMENT_HISTORY)
-    k8s = target(client, "deployment")
-
-    prepared = await prepare(k8s, Action.GET_STATE)
-    result = await k8s.execute(prepared, timeout_s=5)
-
-    assert [(r.method, r.url.split("?")[0]) for r in prepared.requests] == [
-        ("GET", API + DEPLOYMENT),
-        ("GET", API + REPLICASETS),
-    ]
-    assert api.methods() == ["GET"] * 3, "prepare reads the selector, execute reads both"
-    state = result.state
-    assert state is not None
-    assert state.active_version == "reg/ranker:3"
-    assert state.previous_versions == ("reg/ranker:2", "reg/ranker:1")
-    assert (state.frozen, state.freeze_reason) == (True, "INC-7: bad canary")
-
-
-# -- Argo Rollouts -------------------------------------------------------------------------------
 
 
 async def test_rollout_rollback_aborts_an_update_in_progress(
@@ -384,39 +114,6 @@ async def test_rollout_state_names_the_stable_version_during_a_canary(
     assert result.state.active_version == "reg/ranker:2"
     assert result.state.previous_versions == ("reg/ranker:1",)
     assert result.state.frozen is False
-
-
-@pytest.mark.parametrize(("resource", "path"), [("rollout", ROLLOUT), ("deployment", DEPLOYMENT)])
-async def test_freeze_and_unfreeze_merge_patch_paused(
-    api: FakeApi, client: httpx.AsyncClient, resource: str, path: str
-) -> None:
-    api.routes[("PATCH", path)] = (200, {"kind": "X", "spec": {"paused": True}})
-    k8s = target(client, resource)
-
-    freeze = await prepare(k8s, Action.FREEZE, reason="INC-7")
-    unfreeze = await prepare(k8s, Action.UNFREEZE)
-    assert api.requests == [], "preparing a freeze reads nothing and changes nothing"
-    await k8s.execute(freeze, timeout_s=5)
-    await k8s.execute(unfreeze, timeout_s=5)
-
-    sent = [(r.method, r.url.path, r.headers["Content-Type"], body(r)) for r in api.requests]
-    assert sent == [
-        (
-            "PATCH",
-            path,
-            MERGE_PATCH,
-            {"metadata": {"annotations": {FREEZE_REASON: "INC-7"}}, "spec": {"paused": True}},
-        ),
-        (
-            "PATCH",
-            path,
-            MERGE_PATCH,
-            {"metadata": {"annotations": {FREEZE_REASON: None}}, "spec": {"paused": False}},
-        ),
-    ]
-
-
-# -- KServe --------------------------------------------------------------------------------------
 
 
 def isvc(latest_rolled_out: str, latest_ready: str, previous: str | None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import httpx
 from fastapi import FastAPI
@@ -33,6 +34,7 @@ from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
+from bot.incidents.ports import Chat, ChatError, Reminders
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
@@ -225,3 +227,29 @@ async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> Non
             flows.open_in_chat(ctx=deps.ctx, incident_id=incident_id),
             name=f"INC-{incident_id}-open",
         )
+
+
+class _Offline:
+    """Chat and reminders for command-line work that needs neither (postmortems, reports)."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        async def refuse(*_: object, **__: object) -> None:
+            raise ChatError("offline", f"{name} is not available from the command line")
+
+        return refuse
+
+
+def offline_context(
+    settings: Settings, config: FirebreakConfig, *, clock: Callable[[], datetime] = utcnow
+) -> tuple[Context, AsyncEngine]:
+    """A Context on the database alone; the caller disposes of the engine."""
+    engine = make_engine(settings.database_url)
+    offline = _Offline()
+    ctx = Context(
+        sessions=make_sessions(engine),
+        config=config,
+        chat=cast(Chat, offline),
+        reminders=cast(Reminders, offline),
+        clock=clock,
+    )
+    return ctx, engine

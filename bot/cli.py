@@ -33,6 +33,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("check", help="validate firebreak.yaml and the environment")
 
+    postmortem = commands.add_parser(
+        "postmortem", help="write an incident's postmortem draft (as /incident postmortem)"
+    )
+    postmortem.add_argument("incident", help="INC-7, or 7")
+    postmortem.add_argument("--stdout", action="store_true", help="print it instead of writing")
+
+    report = commands.add_parser(
+        "report", help="incidents per service, budget and times (Markdown)"
+    )
+    report.add_argument("--since", default="30d", help="how far back, e.g. 7d, 30d (default 30d)")
+
     local = commands.add_parser(
         "localslack", help="run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)"
     )
@@ -67,9 +78,78 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(settings.database_url)
         print("database schema is up to date")
         return 0
+    if args.command == "postmortem":
+        return _postmortem(settings, config, ref=args.incident, stdout=args.stdout)
+    if args.command == "report":
+        return _report(settings, config, since=args.since)
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
     return _check(settings, config)
+
+
+def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout: bool) -> int:
+    import asyncio
+
+    from bot.app import offline_context
+    from bot.incidents.errors import NotFound
+    from bot.incidents.models import parse_ref
+    from bot.postmortem import flows
+
+    number = parse_ref(ref)
+    if number is None:
+        return _fail(f"{ref!r} is not an incident id like INC-7")
+
+    _current_schema(settings)
+
+    async def run() -> str:
+        ctx, engine = offline_context(settings, config)
+        try:
+            if stdout:
+                return await flows.draft(ctx, incident_id=number)
+            return f"postmortem draft written to {await flows.write(ctx, incident_id=number)}"
+        finally:
+            await engine.dispose()
+
+    try:
+        print(asyncio.run(run()))
+    except NotFound as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
+    import asyncio
+
+    from bot.app import offline_context
+    from bot.context import utcnow
+    from bot.durations import parse_duration
+    from bot.postmortem.report import gather, markdown
+
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        return _fail(f"--since: {exc}")
+
+    _current_schema(settings)
+
+    async def run() -> str:
+        ctx, engine = offline_context(settings, config)
+        try:
+            now = utcnow()
+            return markdown(await gather(ctx, since=now - back), since=now - back, now=now)
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _current_schema(settings: Settings) -> None:
+    from bot.db.engine import is_sqlite
+    from bot.db.migrate import upgrade
+
+    if is_sqlite(settings.database_url):
+        upgrade(settings.database_url)  # as serve does: a single file is ours to keep current
 
 
 def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port: int) -> int:

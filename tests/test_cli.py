@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.context import Context
 from tests.processes import firebreak_command
 from tests.scenario import ENV
 
@@ -68,3 +69,34 @@ def test_check_catches_a_broken_playbook_precisely(tmp_path: Path) -> None:
         f"{books / 'rollback.yaml'}: steps[1].action: Value error, unknown action 'rollbak'"
         in result.stderr
     )
+
+
+async def test_postmortem_and_report_from_the_command_line(
+    ctx: Context, db_url: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from bot.alerts import intake
+    from bot.alerts.sources import alertmanager
+    from tests.payloads import am_notification
+
+    await intake.receive(ctx=ctx, batch=alertmanager.parse(am_notification()))
+    env = {"FIREBREAK_DATABASE_URL": db_url}
+    shown = await asyncio.to_thread(run, ["postmortem", "INC-1", "--stdout"], tmp_path, **env)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("# INC-1 postmortem: RankerNDCGDrop on search-ranker")
+    written = await asyncio.to_thread(run, ["postmortem", "inc-1"], tmp_path, **env)
+    assert written.stdout.strip() == (
+        "postmortem draft written to postmortems/INC-1-rankerndcgdrop-on-search-ranker.md"
+    )
+    assert (tmp_path / "postmortems" / "INC-1-rankerndcgdrop-on-search-ranker.md").exists()
+    missing = await asyncio.to_thread(run, ["postmortem", "INC-9"], tmp_path, **env)
+    assert missing.returncode == 2 and "There is no INC-9" in missing.stderr
+
+    report = await asyncio.to_thread(run, ["report", "--since", "365d"], tmp_path, **env)
+    assert report.returncode == 0, report.stderr
+    [row] = [line for line in report.stdout.splitlines() if line.startswith("| search-ranker")]
+    # Detected at 03:00:00 of an alert that started at 02:58:00.12: 1m59.88s to detect.
+    assert row == "| search-ranker | 1 | no SLO | 2m / 2m | - | - | - |"
+    bad = await asyncio.to_thread(run, ["report", "--since", "lately"], tmp_path, **env)
+    assert bad.returncode == 2 and "--since" in bad.stderr

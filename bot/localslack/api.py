@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.status import WS_1008_POLICY_VIOLATION
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.localslack.forms import InvalidJSON, parse_body
+from bot.localslack.forms import InvalidJSON, parse_body, upload_bytes
 from bot.localslack.socketmode import ClientGone
 from bot.localslack.state import Workspace
 
@@ -44,8 +45,34 @@ def build_api(workspace: Workspace) -> Starlette:
             unreadable=unreadable,
             token_in_args=bearer is None and token is not None,
             socket_url=_socket_url(request, method),
+            api_base=_api_base(request, method),
         )
         return _json(*answer)
+
+    async def upload(request: Request) -> Response:
+        # The upload URL files.getUploadURLExternal hands out (files.slack.com/upload/v1/…
+        # on Slack): slack_sdk POSTs the raw bytes; curl -F filename=@x sends a form.
+        data = upload_bytes(request.headers.get("content-type", ""), await request.body())
+        status, text = workspace.receive_upload(request.path_params["file_id"], data)
+        return PlainTextResponse(text, status_code=status)
+
+    async def private_file(request: Request) -> Response:
+        # url_private / url_private_download: the bytes, for a bot token only, as on Slack.
+        if not workspace.may_read_files(_bearer(request)):
+            return PlainTextResponse("not_authed", status_code=403)
+        team, _, file_id = request.path_params["key"].partition("-")
+        shared = workspace.shared_file(file_id) if team == workspace.team_id else None
+        if shared is None:
+            return PlainTextResponse("file_not_found", status_code=404)
+        info, content = shared
+        return Response(
+            content,
+            media_type=info["mimetype"],
+            headers={
+                "Content-Disposition": attachment(info["name"]),
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     async def respond(request: Request) -> Response:
         try:
@@ -89,6 +116,8 @@ def build_api(workspace: Workspace) -> Starlette:
         routes=[
             WebSocketRoute("/socket", socket),
             Route("/respond/{token}", respond, methods=["POST"]),
+            Route("/upload/{file_id}", upload, methods=["POST"]),
+            Route("/files-pri/{key}/{rest:path}", private_file, methods=["GET"]),
             Route("/{method}", call, methods=["GET", "POST"]),
         ]
     )
@@ -107,6 +136,22 @@ def _socket_url(request: Request, method: str) -> str:
     mount = request.url.path.removesuffix(f"/{method}")
     scheme = "wss" if request.url.scheme == "https" else "ws"
     return str(request.url.replace(scheme=scheme, path=f"{mount}/socket", query=""))
+
+
+def _api_base(request: Request, method: str) -> str:
+    # Where build_api is mounted, as the caller reached it: upload URLs and url_private
+    # links are made from it, like the Socket Mode URL.
+    mount = request.url.path.removesuffix(f"/{method}")
+    return str(request.url.replace(path=mount, query="", fragment="")).rstrip("/")
+
+
+def attachment(filename: str, *, inline: bool = False) -> str:
+    """A Content-Disposition header naming `filename` safely (RFC 6266 with RFC 5987)."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def _token_arg(value: Any) -> str | None:

@@ -59,6 +59,25 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     return fields
 
 
+def upload_bytes(content_type: str, body: bytes) -> bytes:
+    """A file's bytes as POSTed to an upload URL: the raw body, or for a multipart form its
+    `filename` part (curl -F filename=@x), else its first part sent as a file."""
+    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        return body
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        return body
+    parts = list(message.iter_parts())
+    named = [p for p in parts if p.get_param("name", header="content-disposition") == "filename"]
+    files = [p for p in parts if p.get_param("filename", header="content-disposition")]
+    for part in (*named, *files):
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            return payload
+    return b""
+
+
 def _part_value(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):

@@ -29,7 +29,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from bot.localslack import pageview
-from bot.localslack.api import API_PREFIX
+from bot.localslack.api import API_PREFIX, attachment
 from bot.localslack.client import AppClient
 from bot.localslack.flash import Notes
 from bot.localslack.forms import parse_body
@@ -94,6 +94,8 @@ def build_page(
                     for m in workspace.ephemeral(selected["id"], me["id"])
                 ]
             messages.sort(key=lambda m: ts_key(m["ts"]))
+            for message in messages:
+                message["files"] = [_file_view(request, f) for f in message["files"]]
         modal = workspace.modal_for(me["id"]) if me else None
         app = workspace.installed_app
         html = template.render(
@@ -120,6 +122,28 @@ def build_page(
             poll_ms=POLL_SECONDS * 1000,
         )
         return HTMLResponse(html, status_code=404 if wanted and selected is None else 200)
+
+    def _file_view(request: Request, file: dict[str, Any]) -> dict[str, Any]:
+        shared = workspace.shared_file(str(file.get("id", "")))
+        href = str(request.url_for("file", file_id=str(file.get("id", ""))))
+        return pageview.file_view(file, shared[1] if shared else None, href)
+
+    async def download(request: Request) -> Response:
+        shared = workspace.shared_file(request.path_params["file_id"])
+        if shared is None:
+            return PlainTextResponse("No such file.", status_code=404)
+        info, content = shared
+        # Never the uploader's type as is: text shows as plain text, the rest downloads.
+        text = pageview.is_text(str(info.get("mimetype", "")))
+        return Response(
+            content,
+            media_type="text/plain; charset=utf-8" if text else "application/octet-stream",
+            headers={
+                "Content-Disposition": attachment(str(info["name"]), inline=text),
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+            },
+        )
 
     async def state(request: Request) -> Response:
         return JSONResponse(_state(workspace))
@@ -203,6 +227,7 @@ def build_page(
             Route("/", page, name="page"),
             Route("/state.json", state),
             Route("/version.json", version),
+            Route("/files/{file_id}", download, name="file"),
             *(
                 Route(f"/{name}", _form_post(handler), methods=["POST"])
                 for name, handler in {

@@ -67,8 +67,54 @@ def message_view(message: dict[str, Any], users: dict[str, dict[str, Any]]) -> d
         "is_reply": bool(thread_ts) and thread_ts != message["ts"],
         "pinned": bool(message.get("pinned_to")),
         "reactions": message.get("reactions", []),
+        "files": [f for f in message.get("files", []) if isinstance(f, dict)],
         "ephemeral": False,
     }
+
+
+PREVIEW_LINES = 20
+PREVIEW_CHARS = 4000
+
+
+def is_text(mimetype: str) -> bool:
+    """Served and previewed as plain text: text/markdown, text/plain, text/csv…"""
+    return mimetype.startswith("text/")
+
+
+def file_view(file: dict[str, Any], content: bytes | None, href: str) -> dict[str, Any]:
+    """A shared file as its message shows it: name, size, a download link and, for text
+    files, the first lines (the template escapes them)."""
+    mimetype = str(file.get("mimetype", ""))
+    preview: str | None = None
+    truncated = False
+    if content is not None and is_text(mimetype):
+        text = content.decode("utf-8", "replace")
+        lines = text.splitlines()
+        preview = "\n".join(lines[:PREVIEW_LINES])
+        truncated = len(lines) > PREVIEW_LINES or len(preview) > PREVIEW_CHARS
+        preview = preview[:PREVIEW_CHARS]
+    return {
+        "id": file.get("id", ""),
+        "name": file.get("name", ""),
+        "title": file.get("title", ""),
+        "pretty_type": file.get("pretty_type", ""),
+        "size": human_size(int(file.get("size", 0))),
+        "href": href,
+        "preview": preview,
+        "truncated": truncated,
+        "available": content is not None,
+    }
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            return f"{value:.1f} {unit}"
+    return f"{size} B"  # unreachable
 
 
 def ephemeral_view(

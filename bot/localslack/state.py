@@ -14,6 +14,7 @@ from bot.localslack.args import Args, SlackError
 from bot.localslack.ids import new_trigger_id
 from bot.localslack.installed import InstalledApp
 from bot.localslack.methods import APP_METHODS, METHODS, NO_AUTH
+from bot.localslack.methods import files as file_methods
 from bot.localslack.methods import views as view_methods
 from bot.localslack.responses import ResponseTarget, answer, new_token
 from bot.localslack.socketmode import SocketHub
@@ -49,6 +50,8 @@ Answer = tuple[int, dict[str, str], dict[str, Any]]
 
 # Where apps.connections.open points when no HTTP layer says where the socket is served.
 UNSERVED_SOCKET_URL = "ws://localslack.invalid/socket"
+# Where files.* point (upload URLs, url_private) when no HTTP layer says where build_api is.
+UNSERVED_API_BASE = "http://localslack.invalid/api"
 
 
 class Workspace:
@@ -368,6 +371,7 @@ class Workspace:
         unreadable: str | None = None,
         token_in_args: bool = False,
         socket_url: str = UNSERVED_SOCKET_URL,
+        api_base: str = UNSERVED_API_BASE,
     ) -> Answer:
         """Answer one Web API call: (HTTP status, extra headers, JSON body).
 
@@ -375,12 +379,14 @@ class Workspace:
         passing it through here keeps such calls in the call log too. `token_in_args` says the
         token came as an argument rather than an Authorization header. `socket_url` is where
         the HTTP layer serves Socket Mode (the URL apps.connections.open hands out, without
-        its ticket).
+        its ticket). `api_base` is where it serves build_api (no trailing slash): the base of
+        the upload URLs and url_private links files.* hand out.
         """
         with self._lock:
             if unreadable is not None and (method in METHODS or method in APP_METHODS):
                 answer: Answer = (200, {}, {"ok": False, "error": unreadable})
             else:
+                self._store.api_base = api_base.rstrip("/")
                 answer = self._answer(method, args, token, token_in_args, socket_url)
             status, headers, body = answer
             # A deep copy, so neither the caller nor the call log shares state with the store.
@@ -421,6 +427,41 @@ class Workspace:
             return 200, {}, handler(self._store, Args(args))
         except SlackError as exc:
             return 200, {}, exc.body()
+
+    # files: the upload URL, and what tests and the page read
+
+    def receive_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """A POST of a file's bytes to its upload URL: (HTTP status, text/plain body);
+        200 "OK - <length>" as Slack answers, once the bytes match the announced length."""
+        with self._lock:
+            return file_methods.receive_upload(self._store, file_id, data)
+
+    def files(self) -> list[dict[str, Any]]:
+        """Completed uploads (files.completeUploadExternal), as file objects, oldest first."""
+        with self._lock:
+            return [copy.deepcopy(f.info) for f in self._store.files.values() if f.info]
+
+    def file_content(self, file_id: str) -> bytes:
+        """The bytes uploaded for `file_id`; KeyError if none were."""
+        with self._lock:
+            stored = self._store.files.get(file_id)
+            if stored is None or stored.content is None:
+                raise KeyError(file_id)
+            return stored.content
+
+    def shared_file(self, file_id: str) -> tuple[dict[str, Any], bytes] | None:
+        """(file object, bytes) of a file shared in some conversation, else None."""
+        with self._lock:
+            stored = self._store.files.get(file_id)
+            if stored is None or stored.info is None or stored.content is None:
+                return None
+            if not (stored.info["channels"] or stored.info["groups"] or stored.info["ims"]):
+                return None
+            return copy.deepcopy(stored.info), stored.content
+
+    def may_read_files(self, token: str | None) -> bool:
+        """Whether `token` may fetch url_private (a bot token, as on Slack)."""
+        return token is not None and token in self._tokens
 
     def _refusal(self, method: str, token: str | None, token_in_args: bool) -> str | None:
         """The auth error Slack gives this token for this method, or None if it may call."""

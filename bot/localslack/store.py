@@ -100,6 +100,27 @@ class Channel:
         }
 
 
+@dataclass
+class StoredFile:
+    """A file from the upload flow: reserved by files.getUploadURLExternal, its bytes
+    POSTed to the upload URL, then finished (and shared) by files.completeUploadExternal."""
+
+    id: str
+    name: str
+    length: int  # the size getUploadURLExternal announced; the bytes must match it
+    user: str
+    created: int
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    content: bytes | None = None  # None until the upload URL received them
+    # Set by files.completeUploadExternal: the file object Slack describes it with.
+    info: dict[str, Any] | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.info is not None
+
+
 class Store:
     def __init__(
         self,
@@ -128,6 +149,10 @@ class Store:
         # page shows a modal only to the person whose click or command opened it.
         self.trigger_users: dict[str, str] = {}
         self.trigger_views: dict[str, str] = {}
+        self.files: dict[str, StoredFile] = {}  # by id, oldest first
+        # Where the HTTP layer serves build_api (no trailing slash), for the URLs that
+        # files.* hand out; set per call by the Workspace.
+        self.api_base = "http://localslack.invalid/api"
         self.add_user(bot_user_id, "firebreak", real_name="Firebreak", is_bot=True)
 
     # users

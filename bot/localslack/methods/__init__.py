@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.localslack.args import Args
-from bot.localslack.methods import chat, conversations, items, users, views
+from bot.localslack.methods import chat, conversations, files, items, users, views
 from bot.localslack.store import Store
 
 Handler = Callable[[Store, Args], dict[str, Any]]
@@ -42,6 +42,9 @@ METHODS: dict[str, Handler] = {
     "conversations.replies": conversations.replies,
     "conversations.setPurpose": conversations.set_purpose,
     "conversations.setTopic": conversations.set_topic,
+    "files.completeUploadExternal": files.complete_upload_external,
+    "files.getUploadURLExternal": files.get_upload_url_external,
+    "files.info": files.info,
     "pins.add": items.pins_add,
     "pins.list": items.pins_list,
     "pins.remove": items.pins_remove,

@@ -47,6 +47,7 @@ class FakeChat:
     reminded: list[tuple[str, Reminder]] = field(default_factory=list)
     runs: list[tuple[MessageRef, RunView]] = field(default_factory=list)  # posts and updates
     offered_playbooks: list[tuple[str, str, str]] = field(default_factory=list)
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
     _ts: int = 0
 
     async def create_channel(self, *, name: str) -> ChannelRef:
@@ -109,6 +110,12 @@ class FakeChat:
     ) -> MessageRef:
         self.offered_playbooks.append((channel, playbook, text))
         return self._message(channel)
+
+    async def share_file(
+        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    ) -> str | None:
+        self.files.append((channel, filename, content))
+        return f"https://slack.test/files/{filename}"
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         ref = self._message(channel)

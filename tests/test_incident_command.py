@@ -303,7 +303,14 @@ def test_postmortem_draft_by_command_and_api(bot: Bot, config: FirebreakConfig) 
     assert served.status_code == 200 and served.headers["content-type"].startswith("text/markdown")
     assert served.text.startswith("# INC-1 postmortem:")
     assert bot.http.get("/api/incidents/INC-9/postmortem").json()["error"] == "not_found"
-    wait_for(
-        lambda: any("Postmortem draft of INC-1 written" in t for t in channel_texts(bot, channel)),
-        what="the channel told",
+    # Shared in the channel through files.getUploadURLExternal → upload → completeUploadExternal.
+    shared = wait_for(
+        lambda: [m for m in bot.workspace.messages(channel) if m.get("files")],
+        what="the draft shared in the channel",
     )
+    [file] = shared[-1]["files"]
+    assert file["name"] == path.name
+    assert shared[-1]["text"].startswith(":page_facing_up: Postmortem draft of INC-1")
+    assert bot.workspace.file_content(file["id"]) == path.read_bytes()
+    uploads = [c.method for c in bot.workspace.calls if c.method.startswith("files.")]
+    assert uploads[:2] == ["files.getUploadURLExternal", "files.completeUploadExternal"]

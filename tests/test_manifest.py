@@ -22,6 +22,7 @@ SCOPES = {
     "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write",
     "chat_getPermalink": "chat:write",  # needs no scope of its own; any bot token may call it
+    "files_upload_v2": "files:write",
 }
 
 
@@ -32,7 +33,7 @@ def manifest() -> dict:  # type: ignore[type-arg]
 def test_every_web_api_method_the_bot_calls_has_its_scope() -> None:
     called = set(
         re.findall(
-            r'"((?:conversations|chat|users|pins|reactions|views)_\w+)"',
+            r'"((?:conversations|chat|users|pins|reactions|views|files)_\w+)"',
             (ROOT / "bot/slack/notifier.py").read_text(),
         )
     )

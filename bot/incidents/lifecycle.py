@@ -89,17 +89,10 @@ async def _write_postmortem(ctx: Context, incident: Incident) -> None:
     from bot.postmortem import flows  # the postmortem reads incidents: import it when used
 
     try:
-        path = await flows.write(ctx, incident_id=incident.id)
+        await flows.publish(ctx, incident_id=incident.id)
     except Exception as exc:  # the incident is resolved either way; say why there is no draft
         log.warning("postmortem of %s not written: %s", incident.ref, exc)
         await tell(ctx, incident, f":warning: The postmortem draft could not be written: {exc}")
-        return
-    await tell(
-        ctx,
-        incident,
-        f":page_facing_up: Postmortem draft written to `{path}`: "
-        "`/incident postmortem` writes it again with what happens next.",
-    )
 
 
 async def reopen(ctx: Context, *, incident_id: int, by: str) -> Incident:

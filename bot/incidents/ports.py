@@ -155,6 +155,12 @@ class Chat(Protocol):
         """A message with a button that starts the playbook (approval rules apply)."""
         ...
 
+    async def share_file(
+        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    ) -> str | None:
+        """Upload a file into the channel with a comment; its permalink, when known."""
+        ...
+
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         """The run's progress message (with Approve/Reject buttons while it awaits approval)."""
         ...

@@ -1,5 +1,7 @@
 """The Web API over HTTP: `POST|GET /{method}`, answered by `Workspace.dispatch`, and
-Socket Mode's WebSocket at `/socket` (the URL apps.connections.open hands out).
+Socket Mode's WebSocket at `/socket` (the URL apps.connections.open hands out), the upload
+URLs files.getUploadURLExternal hands out (`POST /upload/{file_id}`) and files' url_private
+(`GET /files-pri/{team}-{file_id}/…`, bot token required).
 
 Embedded in the bot it is mounted at `API_PREFIX`, so slack_sdk's base_url becomes
 `http://host:port/localslack/api/`; standalone it also works at the root.

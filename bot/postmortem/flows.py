@@ -71,3 +71,24 @@ async def write(ctx: Context, *, incident_id: int) -> Path:
 
     await asyncio.to_thread(save)  # file I/O off the event loop
     return path
+
+
+async def publish(ctx: Context, *, incident_id: int) -> Path:
+    """Write the draft and share it in the incident's channel (Slack's file upload)."""
+    path = await write(ctx, incident_id=incident_id)
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+    if incident is not None and incident.channel_id:
+        content = await asyncio.to_thread(path.read_bytes)
+        await ctx.chat.share_file(
+            channel=incident.channel_id,
+            filename=path.name,
+            title=f"{incident.ref} postmortem (draft)",
+            content=content,
+            comment=(
+                f":page_facing_up: Postmortem draft of {incident.ref}, from what happened "
+                f"(also `{path}`). Fill in the contributing factors and action items "
+                "together, blamelessly."
+            ),
+        )
+    return path

@@ -105,6 +105,22 @@ class SlackChat:
         ]
         return await self._post(channel=channel, text=text, blocks=blocks)
 
+    async def share_file(
+        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    ) -> str | None:
+        # files.getUploadURLExternal → upload → files.completeUploadExternal (files.upload is
+        # retired); slack_sdk's files_upload_v2 makes the three calls.
+        response = await self._call(
+            "files_upload_v2",
+            channel=channel,
+            filename=filename,
+            title=title,
+            content=content,
+            initial_comment=comment,
+        )
+        shared = response.get("file") or (response.get("files") or [{}])[0]
+        return shared.get("permalink")
+
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         text, blocks = run_message(run)
         return await self._post(channel=channel, text=text, blocks=blocks)

@@ -117,6 +117,5 @@ async def test_resolving_writes_the_postmortem_draft(
     draft = path.read_text()
     assert draft.startswith("# INC-1 postmortem: RankerNDCGDrop on search-ranker")
     assert "Status: draft" in draft and "## Timeline" in draft
-    assert chat.texts(incident.channel_id)[-1].startswith(
-        f":page_facing_up: Postmortem draft written to `{path}`"
-    )
+    # Shared in the channel with Slack's file upload, as written.
+    assert chat.files == [(incident.channel_id, path.name, path.read_bytes())]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select
 
@@ -44,7 +45,45 @@ async def budget_of(
                 )
             )
         ).all()
-    # An alert's firing interval is full impact until responders say otherwise.
-    impacts = [Impact(start=start, end=end, incident_id=owner) for owner, start, end in rows]
+        stated = (
+            await session.scalars(
+                select(Incident).where(
+                    Incident.service == service,
+                    or_(
+                        Incident.impact_started_at.is_not(None),
+                        Incident.impact_ended_at.is_not(None),
+                        Incident.impact_fraction.is_not(None),
+                    ),
+                    or_(
+                        Incident.impact_ended_at.is_(None), Incident.impact_ended_at > window_start
+                    ),
+                )
+            )
+        ).all()
+    by_responders = {incident.id: incident for incident in stated}
+    # An alert's firing interval is full impact, unless responders said otherwise.
+    impacts = [
+        Impact(start=start, end=end, incident_id=owner)
+        for owner, start, end in rows
+        if owner not in by_responders
+    ]
+    for incident in stated:
+        own = [(start, end) for owner, start, end in rows if owner == incident.id]
+        impacts.append(_stated(incident, own))
     report = account(slo=svc.slo, impacts=impacts, now=now, incident_id=incident_id)
     return ServiceBudget(service=service, slo=svc.slo, report=report)
+
+
+def _stated(incident: Incident, alerts: list[tuple[datetime, datetime | None]]) -> Impact:
+    """Responders' word first; what they left unsaid comes from the alerts, then the record."""
+    start = incident.impact_started_at or min((s for s, _ in alerts), default=incident.created_at)
+    end = incident.impact_ended_at
+    if end is None and alerts and all(e is not None for _, e in alerts):
+        end = max(e for _, e in alerts if e is not None)
+    if end is None and not incident.is_open:
+        end = incident.resolved_at
+    if end is not None and end < start:
+        end = start  # a stated end before the alerts began: nothing to count
+    return Impact(
+        start=start, end=end, fraction=incident.impact_fraction or 1.0, incident_id=incident.id
+    )

@@ -67,6 +67,10 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None]
     last_update_at: Mapped[datetime | None]  # the last status update posted
     update_snoozed_until: Mapped[datetime | None]  # no status-update reminder before this
+    # Impact as responders state it; when unset, the alerts' firing intervals at full impact.
+    impact_started_at: Mapped[datetime | None]
+    impact_ended_at: Mapped[datetime | None]
+    impact_fraction: Mapped[float | None]
     # The highest share of the service's error budget already announced (0.5, 1.0).
     budget_announced: Mapped[float | None]
 

@@ -216,7 +216,8 @@ def facts_from(
         )
     )
     milestones = Milestones(
-        impact_started=alert_facts[0].starts_at if alert_facts else None,
+        impact_started=getattr(incident, "impact_started_at", None)
+        or (alert_facts[0].starts_at if alert_facts else None),
         detected=incident.detected_at,
         acknowledged=incident.acknowledged_at,
         mitigated=incident.mitigated_at,

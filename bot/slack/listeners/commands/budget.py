@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.budget.ledger import budget_of
+from bot.incidents import impact as impacts
 from bot.incidents.errors import Refused
 from bot.slack.blocks.budget import budget_text
 from bot.slack.listeners.commands.base import Invocation, Subcommand
@@ -26,6 +27,19 @@ async def budget(inv: Invocation) -> None:
     await inv.tell(budget_text(found, incident_ref=inv.incident.ref if inv.incident else None))
 
 
+async def impact(inv: Invocation) -> None:
+    incident = inv.here()
+    await inv.ack()
+    await impacts.state(inv.deps.ctx, incident_id=incident.id, by=inv.user, words=inv.args.split())
+    await inv.tell("Impact noted; the budget counts it from now on.")
+
+
 SUBCOMMANDS = {
     "budget": Subcommand("/incident budget [service]", "the service's error budget now", budget),
+    "impact": Subcommand(
+        "/incident impact start|end <time> | <share>%",
+        "state when the impact started or ended, or how much traffic it hits "
+        "(times: now, -10m, 02:55 UTC, 2026-11-27T02:55Z)",
+        impact,
+    ),
 }

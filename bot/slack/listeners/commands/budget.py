@@ -37,7 +37,7 @@ async def impact(inv: Invocation) -> None:
 SUBCOMMANDS = {
     "budget": Subcommand("/incident budget [service]", "the service's error budget now", budget),
     "impact": Subcommand(
-        "/incident impact start|end <time> | <share>%",
+        "/incident impact start <time> / end <time> / <share>%",
         "state when the impact started or ended, or how much traffic it hits "
         "(times: now, -10m, 02:55 UTC, 2026-11-27T02:55Z)",
         impact,

@@ -70,6 +70,6 @@ async def test_impossible_impacts_are_refused(ctx: Context) -> None:
         with pytest.raises(Refused):
             await impact.state(ctx, incident_id=incident.id, by=ANA, words=words)
     await impact.state(ctx, incident_id=incident.id, by=ANA, words=["start", "02:50"])
-    with pytest.raises(Refused, match="would end .* before it starts"):
+    with pytest.raises(Refused, match=r"would end .* before it starts"):
         await impact.state(ctx, incident_id=incident.id, by=ANA, words=["end", "02:40"])
     assert (await load_incident(ctx, incident.id)).impact_ended_at is None

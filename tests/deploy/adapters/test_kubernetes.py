@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -28,17 +27,6 @@ from tests.deploy.adapters.k8s_api import (
     template,
 )
 from tests.servers import free_port
-
-
-@pytest.fixture
-def api() -> FakeApi:
-    return FakeApi()
-
-
-@pytest.fixture
-async def client(api: FakeApi) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
-        yield client
 
 
 async def test_rollout_rollback_aborts_an_update_in_progress(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -26,17 +24,6 @@ from tests.deploy.adapters.k8s_api import (
     target,
     template,
 )
-
-
-@pytest.fixture
-def api() -> FakeApi:
-    return FakeApi()
-
-
-@pytest.fixture
-async def client(api: FakeApi) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
-        yield client
 
 
 async def test_deployment_undo_patches_the_template_of_the_previous_revision(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.context import Context
 from bot.incidents import service, timeline
 from bot.incidents.changes import change
-from bot.incidents.errors import NotFound
+from bot.incidents.errors import NotFound, Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
 
@@ -15,6 +17,33 @@ MAX_NOTE = 3000
 async def add_note(ctx: Context, *, incident_id: int, text: str, by: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         await c.note("note", text[:MAX_NOTE])
+    return c.incident
+
+
+ACTION_TYPES = ("mitigate", "prevent", "process")
+
+
+async def add_action(
+    ctx: Context,
+    *,
+    incident_id: int,
+    text: str,
+    by: str,
+    owner: str | None = None,
+    action_type: str | None = None,
+    due: date | None = None,
+) -> Incident:
+    """An action item for the postmortem, collected while it is fresh."""
+    if action_type is not None and action_type not in ACTION_TYPES:
+        raise Refused(f"An action item is one of: {', '.join(ACTION_TYPES)}.")
+    async with change(ctx, incident_id=incident_id, by=by) as c:
+        await c.note(
+            "action",
+            text[:MAX_NOTE],
+            owner=owner,
+            action_type=action_type,
+            due=due.isoformat() if due else None,
+        )
     return c.incident
 
 

@@ -40,6 +40,9 @@ class EntryFacts:
     text: str
     actor: str | None = None
     link: str | None = None
+    owner: str | None = None  # action items (kind "action"): who does it,
+    action_type: str | None = None  # mitigate / prevent / process,
+    due: str | None = None  # and by when
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,6 +164,11 @@ class Facts:
         return self._measure("Impact duration", start, "mitigated")
 
     @property
+    def actions(self) -> tuple[EntryFacts, ...]:
+        """Action items collected during the incident (`/incident action`)."""
+        return tuple(e for e in self.timeline if e.kind == "action")
+
+    @property
     def needs_priority_action(self) -> bool:
         """The error-budget policy asks for a priority action item above 20% of the budget."""
         return self.budget is not None and self.budget.fraction > PRIORITY_ACTION_THRESHOLD
@@ -209,7 +217,14 @@ def facts_from(
     entries = tuple(
         sorted(
             (
-                EntryFacts(at=e.at, kind=e.kind, text=e.text, actor=e.actor, link=e.link)
+                EntryFacts(
+                    at=e.at,
+                    kind=e.kind,
+                    text=e.text,
+                    actor=e.actor,
+                    link=e.link,
+                    **_action_fields(getattr(e, "data", None)),
+                )
                 for e in timeline
             ),
             key=lambda e: e.at,  # stable: entries at the same moment keep their given order
@@ -340,3 +355,10 @@ def _budget(report: BudgetLike, *, slo: SloLike | None, incident_id: int) -> Bud
         window_start=report.window_start,
         window_end=report.now,
     )
+
+
+def _action_fields(data: Mapping[str, Any] | None) -> dict[str, str | None]:
+    data = data or {}
+    return {
+        key: (str(data[key]) if data.get(key) else None) for key in ("owner", "action_type", "due")
+    }

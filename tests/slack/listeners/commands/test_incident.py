@@ -182,3 +182,26 @@ async def test_budget_shows_where_the_service_stands(
     assert text.startswith("*search-ranker* · SLO 99.9% over 30d (time-based) · budget 43m12s")
     assert "Consumed 1m59s (5%); 41m12s left." in text
     assert "Burning at 1,000 times the sustainable rate: exhausted at 03:41 UTC" in text
+
+
+async def test_action_items_reach_the_postmortem(deps: Deps, ctx: Context) -> None:
+    from bot.postmortem import flows as postmortem
+    from tests.domain import incident_with_channel
+
+    incident = await incident_with_channel(ctx)
+    channel = incident.channel_id
+    assert channel is not None
+    said = await run(
+        deps,
+        "action prevent Canary every ranker model <@U0BEN0002|ben> due=2026-12-04",
+        user="U0ANA0001",
+        channel=channel,
+    )
+    assert said.calls == [{}]  # acked; the confirmation came through respond
+    bad = await run(deps, "action Fix it due=someday", user="U0ANA0001", channel=channel)
+    assert "a due date is like due=2026-12-04" in bad.text
+    [item] = [t for t in (await load_incident(ctx, incident.id)).timeline if t.kind == "action"]
+    assert item.text == "Canary every ranker model"
+    assert item.data == {"owner": "U0BEN0002", "action_type": "prevent", "due": "2026-12-04"}
+    draft = await postmortem.draft(ctx, incident_id=incident.id)
+    assert "| prevent | Canary every ranker model | @U0BEN0002 | _to file_ | 2026-12-04 |" in draft

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.budget.slo import Slo
+from bot.budget.slo import Slo, SloError, load_openslo
 from bot.deploy.config import DeployConfig
 from bot.durations import Duration
 from bot.incidents.oncall import Rotation
@@ -65,6 +65,8 @@ class ServiceConfig(BaseModel):
     oncall: Rotation | None = Field(None, description="who commands this service's new incidents")
     deploy: DeployConfig | None = Field(None, description="where its mitigations act")
     slo: Slo | None = Field(None, description="its objective: target, window, method")
+    # Or an OpenSLO v1 `kind: SLO` file (relative to firebreak.yaml), read when loading.
+    openslo: Path | None = None
 
 
 class AlertsConfig(BaseModel):
@@ -199,7 +201,26 @@ def load_config(path: Path | None) -> FirebreakConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     try:
-        return FirebreakConfig.model_validate(raw)
+        config = FirebreakConfig.model_validate(raw)
     except ValidationError as exc:
         lines = [f"{path}: {e['field']}: {e['message']}" for e in describe(exc)]
         raise ConfigError("\n".join(lines)) from exc
+    for name, svc in config.services.items():
+        if svc.openslo is not None:
+            svc.slo = _read_openslo(path, f"services.{name}", svc)
+    return config
+
+
+def _read_openslo(config_path: Path, where: str, svc: ServiceConfig) -> Slo:
+    if svc.slo is not None:
+        raise ConfigError(f"{config_path}: {where}: give `slo` or `openslo`, not both")
+    assert svc.openslo is not None
+    file = svc.openslo if svc.openslo.is_absolute() else config_path.parent / svc.openslo
+    try:
+        return load_openslo(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"{config_path}: {where}.openslo: cannot read {file}: {exc.strerror}"
+        ) from exc
+    except SloError as exc:
+        raise ConfigError(f"{file}: {exc}") from exc

@@ -62,3 +62,40 @@ def test_database_urls_get_the_async_driver(
 ) -> None:
     monkeypatch.setenv("FIREBREAK_DATABASE_URL", given)
     assert Settings().database_url == used
+
+
+OPENSLO = """apiVersion: openslo/v1
+kind: SLO
+metadata: {name: ranker-availability}
+spec:
+  service: search-ranker
+  budgetingMethod: Timeslices
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{displayName: available, target: 0.999}]
+"""
+
+
+def test_an_openslo_file_gives_the_service_its_slo(tmp_path: Path) -> None:
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo" / "ranker.yaml").write_text(OPENSLO)
+    path = tmp_path / "firebreak.yaml"
+    path.write_text("services:\n  search-ranker:\n    openslo: slo/ranker.yaml\n")
+    slo = load_config(path).services["search-ranker"].slo
+    assert slo is not None and (slo.target, slo.window.days, slo.method) == (99.9, 28, "time")
+
+
+def test_openslo_errors_name_the_file_and_place(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text(OPENSLO.replace("0.999", "2"))
+    path = tmp_path / "firebreak.yaml"
+    path.write_text("services:\n  search-ranker:\n    openslo: bad.yaml\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{tmp_path / 'bad.yaml'}: spec.objectives[0].target")
+    path.write_text("services:\n  search-ranker:\n    openslo: nope.yaml\n")
+    with pytest.raises(ConfigError, match="services.search-ranker.openslo: cannot read"):
+        load_config(path)
+    path.write_text(
+        "services:\n  search-ranker:\n    openslo: bad.yaml\n    slo: {target: 99.9, window: 7d}\n"
+    )
+    with pytest.raises(ConfigError, match="give `slo` or `openslo`, not both"):
+        load_config(path)

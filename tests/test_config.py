@@ -92,7 +92,7 @@ def test_openslo_errors_name_the_file_and_place(tmp_path: Path) -> None:
         load_config(path)
     assert str(caught.value).startswith(f"{tmp_path / 'bad.yaml'}: spec.objectives[0].target")
     path.write_text("services:\n  search-ranker:\n    openslo: nope.yaml\n")
-    with pytest.raises(ConfigError, match="services.search-ranker.openslo: cannot read"):
+    with pytest.raises(ConfigError, match=r"services\.search-ranker\.openslo: cannot read"):
         load_config(path)
     path.write_text(
         "services:\n  search-ranker:\n    openslo: bad.yaml\n    slo: {target: 99.9, window: 7d}\n"

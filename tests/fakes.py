@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.budget.ledger import ServiceBudget
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 from bot.incidents.ports import (
     ChannelNameTaken,
@@ -48,6 +49,7 @@ class FakeChat:
     runs: list[tuple[MessageRef, RunView]] = field(default_factory=list)  # posts and updates
     offered_playbooks: list[tuple[str, str, str]] = field(default_factory=list)
     files: list[tuple[str, str, bytes]] = field(default_factory=list)
+    budget_messages: list[tuple[MessageRef, timedelta]] = field(default_factory=list)
     _ts: int = 0
 
     async def create_channel(self, *, name: str) -> ChannelRef:
@@ -116,6 +118,13 @@ class FakeChat:
     ) -> str | None:
         self.files.append((channel, filename, content))
         return f"https://slack.test/files/{filename}"
+
+    async def show_budget(
+        self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None
+    ) -> MessageRef:
+        shown = message or self._message(channel)
+        self.budget_messages.append((shown, budget.report.remaining))
+        return shown
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         ref = self._message(channel)

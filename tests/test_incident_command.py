@@ -314,3 +314,25 @@ def test_postmortem_draft_by_command_and_api(bot: Bot, config: FirebreakConfig) 
     assert bot.workspace.file_content(file["id"]) == path.read_bytes()
     uploads = [c.method for c in bot.workspace.calls if c.method.startswith("files.")]
     assert uploads[:2] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+
+
+def test_the_budget_clock_is_pinned_in_the_channel(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.budget.slo import Slo
+
+    clean_env(monkeypatch)
+    config.services["search-ranker"].slo = Slo(target=99.95, window="7d")
+    with running_bot(tmp_path, config) as bot:
+        channel = opened(bot)["channel_id"]
+        budget = wait_for(
+            lambda: next(
+                (m for m in bot.workspace.messages(channel) if "Error budget" in m["text"]), None
+            ),
+            what="the budget message",
+        )
+        assert "*search-ranker* · SLO 99.95% over 7d" in budget["text"]
+        pins = [c for c in bot.workspace.calls_to("pins.add") if c.status == 200]
+        assert [(c.args["channel"], c.args["timestamp"]) for c in pins] == [(channel, budget["ts"])]
+        info = bot.workspace.channel_by_name(bot.incident("INC-1")["channel_name"])
+        assert info is not None and " · budget " in info["topic"]["value"]

@@ -23,6 +23,7 @@ SCOPES = {
     "chat_postEphemeral": "chat:write",
     "chat_getPermalink": "chat:write",  # needs no scope of its own; any bot token may call it
     "files_upload_v2": "files:write",
+    "pins_add": "pins:write",
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.budget.ledger import budget_of
+from bot.budget.ledger import ServiceBudget, budget_of
 from bot.context import Context
 from bot.incidents import reminders, service, timeline
 from bot.incidents.budget_policy import announce_thresholds
@@ -88,8 +88,9 @@ async def sync(ctx: Context, incident: Incident) -> None:
         await reminders.plan(ctx, incident)
         if incident.channel_id is None:
             return  # open_in_chat sets them up when the channel exists
-        budget = await budget_of(ctx, service=incident.service)
+        budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
         if budget is not None and incident.is_open:
+            await _show_budget(ctx, incident, budget)
             await announce_thresholds(ctx, incident, budget)
         topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
         if topic != incident.channel_topic:
@@ -103,3 +104,17 @@ async def sync(ctx: Context, incident: Incident) -> None:
                 message=MessageRef(incident.channel_id, incident.announcement_ts),
                 card=await card_for(ctx, incident),
             )
+
+
+async def _show_budget(ctx: Context, incident: Incident, budget: ServiceBudget) -> None:
+    """The pinned budget message of the channel, posted once and then updated in place."""
+    assert incident.channel_id is not None
+    known = MessageRef(incident.channel_id, incident.budget_ts) if incident.budget_ts else None
+    shown = await ctx.chat.show_budget(
+        channel=incident.channel_id, ref=incident.ref, budget=budget, message=known
+    )
+    if known is None:
+        async with ctx.sessions.begin() as session:
+            stored = await service.get(session=session, incident_id=incident.id)
+            if stored is not None:
+                stored.budget_ts = shown.ts

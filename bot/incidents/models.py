@@ -71,6 +71,7 @@ class Incident(Base):
     impact_started_at: Mapped[datetime | None]
     impact_ended_at: Mapped[datetime | None]
     impact_fraction: Mapped[float | None]
+    budget_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned budget message
     # The highest share of the service's error budget already announced (0.5, 1.0).
     budget_announced: Mapped[float | None]
 

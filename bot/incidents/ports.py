@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.budget.ledger import ServiceBudget
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,12 @@ class Chat(Protocol):
         self, *, channel: str, filename: str, title: str, content: bytes, comment: str
     ) -> str | None:
         """Upload a file into the channel with a comment; its permalink, when known."""
+        ...
+
+    async def show_budget(
+        self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None
+    ) -> MessageRef:
+        """The budget clock: posted and pinned the first time, updated in place after."""
         ...
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:

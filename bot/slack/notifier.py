@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.budget.ledger import ServiceBudget
 from bot.incidents.ports import (
     ChannelNameTaken,
     ChannelRef,
@@ -24,6 +25,7 @@ from bot.incidents.ports import (
 from bot.slack.blocks import actions, messages
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement
+from bot.slack.blocks.budget import budget_text
 from bot.slack.blocks.runs import run_message
 
 Blocks = list[dict[str, Any]]
@@ -120,6 +122,22 @@ class SlackChat:
         )
         shared = response.get("file") or (response.get("files") or [{}])[0]
         return shared.get("permalink")
+
+    async def show_budget(
+        self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None
+    ) -> MessageRef:
+        summary = budget_text(budget, incident_ref=ref)
+        text = f":hourglass_flowing_sand: *Error budget* ({ref})\n{summary}"
+        if message is not None:
+            await self._call("chat_update", channel=message.channel_id, ts=message.ts, text=text)
+            return message
+        posted = await self._post(channel=channel, text=text)
+        try:
+            await self._call("pins_add", channel=posted.channel_id, timestamp=posted.ts)
+        except ChatError as exc:
+            if exc.code != "already_pinned":
+                raise
+        return posted
 
     async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
         text, blocks = run_message(run)

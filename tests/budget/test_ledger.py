@@ -62,6 +62,11 @@ async def test_the_topic_counts_the_budget_down(
     clock.advance(minutes=4)
     await changes.sync(ctx, await load_incident(ctx, incident.id))
     assert chat.topics[-1][1].endswith("budget spent, 57s over")
+    # The pinned budget message: posted once, then the same message updated.
+    refs = {ref for ref, _ in chat.budget_messages}
+    assert len(refs) == 1 and len(chat.budget_messages) >= 2
+    assert (await load_incident(ctx, incident.id)).budget_ts == refs.pop().ts
+    assert chat.budget_messages[-1][1] < timedelta(0)
 
 
 def test_topic_without_an_slo_says_nothing_of_budgets() -> None:

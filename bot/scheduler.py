@@ -140,10 +140,6 @@ class ReminderScheduler:
     async def cancel(self, *, key: str) -> None:
         await asyncio.to_thread(self._remove, key)
 
-    async def next_run(self, key: str) -> datetime | None:
-        job = await asyncio.to_thread(self._scheduler.get_job, key)
-        return job.next_run_time if job else None
-
     def _remove(self, key: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(key)

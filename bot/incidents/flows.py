@@ -100,16 +100,15 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
 async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) -> None:
     """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
     await open_in_chat(ctx=ctx, incident_id=incident_id)
-    async with ctx.locks(incident_id):
-        incident = await changes.load(ctx, incident_id=incident_id)
-        await changes.sync(ctx, incident)
-        if all_resolved:
-            await changes.tell(
-                ctx,
-                incident,
-                ":white_check_mark: All alerts of this incident have resolved. "
-                "It stays open until its commander resolves it.",
-            )
+    incident = await changes.load(ctx, incident_id=incident_id)
+    await changes.sync(ctx, incident)  # serialised per incident by sync itself
+    if all_resolved:
+        await changes.tell(
+            ctx,
+            incident,
+            ":white_check_mark: All alerts of this incident have resolved. "
+            "It stays open until its commander resolves it.",
+        )
 
 
 async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:

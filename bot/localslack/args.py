@@ -61,30 +61,27 @@ class Args:
 
     def json_list(self, name: str, *, error: str) -> list[Any] | None:
         """A list argument sent either as a JSON array or as a JSON-encoded string."""
-        value = self._raw.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise SlackError(error) from None
-        if not isinstance(value, list):
+        value = self._json(name, error=error)
+        if value is not None and not isinstance(value, list):
             raise SlackError(error)
         return value
 
     def json_object(self, name: str, *, error: str) -> dict[str, Any] | None:
         """An object argument sent either as a JSON object or as a JSON-encoded string."""
+        value = self._json(name, error=error)
+        if value is not None and not isinstance(value, dict):
+            raise SlackError(error)
+        return value
+
+    def _json(self, name: str, *, error: str) -> Any:
         value = self._raw.get(name)
         if value is None or value == "":
             return None
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                return json.loads(value)
             except ValueError:
                 raise SlackError(error) from None
-        if not isinstance(value, dict):
-            raise SlackError(error)
         return value
 
     def has(self, name: str) -> bool:

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.deploy.adapters.wire import REDACTED, send_into
+from bot.deploy.adapters.wire import REDACTED, read, send_into
 from bot.deploy.config import KubernetesTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -136,7 +136,9 @@ class KubernetesTarget:
         async with self._session() as client:
             for request in prepared.requests:
                 try:
-                    await self._send(client, request, timeout_s, responses)
+                    await send_into(
+                        responses, client, request, token=self._token, timeout_s=timeout_s
+                    )
                 except DeployError as error:
                     # As `kubectl argo rollouts abort`: a CRD without the status subresource.
                     if error.status != 404 or request.url != self._url + "/status":
@@ -148,7 +150,9 @@ class KubernetesTarget:
                         request.json,
                         request.content_type,
                     )
-                    await self._send(client, fallback, timeout_s, responses)
+                    await send_into(
+                        responses, client, fallback, token=self._token, timeout_s=timeout_s
+                    )
         return Result(prepared, tuple(responses), self._state_after(prepared, responses))
 
     # -- planning: reads only ------------------------------------------------------------------
@@ -290,18 +294,9 @@ class KubernetesTarget:
             yield client
 
     async def _read(self, client: httpx.AsyncClient, url: str) -> Any:
-        responses: list[Response] = []
-        await self._send(client, self._request("GET", url), self._config.timeout_s, responses)
-        return responses[-1].body
-
-    async def _send(
-        self,
-        client: httpx.AsyncClient,
-        request: Request,
-        timeout_s: float,
-        responses: list[Response],
-    ) -> None:
-        await send_into(responses, client, request, token=self._token, timeout_s=timeout_s)
+        return await read(
+            client, self._request("GET", url), token=self._token, timeout_s=self._config.timeout_s
+        )
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.deploy.adapters.wire import REDACTED, send_into
+from bot.deploy.adapters.wire import REDACTED, read, send_into
 from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -122,7 +122,7 @@ class MlflowTarget:
         responses: list[Response] = []
         async with self._session() as client:
             for request in prepared.requests:
-                await self._send(client, request, timeout_s, responses)
+                await send_into(responses, client, request, token=self._token, timeout_s=timeout_s)
         version: str | None = None
         if prepared.action is Action.GET_STATE and responses:
             version = _alias_version(responses[-1].body)
@@ -215,18 +215,7 @@ class MlflowTarget:
             yield client
 
     async def _read(self, client: httpx.AsyncClient, request: Request) -> Any:
-        responses: list[Response] = []
-        await self._send(client, request, self._config.timeout_s, responses)
-        return responses[-1].body
-
-    async def _send(
-        self,
-        client: httpx.AsyncClient,
-        request: Request,
-        timeout_s: float,
-        responses: list[Response],
-    ) -> None:
-        await send_into(responses, client, request, token=self._token, timeout_s=timeout_s)
+        return await read(client, request, token=self._token, timeout_s=self._config.timeout_s)
 
 
 def _alias_version(body: Any) -> str | None:

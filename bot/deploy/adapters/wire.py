@@ -86,6 +86,13 @@ async def send_into(
         raise
 
 
+async def read(
+    client: httpx.AsyncClient, request: Request, *, token: str | None, timeout_s: float
+) -> Any:
+    """A read while preparing: the body of a 2xx answer (DeployError otherwise)."""
+    return (await send(client, request, token=token, timeout_s=timeout_s)).body
+
+
 def body_of(reply: httpx.Response) -> Any:
     try:
         return reply.json()

@@ -226,7 +226,8 @@ def test_notes_pins_and_reactions_reach_the_timeline_once(bot: Bot) -> None:
 
 def test_declare_modal_opens_and_its_answers_open_the_incident(bot: Bot) -> None:
     assert bot.command("declare", user=ANA).status_code == 200
-    [view] = bot.workspace.views()
+    # views.open runs after the ack, so the modal can arrive a moment after the response.
+    [view] = wait_for(bot.workspace.views, what="the declare modal")
     assert view["callback_id"] == actions.DECLARE_VIEW
 
     empty = bot.submit_view(view, {}, user=ANA)

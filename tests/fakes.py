@@ -21,6 +21,7 @@ from bot.incidents.ports import (
     Reminder,
     RunView,
     StatusUpdate,
+    Upload,
 )
 from bot.playbooks.ports import ProbeResponse
 
@@ -113,11 +114,11 @@ class FakeChat:
         self.offered_playbooks.append((channel, playbook, text))
         return self._message(channel)
 
-    async def share_file(
-        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    async def share_files(
+        self, *, channel: str, files: Sequence[Upload], comment: str
     ) -> str | None:
-        self.files.append((channel, filename, content))
-        return f"https://slack.test/files/{filename}"
+        self.files.extend((channel, f.filename, f.content) for f in files)
+        return f"https://slack.test/files/{files[0].filename}"
 
     async def show_budget(
         self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +17,7 @@ import pytest
 
 from bot.app import Runtime, build_app
 from bot.config import FirebreakConfig, Settings
+from bot.context import utcnow
 from bot.db.migrate import upgrade
 from bot.localslack import Workspace
 from tests.servers import ServerThread, free_port, slack_headers, wait_for
@@ -199,6 +201,7 @@ def running_bot(
     *,
     slack: Workspace | None = None,
     socket_mode: bool = False,
+    clock: Callable[[], datetime] = utcnow,
     **settings: Any,
 ) -> Iterator[Bot]:
     """The bot on a free port; with `slack` (and SLACK_BOT_TOKEN, FIREBREAK_SLACK_API_URL in
@@ -213,7 +216,11 @@ def running_bot(
     }
     port = free_port()
     app = build_app(
-        Settings(**values), config, self_url=f"http://127.0.0.1:{port}", socket_mode=socket_mode
+        Settings(**values),
+        config,
+        self_url=f"http://127.0.0.1:{port}",
+        socket_mode=socket_mode,
+        clock=clock,
     )
     runtime: Runtime = app.state.firebreak
     with ServerThread(app, port) as server, httpx.Client(base_url=server.url, timeout=10) as http:

@@ -20,17 +20,27 @@ class ServiceBudget:
     service: str
     slo: Slo
     report: BudgetReport
+    # Every impact the report was made from, plus those needed to account from `since` on.
+    impacts: tuple[Impact, ...] = ()
 
 
 async def budget_of(
-    ctx: Context, *, service: str | None, incident_id: int | None = None
+    ctx: Context,
+    *,
+    service: str | None,
+    incident_id: int | None = None,
+    since: datetime | None = None,
 ) -> ServiceBudget | None:
-    """None when the service has no SLO in firebreak.yaml."""
+    """None when the service has no SLO in firebreak.yaml.
+
+    `since`: also load the impacts needed to account at any moment from then to now (for a
+    burn-down); the report itself is for now.
+    """
     svc = ctx.config.service(service)
     if service is None or svc is None or svc.slo is None:
         return None
     now = ctx.clock()
-    window_start = now - svc.slo.window
+    window_start = min(now, since or now) - svc.slo.window
     async with ctx.sessions() as session:
         rows = (
             await session.execute(
@@ -71,7 +81,7 @@ async def budget_of(
         own = [(start, end) for owner, start, end in rows if owner == incident.id]
         impacts.append(_stated(incident, own))
     report = account(slo=svc.slo, impacts=impacts, now=now, incident_id=incident_id)
-    return ServiceBudget(service=service, slo=svc.slo, report=report)
+    return ServiceBudget(service=service, slo=svc.slo, report=report, impacts=tuple(impacts))
 
 
 def _stated(incident: Incident, alerts: list[tuple[datetime, datetime | None]]) -> Impact:

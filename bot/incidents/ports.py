@@ -91,6 +91,15 @@ class StepLine:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file to share in a channel."""
+
+    filename: str
+    title: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class RunView:
     """A playbook run as its progress message shows it (updated in place as steps run)."""
 
@@ -158,10 +167,11 @@ class Chat(Protocol):
         """A message with a button that starts the playbook (approval rules apply)."""
         ...
 
-    async def share_file(
-        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    async def share_files(
+        self, *, channel: str, files: Sequence[Upload], comment: str
     ) -> str | None:
-        """Upload a file into the channel with a comment; its permalink, when known."""
+        """Upload files into the channel in one message with a comment; the first file's
+        permalink, when known."""
         ...
 
     async def show_budget(

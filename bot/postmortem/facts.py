@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from bot.budget.burn import BurnPoint
 from bot.incidents.people import check_user_id
 from bot.postmortem.measures import Measure, Milestones, measure, standard_measures
 from bot.postmortem.sources import (
@@ -96,6 +97,7 @@ class BudgetFacts:
     remaining: timedelta  # of the window's budget; negative once overspent
     window_start: datetime
     window_end: datetime
+    burn: tuple[BurnPoint, ...] = ()  # the budget left over the incident's span, for the chart
 
     @property
     def fraction(self) -> float:
@@ -135,6 +137,7 @@ class Facts:
     requests_affected: int | None = None
     names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)  # user ID → name
     postmortem_status: str = "draft"
+    chart: str | None = None  # the burn-down image's file name, beside the document
 
     @property
     def time_to_detect(self) -> timedelta | None:
@@ -206,12 +209,14 @@ def facts_from(
     steps: Iterable[StepLike],
     budget: BudgetLike | None = None,
     slo: SloLike | None = None,
+    burn: Iterable[BurnPoint] = (),
     names: Mapping[str, str] | None = None,
 ) -> Facts:
     """The facts of one incident, from its stored records.
 
     `budget` is the service's BudgetReport over the SLO window (ideally made for this incident's
-    id); `names` maps Slack user IDs to display names for the rendered text.
+    id); `burn` is the budget left over the incident's span; `names` maps Slack user IDs to
+    display names for the rendered text.
     """
     alert_facts = tuple(sorted((_alert(a) for a in alerts), key=lambda a: a.starts_at))
     entries = tuple(
@@ -258,7 +263,9 @@ def facts_from(
         timeline=entries,
         alerts=alert_facts,
         runs=_runs(runs, steps),
-        budget=None if budget is None else _budget(budget, slo=slo, incident_id=incident.id),
+        budget=None
+        if budget is None
+        else _budget(budget, slo=slo, incident_id=incident.id, burn=tuple(burn)),
         names=MappingProxyType(dict(names)) if names else _NO_NAMES,
     )
 
@@ -338,7 +345,9 @@ def _step(step: StepLike) -> StepFacts:
     )
 
 
-def _budget(report: BudgetLike, *, slo: SloLike | None, incident_id: int) -> BudgetFacts:
+def _budget(
+    report: BudgetLike, *, slo: SloLike | None, incident_id: int, burn: tuple[BurnPoint, ...]
+) -> BudgetFacts:
     if report.incident_consumed is not None and report.incident_id == incident_id:
         consumed = report.incident_consumed
     else:
@@ -354,6 +363,7 @@ def _budget(report: BudgetLike, *, slo: SloLike | None, incident_id: int) -> Bud
         remaining=report.remaining,
         window_start=report.window_start,
         window_end=report.now,
+        burn=burn,
     )
 
 

@@ -4,28 +4,46 @@ folder, and telling the channel where it is."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.budget.burn import burn_down
 from bot.budget.ledger import budget_of
 from bot.context import Context
 from bot.incidents import service
 from bot.incidents.errors import NotFound
-from bot.incidents.models import format_ref
+from bot.incidents.models import Incident, format_ref
 from bot.incidents.naming import slugify
+from bot.incidents.ports import Upload
 from bot.playbooks.runs import PlaybookRun, StepRun
-from bot.postmortem.facts import facts_from
+from bot.postmortem.chart import Marker, burn_down_svg
+from bot.postmortem.facts import Facts, facts_from
 from bot.postmortem.render import render
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Draft:
+    name: str  # INC-7-<slug>.md
+    markdown: str
+    chart_name: str | None = None  # INC-7-<slug>-budget.svg, linked from the Markdown
+    chart: str | None = None  # the SVG itself; None when the service has no SLO
+
+    def files(self) -> list[tuple[str, bytes]]:
+        out = [(self.name, self.markdown.encode())]
+        if self.chart_name and self.chart:
+            out.append((self.chart_name, self.chart.encode()))
+        return out
 
 
 async def draft(ctx: Context, *, incident_id: int) -> str:
     """The Markdown draft, rendered now (nothing is written)."""
-    return (await _draft(ctx, incident_id=incident_id))[1]
+    return (await _draft(ctx, incident_id=incident_id)).markdown
 
 
-async def _draft(ctx: Context, *, incident_id: int) -> tuple[str, str]:
-    """(file name, Markdown)."""
+async def _draft(ctx: Context, *, incident_id: int) -> Draft:
     async with ctx.sessions() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
@@ -44,7 +62,8 @@ async def _draft(ctx: Context, *, incident_id: int) -> tuple[str, str]:
                 .order_by(StepRun.run_id, StepRun.phase, StepRun.position)
             )
         )
-    budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
+    start, end = burn_span(incident, now=ctx.clock())
+    budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
     facts = facts_from(
         incident=incident,
         alerts=incident.alerts,
@@ -53,38 +72,98 @@ async def _draft(ctx: Context, *, incident_id: int) -> tuple[str, str]:
         steps=steps,
         budget=budget.report if budget else None,
         slo=budget.slo if budget else None,
+        burn=burn_down(slo=budget.slo, impacts=budget.impacts, start=start, end=end)
+        if budget
+        else (),
     )
     slug = slugify(incident.title)
-    name = f"{incident.ref}-{slug}.md" if slug else f"{incident.ref}.md"
-    return name, render(facts=facts, template=ctx.config.postmortem.template)
+    stem = f"{incident.ref}-{slug}" if slug else incident.ref
+    if facts.budget is None:
+        return Draft(name=f"{stem}.md", markdown=_render(ctx, facts))
+    facts = replace(facts, chart=f"{stem}-budget.svg")
+    return Draft(
+        name=f"{stem}.md",
+        markdown=_render(ctx, facts),
+        chart_name=facts.chart,
+        chart=chart_of(facts),
+    )
+
+
+def _render(ctx: Context, facts: Facts) -> str:
+    return render(facts=facts, template=ctx.config.postmortem.template)
+
+
+def burn_span(incident: Incident, *, now: datetime) -> tuple[datetime, datetime]:
+    """From a little before impact began to a little after it was resolved (or now)."""
+    moments = [incident.impact_started_at, incident.detected_at]
+    moments += [alert.starts_at for alert in incident.alerts]
+    begin = min(m for m in moments if m is not None)
+    finish = min(incident.resolved_at or now, now)
+    margin = max((finish - begin) / 10, timedelta(minutes=1))
+    return begin - margin, min(finish + margin, now)
+
+
+def chart_of(facts: Facts) -> str | None:
+    """The burn-down SVG, marked with the incident's milestones."""
+    b = facts.budget
+    if b is None or len(b.burn) < 2:
+        return None
+    target = "the SLO" if b.slo_target is None else f"{b.slo_target:g}%"
+    m = facts.milestones
+    markers = [
+        Marker(label=label, at=at)
+        for label, at in (
+            ("impact", m.impact_started),
+            ("detected", m.detected),
+            ("mitigated", m.mitigated),
+            ("resolved", m.resolved),
+        )
+        if at is not None
+    ]
+    return burn_down_svg(
+        title=f"{facts.ref}: error budget left ({target}, {_days(b.slo_window)} window)",
+        points=b.burn,
+        budget=b.budget,
+        markers=markers,
+    )
+
+
+def _days(window: timedelta) -> str:
+    return f"{window.days}d" if window == timedelta(days=window.days) else str(window)
 
 
 async def write(ctx: Context, *, incident_id: int) -> Path:
-    """Render and save `<postmortem.folder>/INC-7-<slug>.md` (replacing an earlier draft)."""
-    name, text = await _draft(ctx, incident_id=incident_id)
+    """Render and save `<postmortem.folder>/INC-7-<slug>.md` and its burn-down chart beside it
+    (replacing an earlier draft); the Markdown's path."""
+    return (await _write(ctx, incident_id=incident_id))[0]
+
+
+async def _write(ctx: Context, *, incident_id: int) -> tuple[Path, Draft]:
+    made = await _draft(ctx, incident_id=incident_id)
     folder = ctx.config.postmortem.folder
-    path = folder / name
 
     def save() -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        for name, content in made.files():
+            (folder / name).write_bytes(content)
 
     await asyncio.to_thread(save)  # file I/O off the event loop
-    return path
+    return folder / made.name, made
 
 
 async def publish(ctx: Context, *, incident_id: int) -> Path:
     """Write the draft and share it in the incident's channel (Slack's file upload)."""
-    path = await write(ctx, incident_id=incident_id)
+    path, made = await _write(ctx, incident_id=incident_id)
     async with ctx.sessions() as session:
         incident = await service.get(session=session, incident_id=incident_id)
     if incident is not None and incident.channel_id:
-        content = await asyncio.to_thread(path.read_bytes)
-        await ctx.chat.share_file(
+        titles = [f"{incident.ref} postmortem (draft)", f"{incident.ref} error budget burn-down"]
+        await ctx.chat.share_files(
             channel=incident.channel_id,
-            filename=path.name,
-            title=f"{incident.ref} postmortem (draft)",
-            content=content,
+            files=[
+                Upload(filename=name, title=title, content=content)
+                for (name, content), title in zip(made.files(), titles, strict=False)
+            ],
             comment=(
                 f":page_facing_up: Postmortem draft of {incident.ref}, from what happened "
                 f"(also `{path}`). Fill in the contributing factors and action items "

@@ -21,6 +21,7 @@ from bot.incidents.ports import (
     Reminder,
     RunView,
     StatusUpdate,
+    Upload,
 )
 from bot.slack.blocks import actions, messages
 from bot.slack.blocks.actions import button
@@ -107,17 +108,17 @@ class SlackChat:
         ]
         return await self._post(channel=channel, text=text, blocks=blocks)
 
-    async def share_file(
-        self, *, channel: str, filename: str, title: str, content: bytes, comment: str
+    async def share_files(
+        self, *, channel: str, files: Sequence[Upload], comment: str
     ) -> str | None:
-        # files.getUploadURLExternal → upload → files.completeUploadExternal (files.upload is
-        # retired); slack_sdk's files_upload_v2 makes the three calls.
+        # files.getUploadURLExternal → upload (per file) → one files.completeUploadExternal
+        # (files.upload is retired); slack_sdk's files_upload_v2 makes the calls.
         response = await self._call(
             "files_upload_v2",
             channel=channel,
-            filename=filename,
-            title=title,
-            content=content,
+            file_uploads=[
+                {"filename": f.filename, "title": f.title, "content": f.content} for f in files
+            ],
             initial_comment=comment,
         )
         shared = response.get("file") or (response.get("files") or [{}])[0]

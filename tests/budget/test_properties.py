@@ -13,6 +13,7 @@ from itertools import pairwise
 import pytest
 
 from bot.budget.account import account
+from bot.budget.burn import burn_down
 from bot.budget.impact import Impact, clip, merge
 from bot.budget.slo import Slo
 
@@ -151,3 +152,20 @@ def test_account_invariants(seed: int) -> None:
     shuffled = impacts[:]
     rng.shuffle(shuffled)
     assert account(slo=SLO, impacts=shuffled, now=now) == report
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_remaining_never_grows_while_incidents_burn(seed: int) -> None:
+    """Nothing ages out of the 1-day window within these 5 hours, so the budget left can only
+    fall, and it falls wherever a counted impact is going on."""
+    rng = random.Random(seed)
+    impacts = random_impacts(rng)
+    points = burn_down(slo=SLO, impacts=impacts, start=at(0), end=at(300))
+    for before, after in pairwise(points):
+        assert after.remaining <= before.remaining
+        middle = before.at + (after.at - before.at) / 2
+        burning = any(
+            not i.drill and i.start <= middle and (i.end is None or middle < i.end) for i in impacts
+        )
+        assert (after.remaining < before.remaining) == burning
+    assert points[-1].remaining == account(slo=SLO, impacts=impacts, now=at(300)).remaining

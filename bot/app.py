@@ -129,7 +129,7 @@ def build_app(
         targets=ConfiguredTargets(config, outbound, history=DbAliasHistory(ctx.sessions, clock)),
         probe=HttpProbe(outbound),
     )
-    deps = Deps(ctx=ctx, background=background, runner=runner)
+    deps = Deps(ctx=ctx, background=background, runner=runner, drills_dir=settings.drills_dir)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
     link = SocketModeLink(bolt, app_token=settings.slack_app_token or "") if socket_mode else None
     runtime = Runtime(
@@ -154,6 +154,7 @@ def build_app(
         )
     )
     api.include_router(web.api_router(deps=deps))
+    api.include_router(web.gate_router(deps=deps))
     api.include_router(web.health_router(deps=deps))
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.

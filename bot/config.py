@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.budget.slo import Slo, SloError, load_openslo
@@ -36,6 +43,7 @@ class Settings(BaseSettings):
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")
     playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
+    drills_dir: Path = Field(Path("examples/drills"), alias="FIREBREAK_DRILLS")
 
     @field_validator("database_url")
     @classmethod
@@ -67,6 +75,8 @@ class ServiceConfig(BaseModel):
     slo: Slo | None = Field(None, description="its objective: target, window, method")
     # Or an OpenSLO v1 `kind: SLO` file (relative to firebreak.yaml), read when loading.
     openslo: Path | None = None
+    # Services whose changes can break this one: their changes show in its incidents too.
+    depends_on: list[str] = Field(default_factory=list)
 
 
 class AlertsConfig(BaseModel):
@@ -163,6 +173,16 @@ class TimelineConfig(BaseModel):
     pin_emoji: str = "pushpin"
 
 
+class ChangesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # How far back before an incident opened its announcement lists changes.
+    lookback: Duration = timedelta(hours=24)
+    # What "Roll back this change" runs, with the change's previous version as to_version.
+    rollback_playbook: str = "rollback"
+    shown: int = Field(8, ge=1, le=20)  # changes listed in an announcement
+
+
 class FirebreakConfig(BaseModel):
     """The team's firebreak.yaml: services, their owners, and where incidents are broadcast."""
 
@@ -177,7 +197,19 @@ class FirebreakConfig(BaseModel):
     playbooks: PlaybooksConfig = Field(default_factory=PlaybooksConfig)
     budget: BudgetPolicyConfig = Field(default_factory=BudgetPolicyConfig)
     postmortem: PostmortemConfig = Field(default_factory=PostmortemConfig)
+    changes: ChangesConfig = Field(default_factory=ChangesConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_dependencies(self) -> FirebreakConfig:
+        for name, svc in self.services.items():
+            unknown = [d for d in svc.depends_on if d not in self.services or d == name]
+            if unknown:
+                raise ValueError(
+                    f"services.{name}.depends_on: {', '.join(unknown)} is not another service "
+                    "of this file"
+                )
+        return self
 
     def service(self, name: str | None) -> ServiceConfig | None:
         return self.services.get(name) if name else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -18,8 +17,10 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alerts import intake
-from bot.alerts.schemas import AlertBatch
-from bot.alerts.sources import alertmanager, generic, grafana
+from bot.alerts.sources.registry import PARSERS
+from bot.changes import flows as change_flows
+from bot.changes import service as changes_service
+from bot.changes.schemas import ChangeEvent, ChangeOut, FreezeOut
 from bot.incidents import flows, service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
@@ -30,11 +31,6 @@ from bot.validation import describe
 
 log = logging.getLogger(__name__)
 
-PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
-    alertmanager.SOURCE: alertmanager.parse,
-    grafana.SOURCE: grafana.parse,
-    generic.SOURCE: generic.parse,
-}
 MAX_JSON_DEPTH = 32
 
 
@@ -100,6 +96,25 @@ def install_error_handlers(api: FastAPI) -> None:
 
 def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter:
     router = APIRouter()
+
+    @router.post("/webhooks/changes")
+    async def receive_change(request: Request) -> JSONResponse:
+        """A deploy, promotion, config change…: recorded once per event id."""
+        _authenticate(request, token)
+        body = await _json_body(request, max_body)
+        try:
+            event = ChangeEvent.model_validate(body)
+        except ValidationError as exc:
+            raise Problem(422, "invalid_change", "not a valid change event", describe(exc)) from exc
+        received = await change_flows.receive(deps.ctx, event=event)
+        if received.created:
+            deps.background.spawn(
+                change_flows.follow_up(deps.ctx, received), name=f"change-{event.id}"
+            )
+        return JSONResponse(
+            ChangeOut.of(received.change).model_dump(mode="json"),
+            status_code=201 if received.created else 200,
+        )
 
     @router.post("/webhooks/{source}")
     async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
@@ -243,6 +258,23 @@ def api_router(*, deps: Deps) -> APIRouter:
         except NotFound as exc:
             raise Problem(404, "not_found", str(exc)) from exc
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+    return router
+
+
+def gate_router(*, deps: Deps) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/freeze", response_model=None)
+    async def deploy_gate(service: str | None = None) -> JSONResponse:
+        """The deploy gate for CI/CD: 200 when the service may change, 423 while it is frozen."""
+        if not service or len(service) > 200:
+            raise Problem(422, "invalid_request", "give the service: /api/freeze?service=<name>")
+        async with deps.ctx.sessions() as session:
+            freeze = await changes_service.active_freeze(session=session, service=service)
+        if freeze is None:
+            return JSONResponse({"service": service, "frozen": False})
+        return JSONResponse(FreezeOut.of(freeze).model_dump(mode="json"), status_code=423)
 
     return router
 

@@ -11,8 +11,10 @@ from bot.config import FirebreakConfig, PostmortemConfig, ServiceConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
+from examples.model_service.app import build_app as build_model_service
 from tests.fakes import FakeChat, FakeClock, FakeReminders
 from tests.postgres import postgres_server
+from tests.servers import ServerThread, free_port
 
 _database_names = itertools.count(1)
 
@@ -58,6 +60,14 @@ def config(tmp_path: Path) -> FirebreakConfig:
             ),
         },
     )
+
+
+@pytest.fixture
+def model_service() -> Iterator[str]:
+    """The example model service on a real socket, serving search-ranker's v42-bad after v41."""
+    app = build_model_service(services={"search-ranker": ["v40", "v41", "v42-bad"]})
+    with ServerThread(app, free_port()) as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -13,20 +13,11 @@ import pytest
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.deploy.config import HttpTargetConfig
 from bot.slack.blocks import actions
-from examples.model_service.app import build_app as build_model_service
 from tests.payloads import am_alert, am_notification
 from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import ServerThread, free_port, wait_for
+from tests.servers import wait_for
 
 ANA, BEN = "U0ANA0001", "U0BEN0002"
-
-
-@pytest.fixture
-def model_service() -> Iterator[str]:
-    port = free_port()
-    app = build_model_service(services={"search-ranker": ["v40", "v41", "v42-bad"]})
-    with ServerThread(app, port) as server:
-        yield server.url
 
 
 @pytest.fixture

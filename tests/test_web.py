@@ -68,6 +68,7 @@ def test_alertmanager_alert_opens_an_incident_channel(bot: Bot) -> None:
             "updated_at": listed[0]["updated_at"],
             "resolved_at": None,
             "alerts": 1,
+            "drill": False,
         }
     ]
 

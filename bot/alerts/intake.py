@@ -131,6 +131,7 @@ async def _open(ctx: Context, session: AsyncSession, batch: AlertBatch, now: dat
         runbook_url=classify.first_annotation(batch, "runbook_url")
         or (svc.runbook_url if svc else None),
         now=now,
+        drill=batch.drill,
     )
     await session.flush()  # the unique open-group index fires here when we lost a race
     await timeline.record(

@@ -39,3 +39,4 @@ class AlertBatch:
     external_url: str | None = None
     truncated_alerts: int = 0
     title: str | None = None  # when the sender names the group itself (generic webhooks)
+    drill: bool = False  # a drill's replayed scenario: the incident it opens is a drill

@@ -45,7 +45,10 @@ async def budget_of(
         rows = (
             await session.execute(
                 select(
-                    AlertOccurrence.incident_id, AlertOccurrence.starts_at, AlertOccurrence.ends_at
+                    AlertOccurrence.incident_id,
+                    AlertOccurrence.starts_at,
+                    AlertOccurrence.ends_at,
+                    Incident.drill,
                 )
                 .join(Incident, Incident.id == AlertOccurrence.incident_id)
                 .where(
@@ -72,13 +75,14 @@ async def budget_of(
         ).all()
     by_responders = {incident.id: incident for incident in stated}
     # An alert's firing interval is full impact, unless responders said otherwise.
+    # Drills are kept as such: the accounting leaves them out of consumption and burn.
     impacts = [
-        Impact(start=start, end=end, incident_id=owner)
-        for owner, start, end in rows
+        Impact(start=start, end=end, incident_id=owner, drill=drill)
+        for owner, start, end, drill in rows
         if owner not in by_responders
     ]
     for incident in stated:
-        own = [(start, end) for owner, start, end in rows if owner == incident.id]
+        own = [(start, end) for owner, start, end, _ in rows if owner == incident.id]
         impacts.append(_stated(incident, own))
     report = account(slo=svc.slo, impacts=impacts, now=now, incident_id=incident_id)
     return ServiceBudget(service=service, slo=svc.slo, report=report, impacts=tuple(impacts))
@@ -95,5 +99,9 @@ def _stated(incident: Incident, alerts: list[tuple[datetime, datetime | None]]) 
     if end is not None and end < start:
         end = start  # a stated end before the alerts began: nothing to count
     return Impact(
-        start=start, end=end, fraction=incident.impact_fraction or 1.0, incident_id=incident.id
+        start=start,
+        end=end,
+        fraction=incident.impact_fraction or 1.0,
+        incident_id=incident.id,
+        drill=incident.drill,
     )

@@ -1,6 +1,7 @@
 """Every ORM model, imported so that Base.metadata is complete (Alembic, tests)."""
 
 from bot.alerts.models import AlertOccurrence
+from bot.changes.models import Change, Freeze
 from bot.db.base import Base
 from bot.db.jobs import apscheduler_jobs
 from bot.deploy.history import AliasSighting
@@ -11,6 +12,8 @@ __all__ = [
     "AlertOccurrence",
     "AliasSighting",
     "Base",
+    "Change",
+    "Freeze",
     "Incident",
     "PlaybookRun",
     "StepRun",

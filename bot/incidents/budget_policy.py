@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from bot.budget.account import crossed
 from bot.budget.ledger import ServiceBudget
+from bot.changes.freezes import freeze_started
 from bot.context import Context
 from bot.durations import format_duration
 from bot.incidents import service
 from bot.incidents.models import Incident
+
+POLICY = "error-budget policy"  # who a freeze the policy starts is by
 
 
 async def announce_thresholds(ctx: Context, incident: Incident, budget: ServiceBudget) -> None:
@@ -29,6 +32,14 @@ async def announce_thresholds(ctx: Context, incident: Incident, budget: ServiceB
         stored.budget_announced = highest
     slo = f"{budget.slo.target:g}% over {format_duration(budget.slo.window)}"
     if highest >= 1.0:
+        await freeze_started(
+            ctx,
+            service_name=budget.service,
+            reason=f"error budget spent ({slo}) during {incident.ref}",
+            by=POLICY,
+            source="budget_policy",
+            incident=incident,
+        )
         text = (
             f":rotating_light: {budget.service} has spent its whole error budget ({slo}) "
             f"during {incident.ref}. The error-budget policy: freeze changes until it is "

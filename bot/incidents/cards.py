@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from bot.changes.feed import what_changed
+from bot.changes.models import Change
 from bot.context import Context
 from bot.incidents import service
 from bot.incidents.models import Incident
-from bot.incidents.ports import IncidentCard
+from bot.incidents.ports import ChangeLine, IncidentCard
 
 
 async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
     async with ctx.sessions() as session:
         firing = await service.firing_count(session=session, incident_id=incident.id)
     svc = ctx.config.service(incident.service)
+    changed = await what_changed(ctx, incident)
     return IncidentCard(
         incident_id=incident.id,
         ref=incident.ref,
@@ -31,4 +34,22 @@ async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
         scribe=incident.scribe,
         acknowledged=incident.acknowledged_at is not None,
         handoff_to=incident.handoff_to,
+        drill=incident.drill,
+        changes=[line_of(c) for c in changed.changes[: ctx.config.changes.shown]],
+        in_progress=[line_of(c) for c in changed.in_progress],
+        changes_lookback=ctx.config.changes.lookback if incident.service else None,
+    )
+
+
+def line_of(change: Change) -> ChangeLine:
+    return ChangeLine(
+        change_id=change.id,
+        kind=change.kind,
+        service=change.service,
+        version=change.version,
+        previous_version=change.previous_version,
+        author=change.author,
+        link=change.link,
+        at=change.at,
+        during_freeze=change.freeze_id is not None,
     )

@@ -91,7 +91,8 @@ async def sync(ctx: Context, incident: Incident) -> None:
         budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
         if budget is not None and incident.is_open:
             await _show_budget(ctx, incident, budget)
-            await announce_thresholds(ctx, incident, budget)
+            if not incident.drill:  # a drill consumes nothing; the policy is not its to invoke
+                await announce_thresholds(ctx, incident, budget)
         topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)

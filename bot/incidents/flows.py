@@ -112,7 +112,8 @@ async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) 
 
 
 async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:
-    for name in islice(channel_names(incident.id, incident.title), MAX_NAME_ATTEMPTS):
+    names = channel_names(incident.id, incident.title, drill=incident.drill)
+    for name in islice(names, MAX_NAME_ATTEMPTS):
         try:
             return await ctx.chat.create_channel(name=name)
         except ChannelNameTaken:

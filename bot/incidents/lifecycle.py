@@ -76,13 +76,23 @@ async def resolve(ctx: Context, *, incident_id: int, by: str) -> Incident:
     lasted = format_duration(
         timedelta(seconds=int((incident.resolved_at - incident.created_at).total_seconds()))
     )
-    text = f":white_check_mark: {incident.ref} resolved by {mention(by)} after {lasted}."
+    drill = "DRILL " if incident.drill else ""
+    text = f":white_check_mark: {drill}{incident.ref} resolved by {mention(by)} after {lasted}."
     await tell(ctx, incident, text)
     if ctx.config.broadcast_channel:
         await ctx.chat.say(channel=ctx.config.broadcast_channel, text=f"{text} {incident.title}")
-    if ctx.config.postmortem.on_resolve:
+    if incident.drill:
+        await _report_drill(ctx, incident)
+    elif ctx.config.postmortem.on_resolve:
         await _write_postmortem(ctx, incident)
     return incident
+
+
+async def _report_drill(ctx: Context, incident: Incident) -> None:
+    """A drill ends with its report in its channel, instead of a postmortem."""
+    from bot.drills import report  # the report reads playbook runs: import it when used
+
+    await tell(ctx, incident, report.text(await report.gather(ctx, incident_id=incident.id)))
 
 
 async def _write_postmortem(ctx: Context, incident: Incident) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base
@@ -74,6 +74,9 @@ class Incident(Base):
     budget_ts: Mapped[str | None] = mapped_column(String(40))  # the pinned budget message
     # The highest share of the service's error budget already announced (0.5, 1.0).
     budget_announced: Mapped[float | None]
+    # A rehearsal: marked DRILL everywhere, acting on a recording target, left out of budgets
+    # and reports.
+    drill: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     alerts: Mapped[list[AlertOccurrence]] = relationship(
         back_populates="incident", order_by="AlertOccurrence.id", lazy="raise"

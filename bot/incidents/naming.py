@@ -24,9 +24,12 @@ def slugify(title: str, *, budget: int = SLUG_BUDGET) -> str:
     return slug
 
 
-def channel_names(number: int, title: str, *, attempts: int = 5) -> Iterator[str]:
-    """Candidate names, best first: inc-7-slug, inc-7-slug-2, …, then a random suffix."""
-    base = f"inc-{number}"
+def channel_names(
+    number: int, title: str, *, attempts: int = 5, drill: bool = False
+) -> Iterator[str]:
+    """Candidate names, best first: inc-7-slug, inc-7-slug-2, …, then a random suffix.
+    A drill's start with drill-, so nobody mistakes it for the real thing."""
+    base = f"drill-inc-{number}" if drill else f"inc-{number}"
     slug = slugify(title, budget=min(SLUG_BUDGET, MAX_NAME - len(base) - 1 - 4))
     first = f"{base}-{slug}" if slug else base
     yield first

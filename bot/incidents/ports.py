@@ -36,6 +36,21 @@ class ChatMessage:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """A change an announcement lists under "What changed"."""
+
+    change_id: int
+    kind: str
+    service: str
+    version: str | None
+    previous_version: str | None
+    author: str | None
+    link: str | None
+    at: datetime
+    during_freeze: bool = False
+
+
+@dataclass(frozen=True)
 class IncidentCard:
     """What an announcement shows; the chat adapter decides how it looks."""
 
@@ -57,6 +72,10 @@ class IncidentCard:
     scribe: str | None = None
     acknowledged: bool = False  # the commander (if any) is known to be on it
     handoff_to: str | None = None
+    drill: bool = False
+    changes: Sequence[ChangeLine] = ()  # newest first, within the look-back window
+    in_progress: Sequence[ChangeLine] = ()  # canaries and shadows not yet ended
+    changes_lookback: timedelta | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class IncidentSummary(BaseModel):
     updated_at: datetime
     resolved_at: datetime | None
     alerts: int
+    drill: bool = False  # a rehearsal
 
     @classmethod
     def of(cls, incident: Incident, alerts: int) -> IncidentSummary:
@@ -45,6 +46,7 @@ class IncidentSummary(BaseModel):
             updated_at=incident.updated_at,
             resolved_at=incident.resolved_at,
             alerts=alerts,
+            drill=incident.drill,
         )
 
 

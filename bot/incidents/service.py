@@ -86,6 +86,7 @@ def create(
     source_url: str | None = None,
     runbook_url: str | None = None,
     declared_by: str | None = None,
+    drill: bool = False,
 ) -> Incident:
     incident = Incident(
         title=title,
@@ -99,6 +100,7 @@ def create(
         source_url=source_url,
         runbook_url=runbook_url,
         declared_by=declared_by,
+        drill=drill,
         created_at=now,
         updated_at=now,
     )

@@ -13,7 +13,8 @@ MAX_TOPIC = 250  # Slack's limit
 
 def topic_for(incident: Incident, *, budget_left: timedelta | None = None) -> str:
     """e.g. `SEV1 · mitigated · commander <@U1> · budget 3m12s left`."""
-    parts = [incident.severity, incident.status, f"commander {mention(incident.commander)}"]
+    parts = ["DRILL"] if incident.drill else []
+    parts += [incident.severity, incident.status, f"commander {mention(incident.commander)}"]
     if incident.scribe:
         parts.append(f"scribe {mention(incident.scribe)}")
     if incident.handoff_to:

@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.changes.freezes import freeze_lifted, freeze_started
 from bot.context import Context
+from bot.deploy.recording import DrillTargets
+from bot.drills.recovery import MITIGATIONS, drill_mitigated
 from bot.incidents import timeline
 from bot.incidents.changes import load
 from bot.incidents.errors import NotFound, Refused
@@ -42,11 +45,17 @@ class Runner:
     library: Library
     targets: Targets
     probe: Probe
+    # Drill incidents act here, never on `targets`.
+    drills: DrillTargets = field(default_factory=DrillTargets)
     progress: Progress = field(init=False)
 
     def __post_init__(self) -> None:
         self.progress = Progress(
-            ctx=self.ctx, library=self.library, targets=self.targets, probe=self.probe
+            ctx=self.ctx,
+            library=self.library,
+            targets=self.targets,
+            probe=self.probe,
+            drills=self.drills,
         )
 
     # --- asking ---------------------------------------------------------------------------
@@ -81,6 +90,17 @@ class Runner:
             )
         else:
             await self.progress.post(run, incident)
+        return run
+
+    async def start(
+        self, *, incident_id: int, name: str, params: dict[str, str], by: str, dry_run: bool = False
+    ) -> PlaybookRun:
+        """Request a run and, when it needs no approval, run it to the end."""
+        run = await self.request(
+            incident_id=incident_id, name=name, params=params, by=by, dry_run=dry_run
+        )
+        if run.status == RunStatus.RUNNING:
+            return await self.execute(run.id)
         return run
 
     async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
@@ -239,16 +259,18 @@ class Runner:
         key = f"firebreak-run-{run.id}-{phase}-{position}"
         row = await self._start_step(run, phase, position, step, key)
         context = {"params": run.params, "incident": incident_vars(incident), "steps": results}
+        targets, probe = self.progress.tools(incident)
         env = StepEnv(
             ctx=self.ctx,
-            targets=self.targets,
-            probe=self.probe,
+            targets=targets,
+            probe=probe,
             incident=incident,
             key=key,
             timeout_s=step.timeout.total_seconds(),
         )
         started = asyncio.get_running_loop().time()
         attempts, error, outcome = 0, None, None
+        args: dict[str, Any] = {}
         await self.progress.refresh(run, incident)
         while True:
             attempts += 1
@@ -273,6 +295,7 @@ class Runner:
         if ok:
             assert outcome is not None
             results[step.name] = outcome.result
+            await self._after(run, incident, step.action, args)
         await self._end_step(
             row,
             run,
@@ -288,6 +311,28 @@ class Runner:
         )
         await self.progress.refresh(run, incident)
         return ok
+
+    async def _after(
+        self, run: PlaybookRun, incident: Incident, action: str, args: dict[str, Any]
+    ) -> None:
+        """What a confirmed step means beyond the deployment: a freeze for the deploy gate; in
+        a drill, a mitigation that makes the scenario's alerts resolve."""
+        by = run.approved_by or run.requested_by
+        if action == "freeze":
+            await freeze_started(
+                self.ctx,
+                service_name=str(args["service"]),
+                reason=str(args.get("reason") or f"frozen during {incident.ref}"),
+                by=by,
+                source="playbook",
+                incident=incident,
+            )
+        elif action == "unfreeze":
+            await freeze_lifted(
+                self.ctx, service_name=str(args["service"]), by=by, incident=incident
+            )
+        if incident.drill and action in MITIGATIONS:
+            await drill_mitigated(self.ctx, incident=incident)
 
     # --- records ------------------------------------------------------------------------------
 

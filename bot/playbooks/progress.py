@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.context import Context
+from bot.deploy.recording import DrillTargets
 from bot.incidents.models import Incident
 from bot.incidents.ports import MessageRef, RunView, StepLine
 from bot.playbooks.loader import Library
@@ -29,19 +30,35 @@ async def steps_of(ctx: Context, run_id: int) -> list[StepRun]:
 
 
 class Progress:
-    def __init__(self, *, ctx: Context, library: Library, targets: Targets, probe: Probe) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: Context,
+        library: Library,
+        targets: Targets,
+        probe: Probe,
+        drills: DrillTargets,
+    ) -> None:
         self.ctx, self.library, self.targets, self.probe = ctx, library, targets, probe
+        self.drills = drills
+
+    def tools(self, incident: Incident) -> tuple[Targets, Probe]:
+        """Where a run's steps act: a drill's only ever reach its recording target."""
+        if incident.drill:
+            return self.drills.for_incident(incident.id), self.drills.probe(incident.id)
+        return self.targets, self.probe
 
     async def dry_lines(
         self, run: PlaybookRun, playbook: Playbook, incident: Incident
     ) -> list[StepLine]:
         context = {"params": run.params, "incident": incident_vars(incident), "steps": {}}
+        targets, probe = self.tools(incident)
         lines = []
         for position, step in enumerate(playbook.steps):
             env = StepEnv(
                 ctx=self.ctx,
-                targets=self.targets,
-                probe=self.probe,
+                targets=targets,
+                probe=probe,
                 incident=incident,
                 key=f"firebreak-run-{run.id}-main-{position}",
                 timeout_s=step.timeout.total_seconds(),

@@ -37,7 +37,7 @@ async def gather(ctx: Context, *, since: datetime) -> list[ServiceLine]:
             await session.execute(
                 select(Incident, first_alert.c.t)
                 .outerjoin(first_alert, first_alert.c.incident_id == Incident.id)
-                .where(Incident.created_at >= since)
+                .where(Incident.created_at >= since, Incident.drill.is_(False))  # rehearsals
                 .order_by(Incident.id)
             )
         ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.context import Context
@@ -17,6 +18,7 @@ class Deps:
     ctx: Context
     background: Background
     runner: Runner
+    drills_dir: Path = Path("examples/drills")  # the scenarios `/incident drill` replays
 
 
 def deps_of(context: Any) -> Deps:

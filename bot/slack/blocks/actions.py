@@ -13,6 +13,8 @@ RUN_APPROVE = "playbook_run_approve"  # value: the run's number
 RUN_REJECT = "playbook_run_reject"
 PLAYBOOK_START = "playbook_start"  # value: "<incident>:<playbook>"
 PLAYBOOK_DRY_RUN = "playbook_dry_run"
+CHANGE_ROLLBACK = "change_rollback"  # value: "<incident>:<change>"
+ROLLOUT_END = "change_rollout_end"  # value: "<incident>:<change>" (a canary or shadow start)
 
 DECLARE_VIEW = "incident_declare"  # callback_id of the declare modal
 

@@ -7,7 +7,8 @@ from typing import Any
 from bot.incidents.ports import IncidentCard
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
-from bot.slack.blocks.messages import escape
+from bot.slack.blocks.changes import change_blocks
+from bot.slack.blocks.messages import escape, link
 
 SEVERITY_EMOJI = {
     "SEV1": ":red_circle:",
@@ -15,12 +16,23 @@ SEVERITY_EMOJI = {
     "SEV3": ":large_yellow_circle:",
 }
 MAX_SECTION_TEXT = 3000  # Block Kit's limit for a section's text
+DRILL_NOTE = {
+    "type": "context",
+    "elements": [
+        {
+            "type": "mrkdwn",
+            "text": ":performing_arts: *DRILL* — a rehearsal: playbooks act on a recording "
+            "target, nothing in production changes, and budgets and reports leave it out.",
+        }
+    ],
+}
 
 
 def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). The text is what notifications and screen readers show."""
     emoji = SEVERITY_EMOJI.get(card.severity, ":white_circle:")
-    text = f"{emoji} {card.ref} · {card.severity} · {escape(card.title)}"
+    drill = "DRILL · " if card.drill else ""
+    text = f"{emoji} {drill}{card.ref} · {card.severity} · {escape(card.title)}"
     fields = [
         _field("Severity", card.severity),
         _field("Status", card.status),
@@ -41,19 +53,21 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": f"{card.ref}: {card.title}"[:150]},
+            "text": {"type": "plain_text", "text": f"{drill}{card.ref}: {card.title}"[:150]},
         },
         {"type": "section", "fields": fields},
     ]
+    if card.drill:
+        blocks.insert(1, DRILL_NOTE)
     about = "\n".join(escape(p) for p in (card.summary, card.description) if p and p != card.title)
     if about:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": about[:MAX_SECTION_TEXT]}}
         )
     links = [
-        _link(url, label)
+        link(url, label)
         for label, url in (("Alert source", card.source_url), ("Runbook", card.runbook_url))
-        if _is_web(url)
+        if url and url.startswith(("https://", "http://"))
     ]
     if links:
         blocks.append(
@@ -62,6 +76,14 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     buttons = _role_buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "roles", "elements": buttons})
+    if card.changes_lookback is not None:
+        blocks += change_blocks(
+            incident_id=card.incident_id,
+            changes=card.changes,
+            in_progress=card.in_progress,
+            lookback=card.changes_lookback,
+            buttons=card.status != "resolved",
+        )
     return text, blocks
 
 
@@ -81,13 +103,3 @@ def _role_buttons(card: IncidentCard) -> list[dict[str, object]]:
 
 def _field(label: str, value: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
-
-
-def _is_web(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(("https://", "http://"))
-
-
-def _link(url: str | None, label: str) -> str:
-    # '|' and '>' end a Slack link early; percent-encode them rather than lose the link.
-    safe = str(url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-    return f"<{safe}|{label}>"

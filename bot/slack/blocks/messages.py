@@ -18,6 +18,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, label: str) -> str:
+    """A mrkdwn link; '|' and '>' end a Slack link early, so they are percent-encoded."""
+    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return f"<{safe}|{label}>"
+
+
 def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.blocks import actions as ids
-from bot.slack.listeners.actions import buttons, runs
+from bot.slack.listeners.actions import buttons, changes, runs
 
 
 def register(app: AsyncApp) -> None:
@@ -21,3 +21,5 @@ def register(app: AsyncApp) -> None:
     app.action(ids.RUN_REJECT)(runs.reject)
     app.action(ids.PLAYBOOK_START)(runs.start)
     app.action(ids.PLAYBOOK_DRY_RUN)(runs.dry_run)
+    app.action(ids.CHANGE_ROLLBACK)(changes.roll_back)
+    app.action(ids.ROLLOUT_END)(changes.end)

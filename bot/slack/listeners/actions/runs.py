@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.playbooks.runs import RunStatus
 from bot.slack.deps import Deps
 from bot.slack.listeners.actions.clicks import number, on_click
 
@@ -23,22 +22,17 @@ async def _reject(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
     return None
 
 
-async def _start(deps: Deps, user: str, value: str, *, dry_run: bool) -> None:
-    incident, _, name = value.partition(":")
-    run = await deps.runner.request(
-        incident_id=number(incident), name=name, params={}, by=user, dry_run=dry_run
-    )
-    if run.status == RunStatus.RUNNING:  # a playbook that needs no approval
-        await deps.runner.execute(run.id)
-
-
 async def _run(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
-    await _start(deps, user, value, dry_run=False)
+    incident, _, name = value.partition(":")
+    await deps.runner.start(incident_id=number(incident), name=name, params={}, by=user)
     return None
 
 
 async def _dry_run(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
-    await _start(deps, user, value, dry_run=True)
+    incident, _, name = value.partition(":")
+    await deps.runner.start(
+        incident_id=number(incident), name=name, params={}, by=user, dry_run=True
+    )
     return None
 
 

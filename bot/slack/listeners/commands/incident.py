@@ -14,6 +14,7 @@ from bot.incidents.ports import ChatError
 from bot.slack.deps import deps_of
 from bot.slack.listeners.commands import (
     budget,
+    changes,
     general,
     lifecycle,
     playbooks,
@@ -78,6 +79,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     **timeline.SUBCOMMANDS,
     **playbooks.SUBCOMMANDS,
     **budget.SUBCOMMANDS,
+    **changes.SUBCOMMANDS,
     **postmortem.SUBCOMMANDS,
     "help": Subcommand("/incident help", "this list", _help),
 }

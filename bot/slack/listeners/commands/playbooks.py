@@ -6,7 +6,6 @@ from __future__ import annotations
 import shlex
 
 from bot.incidents.errors import Refused
-from bot.playbooks.runs import RunStatus
 from bot.slack.blocks.runs import playbook_list
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
@@ -61,12 +60,9 @@ async def _start(inv: Invocation, name: str, args: str) -> None:
     params, dry_run = parse_run(args)
     incident = inv.here()
     await inv.ack()
-    runner = inv.deps.runner
-    started = await runner.request(
+    await inv.deps.runner.start(
         incident_id=incident.id, name=name, params=params, by=inv.user, dry_run=dry_run
     )
-    if started.status == RunStatus.RUNNING:  # a playbook that needs no approval
-        await runner.execute(started.id)
 
 
 async def _resume(inv: Invocation) -> None:

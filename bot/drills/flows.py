@@ -1,0 +1,79 @@
+"""Start a drill from a scenario; end it with its report."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from bot.alerts import intake
+from bot.changes.flows import receive
+from bot.changes.schemas import ChangeEvent
+from bot.context import Context
+from bot.deploy.recording import DrillTargets
+from bot.drills.scenario import Scenario, load
+from bot.incidents import changes, flows, service, timeline
+from bot.incidents.errors import Refused
+from bot.incidents.models import Incident
+from bot.incidents.people import mention
+
+STARTED = "drill.started"  # the timeline entry that carries the scenario's expectations
+
+
+async def start(
+    ctx: Context, *, drills: DrillTargets, folder: Path, name: str, by: str
+) -> Incident:
+    scenario = load(folder, name)
+    now = ctx.clock()
+    result = await intake.receive(
+        ctx=ctx, batch=scenario.batch(now=now, nonce=secrets.token_hex(4))
+    )
+    if result.incident_id is None or not result.opened:
+        raise Refused(f"The scenario {name!r} has no firing alert to open a drill with.")
+    incident_id = result.incident_id
+    async with ctx.sessions.begin() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+        assert incident is not None
+        incident.declared_by = by  # invited to the drill's channel with the owners
+        await timeline.record(
+            session=session,
+            incident_id=incident_id,
+            kind=STARTED,
+            text=f"DRILL started by {mention(by)}: {scenario.name} — {scenario.description}",
+            actor=by,
+            now=now,
+            data={"scenario": scenario.name, "expect": scenario.expect},
+        )
+    await _stage(ctx, drills, scenario, incident_id, now)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    return await changes.load(ctx, incident_id=incident_id)
+
+
+async def _stage(
+    ctx: Context, drills: DrillTargets, scenario: Scenario, incident_id: int, now: datetime
+) -> None:
+    """The scenario's world: the changes that led to it (seen by this drill alone) and the
+    deployment its recording target starts from."""
+    for index, change in enumerate(scenario.changes):
+        event = ChangeEvent(
+            id=f"drill:{incident_id}:{index}",
+            time=now - change.ago,
+            **change.model_dump(exclude={"ago"}),
+        )
+        await receive(ctx, event=event, drill_incident_id=incident_id)
+    for service_name, deployment in scenario.deployment.items():
+        drills.seed(
+            incident_id=incident_id,
+            service=service_name,
+            active_version=deployment.active_version,
+            previous=deployment.previous_versions,
+        )
+
+
+async def end(ctx: Context, *, incident_id: int, by: str) -> Incident:
+    from bot.incidents import lifecycle  # resolving a drill posts its report (lifecycle → here)
+
+    incident = await changes.load(ctx, incident_id=incident_id)
+    if not incident.drill:
+        raise Refused(f"{incident.ref} is not a drill: `/incident resolve` resolves it.")
+    return await lifecycle.resolve(ctx, incident_id=incident_id, by=by)

@@ -6,12 +6,14 @@ from bot.db.jobs import apscheduler_jobs
 from bot.deploy.history import AliasSighting
 from bot.incidents.models import Incident, TimelineEntry
 from bot.playbooks.runs import PlaybookRun, StepRun
+from bot.slack.outbox.models import OutboxMessage
 
 __all__ = [
     "AlertOccurrence",
     "AliasSighting",
     "Base",
     "Incident",
+    "OutboxMessage",
     "PlaybookRun",
     "StepRun",
     "TimelineEntry",

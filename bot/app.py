@@ -43,6 +43,7 @@ from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
 from bot.slack.notifier import SlackChat
+from bot.slack.outbox import Outbox
 from bot.slack.socket_mode import SocketModeLink
 from bot.tasks import Background
 
@@ -61,6 +62,7 @@ class Runtime:
     engine: AsyncEngine
     outbound: httpx.AsyncClient
     deps: Deps
+    outbox: Outbox
     scheduler: ReminderScheduler
     slack_api_url: str
     signing_secret: str
@@ -107,6 +109,15 @@ def build_app(
     client = slack_client(token=token, base_url=slack_api_url)
     engine = make_engine(settings.database_url)
     background = Background()
+    # Writes get their own client without the SDK's retry handlers: the outbox retries them
+    # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
+    outbox = Outbox(
+        sessions=make_sessions(engine),
+        client=AsyncWebClient(
+            token=token, base_url=slack_api_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
+        ),
+        clock=clock,
+    )
 
     async def fire(incident_id: int, kind: str) -> None:
         await reminders.fire(ctx, incident_id=incident_id, kind=kind)
@@ -115,7 +126,7 @@ def build_app(
     ctx = Context(
         sessions=make_sessions(engine),
         config=config,
-        chat=SlackChat(client),
+        chat=SlackChat(client, outbox),
         reminders=scheduler,
         clock=clock,
     )
@@ -137,6 +148,7 @@ def build_app(
         engine=engine,
         outbound=outbound,
         deps=deps,
+        outbox=outbox,
         scheduler=scheduler,
         slack_api_url=slack_api_url,
         signing_secret=signing_secret,
@@ -155,7 +167,7 @@ def build_app(
     )
     api.include_router(web.api_router(deps=deps))
     api.include_router(web.gate_router(deps=deps))
-    api.include_router(web.health_router(deps=deps))
+    api.include_router(web.health_router(deps=deps, outbox=outbox))
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(
@@ -194,6 +206,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.scheduler.start()
+        runtime.outbox.start()  # delivers what an earlier run stored and did not send
         interrupted = await runtime.deps.runner.mark_interrupted()
         if runtime.socket_mode:
             runtime.socket_mode.start()
@@ -209,6 +222,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
                 await runtime.socket_mode.stop()
             await runtime.scheduler.stop()
             await runtime.deps.background.drain(timeout=10)
+            await runtime.outbox.stop()  # what is left is sent by the next start
             await runtime.outbound.aclose()
             await runtime.engine.dispose()
 

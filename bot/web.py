@@ -27,6 +27,7 @@ from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
 from bot.postmortem import flows as postmortem
 from bot.slack.deps import Deps
+from bot.slack.outbox import Outbox
 from bot.validation import describe
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,7 @@ def gate_router(*, deps: Deps) -> APIRouter:
     return router
 
 
-def health_router(*, deps: Deps) -> APIRouter:
+def health_router(*, deps: Deps, outbox: Outbox) -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz")
@@ -296,8 +297,16 @@ def health_router(*, deps: Deps) -> APIRouter:
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable"}, status_code=503
             )
+        backlog = await outbox.backlog()
+        # A backlog means Slack is slow or away: the bot still takes alerts and commands, so it
+        # stays ready, and says how far behind it is.
         return JSONResponse(
-            {"status": "ok", "database": "ok", "background_tasks": deps.background.pending}
+            {
+                "status": "ok",
+                "database": "ok",
+                "background_tasks": deps.background.pending,
+                "slack_outbox": backlog.as_dict(),
+            }
         )
 
     return router

@@ -85,34 +85,28 @@ class FakeChat:
     async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None:
         self.refreshed.append((message, card))
 
-    async def say(self, *, channel: str, text: str) -> MessageRef:
+    async def say(self, *, channel: str, text: str) -> None:
         self.said.append((channel, text))
-        return self._message(channel)
 
     async def whisper(self, *, channel: str, user: str, text: str) -> None:
         self.whispered.append((channel, user, text))
 
-    async def direct_message(self, *, user: str, text: str) -> MessageRef:
+    async def direct_message(self, *, user: str, text: str) -> None:
         self.direct.append((user, text))
-        return self._message(f"D{user}")
 
-    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> MessageRef:
+    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> None:
         self.offers.append((channel, offer))
-        return self._message(channel)
 
-    async def post_update(self, *, channel: str, update: StatusUpdate) -> MessageRef:
+    async def post_update(self, *, channel: str, update: StatusUpdate) -> None:
         self.updates.append((channel, update))
-        return self._message(channel)
 
-    async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
+    async def remind(self, *, channel: str, reminder: Reminder) -> None:
         self.reminded.append((channel, reminder))
-        return self._message(channel)
 
     async def offer_playbook(
         self, *, channel: str, incident_id: int, playbook: str, text: str
-    ) -> MessageRef:
+    ) -> None:
         self.offered_playbooks.append((channel, playbook, text))
-        return self._message(channel)
 
     async def share_files(
         self, *, channel: str, files: Sequence[Upload], comment: str

@@ -86,8 +86,13 @@ def test_a_scripted_incident_on_the_local_page(
         # 60 s of 302.4 s is 19.8%, shown rounded.
         assert readings == [("1m", 20), ("2m", 40), ("3m", 60), ("4m", 79), ("5m", 99), ("6m", 119)]
         assert "spent, 57s over" in (budget_clock(bot, channel) or "")
-        info = bot.workspace.channel_by_name(bot.incident("INC-1")["channel_name"])
-        assert info is not None and info["topic"]["value"].endswith("budget spent, 57s over")
+        name = bot.incident("INC-1")["channel_name"]
+
+        def topic() -> str:
+            info = bot.workspace.channel_by_name(name)
+            return info["topic"]["value"] if info else ""
+
+        wait_for(lambda: topic().endswith("budget spent, 57s over"), what="the topic")
 
         # Both thresholds were announced in the broadcast channel, once each, and shown there.
         def thresholds_told() -> list[str]:

@@ -7,6 +7,7 @@ from bot.db.jobs import apscheduler_jobs
 from bot.deploy.history import AliasSighting
 from bot.incidents.models import Incident, TimelineEntry
 from bot.playbooks.runs import PlaybookRun, StepRun
+from bot.slack.outbox.models import OutboxMessage
 
 __all__ = [
     "AlertOccurrence",
@@ -15,6 +16,7 @@ __all__ = [
     "Change",
     "Freeze",
     "Incident",
+    "OutboxMessage",
     "PlaybookRun",
     "StepRun",
     "TimelineEntry",

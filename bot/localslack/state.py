@@ -189,6 +189,11 @@ class Workspace:
         with self._lock:
             self._failures.append(_Failure(method, status, retry_after, error, times))
 
+    def recover(self) -> None:
+        """Answer normally again: drop every failure fail() set up that is still to come."""
+        with self._lock:
+            self._failures.clear()
+
     def expire_trigger(self, trigger_id: str) -> None:
         """Make views.open/push with this trigger_id fail with expired_trigger_id, as a
         trigger used more than 3 seconds after its interaction does on Slack."""

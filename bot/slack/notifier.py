@@ -28,21 +28,40 @@ from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement
 from bot.slack.blocks.budget import budget_text
 from bot.slack.blocks.runs import run_message
+from bot.slack.outbox import Outbox
 
 Blocks = list[dict[str, Any]]
 
 
 class SlackChat:
-    def __init__(self, client: AsyncWebClient) -> None:
+    """Reads go straight to Slack; writes go through the persisted outbox (`_write`)."""
+
+    def __init__(self, client: AsyncWebClient, outbox: Outbox) -> None:
         self._client = client
+        self._outbox = outbox
 
     async def create_channel(self, *, name: str) -> ChannelRef:
-        response = await self._call("conversations_create", name=name, is_private=False)
+        queue = f"create:{name}"
+        try:
+            response = await self._write(
+                "conversations_create", queue=queue, wait=True, name=name, is_private=False
+            )
+        except ChannelNameTaken:
+            # Our own earlier call may have made it, its caller gone (a restart): take that one.
+            response = await self._outbox.answered(queue=queue, method="conversations_create")
+            if response is None:
+                raise
         channel = response["channel"]
         return ChannelRef(id=channel["id"], name=channel["name"])
 
     async def invite(self, *, channel_id: str, user_ids: Sequence[str]) -> None:
-        await self._call("conversations_invite", channel=channel_id, users=",".join(user_ids))
+        await self._write(
+            "conversations_invite",
+            queue=channel_id,
+            wait=True,  # the caller retries one by one when one invitee is refused
+            channel=channel_id,
+            users=",".join(user_ids),
+        )
 
     async def members(self, *, channel_id: str) -> set[str]:
         members: set[str] = set()
@@ -57,7 +76,9 @@ class SlackChat:
                 return members
 
     async def set_topic(self, *, channel_id: str, topic: str) -> None:
-        await self._call("conversations_setTopic", channel=channel_id, topic=topic)
+        await self._write(
+            "conversations_setTopic", queue=channel_id, wait=False, channel=channel_id, topic=topic
+        )
 
     async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef:
         text, blocks = announcement(card)
@@ -65,35 +86,35 @@ class SlackChat:
 
     async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None:
         text, blocks = announcement(card)
-        await self._call(
-            "chat_update", channel=message.channel_id, ts=message.ts, text=text, blocks=blocks
-        )
+        await self._update(message, text=text, blocks=blocks)
 
-    async def say(self, *, channel: str, text: str) -> MessageRef:
-        return await self._post(channel=channel, text=text)
+    async def say(self, *, channel: str, text: str) -> None:
+        await self._tell(channel=channel, text=text)
 
     async def whisper(self, *, channel: str, user: str, text: str) -> None:
-        await self._call("chat_postEphemeral", channel=channel, user=user, text=text)
+        await self._write(
+            "chat_postEphemeral", queue=channel, wait=False, channel=channel, user=user, text=text
+        )
 
-    async def direct_message(self, *, user: str, text: str) -> MessageRef:
+    async def direct_message(self, *, user: str, text: str) -> None:
         # A bot token may post to a user ID: Slack delivers it in the app's DM with them.
-        return await self._post(channel=user, text=text)
+        await self._tell(channel=user, text=text)
 
-    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> MessageRef:
+    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> None:
         text, blocks = messages.handoff_offer(offer)
-        return await self._post(channel=channel, text=text, blocks=blocks)
+        await self._tell(channel=channel, text=text, blocks=blocks)
 
-    async def post_update(self, *, channel: str, update: StatusUpdate) -> MessageRef:
+    async def post_update(self, *, channel: str, update: StatusUpdate) -> None:
         text, blocks = messages.status_update(update)
-        return await self._post(channel=channel, text=text, blocks=blocks)
+        await self._tell(channel=channel, text=text, blocks=blocks)
 
-    async def remind(self, *, channel: str, reminder: Reminder) -> MessageRef:
+    async def remind(self, *, channel: str, reminder: Reminder) -> None:
         text, blocks = messages.reminder(reminder)
-        return await self._post(channel=channel, text=text, blocks=blocks)
+        await self._tell(channel=channel, text=text, blocks=blocks)
 
     async def offer_playbook(
         self, *, channel: str, incident_id: int, playbook: str, text: str
-    ) -> MessageRef:
+    ) -> None:
         value = f"{incident_id}:{playbook}"
         blocks = [
             messages.section(text),
@@ -106,7 +127,7 @@ class SlackChat:
                 ],
             },
         ]
-        return await self._post(channel=channel, text=text, blocks=blocks)
+        await self._tell(channel=channel, text=text, blocks=blocks)
 
     async def share_files(
         self, *, channel: str, files: Sequence[Upload], comment: str
@@ -130,11 +151,17 @@ class SlackChat:
         summary = budget_text(budget, incident_ref=ref)
         text = f":hourglass_flowing_sand: *Error budget* ({ref})\n{summary}"
         if message is not None:
-            await self._call("chat_update", channel=message.channel_id, ts=message.ts, text=text)
+            await self._update(message, text=text)
             return message
         posted = await self._post(channel=channel, text=text)
         try:
-            await self._call("pins_add", channel=posted.channel_id, timestamp=posted.ts)
+            await self._write(
+                "pins_add",
+                queue=posted.channel_id,
+                wait=True,
+                channel=posted.channel_id,
+                timestamp=posted.ts,
+            )
         except ChatError as exc:
             if exc.code != "already_pinned":
                 raise
@@ -146,9 +173,7 @@ class SlackChat:
 
     async def update_run(self, *, message: MessageRef, run: RunView) -> None:
         text, blocks = run_message(run)
-        await self._call(
-            "chat_update", channel=message.channel_id, ts=message.ts, text=text, blocks=blocks
-        )
+        await self._update(message, text=text, blocks=blocks)
 
     async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
         found = await self._call(
@@ -184,14 +209,48 @@ class SlackChat:
         )
 
     async def _post(self, *, channel: str, text: str, blocks: Blocks | None = None) -> MessageRef:
-        response = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks)
+        """A message whose ts the caller keeps (to update it later): waits for delivery."""
+        response = await self._write(
+            "chat_postMessage", queue=channel, wait=True, **_message(channel, text, blocks)
+        )
         return MessageRef(channel_id=response["channel"], ts=response["ts"])
 
+    async def _tell(self, *, channel: str, text: str, blocks: Blocks | None = None) -> None:
+        """A message nobody refers to again: stored, and delivered in the channel's order."""
+        await self._write(
+            "chat_postMessage", queue=channel, wait=False, **_message(channel, text, blocks)
+        )
+
+    async def _update(
+        self, message: MessageRef, *, text: str, blocks: Blocks | None = None
+    ) -> None:
+        await self._write(
+            "chat_update",
+            queue=message.channel_id,
+            wait=False,
+            ts=message.ts,
+            **_message(message.channel_id, text, blocks),
+        )
+
+    async def _write(self, method: str, *, queue: str, wait: bool, **kwargs: Any) -> Any:
+        try:
+            return await self._outbox.send(method, queue=queue, args=kwargs, wait=wait)
+        except ChatError as exc:
+            if method == "conversations_create" and exc.code == "name_taken":
+                raise ChannelNameTaken(kwargs["name"]) from exc
+            raise
+
     async def _call(self, method: str, **kwargs: Any) -> Any:
+        """A read (or a file upload) straight to Slack, with the SDK's own retries."""
         try:
             return await getattr(self._client, method)(**kwargs)
         except SlackApiError as exc:
             code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-            if method == "conversations_create" and code == "name_taken":
-                raise ChannelNameTaken(kwargs["name"]) from exc
             raise ChatError(code, method.replace("_", ".", 1)) from exc
+
+
+def _message(channel: str, text: str, blocks: Blocks | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"channel": channel, "text": text}
+    if blocks is not None:
+        args["blocks"] = blocks
+    return args

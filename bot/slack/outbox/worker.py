@@ -1,0 +1,327 @@
+"""A persisted outbox for Slack Web API writes: nothing said is lost when Slack is not there.
+
+`send` stores the call first (its own short transaction), then a worker in every bot process
+delivers it:
+
+- one queue per channel (or DM), delivered one call at a time in the order asked, so a channel
+  reads as it was written even across retries; other queues do not wait for a stuck one;
+- 429: the queue waits for Slack's `Retry-After`; 5xx, timeouts and refused connections: it
+  retries with exponential backoff (capped); any other Slack error fails that call alone, and
+  the queue goes on;
+- a restart delivers what was stored and not yet sent; a process killed mid-call leaves the row
+  `sending`, and after `stale_after` any process sends it again (at least once: Slack has no
+  idempotency key for chat.postMessage, so a call cut off after Slack acted may show twice);
+- replicas share the table: a row is claimed by a conditional UPDATE, and only the head of a
+  queue is ever claimed, so order holds across processes too.
+
+Callers that need Slack's answer (a new channel's id, a message's ts) wait for delivery; the
+rest return once the call is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.incidents.ports import ChatError
+from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0  # how often idle workers look for rows other processes stored
+WAIT_POLL_S = 0.25  # how often a waiting caller checks a row another process may deliver
+BACKOFF_BASE_S = 1.0
+BACKOFF_MAX_S = 60.0
+STALE_AFTER = timedelta(seconds=60)
+GIVE_UP_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int  # stored, not yet delivered (being sent included)
+    oldest: timedelta | None  # age of the oldest of those
+    failed: int  # calls Slack refused or that were given up on, ever
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest_seconds": None if self.oldest is None else round(self.oldest.total_seconds()),
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True)
+class _Retry:
+    after: timedelta
+    reason: str
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        client: AsyncWebClient,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._client = client  # without the SDK's retry handlers: retries are ours
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._busy: set[str] = set()  # queues this process is delivering right now
+        self._settled: dict[int, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # callers
+
+    async def send(
+        self, method: str, *, queue: str, args: Mapping[str, Any], wait: bool
+    ) -> dict[str, Any]:
+        """Store the call; with `wait`, Slack's answer (raises ChatError when Slack refuses)."""
+        now = self._clock()
+        row = OutboxMessage(
+            queue=queue[:120],
+            method=method,
+            args=json.dumps(dict(args)),
+            state=PENDING,
+            attempts=0,
+            not_before=now,
+            created_at=now,
+        )
+        async with self._sessions.begin() as session:
+            session.add(row)
+            await session.flush()
+            row_id = row.id
+        settled = self._settled.setdefault(row_id, asyncio.Event()) if wait else None
+        self._wake.set()
+        if settled is None:
+            return {}
+        try:
+            return await self._answer(row_id, settled)
+        finally:
+            self._settled.pop(row_id, None)
+
+    async def _answer(self, row_id: int, settled: asyncio.Event) -> dict[str, Any]:
+        while True:
+            async with self._sessions() as session:
+                row = await session.get(OutboxMessage, row_id)
+            assert row is not None, f"outbox row {row_id} vanished"
+            if row.state == SENT:
+                return dict(json.loads(row.result or "{}"))
+            if row.state == FAILED:
+                raise ChatError(row.error or "failed", row.method.replace("_", ".", 1))
+            # Settled here by this process's worker, or polled for when another delivers it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(settled.wait(), WAIT_POLL_S)
+
+    async def answered(self, *, queue: str, method: str) -> dict[str, Any] | None:
+        """Slack's answer to the latest delivered `method` call of `queue`, if any."""
+        async with self._sessions() as session:
+            result = await session.scalar(
+                select(OutboxMessage.result)
+                .where(
+                    OutboxMessage.queue == queue,
+                    OutboxMessage.method == method,
+                    OutboxMessage.state == SENT,
+                )
+                .order_by(OutboxMessage.id.desc())
+                .limit(1)
+            )
+        return None if result is None else dict(json.loads(result))
+
+    async def backlog(self) -> Backlog:
+        async with self._sessions() as session:
+            pending, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        OutboxMessage.state.in_((PENDING, SENDING))
+                    )
+                )
+            ).one()
+            failed = await session.scalar(select(func.count()).where(OutboxMessage.state == FAILED))
+        return Backlog(
+            pending=int(pending),
+            oldest=None if oldest is None else max(self._clock() - oldest, timedelta(0)),
+            failed=int(failed or 0),
+        )
+
+    # the worker
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="slack-outbox")
+
+    async def stop(self, *, grace: float = 15.0) -> None:
+        """Stop taking calls from the queues; let calls already on the wire finish (up to
+        `grace` seconds), so a clean stop sends nothing twice."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._deliveries:
+            _, late = await asyncio.wait(set(self._deliveries), timeout=grace)
+            # Cut off mid-call, they stay `sending`: the next start sends them after STALE_AFTER.
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        self._stopping = False
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                delay = await self.deliver_due()
+            except Exception:  # the database may be restarting: try again shortly
+                log.exception("outbox: could not read the queue")
+                delay = POLL_S
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def deliver_due(self) -> float:
+        """Start delivering every queue whose head is due; seconds until one may be next."""
+        now = self._clock()
+        heads = await self._heads()
+        if any(
+            h.state == SENDING and h.claimed_at and h.claimed_at < now - STALE_AFTER for h in heads
+        ):
+            await self._reclaim(now)
+            heads = await self._heads()
+        delay = POLL_S
+        for head in heads:
+            if head.state != PENDING or head.queue in self._busy:
+                continue
+            if head.not_before > now:
+                delay = min(delay, (head.not_before - now).total_seconds())
+                continue
+            self._busy.add(head.queue)
+            task = asyncio.create_task(self._drain(head.queue), name=f"outbox-{head.queue}")
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+        return max(delay, 0.01)
+
+    async def _reclaim(self, now: datetime) -> None:
+        """Calls a dead process left half-sent go back to their queues (a write: only when
+        there are some, so idle polling takes no write lock)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.state == SENDING, OutboxMessage.claimed_at < now - STALE_AFTER)
+                .values(state=PENDING)
+            )
+
+    async def _heads(self) -> list[OutboxMessage]:
+        async with self._sessions() as session:
+            first = (
+                select(func.min(OutboxMessage.id))
+                .where(OutboxMessage.state.in_((PENDING, SENDING)))
+                .group_by(OutboxMessage.queue)
+            )
+            return list(
+                await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(first)))
+            )
+
+    async def _drain(self, queue: str) -> None:
+        """Deliver the queue's calls in order until it is empty or must wait."""
+        try:
+            while not self._stopping:
+                row = await self._claim_head(queue)
+                if row is None:
+                    return
+                if not await self._deliver(row):
+                    return
+        except Exception:
+            log.exception("outbox: delivery to %s stopped", queue)
+        finally:
+            self._busy.discard(queue)
+            self._wake.set()
+
+    async def _claim_head(self, queue: str) -> OutboxMessage | None:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            head = await session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            )
+            if head is None or head.state != PENDING or head.not_before > now:
+                return None
+            claimed = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == head.id, OutboxMessage.state == PENDING)
+                .values(state=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None  # another process took it
+            await session.refresh(head)
+            return head
+
+    async def _deliver(self, row: OutboxMessage) -> bool:
+        """One attempt; True when the queue may go on to its next call."""
+        outcome: dict[str, Any] | _Retry | ChatError
+        try:
+            response = await getattr(self._client, row.method)(**json.loads(row.args))
+            outcome = dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            outcome = _judge(exc, attempts=row.attempts)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            outcome = _Retry(_backoff(row.attempts), f"{type(exc).__name__}")
+        now = self._clock()
+        values: dict[str, Any]
+        if isinstance(outcome, _Retry) and now - row.created_at > GIVE_UP_AFTER:
+            outcome = ChatError("gave_up", f"{outcome.reason} for {GIVE_UP_AFTER}")
+        if isinstance(outcome, _Retry):
+            log.warning(
+                "outbox: %s to %s failed (%s); attempt %d, next in %.1fs",
+                row.method,
+                row.queue,
+                outcome.reason,
+                row.attempts,
+                outcome.after.total_seconds(),
+            )
+            values = {"state": PENDING, "not_before": now + outcome.after, "error": outcome.reason}
+        elif isinstance(outcome, ChatError):
+            log.warning("outbox: Slack refused %s to %s: %s", row.method, row.queue, outcome.code)
+            values = {"state": FAILED, "error": outcome.code[:200]}
+        else:
+            values = {"state": SENT, "sent_at": now, "error": None, "result": json.dumps(outcome)}
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+            )
+        settled = self._settled.get(row.id)
+        if settled is not None and values["state"] != PENDING:
+            settled.set()
+        return values["state"] != PENDING
+
+
+def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:
+    status = exc.response.status_code
+    headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
+    if status == 429:
+        wait = headers.get("retry-after", "1")
+        seconds = float(wait) if str(wait).isdigit() else 1.0
+        return _Retry(timedelta(seconds=seconds), "ratelimited")
+    if status >= 500:
+        return _Retry(_backoff(attempts), f"http_{status}")
+    code = str(exc.response.get("error") or f"http_{status}")
+    return ChatError(code)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))

@@ -1,0 +1,231 @@
+"""The Slack outbox against the local Slack stand-in over HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from bot.context import utcnow
+from bot.db.engine import make_engine, make_sessions
+from bot.incidents.ports import ChatError
+from bot.localslack import LocalSlackServer, Workspace
+from bot.slack.outbox import Outbox, OutboxMessage
+from bot.slack.outbox import worker as outbox_worker
+from bot.slack.outbox.models import SENDING, SENT
+
+TOKEN = "xoxb-outbox-test-1"
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox_worker, "BACKOFF_BASE_S", 0.05)
+    monkeypatch.setattr(outbox_worker, "POLL_S", 0.05)
+
+
+@pytest.fixture
+def ws() -> Workspace:
+    return Workspace(tokens=[TOKEN])
+
+
+@pytest.fixture
+def slack(ws: Workspace) -> Iterator[LocalSlackServer]:
+    with LocalSlackServer(ws) as server:
+        yield server
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[object]:
+    engine = make_engine(db_url)
+    yield make_sessions(engine)
+    await engine.dispose()
+
+
+def outbox(sessions: object, slack: LocalSlackServer) -> Outbox:
+    client = AsyncWebClient(token=TOKEN, base_url=slack.base_url, retry_handlers=[])
+    return Outbox(sessions=sessions, client=client, clock=utcnow)  # type: ignore[arg-type]
+
+
+def texts(ws: Workspace, channel: str) -> list[str]:
+    return [m["text"] for m in ws.messages(channel)]
+
+
+async def until(check: Callable[[], object]) -> None:
+    """Poll the stand-in (a thread of its own) until check() holds, for up to 10 s."""
+    async with asyncio.timeout(10):
+        while not check():  # noqa: ASYNC110 - the state lives in another thread
+            await asyncio.sleep(0.02)
+
+
+async def test_a_rate_limited_channel_waits_retry_after_in_order_and_holds_up_no_other(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha, beta = ws.ensure_channel("alpha")["id"], ws.ensure_channel("beta")["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        ws.fail("chat.postMessage", status=429, retry_after=1, times=1)
+        await box.send(
+            "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "a1"}, wait=False
+        )
+        await until(lambda: ws.calls_to("chat.postMessage"))
+        for text in ("a2", "a3"):
+            await box.send(
+                "chat_postMessage", queue=alpha, args={"channel": alpha, "text": text}, wait=False
+            )
+        answer = await box.send(
+            "chat_postMessage", queue=beta, args={"channel": beta, "text": "b1"}, wait=True
+        )
+        assert answer["ok"] and answer["channel"] == beta and answer["ts"]
+        assert texts(ws, alpha) == []  # alpha is still waiting out its Retry-After
+        await until(lambda: len(texts(ws, alpha)) == 3)
+    finally:
+        await box.stop()
+    assert texts(ws, alpha) == ["a1", "a2", "a3"]
+    calls = ws.calls_to("chat.postMessage")
+    limited = next(c for c in calls if c.status == 429)
+    resent = next(c for c in calls if c.status == 200 and c.args["text"] == "a1")
+    assert resent.at - limited.at >= 1.0  # Retry-After: 1
+    assert (await box.backlog()).pending == 0
+
+
+async def test_server_errors_are_retried_with_backoff_and_delivered_once(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        ws.fail("chat.postMessage", status=500, times=3)
+        answer = await box.send(
+            "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "once"}, wait=True
+        )
+    finally:
+        await box.stop()
+    assert texts(ws, alpha) == ["once"] and answer["ts"] == ws.messages(alpha)[0]["ts"]
+    calls = ws.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [500, 500, 500, 200]
+    gaps = [b.at - a.at for a, b in pairwise(calls)]
+    assert gaps[0] >= 0.05 and gaps[1] >= 0.1 and gaps[2] >= 0.2  # doubling backoff
+
+
+async def test_a_refused_call_fails_alone_and_its_queue_goes_on(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        with pytest.raises(ChatError) as refused:
+            await box.send(
+                "chat_postMessage",
+                queue=alpha,
+                args={"channel": "C0NOSUCH", "text": "x"},
+                wait=True,
+            )
+        assert refused.value.code == "channel_not_found"
+        await box.send(
+            "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "next"}, wait=True
+        )
+    finally:
+        await box.stop()
+    assert texts(ws, alpha) == ["next"]
+    backlog = await box.backlog()
+    assert (backlog.pending, backlog.failed) == (0, 1)
+
+
+async def test_what_was_stored_is_delivered_after_a_restart(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    gone = outbox(sessions, slack)  # a process that stored its writes and died before sending
+    for text in ("first", "second", "third"):
+        await gone.send(
+            "chat_postMessage", queue=alpha, args={"channel": alpha, "text": text}, wait=False
+        )
+    # ...and one it had claimed and was sending when it was killed.
+    async with sessions.begin() as session:  # type: ignore[attr-defined]
+        row = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id).limit(1))
+        row.state, row.claimed_at = SENDING, utcnow() - timedelta(minutes=5)
+    backlog = await gone.backlog()
+    assert backlog.pending == 3 and backlog.oldest is not None
+    assert texts(ws, alpha) == []
+
+    restarted = outbox(sessions, slack)
+    restarted.start()
+    try:
+        await until(lambda: len(texts(ws, alpha)) == 3)
+    finally:
+        await restarted.stop()
+    assert texts(ws, alpha) == ["first", "second", "third"]
+    async with sessions() as session:  # type: ignore[operator]
+        states = list(await session.scalars(select(OutboxMessage.state)))
+    assert states == [SENT, SENT, SENT]
+
+
+async def test_a_fresh_claim_is_not_taken_over(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """A row another live process is sending holds its queue; nobody sends it twice."""
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    await box.send(
+        "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "busy"}, wait=False
+    )
+    async with sessions.begin() as session:  # type: ignore[attr-defined]
+        row = await session.scalar(select(OutboxMessage))
+        row.state, row.claimed_at = SENDING, utcnow()
+    await box.send(
+        "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "later"}, wait=False
+    )
+    assert await box.deliver_due() > 0
+    await asyncio.sleep(0.2)
+    assert texts(ws, alpha) == []  # "later" waits behind the claimed head
+
+
+async def test_two_processes_deliver_every_write_once_in_order(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    channels = [ws.ensure_channel(name)["id"] for name in ("one", "two", "three")]
+    first, second = outbox(sessions, slack), outbox(sessions, slack)
+    first.start()
+    second.start()
+    try:
+        for i in range(30):
+            sender = first if i % 2 else second
+            channel = channels[i % 3]
+            args = {"channel": channel, "text": f"m{i}"}
+            await sender.send("chat_postMessage", queue=channel, args=args, wait=False)
+        await until(lambda: sum(len(ws.messages(c)) for c in channels) >= 30)
+        await asyncio.sleep(0.3)  # a second delivery would show up by now
+    finally:
+        await first.stop()
+        await second.stop()
+    for n, channel in enumerate(channels):
+        assert texts(ws, channel) == [f"m{i}" for i in range(30) if i % 3 == n]
+
+
+async def test_callers_see_slacks_answer_even_when_another_process_delivers(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    idle, worker = outbox(sessions, slack), outbox(sessions, slack)
+    worker.start()  # the caller's own process delivers nothing
+    try:
+        answer = await idle.send(
+            "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "hi"}, wait=True
+        )
+    finally:
+        await worker.stop()
+    assert answer["ts"] == ws.messages(alpha)[0]["ts"]
+    assert await idle.answered(queue=alpha, method="chat_postMessage") == answer
+    async with sessions() as session:  # type: ignore[operator]
+        stored = await session.scalar(select(OutboxMessage))
+    assert stored is not None and json.loads(stored.args) == {"channel": alpha, "text": "hi"}
+    assert stored.state == SENT and stored.attempts == 1

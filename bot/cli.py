@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.config import ConfigError, FirebreakConfig, Settings, load_config
+from bot.config import ConfigError, FirebreakConfig, Settings, load_config, reveal
 from bot.validation import describe
 
 log = logging.getLogger("firebreak")
@@ -24,6 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--insecure-webhooks",
+        action="store_true",
+        help="serve webhooks on a non-loopback address without FIREBREAK_WEBHOOK_TOKEN",
+    )
     serve.add_argument(
         "--socket-mode",
         action="store_true",
@@ -71,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             log_level=args.log_level,
             socket_mode=args.socket_mode,
+            insecure_webhooks=args.insecure_webhooks,
         )
     if args.command == "migrate":
         from bot.db.migrate import upgrade
@@ -156,9 +162,10 @@ def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port:
     from bot.app import seeded_workspace
     from bot.localslack.server import serve_forever
 
-    if not settings.slack_bot_token:
+    token = reveal(settings.slack_bot_token)
+    if not token:
         return _fail("set SLACK_BOT_TOKEN to the token the stand-in should accept (e.g. xoxb-dev)")
-    serve_forever(seeded_workspace(config, token=settings.slack_bot_token), host=host, port=port)
+    serve_forever(seeded_workspace(config, token=token), host=host, port=port)
     return 0
 
 
@@ -170,7 +177,13 @@ def _serve(
     port: int,
     log_level: str,
     socket_mode: bool,
+    insecure_webhooks: bool,
 ) -> int:
+    if not _loopback(host) and not reveal(settings.webhook_token) and not insecure_webhooks:
+        return _fail(
+            f"refusing to serve webhooks on {host} without FIREBREAK_WEBHOOK_TOKEN: anyone who "
+            "reaches it could open incidents; set the token, or pass --insecure-webhooks"
+        )
     import uvicorn
 
     from bot.app import StartupError, build_app
@@ -211,7 +224,7 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
     print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
     print(f"broadcast channel: {config.broadcast_channel or '(none)'}")
     slack = (
-        f"Web API at {settings.slack_api_url}" if settings.slack_bot_token else "built-in stand-in"
+        "built-in stand-in" if settings.embedded_slack else f"Web API at {settings.slack_api_url}"
     )
     print(f"slack: {slack}")
     library = load_library(settings.playbooks_dir)
@@ -222,13 +235,22 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
     for problem in library.problems:
         print(f"firebreak: {problem}", file=sys.stderr)
         failed = True
-    if settings.slack_bot_token and not settings.slack_signing_secret:
+    if not settings.embedded_slack and not reveal(settings.slack_signing_secret):
         print("firebreak: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not", file=sys.stderr)
         failed = True
     if failed:
         return 2
     print("ok")
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 def _url_host(host: str) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -26,7 +28,7 @@ from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
 from bot.postmortem import flows as postmortem
 from bot.slack.deps import Deps
-from bot.validation import describe
+from bot.validation import describe, unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,15 @@ def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(RequestValidationError, on_validation)
 
 
-def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter:
+@dataclass(frozen=True)
+class WebhookChecks:
+    """What a webhook must prove: the bearer token, and Grafana's HMAC signature (when set)."""
+
+    token: str | None = field(default=None, repr=False)
+    grafana_secret: str | None = field(default=None, repr=False)
+
+
+def webhook_router(*, deps: Deps, checks: WebhookChecks, max_body: int) -> APIRouter:
     router = APIRouter()
 
     @router.post("/webhooks/{source}")
@@ -110,8 +120,16 @@ def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter
                 "unknown_source",
                 f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
             )
-        _authenticate(request, token)
-        body = await _json_body(request, max_body)
+        _authenticate(request, checks.token)
+        raw = await _read_json_body(request, max_body)
+        if source == grafana.SOURCE and checks.grafana_secret:
+            try:
+                grafana.check_signature(
+                    request.headers, raw, checks.grafana_secret, now=time.time()
+                )
+            except grafana.BadSignature as exc:
+                raise Problem(401, "bad_signature", str(exc)) from exc
+        body = _parse_json(raw)
         try:
             batch = parse(body)
         except ValidationError as exc:
@@ -162,7 +180,8 @@ def _authenticate(request: Request, token: str | None) -> None:
         )
 
 
-async def _json_body(request: Request, max_body: int) -> Any:
+async def _read_json_body(request: Request, max_body: int) -> bytes:
+    """The raw body, once its content type and size are acceptable (signatures cover raw bytes)."""
     content_type = (
         request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     )
@@ -180,6 +199,10 @@ async def _json_body(request: Request, max_body: int) -> Any:
         raw += chunk
         if len(raw) > max_body:
             raise Problem(413, "body_too_large", f"the body is over {max_body} bytes")
+    return bytes(raw)
+
+
+def _parse_json(raw: bytes) -> Any:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -189,6 +212,12 @@ async def _json_body(request: Request, max_body: int) -> Any:
     if _depth(body) > MAX_JSON_DEPTH:
         raise Problem(
             400, "invalid_json", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+    if (where := unstorable_text(body)) is not None:
+        raise Problem(
+            400,
+            "invalid_text",
+            f"{where} holds a NUL character or a lone UTF-16 surrogate, which cannot be stored",
         )
     return body
 

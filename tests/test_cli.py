@@ -31,6 +31,23 @@ def test_serve_refuses_a_token_without_signing_secret(tmp_path: Path) -> None:
     assert "xoxb-secret-value-123" not in result.stderr + result.stdout
 
 
+def test_serve_on_a_public_address_wants_a_webhook_token(tmp_path: Path) -> None:
+    refused = run(["serve", "--host", "0.0.0.0", "--port", "1"], tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("firebreak: refusing to serve webhooks on 0.0.0.0 without ")
+    assert "FIREBREAK_WEBHOOK_TOKEN" in line and "--insecure-webhooks" in line
+    # Told explicitly, or given a token, it goes on (to the next check, here the Slack secret).
+    unsigned = {"SLACK_BOT_TOKEN": "xoxb-secret-value-123"}
+    for args, env in (
+        (["--insecure-webhooks"], unsigned),
+        ([], {**unsigned, "FIREBREAK_WEBHOOK_TOKEN": "webhook-token-3f9a"}),
+    ):
+        passed = run(["serve", "--host", "0.0.0.0", "--port", "1", *args], tmp_path, **env)
+        assert passed.returncode == 2 and "SLACK_SIGNING_SECRET is not" in passed.stderr
+        assert "webhook-token-3f9a" not in passed.stderr
+
+
 def test_bad_config_stops_every_command_with_its_place(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("services:\n  ranker:\n    owner: [U0ANA0001]\n")
     result = run(["check"], tmp_path, FIREBREAK_CONFIG=str(tmp_path / "bad.yaml"))

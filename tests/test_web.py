@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import time
 from collections.abc import Iterator
+from hashlib import sha256
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -13,8 +17,8 @@ from bot.alerts import intake
 from bot.config import FirebreakConfig
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
-from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
+from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot
+from tests.servers import slack_headers, wait_for
 
 
 @pytest.fixture
@@ -195,13 +199,72 @@ def test_slash_commands_are_verified_and_answered(bot: Bot) -> None:
 def test_unsigned_or_stale_slack_requests_are_refused(bot: Bot) -> None:
     assert bot.command("declare forged", secret="not-the-secret").status_code == 401
     assert bot.command("declare replayed", timestamp=1_500_000_000).status_code == 401
+    # Slack's replay window is five minutes: six minutes old is too old.
+    stale = bot.command("declare stale", timestamp=int(time.time()) - 360)
+    assert stale.status_code == 401 and stale.json() == {"error": "invalid request"}
     no_headers = bot.http.post(
         "/slack/events",
         content=b"command=%2Fincident&text=list",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert no_headers.status_code == 401
+    body = b"command=%2Fincident&text=declare+unsigned"
+    only_timestamp = slack_headers(SIGNING_SECRET, body)
+    del only_timestamp["X-Slack-Signature"]
+    assert bot.http.post("/slack/events", content=body, headers=only_timestamp).status_code == 401
     assert bot.http.get("/api/incidents").json() == []
+    assert bot.workspace.calls_to("conversations.create") == []
+
+
+def test_grafana_signature_when_a_secret_is_set(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    secret = "grafana-hmac-secret-91c0"
+    with running_bot(tmp_path, config, FIREBREAK_GRAFANA_SECRET=secret) as bot:
+        raw = json.dumps(grafana_notification()).encode()
+        stamp = str(int(time.time()))
+
+        def post(headers: dict[str, str]) -> httpx.Response:
+            return bot.http.post(
+                "/webhooks/grafana",
+                content=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {WEBHOOK_TOKEN}",
+                    **headers,
+                },
+            )
+
+        unsigned = post({})
+        assert unsigned.status_code == 401 and unsigned.json() == {
+            "error": "bad_signature",
+            "message": "missing X-Grafana-Alerting-Signature header",
+        }
+        forged = hmac.new(b"guess", raw, sha256).hexdigest()
+        assert post({"X-Grafana-Alerting-Signature": forged}).status_code == 401
+        old = str(int(time.time()) - 600)
+        replayed = hmac.new(secret.encode(), f"{old}:".encode() + raw, sha256).hexdigest()
+        assert (
+            post(
+                {
+                    "X-Grafana-Alerting-Signature": replayed,
+                    "X-Grafana-Alerting-Signature-Timestamp": old,
+                }
+            ).status_code
+            == 401
+        )
+        assert bot.http.get("/api/incidents").json() == []
+
+        good = hmac.new(secret.encode(), f"{stamp}:".encode() + raw, sha256).hexdigest()
+        accepted = post(
+            {"X-Grafana-Alerting-Signature": good, "X-Grafana-Alerting-Signature-Timestamp": stamp}
+        )
+        assert accepted.status_code == 200 and accepted.json()["incident"] == "INC-1"
+        body_only = hmac.new(secret.encode(), raw, sha256).hexdigest()
+        assert post({"X-Grafana-Alerting-Signature": body_only}).status_code == 200
+        # Other sources are not Grafana's to sign.
+        assert bot.webhook("alertmanager", am_notification()).status_code == 200
 
 
 def test_slack_rate_limit_is_waited_out(bot: Bot) -> None:

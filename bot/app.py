@@ -150,7 +150,9 @@ def build_app(
     api = FastAPI(title="Firebreak", version="0.1.0", lifespan=_lifespan(runtime))
     api.state.firebreak = runtime
     web.install_error_handlers(api)
-    api.include_router(web.slack_router(AsyncSlackRequestHandler(bolt)))
+    api.include_router(
+        web.slack_router(AsyncSlackRequestHandler(bolt), max_body=settings.max_body_bytes)
+    )
     api.include_router(
         web.webhook_router(
             deps=deps,

@@ -191,6 +191,10 @@ async def _read_json_body(request: Request, max_body: int) -> bytes:
             "unsupported_media_type",
             f"send JSON with Content-Type: application/json, not {content_type!r}",
         )
+    return await _read_body(request, max_body)
+
+
+async def _read_body(request: Request, max_body: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise Problem(413, "body_too_large", f"the body has {declared} bytes; {max_body} at most")
@@ -199,7 +203,9 @@ async def _read_json_body(request: Request, max_body: int) -> bytes:
         raw += chunk
         if len(raw) > max_body:
             raise Problem(413, "body_too_large", f"the body is over {max_body} bytes")
-    return bytes(raw)
+    # Starlette keeps the body read here for whoever reads it next (Bolt's adapter).
+    request._body = bytes(raw)
+    return request._body
 
 
 def _parse_json(raw: bytes) -> Any:
@@ -273,6 +279,11 @@ def api_router(*, deps: Deps) -> APIRouter:
             raise Problem(404, "not_found", str(exc)) from exc
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unknown(rest: str) -> None:
+        # Without this, /api/… paths that match nothing fall through to the stand-in's page.
+        raise Problem(404, "not_found", "no such API endpoint; see GET /api/incidents")
+
     return router
 
 
@@ -300,11 +311,27 @@ def health_router(*, deps: Deps) -> APIRouter:
     return router
 
 
-def slack_router(handler: AsyncSlackRequestHandler) -> APIRouter:
+def slack_router(handler: AsyncSlackRequestHandler, *, max_body: int) -> APIRouter:
     router = APIRouter()
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Any:
-        return await handler.handle(request)
+        # Bolt reads the body whole and decodes it as UTF-8: bound it and check it first.
+        raw = await _read_body(request, max_body)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Problem(400, "invalid_body", "the body is not UTF-8 text") from exc
+        try:
+            response = await handler.handle(request)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # Raised while Bolt reads the request: a body of a shape Slack never sends.
+            log.warning("unreadable Slack request: %s", type(exc).__name__)
+            raise Problem(400, "invalid_body", "not a request Slack sends") from exc
+        if response.status_code >= 500:
+            # Listeners run after their ack, so a 5xx here is Bolt failing to match a
+            # malformed (yet signed) payload to a listener; it has logged why.
+            raise Problem(400, "invalid_body", "not a request Firebreak can handle")
+        return response
 
     return router

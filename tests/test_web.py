@@ -163,6 +163,33 @@ def test_bad_bodies_get_a_4xx_that_names_the_problem(bot: Bot) -> None:
     assert bot.http.get("/api/incidents").json() == []
 
 
+def test_odd_unicode_is_stored_exactly_or_refused_by_name(
+    tmp_path: Path, config: FirebreakConfig, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config, FIREBREAK_DATABASE_URL=db_url) as bot:
+        auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+        # JSON may escape NUL and lone surrogates; neither can be stored as text (PostgreSQL).
+        for bad in ('"a\\u0000b"', '"\\ud800"'):
+            raw = json.dumps(am_notification(am_alert(team="PLACEHOLDER"))).replace(
+                '"PLACEHOLDER"', bad
+            )
+            refused = bot.http.post("/webhooks/alertmanager", content=raw, headers=auth)
+            assert refused.status_code == 400 and refused.json()["error"] == "invalid_text"
+            assert refused.json()["message"].startswith("alerts[0].labels.team holds a NUL")
+        # Right-to-left marks, emoji and a 100 kB label are text like any other: kept as sent.
+        rtl = "\u202eknar-hcraes\u202c \u05e9\u05dc\u05d5\u05dd \U0001f525"
+        huge = "x" * 100_000
+        body = am_notification(am_alert(alertname=rtl, service=huge, note=huge))
+        accepted = bot.webhook("alertmanager", body)
+        assert accepted.status_code == 200, accepted.text
+        incident = bot.incident("INC-1")
+        [alert] = incident["occurrences"]
+        assert alert["labels"]["alertname"] == rtl and alert["labels"]["note"] == huge
+        assert incident["service"] == huge[:200]  # a service name is what fits its column
+        assert incident["title"].startswith(rtl)
+
+
 def test_api_errors_are_json(bot: Bot) -> None:
     missing = bot.http.get("/api/incidents/INC-42")
     assert missing.status_code == 404 and missing.json() == {
@@ -170,6 +197,10 @@ def test_api_errors_are_json(bot: Bot) -> None:
         "message": "no incident INC-42",
     }
     assert bot.http.get("/api/incidents/banana").status_code == 404
+    # Unicode digits are not an id, nor is a number beyond the id column's range.
+    for odd in ("INC-%C2%B2", "INC-99999999999", "a%2Fb", "INC-1/elsewhere"):
+        answer = bot.http.get(f"/api/incidents/{odd}")
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", odd
     assert bot.http.get("/api/incidents?limit=0").status_code == 422
     assert bot.http.get("/api/incidents?limit=x").json()["error"] == "invalid_request"
 

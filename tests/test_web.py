@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
 
@@ -93,6 +94,26 @@ def test_repeats_update_the_incident_and_resolution_is_recorded(bot: Bot) -> Non
         lambda: any("All alerts" in m["text"] for m in bot.workspace.messages(channel_id)),
         what="all-resolved message in the incident channel",
     )
+
+
+def test_twenty_concurrent_deliveries_open_one_incident_and_one_channel(
+    tmp_path: Path, config: FirebreakConfig, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config, FIREBREAK_DATABASE_URL=db_url) as bot:
+        body = am_notification()
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda _: bot.webhook("alertmanager", body), range(20)))
+        assert [a.status_code for a in answers] == [200] * 20
+        assert sum(a.json()["opened"] for a in answers) == 1
+        assert {a.json()["incident"] for a in answers} == {"INC-1"}
+        bot.announced("INC-1")
+        time.sleep(0.5)  # the other nineteen follow-ups had their chance to open a second one
+        assert [i["id"] for i in bot.http.get("/api/incidents").json()] == ["INC-1"]
+        assert len(bot.incident("INC-1")["occurrences"]) == 1
+        created = [c for c in bot.workspace.calls_to("conversations.create") if c.status == 200]
+        assert len(created) == 1
+        assert len(bot.workspace.calls_to("chat.postMessage")) == 2  # channel and broadcast
 
 
 def test_grafana_and_generic_webhooks(bot: Bot) -> None:

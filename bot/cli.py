@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report.add_argument("--since", default="30d", help="how far back, e.g. 7d, 30d (default 30d)")
 
+    audit = commands.add_parser(
+        "audit", help="who approved, ran or was refused a playbook, and why (a table)"
+    )
+    audit.add_argument("--since", default="7d", help="how far back, e.g. 24h, 7d (default 7d)")
+    audit.add_argument("--incident", help="only this incident, e.g. INC-7")
+
     local = commands.add_parser(
         "localslack", help="run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)"
     )
@@ -88,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _postmortem(settings, config, ref=args.incident, stdout=args.stdout)
     if args.command == "report":
         return _report(settings, config, since=args.since)
+    if args.command == "audit":
+        return _audit(settings, config, since=args.since, incident=args.incident)
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
     return _check(settings, config)
@@ -143,6 +151,39 @@ def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
         try:
             now = utcnow()
             return markdown(await gather(ctx, since=now - back), since=now - back, now=now)
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident: str | None) -> int:
+    import asyncio
+
+    from bot.app import offline_context
+    from bot.audit.service import entries
+    from bot.audit.table import table
+    from bot.context import utcnow
+    from bot.durations import parse_duration
+    from bot.incidents.models import parse_ref
+
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        return _fail(f"--since: {exc}")
+    number = parse_ref(incident) if incident is not None else None
+    if incident is not None and number is None:
+        return _fail(f"--incident: {incident!r} is not an incident id like INC-7")
+
+    _current_schema(settings)
+
+    async def run() -> str:
+        ctx, engine = offline_context(settings, config)
+        try:
+            async with ctx.sessions() as session:
+                found = await entries(session=session, since=utcnow() - back, incident_id=number)
+            return table(found)
         finally:
             await engine.dispose()
 

@@ -1,6 +1,7 @@
 """Every ORM model, imported so that Base.metadata is complete (Alembic, tests)."""
 
 from bot.alerts.models import AlertOccurrence
+from bot.audit.models import AuditEntry
 from bot.db.base import Base
 from bot.db.jobs import apscheduler_jobs
 from bot.deploy.history import AliasSighting
@@ -10,6 +11,7 @@ from bot.playbooks.runs import PlaybookRun, StepRun
 __all__ = [
     "AlertOccurrence",
     "AliasSighting",
+    "AuditEntry",
     "Base",
     "Incident",
     "PlaybookRun",

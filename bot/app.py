@@ -230,7 +230,9 @@ async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> Non
     await asyncio.sleep(RESUME_DELAY_S)
     await deps.runner.announce_interrupted(interrupted)
     async with deps.ctx.sessions() as session:
-        waiting = await service.waiting_for_chat(session=session)
+        waiting = await service.waiting_for_chat(
+            session=session, broadcast=bool(deps.ctx.config.broadcast_channel)
+        )
     for incident_id in waiting:
         log.info("resuming chat set-up of INC-%s", incident_id)
         deps.background.spawn(

@@ -189,6 +189,11 @@ class Workspace:
         with self._lock:
             self._failures.append(_Failure(method, status, retry_after, error, times))
 
+    def recover(self) -> None:
+        """Slack is well again: calls still due to fail by fail() succeed from now on."""
+        with self._lock:
+            self._failures.clear()
+
     def expire_trigger(self, trigger_id: str) -> None:
         """Make views.open/push with this trigger_id fail with expired_trigger_id, as a
         trigger used more than 3 seconds after its interaction does on Slack."""

@@ -75,3 +75,12 @@ def test_no_code_path_updates_or_deletes_entries() -> None:
         and any(verb in source for verb in ("update(", "delete(", ".delete", "DELETE", "UPDATE"))
     ]
     assert writers == []
+
+
+async def test_postgresql_refuses_to_truncate_it(ctx: Context, db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has no TRUNCATE")
+    await write(ctx, incident_id=1, at=AT)
+    with pytest.raises(DBAPIError, match="audit_log is append-only"):
+        async with ctx.sessions.begin() as session:
+            await session.execute(text("TRUNCATE audit_log"))

@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import web
-from bot.config import FirebreakConfig, Settings
+from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.deploy.adapters.probe import HttpProbe
@@ -65,7 +65,7 @@ class Runtime:
     outbox: Outbox
     scheduler: ReminderScheduler
     slack_api_url: str
-    signing_secret: str
+    signing_secret: str = field(repr=False)
     workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
     socket_mode: SocketModeLink | None
 
@@ -84,7 +84,10 @@ def build_app(
 ) -> FastAPI:
     """`socket_mode`: Slack's requests arrive over a WebSocket (SLACK_APP_TOKEN), not HTTP."""
     workspace: Workspace | None = None
-    if socket_mode and not (settings.slack_bot_token and settings.slack_app_token):
+    bot_token = reveal(settings.slack_bot_token)
+    given_secret = reveal(settings.slack_signing_secret)
+    app_token = reveal(settings.slack_app_token)
+    if socket_mode and not (bot_token and app_token):
         raise StartupError(
             "Socket Mode needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN (an app-level token, xapp-…, "
             "with the connections:write scope)"
@@ -93,18 +96,18 @@ def build_app(
         token = f"xoxb-local-{secrets.token_hex(12)}"
         workspace = seeded_workspace(config, token=token)
         slack_api_url = self_url.rstrip("/") + API_PREFIX + "/"
-        signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
+        signing_secret = given_secret or secrets.token_hex(16)
     else:
-        if not settings.slack_signing_secret and not socket_mode:
+        if not given_secret and not socket_mode:
             raise StartupError(
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: Firebreak "
                 "verifies every Slack request and needs the app's signing secret"
             )
-        token = settings.slack_bot_token or ""
+        token = bot_token or ""
         slack_api_url = settings.slack_api_url
         # In Socket Mode nothing legitimate arrives at /slack/events: an unguessable secret
         # makes it refuse everything.
-        signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
+        signing_secret = given_secret or secrets.token_hex(16)
 
     client = slack_client(token=token, base_url=slack_api_url)
     engine = make_engine(settings.database_url)
@@ -142,7 +145,7 @@ def build_app(
     )
     deps = Deps(ctx=ctx, background=background, runner=runner, drills_dir=settings.drills_dir)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
-    link = SocketModeLink(bolt, app_token=settings.slack_app_token or "") if socket_mode else None
+    link = SocketModeLink(bolt, app_token=app_token or "") if socket_mode else None
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -159,10 +162,17 @@ def build_app(
     api = FastAPI(title="Firebreak", version="0.1.0", lifespan=_lifespan(runtime))
     api.state.firebreak = runtime
     web.install_error_handlers(api)
-    api.include_router(web.slack_router(AsyncSlackRequestHandler(bolt)))
+    api.include_router(
+        web.slack_router(AsyncSlackRequestHandler(bolt), max_body=settings.max_body_bytes)
+    )
     api.include_router(
         web.webhook_router(
-            deps=deps, token=settings.webhook_token, max_body=settings.max_body_bytes
+            deps=deps,
+            checks=web.WebhookChecks(
+                token=reveal(settings.webhook_token),
+                grafana_secret=reveal(settings.grafana_secret),
+            ),
+            max_body=settings.max_body_bytes,
         )
     )
     api.include_router(web.api_router(deps=deps))
@@ -235,7 +245,9 @@ async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> Non
     await asyncio.sleep(RESUME_DELAY_S)
     await deps.runner.announce_interrupted(interrupted)
     async with deps.ctx.sessions() as session:
-        waiting = await service.waiting_for_chat(session=session)
+        waiting = await service.waiting_for_chat(
+            session=session, broadcast=bool(deps.ctx.config.broadcast_channel)
+        )
     for incident_id in waiting:
         log.info("resuming chat set-up of INC-%s", incident_id)
         deps.background.spawn(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from bot.config import ConfigError, FirebreakConfig, Settings, load_config
+from bot.config import ConfigError, FirebreakConfig, Settings, load_config, reveal
 from bot.validation import describe
 
 log = logging.getLogger("firebreak")
@@ -24,6 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--insecure-webhooks",
+        action="store_true",
+        help="serve webhooks on a non-loopback address without FIREBREAK_WEBHOOK_TOKEN",
+    )
     serve.add_argument(
         "--socket-mode",
         action="store_true",
@@ -43,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report", help="incidents per service, budget and times (Markdown)"
     )
     report.add_argument("--since", default="30d", help="how far back, e.g. 7d, 30d (default 30d)")
+
+    audit = commands.add_parser(
+        "audit", help="who approved, ran or was refused a playbook, and why (a table)"
+    )
+    audit.add_argument("--since", default="7d", help="how far back, e.g. 24h, 7d (default 7d)")
+    audit.add_argument("--incident", help="only this incident, e.g. INC-7")
 
     local = commands.add_parser(
         "localslack", help="run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)"
@@ -71,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             log_level=args.log_level,
             socket_mode=args.socket_mode,
+            insecure_webhooks=args.insecure_webhooks,
         )
     if args.command == "migrate":
         from bot.db.migrate import upgrade
@@ -82,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _postmortem(settings, config, ref=args.incident, stdout=args.stdout)
     if args.command == "report":
         return _report(settings, config, since=args.since)
+    if args.command == "audit":
+        return _audit(settings, config, since=args.since, incident=args.incident)
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
     return _check(settings, config)
@@ -144,6 +158,39 @@ def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
     return 0
 
 
+def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident: str | None) -> int:
+    import asyncio
+
+    from bot.app import offline_context
+    from bot.audit.service import entries
+    from bot.audit.table import table
+    from bot.context import utcnow
+    from bot.durations import parse_duration
+    from bot.incidents.models import parse_ref
+
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        return _fail(f"--since: {exc}")
+    number = parse_ref(incident) if incident is not None else None
+    if incident is not None and number is None:
+        return _fail(f"--incident: {incident!r} is not an incident id like INC-7")
+
+    _current_schema(settings)
+
+    async def run() -> str:
+        ctx, engine = offline_context(settings, config)
+        try:
+            async with ctx.sessions() as session:
+                found = await entries(session=session, since=utcnow() - back, incident_id=number)
+            return table(found)
+        finally:
+            await engine.dispose()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def _current_schema(settings: Settings) -> None:
     from bot.db.engine import is_sqlite
     from bot.db.migrate import upgrade
@@ -156,9 +203,10 @@ def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port:
     from bot.app import seeded_workspace
     from bot.localslack.server import serve_forever
 
-    if not settings.slack_bot_token:
+    token = reveal(settings.slack_bot_token)
+    if not token:
         return _fail("set SLACK_BOT_TOKEN to the token the stand-in should accept (e.g. xoxb-dev)")
-    serve_forever(seeded_workspace(config, token=settings.slack_bot_token), host=host, port=port)
+    serve_forever(seeded_workspace(config, token=token), host=host, port=port)
     return 0
 
 
@@ -170,7 +218,13 @@ def _serve(
     port: int,
     log_level: str,
     socket_mode: bool,
+    insecure_webhooks: bool,
 ) -> int:
+    if not _loopback(host) and not reveal(settings.webhook_token) and not insecure_webhooks:
+        return _fail(
+            f"refusing to serve webhooks on {host} without FIREBREAK_WEBHOOK_TOKEN: anyone who "
+            "reaches it could open incidents; set the token, or pass --insecure-webhooks"
+        )
     import uvicorn
 
     from bot.app import StartupError, build_app
@@ -211,7 +265,7 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
     print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
     print(f"broadcast channel: {config.broadcast_channel or '(none)'}")
     slack = (
-        f"Web API at {settings.slack_api_url}" if settings.slack_bot_token else "built-in stand-in"
+        "built-in stand-in" if settings.embedded_slack else f"Web API at {settings.slack_api_url}"
     )
     print(f"slack: {slack}")
     library = load_library(settings.playbooks_dir)
@@ -222,13 +276,22 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
     for problem in library.problems:
         print(f"firebreak: {problem}", file=sys.stderr)
         failed = True
-    if settings.slack_bot_token and not settings.slack_signing_secret:
+    if not settings.embedded_slack and not reveal(settings.slack_signing_secret):
         print("firebreak: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not", file=sys.stderr)
         failed = True
     if failed:
         return 2
     print("ok")
     return 0
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 def _url_host(host: str) -> str:

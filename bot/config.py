@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -34,12 +35,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
-    database_url: str = Field(DEFAULT_DATABASE_URL, alias="FIREBREAK_DATABASE_URL")
-    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
-    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")  # Socket Mode only
+    # The URL may carry the database password: kept out of the settings' repr.
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="FIREBREAK_DATABASE_URL", repr=False)
+    # SecretStr: shown as '**********' wherever settings are printed or logged.
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")  # Socket Mode only
     slack_api_url: str = Field(SLACK_API_URL, alias="FIREBREAK_SLACK_API_URL")
-    webhook_token: str | None = Field(None, alias="FIREBREAK_WEBHOOK_TOKEN")
+    webhook_token: SecretStr | None = Field(None, alias="FIREBREAK_WEBHOOK_TOKEN")
+    # Grafana's HMAC signature of each notification (X-Grafana-Alerting-Signature); optional.
+    grafana_secret: SecretStr | None = Field(None, alias="FIREBREAK_GRAFANA_SECRET")
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")
     playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
@@ -61,7 +66,12 @@ class Settings(BaseSettings):
     @property
     def embedded_slack(self) -> bool:
         """With no bot token, the bot talks to its own in-process Slack stand-in."""
-        return not self.slack_bot_token
+        return not reveal(self.slack_bot_token)
+
+
+def reveal(secret: SecretStr | None) -> str | None:
+    """The secret's value where it is used (never where it is logged); None when unset or empty."""
+    return (secret.get_secret_value() or None) if secret is not None else None
 
 
 class ServiceConfig(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alerts import intake
+from bot.alerts.sources import grafana
 from bot.alerts.sources.registry import PARSERS
 from bot.changes import flows as change_flows
 from bot.changes import service as changes_service
@@ -28,7 +31,7 @@ from bot.incidents.schemas import IncidentDetail, IncidentSummary
 from bot.postmortem import flows as postmortem
 from bot.slack.deps import Deps
 from bot.slack.outbox import Outbox
-from bot.validation import describe
+from bot.validation import describe, unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +98,22 @@ def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(RequestValidationError, on_validation)
 
 
-def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter:
+@dataclass(frozen=True)
+class WebhookChecks:
+    """What a webhook must prove: the bearer token, and Grafana's HMAC signature (when set)."""
+
+    token: str | None = field(default=None, repr=False)
+    grafana_secret: str | None = field(default=None, repr=False)
+
+
+def webhook_router(*, deps: Deps, checks: WebhookChecks, max_body: int) -> APIRouter:
     router = APIRouter()
 
     @router.post("/webhooks/changes")
     async def receive_change(request: Request) -> JSONResponse:
         """A deploy, promotion, config change…: recorded once per event id."""
-        _authenticate(request, token)
-        body = await _json_body(request, max_body)
+        _authenticate(request, checks.token)
+        body = _parse_json(await _read_json_body(request, max_body))
         try:
             event = ChangeEvent.model_validate(body)
         except ValidationError as exc:
@@ -126,8 +137,16 @@ def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter
                 "unknown_source",
                 f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
             )
-        _authenticate(request, token)
-        body = await _json_body(request, max_body)
+        _authenticate(request, checks.token)
+        raw = await _read_json_body(request, max_body)
+        if source == grafana.SOURCE and checks.grafana_secret:
+            try:
+                grafana.check_signature(
+                    request.headers, raw, checks.grafana_secret, now=time.time()
+                )
+            except grafana.BadSignature as exc:
+                raise Problem(401, "bad_signature", str(exc)) from exc
+        body = _parse_json(raw)
         try:
             batch = parse(body)
         except ValidationError as exc:
@@ -178,7 +197,8 @@ def _authenticate(request: Request, token: str | None) -> None:
         )
 
 
-async def _json_body(request: Request, max_body: int) -> Any:
+async def _read_json_body(request: Request, max_body: int) -> bytes:
+    """The raw body, once its content type and size are acceptable (signatures cover raw bytes)."""
     content_type = (
         request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     )
@@ -188,6 +208,10 @@ async def _json_body(request: Request, max_body: int) -> Any:
             "unsupported_media_type",
             f"send JSON with Content-Type: application/json, not {content_type!r}",
         )
+    return await _read_body(request, max_body)
+
+
+async def _read_body(request: Request, max_body: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_body:
         raise Problem(413, "body_too_large", f"the body has {declared} bytes; {max_body} at most")
@@ -196,6 +220,12 @@ async def _json_body(request: Request, max_body: int) -> Any:
         raw += chunk
         if len(raw) > max_body:
             raise Problem(413, "body_too_large", f"the body is over {max_body} bytes")
+    # Starlette keeps the body read here for whoever reads it next (Bolt's adapter).
+    request._body = bytes(raw)
+    return request._body
+
+
+def _parse_json(raw: bytes) -> Any:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -205,6 +235,12 @@ async def _json_body(request: Request, max_body: int) -> Any:
     if _depth(body) > MAX_JSON_DEPTH:
         raise Problem(
             400, "invalid_json", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+        )
+    if (where := unstorable_text(body)) is not None:
+        raise Problem(
+            400,
+            "invalid_text",
+            f"{where} holds a NUL character or a lone UTF-16 surrogate, which cannot be stored",
         )
     return body
 
@@ -260,6 +296,11 @@ def api_router(*, deps: Deps) -> APIRouter:
             raise Problem(404, "not_found", str(exc)) from exc
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unknown(rest: str) -> None:
+        # Without this, /api/… paths that match nothing fall through to the stand-in's page.
+        raise Problem(404, "not_found", "no such API endpoint; see GET /api/incidents")
+
     return router
 
 
@@ -312,11 +353,27 @@ def health_router(*, deps: Deps, outbox: Outbox) -> APIRouter:
     return router
 
 
-def slack_router(handler: AsyncSlackRequestHandler) -> APIRouter:
+def slack_router(handler: AsyncSlackRequestHandler, *, max_body: int) -> APIRouter:
     router = APIRouter()
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Any:
-        return await handler.handle(request)
+        # Bolt reads the body whole and decodes it as UTF-8: bound it and check it first.
+        raw = await _read_body(request, max_body)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Problem(400, "invalid_body", "the body is not UTF-8 text") from exc
+        try:
+            response = await handler.handle(request)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            # Raised while Bolt reads the request: a body of a shape Slack never sends.
+            log.warning("unreadable Slack request: %s", type(exc).__name__)
+            raise Problem(400, "invalid_body", "not a request Slack sends") from exc
+        if response.status_code >= 500:
+            # Listeners run after their ack, so a 5xx here is Bolt failing to match a
+            # malformed (yet signed) payload to a listener; it has logged why.
+            raise Problem(400, "invalid_body", "not a request Firebreak can handle")
+        return response
 
     return router

@@ -31,6 +31,23 @@ def test_serve_refuses_a_token_without_signing_secret(tmp_path: Path) -> None:
     assert "xoxb-secret-value-123" not in result.stderr + result.stdout
 
 
+def test_serve_on_a_public_address_wants_a_webhook_token(tmp_path: Path) -> None:
+    refused = run(["serve", "--host", "0.0.0.0", "--port", "1"], tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("firebreak: refusing to serve webhooks on 0.0.0.0 without ")
+    assert "FIREBREAK_WEBHOOK_TOKEN" in line and "--insecure-webhooks" in line
+    # Told explicitly, or given a token, it goes on (to the next check, here the Slack secret).
+    unsigned = {"SLACK_BOT_TOKEN": "xoxb-secret-value-123"}
+    for args, env in (
+        (["--insecure-webhooks"], unsigned),
+        ([], {**unsigned, "FIREBREAK_WEBHOOK_TOKEN": "webhook-token-3f9a"}),
+    ):
+        passed = run(["serve", "--host", "0.0.0.0", "--port", "1", *args], tmp_path, **env)
+        assert passed.returncode == 2 and "SLACK_SIGNING_SECRET is not" in passed.stderr
+        assert "webhook-token-3f9a" not in passed.stderr
+
+
 def test_bad_config_stops_every_command_with_its_place(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("services:\n  ranker:\n    owner: [U0ANA0001]\n")
     result = run(["check"], tmp_path, FIREBREAK_CONFIG=str(tmp_path / "bad.yaml"))
@@ -100,3 +117,43 @@ async def test_postmortem_and_report_from_the_command_line(
     assert row == "| search-ranker | 1 | no SLO | 2m / 2m | - | - | - |"
     bad = await asyncio.to_thread(run, ["report", "--since", "lately"], tmp_path, **env)
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+async def test_audit_shows_decisions_as_a_table(ctx: Context, db_url: str, tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from bot.audit import service
+
+    now = datetime.now(UTC)
+    async with ctx.sessions.begin() as session:
+        for incident, ago, allowed, reason in (
+            (1, timedelta(days=30), True, "the incident commander"),
+            (1, timedelta(hours=2), False, "Only the incident commander approves | not you"),
+            (2, timedelta(hours=1), True, "a responder (playbooks.approvers)"),
+        ):
+            service.record(
+                session=session,
+                at=now - ago,
+                actor="U0BEN0002",
+                action="approve",
+                playbook="rollback",
+                incident_id=incident,
+                run_id=incident * 10,
+                allowed=allowed,
+                reason=reason,
+            )
+    env = {"FIREBREAK_DATABASE_URL": db_url}
+    shown = await asyncio.to_thread(run, ["audit", "--incident", "INC-1"], tmp_path, **env)
+    assert shown.returncode == 0, shown.stderr
+    header, rule, *rows = shown.stdout.strip().splitlines()
+    assert header.startswith("| when (UTC) | who | decision |") and rule.startswith("|---|")
+    assert len(rows) == 1  # the other is older than the default week, or another incident's
+    assert rows[0].endswith(
+        "| U0BEN0002 | REFUSED | approve | rollback | INC-1 | #10 | "
+        "Only the incident commander approves \\| not you |"
+    )
+    month = await asyncio.to_thread(run, ["audit", "--since", "60d"], tmp_path, **env)
+    assert len(month.stdout.strip().splitlines()) == 2 + 3
+    bad = await asyncio.to_thread(run, ["audit", "--incident", "seven"], tmp_path, **env)
+    assert bad.returncode == 2 and "--incident" in bad.stderr

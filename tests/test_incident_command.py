@@ -3,7 +3,10 @@ submissions and Events API callbacks, against the embedded Slack stand-in."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +225,41 @@ def test_notes_pins_and_reactions_reach_the_timeline_once(bot: Bot) -> None:
     shown = bot.command("timeline", user=ANA, channel=channel).json()
     assert shown["text"].startswith("Timeline of INC-1")
     assert "Bad model v42 was promoted" in str(shown["blocks"])
+
+
+def test_concurrent_redeliveries_of_an_event_add_one_entry(
+    tmp_path: Path,
+    config: FirebreakConfig,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config, FIREBREAK_DATABASE_URL=db_url) as bot:
+        bot.workspace.add_user(ANA, "ana")
+        channel = opened(bot)["channel_id"]
+        message = bot.workspace.add_message(channel, ANA, "Rolled back at 03:02")
+        pin = {
+            "type": "pin_added",
+            "user": ANA,
+            "channel_id": channel,
+            "event_ts": "1.0",
+            "item": {"type": "message", "channel": channel, "message": {"ts": message["ts"]}},
+        }
+        # Slack retries when the first answer is slow, so copies can arrive while one runs.
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(
+                pool.map(lambda n: bot.event(pin, event_id="Ev0RACE", retry=n or None), range(6))
+            )
+        assert [a.status_code for a in answers] == [200] * 6
+
+        def entries() -> list[dict[str, Any]]:
+            return [t for t in bot.incident("INC-1")["timeline"] if t["kind"] == "message"]
+
+        wait_for(entries, what="the pinned message on the timeline")
+        time.sleep(0.5)  # every copy has been handled by now
+        assert [e["text"] for e in entries()] == ["Rolled back at 03:02"]
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_declare_modal_opens_and_its_answers_open_the_incident(bot: Bot) -> None:

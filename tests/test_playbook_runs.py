@@ -4,6 +4,7 @@ service (the reference Deployment API) over real HTTP."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,31 @@ def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service:
     texts = [m["text"] for m in bot.workspace.messages(channel)]
     assert any("rolled back from v42-bad to v41" in t for t in texts)
     assert any(t.startswith(":white_check_mark: rollback succeeded in INC-1") for t in texts)
+
+
+def test_a_double_clicked_approval_runs_the_playbook_once(bot: Bot, model_service: str) -> None:
+    channel = incident_channel(bot)
+    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:30:00Z"))
+    bot.webhook("alertmanager", resolved)
+    bot.command("rollback", user=ANA, channel=channel)
+    [asked] = wait_for(lambda: run_messages(bot, channel), what="the approval request")
+    approve = asked["blocks"][-1]["elements"][0]["value"]
+
+    def click(_: int) -> int:
+        return bot.click(
+            actions.RUN_APPROVE, approve, user=ANA, channel=channel, message_ts=asked["ts"]
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both clicks in flight at once
+        assert list(pool.map(click, range(2))) == [200, 200]
+    wait_for(
+        lambda: "Succeeded" in run_messages(bot, channel)[0]["text"],
+        timeout=20,
+        what="the run succeeded",
+    )
+    wait_for(lambda: bot.workspace.ephemeral(channel, ANA), what="the second click answered")
+    assert "not awaiting approval" in bot.workspace.ephemeral(channel, ANA)[-1]["text"]
+    timeline = bot.incident("INC-1")["timeline"]
+    assert len([t for t in timeline if t["kind"] == "playbook.step"]) == 4  # not 8
+    assert len([t for t in timeline if "approved rollback" in t["text"]]) == 1
+    assert state(model_service)["active_version"] == "v41"

@@ -45,9 +45,7 @@ def test_alerts_are_taken_while_slack_is_down_and_told_once_it_is_back(
         )
         assert backlog["failed"] == 0 and backlog["oldest_seconds"] is not None
         assert bot.http.get("/readyz").status_code == 200  # degraded, still taking alerts
-        wait_for(
-            lambda: any(c.status == 500 for c in bot.workspace.calls), what="Slack refusing"
-        )
+        wait_for(lambda: any(c.status == 500 for c in bot.workspace.calls), what="Slack refusing")
 
         bot.workspace.recover()
         for ref in ("INC-1", "INC-2"):

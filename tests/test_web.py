@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from hashlib import sha256
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -13,8 +18,8 @@ from bot.alerts import intake
 from bot.config import FirebreakConfig
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
-from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
+from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot
+from tests.servers import slack_headers, wait_for
 
 
 @pytest.fixture
@@ -92,6 +97,26 @@ def test_repeats_update_the_incident_and_resolution_is_recorded(bot: Bot) -> Non
     )
 
 
+def test_twenty_concurrent_deliveries_open_one_incident_and_one_channel(
+    tmp_path: Path, config: FirebreakConfig, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config, FIREBREAK_DATABASE_URL=db_url) as bot:
+        body = am_notification()
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(lambda _: bot.webhook("alertmanager", body), range(20)))
+        assert [a.status_code for a in answers] == [200] * 20
+        assert sum(a.json()["opened"] for a in answers) == 1
+        assert {a.json()["incident"] for a in answers} == {"INC-1"}
+        bot.announced("INC-1")
+        time.sleep(0.5)  # the other nineteen follow-ups had their chance to open a second one
+        assert [i["id"] for i in bot.http.get("/api/incidents").json()] == ["INC-1"]
+        assert len(bot.incident("INC-1")["occurrences"]) == 1
+        created = [c for c in bot.workspace.calls_to("conversations.create") if c.status == 200]
+        assert len(created) == 1
+        assert len(bot.workspace.calls_to("chat.postMessage")) == 2  # channel and broadcast
+
+
 def test_grafana_and_generic_webhooks(bot: Bot) -> None:
     assert bot.webhook("grafana", grafana_notification()).json()["incident"] == "INC-1"
     generic = {
@@ -160,6 +185,33 @@ def test_bad_bodies_get_a_4xx_that_names_the_problem(bot: Bot) -> None:
     assert bot.http.get("/api/incidents").json() == []
 
 
+def test_odd_unicode_is_stored_exactly_or_refused_by_name(
+    tmp_path: Path, config: FirebreakConfig, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config, FIREBREAK_DATABASE_URL=db_url) as bot:
+        auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+        # JSON may escape NUL and lone surrogates; neither can be stored as text (PostgreSQL).
+        for bad in ('"a\\u0000b"', '"\\ud800"'):
+            raw = json.dumps(am_notification(am_alert(team="PLACEHOLDER"))).replace(
+                '"PLACEHOLDER"', bad
+            )
+            refused = bot.http.post("/webhooks/alertmanager", content=raw, headers=auth)
+            assert refused.status_code == 400 and refused.json()["error"] == "invalid_text"
+            assert refused.json()["message"].startswith("alerts[0].labels.team holds a NUL")
+        # Right-to-left marks, emoji and a 100 kB label are text like any other: kept as sent.
+        rtl = "\u202eknar-hcraes\u202c \u05e9\u05dc\u05d5\u05dd \U0001f525"
+        huge = "x" * 100_000
+        body = am_notification(am_alert(alertname=rtl, service=huge, note=huge))
+        accepted = bot.webhook("alertmanager", body)
+        assert accepted.status_code == 200, accepted.text
+        incident = bot.incident("INC-1")
+        [alert] = incident["occurrences"]
+        assert alert["labels"]["alertname"] == rtl and alert["labels"]["note"] == huge
+        assert incident["service"] == huge[:200]  # a service name is what fits its column
+        assert incident["title"].startswith(rtl)
+
+
 def test_api_errors_are_json(bot: Bot) -> None:
     missing = bot.http.get("/api/incidents/INC-42")
     assert missing.status_code == 404 and missing.json() == {
@@ -167,6 +219,10 @@ def test_api_errors_are_json(bot: Bot) -> None:
         "message": "no incident INC-42",
     }
     assert bot.http.get("/api/incidents/banana").status_code == 404
+    # Unicode digits are not an id, nor is a number beyond the id column's range.
+    for odd in ("INC-%C2%B2", "INC-99999999999", "a%2Fb", "INC-1/elsewhere"):
+        answer = bot.http.get(f"/api/incidents/{odd}")
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", odd
     assert bot.http.get("/api/incidents?limit=0").status_code == 422
     assert bot.http.get("/api/incidents?limit=x").json()["error"] == "invalid_request"
 
@@ -196,13 +252,72 @@ def test_slash_commands_are_verified_and_answered(bot: Bot) -> None:
 def test_unsigned_or_stale_slack_requests_are_refused(bot: Bot) -> None:
     assert bot.command("declare forged", secret="not-the-secret").status_code == 401
     assert bot.command("declare replayed", timestamp=1_500_000_000).status_code == 401
+    # Slack's replay window is five minutes: six minutes old is too old.
+    stale = bot.command("declare stale", timestamp=int(time.time()) - 360)
+    assert stale.status_code == 401 and stale.json() == {"error": "invalid request"}
     no_headers = bot.http.post(
         "/slack/events",
         content=b"command=%2Fincident&text=list",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert no_headers.status_code == 401
+    body = b"command=%2Fincident&text=declare+unsigned"
+    only_timestamp = slack_headers(SIGNING_SECRET, body)
+    del only_timestamp["X-Slack-Signature"]
+    assert bot.http.post("/slack/events", content=body, headers=only_timestamp).status_code == 401
     assert bot.http.get("/api/incidents").json() == []
+    assert bot.workspace.calls_to("conversations.create") == []
+
+
+def test_grafana_signature_when_a_secret_is_set(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    secret = "grafana-hmac-secret-91c0"
+    with running_bot(tmp_path, config, FIREBREAK_GRAFANA_SECRET=secret) as bot:
+        raw = json.dumps(grafana_notification()).encode()
+        stamp = str(int(time.time()))
+
+        def post(headers: dict[str, str]) -> httpx.Response:
+            return bot.http.post(
+                "/webhooks/grafana",
+                content=raw,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {WEBHOOK_TOKEN}",
+                    **headers,
+                },
+            )
+
+        unsigned = post({})
+        assert unsigned.status_code == 401 and unsigned.json() == {
+            "error": "bad_signature",
+            "message": "missing X-Grafana-Alerting-Signature header",
+        }
+        forged = hmac.new(b"guess", raw, sha256).hexdigest()
+        assert post({"X-Grafana-Alerting-Signature": forged}).status_code == 401
+        old = str(int(time.time()) - 600)
+        replayed = hmac.new(secret.encode(), f"{old}:".encode() + raw, sha256).hexdigest()
+        assert (
+            post(
+                {
+                    "X-Grafana-Alerting-Signature": replayed,
+                    "X-Grafana-Alerting-Signature-Timestamp": old,
+                }
+            ).status_code
+            == 401
+        )
+        assert bot.http.get("/api/incidents").json() == []
+
+        good = hmac.new(secret.encode(), f"{stamp}:".encode() + raw, sha256).hexdigest()
+        accepted = post(
+            {"X-Grafana-Alerting-Signature": good, "X-Grafana-Alerting-Signature-Timestamp": stamp}
+        )
+        assert accepted.status_code == 200 and accepted.json()["incident"] == "INC-1"
+        body_only = hmac.new(secret.encode(), raw, sha256).hexdigest()
+        assert post({"X-Grafana-Alerting-Signature": body_only}).status_code == 200
+        # Other sources are not Grafana's to sign.
+        assert bot.webhook("alertmanager", am_notification()).status_code == 200
 
 
 def test_slack_rate_limit_is_waited_out(bot: Bot) -> None:

@@ -6,6 +6,8 @@ from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
 from bot.config import AlertsConfig
 from bot.incidents.severity import Severity
 
+SERVICE_MAX = 200
+
 
 def alert_severity(alert: Alert, batch: AlertBatch, rules: AlertsConfig) -> Severity:
     value = alert.labels.get(rules.severity_label) or batch.common_labels.get(rules.severity_label)
@@ -20,12 +22,9 @@ def group_severity(batch: AlertBatch, rules: AlertsConfig) -> Severity:
 
 def group_service(batch: AlertBatch, rules: AlertsConfig) -> str | None:
     label = rules.service_label
-    if batch.common_labels.get(label):
-        return batch.common_labels[label]
-    for alert in batch.alerts:
-        if alert.labels.get(label):
-            return alert.labels[label]
-    return None
+    values = [batch.common_labels.get(label), *(a.labels.get(label) for a in batch.alerts)]
+    # A label may hold anything; a service name is what fits the column (longer matches nothing).
+    return next((v[:SERVICE_MAX] for v in values if v), None)
 
 
 def group_title(batch: AlertBatch) -> str:

@@ -1,6 +1,7 @@
 """Every ORM model, imported so that Base.metadata is complete (Alembic, tests)."""
 
 from bot.alerts.models import AlertOccurrence
+from bot.audit.models import AuditEntry
 from bot.changes.models import Change, Freeze
 from bot.db.base import Base
 from bot.db.jobs import apscheduler_jobs
@@ -12,6 +13,7 @@ from bot.slack.outbox.models import OutboxMessage
 __all__ = [
     "AlertOccurrence",
     "AliasSighting",
+    "AuditEntry",
     "Base",
     "Change",
     "Freeze",

@@ -66,6 +66,12 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
             incident = await service.get(session=session, incident_id=incident_id)
         if incident is None:
             return
+        broadcast = ctx.config.broadcast_channel
+        # A channel without its announcements: a set-up that a crash cut short somewhere after
+        # the channel was saved, so invites, topic and reminders may be missing too.
+        unfinished = incident.announcement_ts is None or bool(
+            broadcast and incident.broadcast_ts is None
+        )
         if incident.channel_id is None:
             channel = await _create_channel(ctx, incident)
             async with ctx.sessions.begin() as session:
@@ -74,9 +80,10 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
                 await _note(
                     ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
                 )
-            await _invite(ctx, incident)
+        if unfinished:
+            await _invite(ctx, incident)  # inviting again is harmless; noted once
             if incident.source != "slack":
-                await roles.assign_on_call(ctx, incident_id=incident_id)
+                await roles.assign_on_call(ctx, incident_id=incident_id)  # once: it checks
             incident = await changes.load(ctx, incident_id=incident_id)
             await changes.sync(ctx, incident)  # topic and reminders
         if incident.announcement_ts is None:
@@ -86,7 +93,6 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
             async with ctx.sessions.begin() as session:
                 incident = await _reload(session, incident_id)
                 incident.announcement_ts = posted.ts
-        broadcast = ctx.config.broadcast_channel
         if broadcast and incident.broadcast_ts is None:
             posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
             async with ctx.sessions.begin() as session:
@@ -144,7 +150,7 @@ async def _invite(ctx: Context, incident: Incident) -> None:
     parts += [f"could not invite <@{p}> ({code})" for p, code in failed.items()]
     async with ctx.sessions.begin() as session:
         incident = await _reload(session, incident.id)
-        await _note(ctx, session, incident, "people.invited", "; ".join(parts))
+        await _note(ctx, session, incident, "people.invited", "; ".join(parts), dedup_key="invited")
 
 
 async def _reload(session: AsyncSession, incident_id: int) -> Incident:
@@ -155,7 +161,12 @@ async def _reload(session: AsyncSession, incident_id: int) -> Incident:
 
 
 async def _note(
-    ctx: Context, session: AsyncSession, incident: Incident, kind: str, text: str
+    ctx: Context,
+    session: AsyncSession,
+    incident: Incident,
+    kind: str,
+    text: str,
+    dedup_key: str | None = None,
 ) -> None:
     now = ctx.clock()
     incident.updated_at = now
@@ -166,4 +177,5 @@ async def _note(
         text=text,
         actor="firebreak",
         now=now,
+        dedup_key=dedup_key,
     )

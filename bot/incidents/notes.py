@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
+
 from bot.context import Context
 from bot.incidents import service, timeline
 from bot.incidents.changes import change
@@ -74,17 +76,20 @@ async def record_message(
     if message is None:
         raise NotFound(f"The message {ts} is no longer in the channel.")
     now = ctx.clock()
-    async with ctx.sessions.begin() as session:
-        entry = await timeline.record(
-            session=session,
-            incident_id=incident.id,
-            kind="message",
-            text=message.text[:MAX_NOTE],
-            actor=message.author,
-            link=message.permalink,
-            at=message.at,
-            now=now,
-            data={"flagged_by": flagged_by, "how": how, "ts": ts},
-            dedup_key=f"message:{channel_id}:{ts}",
-        )
+    try:
+        async with ctx.sessions.begin() as session:
+            entry = await timeline.record(
+                session=session,
+                incident_id=incident.id,
+                kind="message",
+                text=message.text[:MAX_NOTE],
+                actor=message.author,
+                link=message.permalink,
+                at=message.at,
+                now=now,
+                data={"flagged_by": flagged_by, "how": how, "ts": ts},
+                dedup_key=f"message:{channel_id}:{ts}",
+            )
+    except IntegrityError:
+        return False  # a redelivery of the same event, handled at the same moment, recorded it
     return entry is not None

@@ -63,12 +63,13 @@ async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
     return int((await session.scalar(query)) or 0)
 
 
-async def waiting_for_chat(*, session: AsyncSession) -> Sequence[int]:
-    """Open incidents whose channel or announcement was never finished (e.g. Slack was down)."""
-    query = select(Incident.id).where(
-        Incident.status != Status.RESOLVED,
-        (Incident.channel_id.is_(None)) | (Incident.announcement_ts.is_(None)),
-    )
+async def waiting_for_chat(*, session: AsyncSession, broadcast: bool) -> Sequence[int]:
+    """Open incidents whose channel or announcements were never finished (Slack was down, or
+    the bot was killed half-way); `broadcast`: whether the broadcast channel is configured."""
+    unfinished = Incident.channel_id.is_(None) | Incident.announcement_ts.is_(None)
+    if broadcast:
+        unfinished = unfinished | Incident.broadcast_ts.is_(None)
+    query = select(Incident.id).where(Incident.status != Status.RESOLVED, unfinished)
     return (await session.scalars(query)).all()
 
 

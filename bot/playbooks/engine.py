@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.audit import service as audit
 from bot.changes.freezes import freeze_lifted, freeze_started
 from bot.context import Context
 from bot.deploy.recording import DrillTargets
@@ -34,6 +37,16 @@ from bot.playbooks.steps import StepEnv, StepFailed, run_action
 from bot.playbooks.templates import RenderError, incident_vars, render
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Decision:
+    """What goes in the audit log about one approve/run decision."""
+
+    run_id: int | None = None
+    allowed: bool = True
+    reason: str = ""
+
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 8.0
@@ -67,23 +80,19 @@ class Runner:
         playbook needs it, or starts (the caller runs `execute`)."""
         playbook = self._playbook(name)
         incident = await load(self.ctx, incident_id=incident_id)
-        await require_may_change(self.ctx, incident, by)
-        resolved = self._params(playbook, params, incident)
-        if not dry_run and not incident.is_open:
-            raise Refused(f"{incident.ref} is resolved; reopen it before mitigating.")
-        status = (
-            RunStatus.DRY_RUN
-            if dry_run
-            else RunStatus.AWAITING_APPROVAL
-            if playbook.needs_approval
-            else RunStatus.RUNNING
-        )
-        run = await self._create(incident, playbook, resolved, by, status)
+        if dry_run or playbook.needs_approval:
+            await require_may_change(self.ctx, incident, by)
+            run = await self._plan(incident, playbook, params, by, dry_run=dry_run)
+        else:  # it runs at once: asking is deciding, so the approvers' rule applies
+            async with self._decision("run", playbook.name, incident, by) as decision:
+                decision.reason = await self._may_run(incident, playbook, by)
+                run = await self._plan(incident, playbook, params, by, dry_run=False)
+                decision.run_id = run.id
         if dry_run:
             await self.progress.post(
                 run, incident, await self.progress.dry_lines(run, playbook, incident)
             )
-        elif status is RunStatus.AWAITING_APPROVAL:
+        elif run.status == RunStatus.AWAITING_APPROVAL:
             await self.progress.post(run, incident)
             await self._note(
                 incident, f"{mention(by)} asked to run {playbook.name}; awaiting approval", by, run
@@ -105,22 +114,24 @@ class Runner:
 
     async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
-        await self._require_approver(incident, by)
-        now = self.ctx.clock()
-        try:
-            async with self.ctx.sessions.begin() as session:
-                # Only one click wins: a double-clicked approval starts one run.
-                started = await session.execute(
-                    update(PlaybookRun)
-                    .where(
-                        PlaybookRun.id == run_id, PlaybookRun.status == RunStatus.AWAITING_APPROVAL
+        async with self._decision("approve", run.playbook, incident, by, run) as decision:
+            decision.reason = await self._require_approver(incident, by)
+            now = self.ctx.clock()
+            try:
+                async with self.ctx.sessions.begin() as session:
+                    # Only one click wins: a double-clicked approval starts one run.
+                    started = await session.execute(
+                        update(PlaybookRun)
+                        .where(
+                            PlaybookRun.id == run_id,
+                            PlaybookRun.status == RunStatus.AWAITING_APPROVAL,
+                        )
+                        .values(status=RunStatus.RUNNING, approved_by=by, started_at=now)
                     )
-                    .values(status=RunStatus.RUNNING, approved_by=by, started_at=now)
-                )
-        except IntegrityError as exc:
-            raise Refused(await self._busy(run)) from exc
-        if started.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
+            except IntegrityError as exc:
+                raise Refused(await self._busy(run)) from exc
+            if started.rowcount != 1:  # type: ignore[attr-defined]
+                raise Refused(await self._not_awaiting(run_id))
         run, incident = await self._load(run_id)
         await self._note(incident, f"{mention(by)} approved {run.playbook}", by, run)
         await self.progress.refresh(run, incident)
@@ -128,15 +139,18 @@ class Runner:
 
     async def reject(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
-        await self._require_approver(incident, by)
-        async with self.ctx.sessions.begin() as session:
-            done = await session.execute(
-                update(PlaybookRun)
-                .where(PlaybookRun.id == run_id, PlaybookRun.status == RunStatus.AWAITING_APPROVAL)
-                .values(status=RunStatus.REJECTED, approved_by=by, finished_at=self.ctx.clock())
-            )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval.")
+        async with self._decision("reject", run.playbook, incident, by, run) as decision:
+            decision.reason = await self._require_approver(incident, by)
+            async with self.ctx.sessions.begin() as session:
+                done = await session.execute(
+                    update(PlaybookRun)
+                    .where(
+                        PlaybookRun.id == run_id, PlaybookRun.status == RunStatus.AWAITING_APPROVAL
+                    )
+                    .values(status=RunStatus.REJECTED, approved_by=by, finished_at=self.ctx.clock())
+                )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise Refused(await self._not_awaiting(run_id))
         run, incident = await self._load(run_id)
         await self._note(incident, f"{mention(by)} rejected {run.playbook}", by, run)
         await self.progress.refresh(run, incident)
@@ -159,15 +173,17 @@ class Runner:
             ).one_or_none()
         if run is None:
             raise Refused(f"No interrupted playbook run in {incident.ref} to resume.")
-        try:
-            async with self.ctx.sessions.begin() as session:
-                await session.execute(
-                    update(PlaybookRun)
-                    .where(PlaybookRun.id == run.id)
-                    .values(status=RunStatus.RUNNING, error=None)
-                )
-        except IntegrityError as exc:
-            raise Refused(await self._busy(run)) from exc
+        async with self._decision("resume", run.playbook, incident, by, run) as decision:
+            decision.reason = await self._may_run(incident, self._playbook(run.playbook), by)
+            try:
+                async with self.ctx.sessions.begin() as session:
+                    await session.execute(
+                        update(PlaybookRun)
+                        .where(PlaybookRun.id == run.id)
+                        .values(status=RunStatus.RUNNING, error=None)
+                    )
+            except IntegrityError as exc:
+                raise Refused(await self._busy(run)) from exc
         await self._note(incident, f"{mention(by)} resumed {run.playbook}", by, run)
         return run
 
@@ -212,6 +228,27 @@ class Runner:
             if incident.channel_id:
                 await self.ctx.chat.say(channel=incident.channel_id, text=text)
             await self.progress.refresh(run, incident)
+
+    async def _plan(
+        self,
+        incident: Incident,
+        playbook: Playbook,
+        params: dict[str, str],
+        by: str,
+        *,
+        dry_run: bool,
+    ) -> PlaybookRun:
+        resolved = self._params(playbook, params, incident)
+        if not dry_run and not incident.is_open:
+            raise Refused(f"{incident.ref} is resolved; reopen it before mitigating.")
+        status = (
+            RunStatus.DRY_RUN
+            if dry_run
+            else RunStatus.AWAITING_APPROVAL
+            if playbook.needs_approval
+            else RunStatus.RUNNING
+        )
+        return await self._create(incident, playbook, resolved, by, status)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -511,10 +548,13 @@ class Runner:
             resolved[name] = value or ""
         return resolved
 
-    async def _require_approver(self, incident: Incident, by: str) -> None:
+    async def _require_approver(self, incident: Incident, by: str) -> str:
+        """Who may approve (and run at once) a mitigation; returns why this person may."""
         rules = self.ctx.config.playbooks
-        if by in self.ctx.config.permissions.admins or by in rules.approvers:
-            return
+        if by in self.ctx.config.permissions.admins:
+            return "an admin (permissions.admins)"
+        if by in rules.approvers:
+            return "a responder (playbooks.approvers)"
         if rules.approve == "commander":
             if incident.commander is None:
                 raise Refused(
@@ -526,8 +566,56 @@ class Runner:
                     f"Only the incident commander, {mention(incident.commander)}, "
                     "approves playbook runs."
                 )
-            return
+            return "the incident commander"
         await require_may_change(self.ctx, incident, by)
+        return "a member of the incident channel (playbooks.approve: channel_members)"
+
+    async def _may_run(self, incident: Incident, playbook: Playbook, by: str) -> str:
+        """A playbook that runs without approval still changes production only at the hands
+        of someone who could have approved it."""
+        if playbook.changes_state:
+            return await self._require_approver(incident, by)
+        await require_may_change(self.ctx, incident, by)
+        return "the playbook changes nothing"
+
+    @asynccontextmanager
+    async def _decision(
+        self,
+        action: str,
+        playbook: str,
+        incident: Incident,
+        by: str,
+        run: PlaybookRun | None = None,
+    ) -> AsyncIterator[Decision]:
+        """Write the decision taken inside to the audit log: allowed, or refused and why."""
+        decision = Decision(run_id=run.id if run else None)
+        try:
+            yield decision
+        except Refused as exc:
+            decision.allowed, decision.reason = False, str(exc)
+            await self._audit(action, playbook, incident, by, decision)
+            raise
+        await self._audit(action, playbook, incident, by, decision)
+
+    async def _audit(
+        self, action: str, playbook: str, incident: Incident, by: str, decision: Decision
+    ) -> None:
+        async with self.ctx.sessions.begin() as session:
+            audit.record(
+                session=session,
+                at=self.ctx.clock(),
+                actor=by,
+                action=action,
+                playbook=playbook,
+                incident_id=incident.id,
+                run_id=decision.run_id,
+                allowed=decision.allowed,
+                reason=decision.reason,
+            )
+
+    async def _not_awaiting(self, run_id: int) -> str:
+        run, _ = await self._load(run_id)  # as it is now: another click may just have won
+        return f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval."
 
     async def _busy(self, run: PlaybookRun) -> str:
         async with self.ctx.sessions() as session:

@@ -5,7 +5,7 @@ from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import flows, service
 from tests.domain import load_incident
-from tests.fakes import FakeChat
+from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_notification
 
 
@@ -79,12 +79,48 @@ async def test_failed_announcement_resumes_without_a_second_channel(
     else:
         raise AssertionError("the announcement failure should surface")
     async with ctx.sessions() as session:
-        assert list(await service.waiting_for_chat(session=session)) == [incident_id]
+        waiting = await service.waiting_for_chat(session=session, broadcast=True)
+    assert list(waiting) == [incident_id]
     chat.fail_announce = None
     await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
     assert len(chat.channels) == 1 and len(chat.announcements) == 2
     async with ctx.sessions() as session:
-        assert list(await service.waiting_for_chat(session=session)) == []
+        assert list(await service.waiting_for_chat(session=session, broadcast=True)) == []
+
+
+async def test_a_set_up_killed_after_the_channel_is_finished_at_the_next_start(
+    ctx: Context, chat: FakeChat, reminders: FakeReminders
+) -> None:
+    """As if the process died right after saving the channel: no invites, topic, reminders,
+    announcement or broadcast yet. The start-up sweep finds it and finishes every part."""
+    incident_id = await opened(ctx)
+    channel = await chat.create_channel(name="inc-1-rankerndcgdrop-on-search-ranker")
+    async with ctx.sessions.begin() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+        assert incident is not None
+        incident.channel_id, incident.channel_name = channel.id, channel.name
+    async with ctx.sessions() as session:
+        assert list(await service.waiting_for_chat(session=session, broadcast=True)) == [1]
+
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    assert len(chat.channels) == 1  # the saved channel is used, not a second one
+    assert chat.invites == [(channel.id, ["U0ANA0001", "U0BEN0002"])]
+    assert chat.topics and chat.topics[-1][0] == channel.id
+    assert set(reminders.jobs) == {"INC-1-commander", "INC-1-status-update"}
+    assert [where for where, _ in chat.announcements] == [channel.id, "incidents"]
+
+    # Killed after the incident channel's announcement, before the broadcast one:
+    async with ctx.sessions.begin() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+        assert incident is not None
+        incident.broadcast_ts = None
+    async with ctx.sessions() as session:
+        assert list(await service.waiting_for_chat(session=session, broadcast=True)) == [1]
+        assert list(await service.waiting_for_chat(session=session, broadcast=False)) == []
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    assert [where for where, _ in chat.announcements] == [channel.id, "incidents", "incidents"]
+    kinds = [t.kind for t in (await load_incident(ctx, incident_id)).timeline]
+    assert kinds.count("people.invited") == 1  # invited again, harmlessly, but noted once
 
 
 async def test_declared_incident_invites_its_declarer(ctx: Context, chat: FakeChat) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from bot.alerts import intake
 from bot.alerts.sources import alertmanager
+from bot.audit import service as audit
 from bot.context import Context
 from bot.deploy.ports import DeployError
 from bot.incidents import roles
@@ -340,3 +341,91 @@ async def test_a_wait_that_never_holds_times_out_without_retrying(
         if t.kind == "playbook.step"
     )
     assert "FAILED: timed out after 0.3s" in entry and "attempts" not in entry
+
+
+async def audit_log(ctx: Context) -> list[tuple[str, str, str, bool, str]]:
+    async with ctx.sessions() as session:
+        return [
+            (e.actor, e.action, e.playbook, e.allowed, e.reason)
+            for e in await audit.entries(session=session)
+        ]
+
+
+async def test_every_approval_decision_is_audited(ctx: Context, runner: Runner) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    with pytest.raises(Refused):
+        await runner.approve(run_id=run.id, by=BEN)
+    await runner.approve(run_id=run.id, by=ANA)
+    with pytest.raises(Refused):
+        await runner.approve(run_id=run.id, by=ANA)  # the second click of a double click
+    other = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=BEN)
+    await runner.reject(run_id=other.id, by=ANA)
+    assert await audit_log(ctx) == [
+        (
+            BEN,
+            "approve",
+            "rollback",
+            False,
+            f"Only the incident commander, <@{ANA}>, approves playbook runs.",
+        ),
+        (ANA, "approve", "rollback", True, "the incident commander"),
+        (
+            ANA,
+            "approve",
+            "rollback",
+            False,
+            f"run #{run.id} (rollback) is running, not awaiting approval.",
+        ),
+        (ANA, "reject", "traffic-freeze", True, "the incident commander"),
+    ]
+    async with ctx.sessions() as session:
+        entries = await audit.entries(session=session, incident_id=incident.id)
+    assert {e.run_id for e in entries} == {run.id, other.id}
+
+
+async def test_a_playbook_that_runs_at_once_is_for_the_commander_or_responders(
+    ctx: Context, runner: Runner, target: FakeTarget
+) -> None:
+    incident = await commanded(ctx)
+    runner.library.playbooks["traffic-unfreeze"].needs_approval = False
+    # BEN may change the incident (he is in its channel) but not production.
+    await join_channel(ctx, incident, BEN)
+    with pytest.raises(Refused, match="Only the incident commander"):
+        await runner.request(incident_id=incident.id, name="traffic-unfreeze", params={}, by=BEN)
+    ctx.config.playbooks.approvers.append(BEN)  # unless the team names him a responder
+    run = await runner.request(incident_id=incident.id, name="traffic-unfreeze", params={}, by=BEN)
+    assert run.status == RunStatus.RUNNING
+    await runner.execute(run.id)
+    assert [entry[1:] for entry in await audit_log(ctx)] == [
+        (
+            "run",
+            "traffic-unfreeze",
+            False,
+            f"Only the incident commander, <@{ANA}>, approves playbook runs.",
+        ),
+        ("run", "traffic-unfreeze", True, "a responder (playbooks.approvers)"),
+    ]
+
+
+async def join_channel(ctx: Context, incident: Incident, user: str) -> None:
+    assert isinstance(ctx.chat, FakeChat) and incident.channel_id
+    ctx.chat.channel_members[incident.channel_id].add(user)
+
+
+async def test_resuming_a_run_is_for_the_commander_or_responders(
+    ctx: Context, runner: Runner
+) -> None:
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=ANA)
+    await runner.approve(run_id=run.id, by=ANA)
+    await runner.mark_interrupted()  # as a restart would
+    await join_channel(ctx, incident, BEN)
+    with pytest.raises(Refused, match="Only the incident commander"):
+        await runner.resume(incident_id=incident.id, by=BEN)
+    resumed = await runner.resume(incident_id=incident.id, by=ANA)
+    assert resumed.id == run.id
+    assert [entry[:4] for entry in await audit_log(ctx)][-2:] == [
+        (BEN, "resume", "traffic-freeze", False),
+        (ANA, "resume", "traffic-freeze", True),
+    ]

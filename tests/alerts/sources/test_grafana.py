@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import hmac
+from hashlib import sha256
+
 import pytest
 from pydantic import ValidationError
 
@@ -25,3 +28,43 @@ def test_same_group_key_in_two_orgs_is_two_groups() -> None:
 def test_alertmanager_version_is_refused() -> None:
     with pytest.raises(ValidationError):
         grafana.parse(grafana_notification(version="4"))
+
+
+SECRET = "grafana-hmac-secret-5d2e"
+BODY = b'{"version": "1"}'
+NOW = 1_764_212_400.0
+
+
+def signed(body: bytes, *, secret: str = SECRET, stamp: str | None = None) -> dict[str, str]:
+    """Headers as Grafana's HMAC signer writes them (grafana/alerting http/hmac.go)."""
+    message = body if stamp is None else f"{stamp}:".encode() + body
+    headers = {grafana.SIGNATURE_HEADER: hmac.new(secret.encode(), message, sha256).hexdigest()}
+    if stamp is not None:
+        headers[grafana.TIMESTAMP_HEADER] = stamp
+    return headers
+
+
+def test_signature_of_the_body_alone_and_with_a_timestamp() -> None:
+    grafana.check_signature(signed(BODY), BODY, SECRET, now=NOW)
+    stamp = str(int(NOW) - 60)
+    grafana.check_signature(signed(BODY, stamp=stamp), BODY, SECRET, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing X-Grafana-Alerting-Signature"),
+        (signed(BODY, secret="another-secret"), "does not match the body"),
+        (signed(BODY + b" "), "does not match the body"),
+        (signed(BODY, stamp=str(int(NOW) - 301)), "more than 300 s away"),
+        (signed(BODY, stamp="yesterday"), "not a Unix time"),
+        # The timestamp is part of what is signed: another one breaks the signature.
+        (
+            {**signed(BODY, stamp=str(int(NOW))), grafana.TIMESTAMP_HEADER: str(int(NOW) - 1)},
+            "does not match the body",
+        ),
+    ],
+)
+def test_bad_signatures_are_refused(headers: dict[str, str], reason: str) -> None:
+    with pytest.raises(grafana.BadSignature, match=reason):
+        grafana.check_signature(headers, BODY, SECRET, now=NOW)

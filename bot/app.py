@@ -12,7 +12,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
@@ -120,6 +120,7 @@ def build_app(
             token=token, base_url=slack_api_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
         ),
         clock=clock,
+        stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
     )
 
     async def fire(incident_id: int, kind: str) -> None:
@@ -176,7 +177,6 @@ def build_app(
         )
     )
     api.include_router(web.api_router(deps=deps))
-    api.include_router(web.gate_router(deps=deps))
     api.include_router(web.health_router(deps=deps, outbox=outbox))
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.

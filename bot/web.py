@@ -296,17 +296,6 @@ def api_router(*, deps: Deps) -> APIRouter:
             raise Problem(404, "not_found", str(exc)) from exc
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
-    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def unknown(rest: str) -> None:
-        # Without this, /api/… paths that match nothing fall through to the stand-in's page.
-        raise Problem(404, "not_found", "no such API endpoint; see GET /api/incidents")
-
-    return router
-
-
-def gate_router(*, deps: Deps) -> APIRouter:
-    router = APIRouter(prefix="/api")
-
     @router.get("/freeze", response_model=None)
     async def deploy_gate(service: str | None = None) -> JSONResponse:
         """The deploy gate for CI/CD: 200 when the service may change, 423 while it is frozen."""
@@ -317,6 +306,12 @@ def gate_router(*, deps: Deps) -> APIRouter:
         if freeze is None:
             return JSONResponse({"service": service, "frozen": False})
         return JSONResponse(FreezeOut.of(freeze).model_dump(mode="json"), status_code=423)
+
+    # Last: every route above wins over it.
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unknown(rest: str) -> None:
+        # Without this, /api/… paths that match nothing fall through to the stand-in's page.
+        raise Problem(404, "not_found", "no such API endpoint; see GET /api/incidents")
 
     return router
 

@@ -196,5 +196,5 @@ def test_sigkill_in_an_alert_storm_loses_nothing(tmp_path: Path, slack: LocalSla
         f"threads; SIGKILL after {len(storm.acked)} acknowledged, {len(missing)} groups "
         f"re-sent; {killed_with} incidents at the kill, {cut_short} of them cut short; "
         f"429s answered: {sum(c.status == 429 for c in workspace.calls)}; "
-        f"channels made at Slack but not recorded (no outbox yet): {len(orphans)}"
+        f"channels made at Slack but not recorded: {len(orphans)}"
     )

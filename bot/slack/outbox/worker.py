@@ -9,7 +9,8 @@ delivers it:
   retries with exponential backoff (capped); any other Slack error fails that call alone, and
   the queue goes on;
 - a restart delivers what was stored and not yet sent; a process killed mid-call leaves the row
-  `sending`, and after `stale_after` any process sends it again (at least once: Slack has no
+  `sending`, and once stale (older than the
+  call's timeout) any process sends it again (at least once: Slack has no
   idempotency key for chat.postMessage, so a call cut off after Slack acted may show twice);
 - replicas share the table: a row is claimed by a conditional UPDATE, and only the head of a
   queue is ever claimed, so order holds across processes too.
@@ -44,7 +45,7 @@ POLL_S = 1.0  # how often idle workers look for rows other processes stored
 WAIT_POLL_S = 0.25  # how often a waiting caller checks a row another process may deliver
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
-STALE_AFTER = timedelta(seconds=60)
+STALE_AFTER = timedelta(seconds=60)  # default; the app passes its Slack timeout plus a margin
 GIVE_UP_AFTER = timedelta(days=1)
 
 
@@ -75,8 +76,11 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         client: AsyncWebClient,
         clock: Callable[[], datetime],
+        stale_after: timedelta = STALE_AFTER,
     ) -> None:
         self._sessions = sessions
+        # A claim older than this cannot still be on the wire (the call has timed out by then).
+        self._stale_after = stale_after
         self._client = client  # without the SDK's retry handlers: retries are ours
         self._clock = clock
         self._wake = asyncio.Event()
@@ -175,7 +179,7 @@ class Outbox:
             self._task = None
         if self._deliveries:
             _, late = await asyncio.wait(set(self._deliveries), timeout=grace)
-            # Cut off mid-call, they stay `sending`: the next start sends them after STALE_AFTER.
+            # Cut off mid-call, they stay `sending`: the next start sends them once stale.
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -197,7 +201,8 @@ class Outbox:
         now = self._clock()
         heads = await self._heads()
         if any(
-            h.state == SENDING and h.claimed_at and h.claimed_at < now - STALE_AFTER for h in heads
+            h.state == SENDING and h.claimed_at and h.claimed_at < now - self._stale_after
+            for h in heads
         ):
             await self._reclaim(now)
             heads = await self._heads()
@@ -220,7 +225,10 @@ class Outbox:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.state == SENDING, OutboxMessage.claimed_at < now - STALE_AFTER)
+                .where(
+                    OutboxMessage.state == SENDING,
+                    OutboxMessage.claimed_at < now - self._stale_after,
+                )
                 .values(state=PENDING)
             )
 

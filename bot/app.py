@@ -33,6 +33,7 @@ from bot.db.engine import make_engine, make_sessions
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
+from bot.drill import AlertDrill
 from bot.incidents import flows, reminders, service
 from bot.incidents.ports import Chat, ChatError, Reminders
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
@@ -161,7 +162,15 @@ def build_app(
             request_url=f"{self_url.rstrip('/')}/slack/events", signing_secret=signing_secret
         )
         api.mount(API_PREFIX, build_api(workspace))
-        api.mount("/", build_page(workspace, api_url=slack_api_url))  # last: answers the rest
+        drill = AlertDrill(
+            config,
+            webhook_url=f"{self_url.rstrip('/')}/webhooks/alertmanager",
+            token=settings.webhook_token,
+            client=outbound,
+            clock=clock,
+        )
+        # Last: the page answers everything else.
+        api.mount("/", build_page(workspace, api_url=slack_api_url, drill=drill))
     return api
 
 

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
 
-.PHONY: run test install lint typecheck unit servers constraints clean example-service demo
+.PHONY: run test install lint typecheck unit servers constraints clean example-service demo screenshots
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
@@ -23,6 +23,11 @@ example-service: $(STAMP)
 # Without Prometheus and Alertmanager installed it says how, and posts their webhook itself.
 demo: $(STAMP)
 	$(BIN)/firebreak demo
+
+# The README's pictures: the browser test, keeping its screenshots in docs/screenshots
+# (emoji need Debian's fonts-noto-color-emoji).
+screenshots: $(STAMP) servers
+	FIREBREAK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser -q
 
 test: $(STAMP) servers lint typecheck
 	$(BIN)/python -m pytest

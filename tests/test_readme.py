@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.slack.listeners.commands.incident import SUBCOMMANDS
@@ -17,3 +18,16 @@ def test_every_subcommand_is_documented() -> None:
 def test_the_two_commands_come_first() -> None:
     first_block = README.split("```")[1]
     assert "make run" in first_block and "make test" in first_block
+
+
+def test_every_picture_it_shows_is_there() -> None:
+    root = Path(__file__).parent.parent
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", README)
+    assert pictures, "the README shows the local workspace's screenshots"
+    assert [p for p in pictures if not (root / p).is_file()] == []
+
+
+def test_make_targets_it_names_exist() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    named = set(re.findall(r"`make ([a-z-]+)`", README)) | {"run", "test", "demo"}
+    assert [t for t in sorted(named) if not re.search(rf"^{t}:", makefile, re.M)] == []

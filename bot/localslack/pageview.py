@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.localslack.mrkdwn import emoji
 from bot.localslack.payloads import field_name, options_of
 
 
@@ -51,23 +52,6 @@ def channel_heading(channel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Names of the reactions Firebreak and responders use most, drawn as the emoji Slack shows.
-EMOJI = {
-    "pushpin": "📌",
-    "+1": "👍",
-    "thumbsup": "👍",
-    "eyes": "👀",
-    "white_check_mark": "✅",
-    "heavy_check_mark": "✔️",
-    "fire": "🔥",
-    "rotating_light": "🚨",
-    "rocket": "🚀",
-    "warning": "⚠️",
-    "x": "❌",
-    "tada": "🎉",
-}
-
-
 def is_reply(message: dict[str, Any]) -> bool:
     """A thread reply (a parent carries its own ts as thread_ts)."""
     thread_ts = message.get("thread_ts")
@@ -103,7 +87,7 @@ def _reaction_view(reaction: dict[str, Any], users: dict[str, dict[str, Any]]) -
     who = [users[u]["name"] if u in users else u for u in reaction.get("users", [])]
     return {
         "name": name,
-        "emoji": EMOJI.get(name.split("::")[0]),
+        "emoji": emoji(name),
         "count": reaction.get("count", len(who)),
         "who": ", ".join(who),
     }

@@ -96,6 +96,7 @@ def run_demo(
 
 def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Path) -> None:
     say = transcript.say
+    begun = time.time()  # a postmortem from an earlier demo may have the same name
 
     def wait(predicate: Callable[[], T | None], what: str, interval: float = 0.2) -> T:
         left = max(deadline - time.monotonic(), 1.0)
@@ -166,11 +167,15 @@ def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Pat
         wait(lambda: _status(bot, ref) == "resolved", "the incident to be resolved")
         say(f"{commander} resolved {ref}")
 
-        written = wait(lambda: next(output.glob(f"{ref}-*.md"), None), "the postmortem")
+        written = wait(lambda: _written_since(output, ref, begun), "the postmortem")
         say(f"postmortem written: {written}")
         for line in written.read_text().splitlines():
             if line.startswith(("- **Duration:**", "- **Error budget:**")):
                 say("postmortem: " + line.removeprefix("- ").replace("**", ""))
+
+
+def _written_since(folder: Path, ref: str, moment: float) -> Path | None:
+    return next((f for f in folder.glob(f"{ref}-*.md") if f.stat().st_mtime >= moment), None)
 
 
 def _announced(bot: httpx.Client) -> dict[str, Any] | None:

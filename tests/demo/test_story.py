@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -109,6 +110,10 @@ def test_without_prometheus_it_says_how_to_install_and_posts_the_webhook_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no prometheus, no alertmanager on it
+    earlier = tmp_path / "postmortems" / "INC-1-search-ranker-click-through-rate.md"
+    earlier.parent.mkdir()
+    earlier.write_text("from an earlier demo")  # the same name: it must not count
+    os.utime(earlier, (1_700_000_000, 1_700_000_000))
 
     code, transcript = run(tmp_path, monkeypatch)
 
@@ -130,4 +135,5 @@ def test_without_prometheus_it_says_how_to_install_and_posts_the_webhook_itself(
     )
     assert not any(line.startswith(("Prometheus up", "Alertmanager up")) for line in lines)
     [postmortem] = (tmp_path / "postmortems").glob("INC-1-*.md")
+    assert postmortem == earlier and f"postmortem written: {postmortem}" in lines
     assert "| alertmanager | Alert resolved: ModelQualityDrop" in postmortem.read_text()

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
 
-.PHONY: run test install lint typecheck unit servers constraints clean example-service
+.PHONY: run test install lint typecheck unit servers constraints clean example-service demo screenshots
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
@@ -17,6 +17,17 @@ run: $(STAMP)
 # The example model service behind the reference Deployment API (rollback target of `make run`).
 example-service: $(STAMP)
 	$(BIN)/python -m examples.model_service --port 9000
+
+# The whole loop in under two minutes: a bad model, the Prometheus alert, the incident, the
+# approved rollback, the recovery, the postmortem (kept in demo-postmortems/).
+# Without Prometheus and Alertmanager installed it says how, and posts their webhook itself.
+demo: $(STAMP)
+	$(BIN)/firebreak demo
+
+# The README's pictures: the browser test, keeping its screenshots in docs/screenshots
+# (emoji need Debian's fonts-noto-color-emoji).
+screenshots: $(STAMP) servers
+	FIREBREAK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser -q
 
 test: $(STAMP) servers lint typecheck
 	$(BIN)/python -m pytest
@@ -33,20 +44,25 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Real servers the test suite starts: Prometheus Alertmanager and PostgreSQL (Debian packages),
-# and an MLflow tracking server (PyPI).
-APT_PACKAGES := prometheus-alertmanager postgresql
+# Real servers the test suite starts: Prometheus, its Alertmanager and PostgreSQL, headless
+# Chromium with its WebDriver for the browser tests (Debian packages), and an MLflow tracking
+# server (PyPI).
+APT_PACKAGES := prometheus prometheus-alertmanager postgresql chromium chromium-driver
 servers:
 	@missing=""; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@command -v prometheus-alertmanager >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+	@command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null && \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null && command -v chromedriver >/dev/null
 	@# The MLflow tracking server lives in a venv of its own: its pins must not move ours.
 	@test -x .venv-mlflow/bin/mlflow || { \
 	  echo "installing MLflow $(MLFLOW_VERSION) into .venv-mlflow"; \

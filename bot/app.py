@@ -39,6 +39,7 @@ from bot.localslack import API_PREFIX, Workspace, build_api, build_page
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
 from bot.playbooks.runs import PlaybookRun
+from bot.sample_alerts import SampleAlerts
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
@@ -184,7 +185,15 @@ def build_app(
             request_url=f"{self_url.rstrip('/')}/slack/events", signing_secret=signing_secret
         )
         api.mount(API_PREFIX, build_api(workspace))
-        api.mount("/", build_page(workspace, api_url=slack_api_url))  # last: answers the rest
+        samples = SampleAlerts(
+            config,
+            webhook_url=f"{self_url.rstrip('/')}/webhooks/alertmanager",
+            token=reveal(settings.webhook_token),
+            client=outbound,
+            clock=clock,
+        )
+        # Last: the page answers everything else.
+        api.mount("/", build_page(workspace, api_url=slack_api_url, alerts=samples))
     return api
 
 

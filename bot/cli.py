@@ -1,4 +1,4 @@
-"""The `firebreak` command: serve, migrate, check."""
+"""The `firebreak` command: serve, migrate, check, postmortem, report, localslack, demo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -61,7 +62,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8090)
 
+    demo = commands.add_parser(
+        "demo",
+        help="the whole loop on the example model service, Prometheus and Alertmanager (< 2 min)",
+    )
+    demo.add_argument(
+        "--output",
+        type=Path,
+        default=Path("demo-postmortems"),
+        help="where the postmortem is kept (default: demo-postmortems)",
+    )
+    demo.add_argument(
+        "--without-monitoring",
+        action="store_true",
+        help="post Alertmanager's webhook from the demo instead of running Prometheus",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "demo":  # its own servers and config: the environment's are not read
+        from bot.demo import run_demo
+
+        return run_demo(output=args.output, monitoring=not args.without_monitoring)
     logging.basicConfig(
         level=getattr(args, "log_level", "info").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -12,13 +11,11 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from bot.demo.processes import free_port, wait_until
+
+__all__ = ["ServerThread", "free_port", "slack_headers", "wait_for"]
+
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerThread:
@@ -44,14 +41,7 @@ class ServerThread:
 
 
 def wait_for(predicate: Callable[[], T], *, timeout: float = 10, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
 
 
 def slack_headers(

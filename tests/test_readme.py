@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bot.slack.listeners.commands.incident import SUBCOMMANDS
@@ -21,7 +22,6 @@ def test_the_two_commands_come_first() -> None:
 
 def test_the_reliability_page_names_tests_that_exist() -> None:
     """docs/reliability.md proves each guarantee by a test: each one it names must exist."""
-    import re
 
     root = Path(__file__).parent.parent
     page = (root / "docs" / "reliability.md").read_text()
@@ -31,3 +31,16 @@ def test_the_reliability_page_names_tests_that_exist() -> None:
         f"{path}::{name}" for path, name in named if f"def {name}(" not in (root / path).read_text()
     ]
     assert not missing, f"docs/reliability.md names tests that do not exist: {missing}"
+
+
+def test_every_picture_it_shows_is_there() -> None:
+    root = Path(__file__).parent.parent
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", README)
+    assert pictures, "the README shows the local workspace's screenshots"
+    assert [p for p in pictures if not (root / p).is_file()] == []
+
+
+def test_make_targets_it_names_exist() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    named = set(re.findall(r"`make ([a-z-]+)`", README)) | {"run", "test", "demo"}
+    assert [t for t in sorted(named) if not re.search(rf"^{t}:", makefile, re.M)] == []

@@ -16,28 +16,29 @@ MAX_NOTICES = 3
 
 
 @dataclass
-class _Notice:
+class Notice:
     text: str
     at: float
+    ok: bool = False  # news of something that worked, not a refusal
 
 
 @dataclass
 class Notes:
     clock: Callable[[], float] = time.time
-    _notices: dict[str, list[_Notice]] = field(default_factory=dict)
+    _notices: dict[str, list[Notice]] = field(default_factory=dict)
     _errors: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     _drafts: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def notice(self, user_id: str, text: str) -> None:
+    def notice(self, user_id: str, text: str, *, ok: bool = False) -> None:
         kept = self._notices.setdefault(user_id, [])
-        kept.append(_Notice(text, self.clock()))
+        kept.append(Notice(text, self.clock(), ok))
         del kept[:-MAX_NOTICES]
 
-    def notices(self, user_id: str) -> list[str]:
+    def notices(self, user_id: str) -> list[Notice]:
         """Recent banners for `user_id`, newest first."""
         fresh = [n for n in self._notices.get(user_id, []) if self.clock() - n.at < NOTICE_TTL_S]
         self._notices[user_id] = fresh
-        return [n.text for n in reversed(fresh)]
+        return list(reversed(fresh))
 
     def dismiss(self, user_id: str) -> None:
         self._notices.pop(user_id, None)

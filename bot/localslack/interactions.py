@@ -59,16 +59,25 @@ class Interactions:
 
     # the composer
 
-    async def compose(self, *, user_id: str, channel_id: str, text: str) -> Outcome:
+    async def compose(
+        self, *, user_id: str, channel_id: str, text: str, thread_ts: str | None = None
+    ) -> Outcome:
         """Text starting with '/' runs a slash command; anything else (a leading space
-        included, Slack's way to post "/tmp is full") is a message."""
+        included, Slack's way to post "/tmp is full") is a message, in the thread of the
+        message `thread_ts` if given. Slash commands carry no thread: they run as if typed in
+        the channel, as Slack sends them."""
         is_command = text.startswith("/")
         text = text.strip()
         if not text:
             return Outcome()
         user, channel = self._user(user_id), self._channel(channel_id)
         if not is_command:
-            self._ws.add_message(channel_id, user["id"], payloads.slack_escape(text))
+            if thread_ts is not None:
+                parent = self._ws.find_message(channel_id, thread_ts)
+                if parent is None or parent[1]:  # gone, or only ever shown to one person
+                    return Outcome(notice="That thread's message is gone.", draft=text)
+            escaped = payloads.slack_escape(text)
+            self._ws.add_message(channel_id, user["id"], escaped, thread_ts=thread_ts)
             return Outcome()
         app = self._ws.installed_app
         if app is None:

@@ -21,6 +21,50 @@ _STYLES = (
     (re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])"), "s"),
 )
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
+_EMOJI_CODE = re.compile(r":([a-z0-9_+'-]+):")
+# The emoji Firebreak and responders use most, drawn as Slack draws their :codes:; any other
+# code stays as typed.
+EMOJI = {
+    "pushpin": "📌",
+    "+1": "👍",
+    "thumbsup": "👍",
+    "eyes": "👀",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔️",
+    "x": "❌",
+    "fire": "🔥",
+    "rotating_light": "🚨",
+    "warning": "⚠️",
+    "rewind": "⏪",
+    "page_facing_up": "📄",
+    "hourglass_flowing_sand": "⏳",
+    "stopwatch": "⏱️",
+    "bell": "🔔",
+    "rocket": "🚀",
+    "tada": "🎉",
+    "ice_cube": "🧊",
+    "no_entry": "⛔",
+    "arrows_counterclockwise": "🔄",
+    "memo": "📝",
+    "pencil": "✏️",
+    "writing_hand": "✍️",
+    "handshake": "🤝",
+    "saluting_face": "🫡",
+    "star": "⭐",
+    "red_circle": "🔴",
+    "large_orange_circle": "🟠",
+    "large_yellow_circle": "🟡",
+    "white_circle": "⚪",
+    "grey_question": "❔",
+    "fast_forward": "⏩",
+    "leftwards_arrow_with_hook": "↩️",
+    "ballot_box_with_check": "☑️",
+}
+
+
+def emoji(name: str) -> str | None:
+    """The emoji for a code name (skin tones ignored), or None."""
+    return EMOJI.get(name.split("::")[0])
 
 
 def safe_url(url: Any) -> str | None:
@@ -95,4 +139,5 @@ def _styled(text: str) -> Markup:
     html = str(escape(text))
     for pattern, tag in _STYLES:
         html = pattern.sub(rf"<{tag}>\1</{tag}>", html)
+    html = _EMOJI_CODE.sub(lambda m: emoji(m[1]) or m[0], html)
     return Markup(html.replace("\n", "<br>\n"))

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +37,7 @@ from bot.localslack.ids import ts_key
 from bot.localslack.interactions import Interactions, Outcome
 from bot.localslack.mrkdwn import Formatter, safe_url
 from bot.localslack.payloads import options_of
+from bot.localslack.reads import Reads
 from bot.localslack.state import Workspace
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,14 +48,27 @@ USER_COOKIE = "localslack_user"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+class SampleAlerts(Protocol):
+    """The page's "Fire test alert" menu: sends the app the alert notification a monitoring
+    system would send for a service, so incidents can be tried without one."""
+
+    def services(self) -> list[str]: ...
+
+    async def fire(self, *, service: str, resolved: bool) -> tuple[bool, str]:
+        """(whether the app took it, what to tell the person)."""
+        ...
+
+
 def build_page(
     workspace: Workspace,
     *,
     api_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    alerts: SampleAlerts | None = None,
 ) -> Starlette:
     """The page app. `api_url`: where build_api is served, for response_urls (default: this
-    server at API_PREFIX). `transport`: how to reach the installed app (tests)."""
+    server at API_PREFIX). `transport`: how to reach the installed app (tests). `alerts`: what
+    the "Fire test alert" menu fires (no menu without it)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
@@ -62,6 +76,7 @@ def build_page(
     env.globals["options_of"] = options_of
     template = env.get_template("workspace.html")
     notes = Notes()
+    reads = Reads()
     client = AppClient(transport=transport)
 
     def person(request: Request) -> dict[str, Any] | None:
@@ -84,28 +99,39 @@ def build_page(
             users={uid: u["name"] for uid, u in users.items()},
             channels={c["id"]: c["name"] for c in channels},
         )
-        counts = {c["id"]: len(workspace.messages(c["id"])) for c in [*channels, *ims]}
-        messages: list[dict[str, Any]] = []
+        views: list[dict[str, Any]] = []
         if selected:
-            messages = [pageview.message_view(m, users) for m in workspace.messages(selected["id"])]
+            shown = workspace.messages(selected["id"])
+            views = [pageview.message_view(m, users) for m in shown]
             if me is not None:
-                messages += [
+                reads.mark_read(user_id=me["id"], channel_id=selected["id"], messages=shown)
+                views += [
                     pageview.ephemeral_view(m, users, workspace.bot_user_id)
                     for m in workspace.ephemeral(selected["id"], me["id"])
                 ]
-            messages.sort(key=lambda m: ts_key(m["ts"]))
-            for message in messages:
+            views.sort(key=lambda m: ts_key(m["ts"]))
+            for message in views:
                 message["files"] = [_file_view(request, f) for f in message["files"]]
+        unread = {
+            c["id"]: reads.unread(
+                user_id=me["id"], channel_id=c["id"], messages=workspace.messages(c["id"])
+            )
+            if me
+            else 0
+            for c in [*channels, *ims]
+        }
         modal = workspace.modal_for(me["id"]) if me else None
         app = workspace.installed_app
         html = template.render(
             team_name=workspace.team_name,
             channels=channels,
             ims=ims,
-            counts=counts,
+            unread=unread,
             selected=selected,
             missing=wanted if wanted and selected is None else None,
-            messages=messages,
+            messages=pageview.threaded(views),
+            pinned=[m for m in views if m["pinned"]],
+            alert_services=alerts.services() if alerts else [],
             fmt=fmt,
             me=me,
             people=pageview.people(list(users.values())),
@@ -160,15 +186,30 @@ def build_page(
 
     async def compose(request: Request, form: dict[str, str]) -> Response:
         channel = form.get("channel", "")
+        thread_ts = form.get("thread_ts") or None
         outcome = await _as_person(
             request,
             lambda me: acting(request).compose(
-                user_id=me, channel_id=channel, text=form.get("text", "")
+                user_id=me, channel_id=channel, text=form.get("text", ""), thread_ts=thread_ts
             ),
         )
-        if outcome.draft and (me := person(request)):
+        if outcome.draft and not thread_ts and (me := person(request)):
             notes.keep_draft(me["id"], channel, outcome.draft)
         return _back(request, channel)
+
+    async def fire_alert(request: Request, form: dict[str, str]) -> Response:
+        me, service = person(request), form.get("service", "")
+        if alerts is None or me is None:
+            return _back(request, form.get("channel"))
+        if service not in alerts.services():
+            notes.notice(me["id"], f"No service {service!r} to fire a test alert for.")
+        else:
+            resolved = form.get("status") == "resolved"
+            ok, told = await alerts.fire(service=service, resolved=resolved)
+            notes.notice(me["id"], told, ok=ok)
+            if ok and not resolved:
+                return _back(request, None)  # the newest channel: the incident's, once opened
+        return _back(request, form.get("channel"))
 
     async def click(request: Request, form: dict[str, str]) -> Response:
         option = form.get("option", "")
@@ -233,10 +274,12 @@ def build_page(
                 for name, handler in {
                     "as": act_as,
                     "compose": compose,
+                    "reply": compose,  # a thread's reply box: the same, with thread_ts
                     "click": click,
                     "submit-view": submit_view,
                     "close-view": close_view,
                     "dismiss": dismiss,
+                    "fire-alert": fire_alert,
                 }.items()
             ),
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.localslack.mrkdwn import emoji
 from bot.localslack.payloads import field_name, options_of
 
 
@@ -51,10 +52,15 @@ def channel_heading(channel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def is_reply(message: dict[str, Any]) -> bool:
+    """A thread reply (a parent carries its own ts as thread_ts)."""
+    thread_ts = message.get("thread_ts")
+    return bool(thread_ts) and thread_ts != message["ts"]
+
+
 def message_view(message: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
     author = users.get(message.get("user", ""))
     sent = datetime.fromtimestamp(float(message["ts"])).astimezone()
-    thread_ts = message.get("thread_ts")
     return {
         "ts": message["ts"],
         "time": sent.strftime("%H:%M:%S"),
@@ -64,12 +70,42 @@ def message_view(message: dict[str, Any], users: dict[str, dict[str, Any]]) -> d
         "text": message.get("text", ""),
         "blocks": [b for b in message.get("blocks", []) if isinstance(b, dict)],
         "edited": "edited" in message,
-        "is_reply": bool(thread_ts) and thread_ts != message["ts"],
+        "is_reply": is_reply(message),
+        "thread_ts": message.get("thread_ts"),
+        "reply_count": int(message.get("reply_count", 0)),
+        "replies": [],
+        "under_parent": False,  # drawn in its parent's thread
         "pinned": bool(message.get("pinned_to")),
-        "reactions": message.get("reactions", []),
+        "reactions": [_reaction_view(r, users) for r in message.get("reactions", [])],
         "files": [f for f in message.get("files", []) if isinstance(f, dict)],
         "ephemeral": False,
     }
+
+
+def _reaction_view(reaction: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    name = str(reaction.get("name", ""))
+    who = [users[u]["name"] if u in users else u for u in reaction.get("users", [])]
+    return {
+        "name": name,
+        "emoji": emoji(name),
+        "count": reaction.get("count", len(who)),
+        "who": ", ".join(who),
+    }
+
+
+def threaded(views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replies go under their parent, oldest first; `views` must be in ts order. A reply
+    whose parent is not here (deleted, or never seen) stays in the channel, marked."""
+    parents = {v["ts"]: v for v in views if not v["is_reply"]}
+    top: list[dict[str, Any]] = []
+    for view in views:
+        parent = parents.get(view["thread_ts"]) if view["is_reply"] else None
+        if parent is not None:
+            view["under_parent"] = True
+            parent["replies"].append(view)
+        else:
+            top.append(view)
+    return top
 
 
 PREVIEW_LINES = 20

@@ -55,3 +55,11 @@ def test_links_can_be_shown_as_text() -> None:
     # The sidebar's topics sit inside a link already; a link in a link breaks the page.
     html = str(fmt.mrkdwn("<@U0ALICE001> · <https://grafana.example/d/1|board>", links=False))
     assert html == '<span class="ref">@alice</span> · board'
+
+
+def test_known_emoji_codes_are_drawn_and_others_kept() -> None:
+    fmt = Formatter(users={}, channels={})
+    assert str(fmt.mrkdwn(":white_check_mark: rollback *done* at 02:55:00")) == (
+        "✅ rollback <strong>done</strong> at 02:55:00"
+    )
+    assert str(fmt.mrkdwn(":party_parrot: `:rewind:`")) == (":party_parrot: <code>:rewind:</code>")

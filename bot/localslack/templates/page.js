@@ -8,10 +8,12 @@
     const saved = sessionStorage.getItem(draftKey);
     sessionStorage.removeItem(draftKey);
     if (saved && !composer.value) composer.value = saved;
-    composer.addEventListener("keydown", (event) => {
+  }
+  for (const box of document.querySelectorAll("#composer, textarea[data-enter-sends]")) {
+    box.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        if (composer.value.trim()) composer.form.requestSubmit();
+        if (box.value.trim()) box.form.requestSubmit();
       }
     });
   }
@@ -38,9 +40,10 @@
     });
   }
   // Never wipe an open modal, a half-typed message or a form on its way.
+  const typing = (el) => el !== null && el.tagName === "TEXTAREA" && el.value.trim() !== "";
   const busy = () =>
     document.querySelector(".modal, form.sending") !== null ||
-    (composer !== null && composer.value.trim() !== "" && document.activeElement === composer) ||
+    typing(document.activeElement) ||
     (document.activeElement !== null && document.activeElement.tagName === "SELECT");
   async function poll() {
     if (busy()) return;

@@ -64,3 +64,33 @@ def test_a_grafana_body_is_not_an_alertmanager_one() -> None:
     with pytest.raises(ValidationError) as caught:
         alertmanager.parse(body)
     assert describe(caught.value)[0]["field"] == "version"
+
+
+def test_a_built_notification_parses_back() -> None:
+    labels = {"alertname": "ModelQualityDrop", "service": "search-ranker", "severity": "critical"}
+    starts = datetime(2026, 11, 27, 3, 0, 0, 250000, tzinfo=UTC)
+    firing = alertmanager.notification(
+        labels=labels, annotations={"summary": "CTR low"}, starts_at=starts, ends_at=None
+    )
+    ended = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
+    resolved = alertmanager.notification(
+        labels=labels, annotations={"summary": "CTR low"}, starts_at=starts, ends_at=ended
+    )
+
+    assert firing["alerts"][0]["endsAt"] == "0001-01-01T00:00:00Z"
+    assert firing["alerts"][0]["startsAt"] == "2026-11-27T03:00:00.250Z"
+    first, last = alertmanager.parse(firing), alertmanager.parse(resolved)
+    assert (
+        first.group_key
+        == last.group_key
+        == ('{}:{alertname="ModelQualityDrop", service="search-ranker"}')
+    )
+    assert first.common_labels == labels
+    assert first.alerts[0].status is AlertStatus.FIRING and first.alerts[0].ends_at is None
+    assert last.alerts[0].status is AlertStatus.RESOLVED and last.alerts[0].ends_at == ended
+    assert first.alerts[0].starts_at == starts
+    # The same labels, the same alert: the resolve closes what the firing opened.
+    assert first.alerts[0].fingerprint == last.alerts[0].fingerprint
+    assert len(first.alerts[0].fingerprint) == 16
+    other = alertmanager.fingerprint({**labels, "severity": "warning"})
+    assert other != first.alerts[0].fingerprint

@@ -1,0 +1,156 @@
+"""The demo's servers: the example model service, Firebreak (with its Slack stand-in),
+Alertmanager and Prometheus, each on a free port, configured from examples/demo/."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from bot.demo.processes import child, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "examples" / "demo"
+INSTALL_HINT = "sudo apt-get install prometheus prometheus-alertmanager"
+SERVICE = "search-ranker"
+
+
+class DemoError(Exception):
+    """The demo cannot go on; the message says why."""
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    prometheus: str  # binaries
+    alertmanager: str
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    model_url: str
+    bot_url: str
+    webhook_token: str
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+
+    def logs(self) -> list[Path]:
+        return sorted(self.workdir.glob("*.log"))
+
+
+def find_monitoring() -> Monitoring | None:
+    prometheus, alertmanager = shutil.which("prometheus"), shutil.which("prometheus-alertmanager")
+    if prometheus and alertmanager:
+        return Monitoring(prometheus=prometheus, alertmanager=alertmanager)
+    return None
+
+
+def start(
+    exits: ExitStack,
+    *,
+    workdir: Path,
+    postmortems: Path,
+    monitoring: Monitoring | None,
+    say: Callable[[str], None],
+) -> Stack:
+    """Start everything (stopped when `exits` closes); `say` narrates."""
+    if not (ROOT / "examples" / "model_service").is_dir():
+        raise DemoError(f"the demo runs from a Firebreak source checkout; no examples in {ROOT}")
+    python = sys.executable
+    model_port, bot_port = free_port(), free_port()
+    model_url, bot_url = f"http://127.0.0.1:{model_port}", f"http://127.0.0.1:{bot_port}"
+
+    exits.enter_context(
+        child(
+            [python, "-m", "examples.model_service", "--port", str(model_port)],
+            log=workdir / "model-service.log",
+            ready_url=f"{model_url}/healthz",
+            cwd=ROOT,
+        )
+    )
+    say(f"example model service up at {model_url}: {SERVICE} serves v42 (v41 before it)")
+
+    token = secrets.token_hex(16)
+    config = workdir / "firebreak.yaml"
+    _fill("firebreak.yaml", config, model_service_url=model_url, postmortems=str(postmortems))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))}
+    env.update(
+        FIREBREAK_CONFIG=str(config),
+        FIREBREAK_DATABASE_URL=f"sqlite:///{workdir / 'firebreak.db'}",
+        FIREBREAK_WEBHOOK_TOKEN=token,
+        FIREBREAK_PLAYBOOKS=str(ROOT / "playbooks"),
+    )
+    exits.enter_context(
+        child(
+            [python, "-m", "bot", "serve", "--port", str(bot_port), "--log-level", "warning"],
+            log=workdir / "firebreak.log",
+            ready_url=f"{bot_url}/readyz",
+            env=env,
+            cwd=workdir,
+        )
+    )
+    say(f"Firebreak up at {bot_url} with its Slack stand-in (open it in a browser to watch)")
+    stack = Stack(workdir=workdir, model_url=model_url, bot_url=bot_url, webhook_token=token)
+    if monitoring is None:
+        return stack
+
+    am_port, prom_port = free_port(), free_port()
+    stack.alertmanager_url = f"http://127.0.0.1:{am_port}"
+    stack.prometheus_url = f"http://127.0.0.1:{prom_port}"
+    (workdir / "webhook-token").write_text(token)
+    _fill(
+        "alertmanager.yml",
+        workdir / "alertmanager.yml",
+        webhook_url=f"{bot_url}/webhooks/alertmanager",
+        token_file=str(workdir / "webhook-token"),
+    )
+    exits.enter_context(
+        child(
+            [
+                monitoring.alertmanager,
+                f"--config.file={workdir / 'alertmanager.yml'}",
+                f"--storage.path={workdir / 'alertmanager-data'}",
+                f"--web.listen-address=127.0.0.1:{am_port}",
+                "--cluster.listen-address=",  # no clustering: no port 9094
+            ],
+            log=workdir / "alertmanager.log",
+            ready_url=f"{stack.alertmanager_url}/-/ready",
+        )
+    )
+    say(f"Alertmanager up at {stack.alertmanager_url}: routes every alert to Firebreak")
+    _fill(
+        "prometheus.yml",
+        workdir / "prometheus.yml",
+        model_service=f"127.0.0.1:{model_port}",
+        alertmanager=f"127.0.0.1:{am_port}",
+    )
+    shutil.copy(CONFIGS / "rules.yml", workdir / "rules.yml")
+    exits.enter_context(
+        child(
+            [
+                monitoring.prometheus,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'prometheus-data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                f"--web.external-url={stack.prometheus_url}/",  # the alerts' links
+                "--rules.alert.resend-delay=1s",
+            ],
+            log=workdir / "prometheus.log",
+            ready_url=f"{stack.prometheus_url}/-/ready",
+        )
+    )
+    say(
+        f"Prometheus up at {stack.prometheus_url}: scrapes the model service every second, "
+        "alert ModelQualityDrop when model_click_through_rate < 0.05 for 2s"
+    )
+    return stack
+
+
+def _fill(name: str, target: Path, **values: str) -> None:
+    target.write_text(Template((CONFIGS / name).read_text()).substitute(values))

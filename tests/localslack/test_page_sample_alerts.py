@@ -1,0 +1,85 @@
+"""The page's "Fire test alert" menu: one form per service it knows, each firing or
+resolving through the sample alerts, with what happened shown as a banner."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from bot.localslack import Workspace, build_page
+
+from .conftest import SITE
+from .htmlforms import forms
+
+
+@dataclass
+class FakeSampleAlerts:
+    answer: tuple[bool, str] = (
+        True,
+        "Sent ModelQualityDrop firing on search-ranker: INC-1 opened.",
+    )
+    fired: list[tuple[str, bool]] = field(default_factory=list)
+
+    def services(self) -> list[str]:
+        return ["checkout-fraud", "search-ranker"]
+
+    async def fire(self, *, service: str, resolved: bool) -> tuple[bool, str]:
+        self.fired.append((service, resolved))
+        return self.answer
+
+
+@pytest.fixture
+def samples() -> FakeSampleAlerts:
+    return FakeSampleAlerts()
+
+
+@pytest.fixture
+async def page(ws: Workspace, samples: FakeSampleAlerts) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=build_page(ws, alerts=samples))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=SITE, follow_redirects=True
+    ) as client:
+        yield client
+
+
+async def test_one_form_per_service_that_fires_and_resolves(
+    page: httpx.AsyncClient, samples: FakeSampleAlerts, ws: Workspace
+) -> None:
+    channel = ws.ensure_channel("incidents")["id"]
+    html = (await page.get("/", params={"channel": channel})).text
+
+    menu = [f for f in forms(html) if f.action == f"{SITE}/fire-alert"]
+    assert [f.fields["service"] for f in menu] == ["checkout-fraud", "search-ranker"]
+    assert all(f.buttons == ["Fire", "Resolve"] for f in menu)
+
+    fired = await page.post(menu[1].action, data={**menu[1].fields, "status": "firing"})
+    assert samples.fired == [("search-ranker", False)]
+    # Firing shows the newest channel (the incident's, once it opens), with the news.
+    assert str(fired.url) == f"{SITE}/"
+    assert '<div class="banner ok" role="status">✓ Sent ModelQualityDrop firing' in fired.text
+
+    samples.answer = (False, "The webhook answered 401 to ModelQualityDrop resolved")
+    resolved = await page.post(menu[1].action, data={**menu[1].fields, "status": "resolved"})
+    assert samples.fired[-1] == ("search-ranker", True)
+    assert str(resolved.url) == f"{SITE}/?channel={channel}"
+    assert '<div class="banner" role="alert">⚠ The webhook answered 401' in resolved.text
+
+
+async def test_an_unknown_service_is_refused_without_firing(
+    page: httpx.AsyncClient, samples: FakeSampleAlerts
+) -> None:
+    shown = await page.post("/fire-alert", data={"service": "nope<b>", "status": "firing"})
+    assert samples.fired == []
+    assert "No service &#39;nope&lt;b&gt;&#39; to fire a test alert for." in shown.text
+
+
+async def test_no_menu_without_a_drill(ws: Workspace) -> None:
+    transport = httpx.ASGITransport(app=build_page(ws))
+    async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+        html = (await client.get("/")).text
+        refused = await client.post("/fire-alert", data={"service": "search-ranker"})
+    assert "Fire test alert" not in html
+    assert refused.status_code == 303

@@ -127,7 +127,9 @@ def build_app(
     async def fire(incident_id: int, kind: str) -> None:
         await reminders.fire(ctx, incident_id=incident_id, kind=kind)
 
-    scheduler = ReminderScheduler(engine=engine, fire=fire)
+    scheduler = ReminderScheduler(
+        engine=engine, fire=fire, owner_check=settings.scheduler_takeover_s
+    )
     ctx = Context(
         sessions=make_sessions(engine),
         config=config,
@@ -178,7 +180,7 @@ def build_app(
         )
     )
     api.include_router(web.api_router(deps=deps))
-    api.include_router(web.health_router(deps=deps, outbox=outbox))
+    api.include_router(web.health_router(deps=deps, outbox=outbox, scheduler=scheduler))
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(

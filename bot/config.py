@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
     drills_dir: Path = Field(Path("examples/drills"), alias="FIREBREAK_DRILLS")
+    # How often every replica tries to become the one that runs reminders: the longest a dead
+    # owner's reminders wait for another replica to take over.
+    scheduler_takeover_s: float = Field(10.0, alias="FIREBREAK_SCHEDULER_TAKEOVER_S", gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

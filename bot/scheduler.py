@@ -14,8 +14,10 @@ APScheduler 3 has no locking between processes sharing a job store, so exactly o
 owns it: the holder of a lock (an exclusive flock on `<database>.scheduler.lock` for SQLite,
 a session advisory lock on PostgreSQL). Every other process starts its scheduler paused: it
 still writes the jobs it plans into the store, but never runs one. Each process retries the
-lock every OWNER_CHECK_S seconds, so a new owner takes over when the old one stops, and the
-owner wakes up that often to see jobs other processes added.
+lock every `owner_check` seconds (FIREBREAK_SCHEDULER_TAKEOVER_S), so a new owner takes over
+within that time when the old one stops or dies (PostgreSQL frees a dead session's advisory
+lock when its connection drops; the kernel frees a dead process's flock), and the owner wakes
+up that often to see jobs other processes added.
 """
 
 from __future__ import annotations
@@ -77,9 +79,12 @@ def sync_url(database_url: str) -> str:
 class ReminderScheduler:
     """The Reminders port. schedule/cancel work whether or not this process owns the store."""
 
-    def __init__(self, *, engine: AsyncEngine, fire: Fire) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, fire: Fire, owner_check: float = OWNER_CHECK_S
+    ) -> None:
         self._engine = engine
         self._fire = fire
+        self._owner_check = owner_check
         store = SQLAlchemyJobStore(
             url=sync_url(engine.url.render_as_string(hide_password=False)),
             tablename=JOB_TABLE,
@@ -154,7 +159,7 @@ class ReminderScheduler:
 
     async def _watch_ownership(self) -> None:
         while True:
-            await asyncio.sleep(OWNER_CHECK_S)
+            await asyncio.sleep(self._owner_check)
             try:
                 await self._claim()
                 if self._lock.held:

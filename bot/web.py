@@ -29,6 +29,7 @@ from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
 from bot.postmortem import flows as postmortem
+from bot.scheduler import ReminderScheduler
 from bot.slack.deps import Deps
 from bot.slack.outbox import Outbox
 from bot.validation import describe, unstorable_text
@@ -316,7 +317,7 @@ def api_router(*, deps: Deps) -> APIRouter:
     return router
 
 
-def health_router(*, deps: Deps, outbox: Outbox) -> APIRouter:
+def health_router(*, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler) -> APIRouter:
     router = APIRouter()
 
     @router.get("/healthz")
@@ -342,6 +343,8 @@ def health_router(*, deps: Deps, outbox: Outbox) -> APIRouter:
                 "database": "ok",
                 "background_tasks": deps.background.pending,
                 "slack_outbox": backlog.as_dict(),
+                # One replica runs the reminders; the others stand by to take over.
+                "reminders": "owner" if scheduler.owner else "standby",
             }
         )
 

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import scheduler as scheduling
 from bot.db.engine import make_engine
 from bot.db.jobs import apscheduler_jobs
 from bot.scheduler import ReminderScheduler
@@ -25,9 +24,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def quick_ownership_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduling, "OWNER_CHECK_S", 0.2)
+QUICK = 0.2  # seconds between ownership checks, so a takeover shows within the test
 
 
 def recorder(fired: Fired) -> Callable[[int, str], object]:
@@ -54,7 +51,7 @@ def soon(seconds: float) -> datetime:
 
 async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
     fired: Fired = []
-    reminders = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    reminders = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
     await reminders.start()
     try:
         assert reminders.owner
@@ -71,7 +68,7 @@ async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
 
 async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine) -> None:
     fired: Fired = []
-    first = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    first = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
     await first.start()
     at = soon(1.0)
     await first.schedule(key="INC-2-commander", incident_id=2, kind="commander", at=at)
@@ -81,7 +78,7 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
     assert await stored_jobs(engine) == 1 and fired == []
 
     await asyncio.sleep(1.3)  # it falls due while no scheduler runs
-    second = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    second = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
     await second.start()
     try:
         await eventually(lambda: bool(fired))
@@ -89,7 +86,7 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
         assert fired == [(2, "commander")]
     finally:
         await second.stop()
-    third = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    third = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
     await third.start()
     await asyncio.sleep(0.5)
     await third.stop()
@@ -98,7 +95,7 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
 
 async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:
     fired: Fired = []
-    reminders = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    reminders = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
     await reminders.start()
     try:
         await reminders.schedule(
@@ -121,8 +118,8 @@ async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:
 async def test_only_one_process_runs_reminders(engine: AsyncEngine) -> None:
     fired_a: Fired = []
     fired_b: Fired = []
-    a = ReminderScheduler(engine=engine, fire=recorder(fired_a))  # type: ignore[arg-type]
-    b = ReminderScheduler(engine=engine, fire=recorder(fired_b))  # type: ignore[arg-type]
+    a = ReminderScheduler(engine=engine, fire=recorder(fired_a), owner_check=QUICK)  # type: ignore[arg-type]
+    b = ReminderScheduler(engine=engine, fire=recorder(fired_b), owner_check=QUICK)  # type: ignore[arg-type]
     await a.start()
     await b.start()
     try:

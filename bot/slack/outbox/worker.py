@@ -129,8 +129,7 @@ class Outbox:
             if row.state == FAILED:
                 raise ChatError(row.error or "failed", row.method.replace("_", ".", 1))
             # Settled here by this process's worker, or polled for when another delivers it.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(settled.wait(), WAIT_POLL_S)
+            await _wait(settled, WAIT_POLL_S)
 
     async def answered(self, *, queue: str, method: str) -> dict[str, Any] | None:
         """Slack's answer to the latest delivered `method` call of `queue`, if any."""
@@ -186,15 +185,14 @@ class Outbox:
         self._stopping = False
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self.deliver_due()
             except Exception:  # the database may be restarting: try again shortly
                 log.exception("outbox: could not read the queue")
                 delay = POLL_S
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await _wait(self._wake, delay)
 
     async def deliver_due(self) -> float:
         """Start delivering every queue whose head is due; seconds until one may be next."""
@@ -316,6 +314,15 @@ class Outbox:
         if settled is not None and values["state"] != PENDING:
             settled.set()
         return values["state"] != PENDING
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until the event is set or the time is up. asyncio.timeout, not wait_for: on Python 3.11
+    wait_for can swallow a cancellation that arrives as the event is set, and stop() would then
+    wait for a loop that never ends."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:

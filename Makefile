@@ -34,11 +34,12 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Real servers the test suite starts: Prometheus Alertmanager and PostgreSQL (Debian packages),
-# and an MLflow tracking server (PyPI).
-APT_PACKAGES := prometheus-alertmanager postgresql
+# and an MLflow tracking server (PyPI); Prometheus's promtool checks examples/prometheus.
+APT_PACKAGES := prometheus-alertmanager postgresql prometheus
 servers:
 	@missing=""; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt-get:$$missing"; \
@@ -46,7 +47,8 @@ servers:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@command -v prometheus-alertmanager >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+	@command -v prometheus-alertmanager >/dev/null && command -v promtool >/dev/null && \
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null
 	@# The MLflow tracking server lives in a venv of its own: its pins must not move ours.
 	@test -x .venv-mlflow/bin/mlflow || { \
 	  echo "installing MLflow $(MLFLOW_VERSION) into .venv-mlflow"; \

@@ -23,25 +23,27 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import web
 from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
+from bot.db.migrate import head_revision
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
 from bot.incidents.ports import Chat, ChatError, Reminders
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.metrics import Metrics
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
 from bot.playbooks.runs import PlaybookRun
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
+from bot.slack.metered import MeteredRetry, MeteredWebClient
 from bot.slack.notifier import SlackChat
 from bot.slack.socket_mode import SocketModeLink
 from bot.tasks import Background
@@ -61,6 +63,7 @@ class Runtime:
     engine: AsyncEngine
     outbound: httpx.AsyncClient
     deps: Deps
+    metrics: Metrics
     scheduler: ReminderScheduler
     slack_api_url: str
     signing_secret: str
@@ -104,14 +107,15 @@ def build_app(
         # makes it refuse everything.
         signing_secret = settings.slack_signing_secret or secrets.token_hex(16)
 
-    client = slack_client(token=token, base_url=slack_api_url)
+    metrics = Metrics()
+    client = slack_client(token=token, base_url=slack_api_url, metrics=metrics)
     engine = make_engine(settings.database_url)
     background = Background()
 
     async def fire(incident_id: int, kind: str) -> None:
         await reminders.fire(ctx, incident_id=incident_id, kind=kind)
 
-    scheduler = ReminderScheduler(engine=engine, fire=fire)
+    scheduler = ReminderScheduler(engine=engine, fire=fire, metrics=metrics)
     ctx = Context(
         sessions=make_sessions(engine),
         config=config,
@@ -128,6 +132,7 @@ def build_app(
         library=library,
         targets=ConfiguredTargets(config, outbound, history=DbAliasHistory(ctx.sessions, clock)),
         probe=HttpProbe(outbound),
+        meter=metrics,
     )
     deps = Deps(ctx=ctx, background=background, runner=runner)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
@@ -137,6 +142,7 @@ def build_app(
         engine=engine,
         outbound=outbound,
         deps=deps,
+        metrics=metrics,
         scheduler=scheduler,
         slack_api_url=slack_api_url,
         signing_secret=signing_secret,
@@ -150,11 +156,17 @@ def build_app(
     api.include_router(web.slack_router(AsyncSlackRequestHandler(bolt)))
     api.include_router(
         web.webhook_router(
-            deps=deps, token=settings.webhook_token, max_body=settings.max_body_bytes
+            deps=deps,
+            metrics=metrics,
+            token=settings.webhook_token,
+            max_body=settings.max_body_bytes,
         )
     )
     api.include_router(web.api_router(deps=deps))
-    api.include_router(web.health_router(deps=deps))
+    api.include_router(web.health_router(deps=deps, schema_head=head_revision()))
+    api.include_router(web.metrics_router(deps=deps, metrics=metrics))
+    if settings.bench_noop:
+        api.include_router(web.bench_router())
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(
@@ -165,13 +177,18 @@ def build_app(
     return api
 
 
-def slack_client(*, token: str, base_url: str) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S)
+def slack_client(*, token: str, base_url: str, metrics: Metrics) -> MeteredWebClient:
+    client = MeteredWebClient(
+        metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S
+    )
     # Slack answers 429 with Retry-After; the SDK honours it only when asked to.
     client.retry_handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        MeteredRetry(handler, reason=reason, metrics=metrics)
+        for handler, reason in (
+            (AsyncConnectionErrorRetryHandler(max_retry_count=2), "connection_error"),
+            (AsyncRateLimitErrorRetryHandler(max_retry_count=3), "ratelimited"),
+            (AsyncServerErrorRetryHandler(max_retry_count=2), "server_error"),
+        )
     ]
     return client
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")
     playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
+    log_format: Literal["text", "json"] = Field("text", alias="FIREBREAK_LOG_FORMAT")
+    # `make bench` only: mounts POST /bench/noop, the baseline the webhooks are measured against.
+    bench_noop: bool = Field(False, alias="FIREBREAK_BENCH_NOOP")
 
     @field_validator("database_url")
     @classmethod

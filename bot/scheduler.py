@@ -30,6 +30,15 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -39,6 +48,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +76,12 @@ def _bind_worker(loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
     _worker.loop, _worker.fire = loop, fire
 
 
+def job_kind(job_id: str) -> str:
+    """'INC-7-status-update' → 'status-update': a bounded label, unlike the job id."""
+    ref, _, kind = job_id.partition("-")[2].partition("-")
+    return kind if ref.isdigit() and kind else "other"
+
+
 def sync_url(database_url: str) -> str:
     """The job store is synchronous: the same database through a sync driver."""
     url = make_url(database_url)
@@ -77,9 +94,10 @@ def sync_url(database_url: str) -> str:
 class ReminderScheduler:
     """The Reminders port. schedule/cancel work whether or not this process owns the store."""
 
-    def __init__(self, *, engine: AsyncEngine, fire: Fire) -> None:
+    def __init__(self, *, engine: AsyncEngine, fire: Fire, metrics: Metrics | None = None) -> None:
         self._engine = engine
         self._fire = fire
+        self._metrics = metrics
         store = SQLAlchemyJobStore(
             url=sync_url(engine.url.render_as_string(hide_password=False)),
             tablename=JOB_TABLE,
@@ -92,6 +110,11 @@ class ReminderScheduler:
         )
         self._lock: _Lock = _FileLock(engine) if _is_sqlite(engine) else _AdvisoryLock(engine)
         self._watch: asyncio.Task[None] | None = None
+        if metrics is not None:
+            self._scheduler.add_listener(
+                self._observe,
+                EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
+            )
 
     @property
     def owner(self) -> bool:
@@ -143,6 +166,22 @@ class ReminderScheduler:
     def _remove(self, key: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(key)
+
+    def _observe(self, event: JobEvent) -> None:
+        """Runs in the scheduler's threads. Lag is measured when a due job is handed to a
+        worker: measured when it has executed, it would also count the reminder's own Slack
+        calls, and a slow Slack is not a late scheduler."""
+        assert self._metrics is not None
+        job = job_kind(event.job_id)
+        if isinstance(event, JobSubmissionEvent):
+            due = min(event.scheduled_run_times)
+            lag = (datetime.now(UTC) - due).total_seconds()
+            self._metrics.scheduler_lag.labels(job).observe(max(lag, 0.0))
+        elif isinstance(event, JobExecutionEvent):
+            outcome = {EVENT_JOB_EXECUTED: "executed", EVENT_JOB_ERROR: "error"}.get(
+                event.code, "missed"
+            )
+            self._metrics.scheduler_jobs.labels(job, outcome).inc()
 
     async def _claim(self) -> None:
         if self._lock.held and not await self._lock.alive():

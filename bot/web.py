@@ -5,16 +5,18 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alerts import intake
@@ -24,6 +26,8 @@ from bot.incidents import flows, service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
+from bot.logs import incident_logs
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.postmortem import flows as postmortem
 from bot.slack.deps import Deps
 from bot.validation import describe
@@ -98,37 +102,60 @@ def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(RequestValidationError, on_validation)
 
 
-def webhook_router(*, deps: Deps, token: str | None, max_body: int) -> APIRouter:
+def webhook_router(*, deps: Deps, metrics: Metrics, token: str | None, max_body: int) -> APIRouter:
     router = APIRouter()
 
     @router.post("/webhooks/{source}")
     async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
         parse = PARSERS.get(source)
-        if parse is None:
-            raise Problem(
-                404,
-                "unknown_source",
-                f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
-            )
-        _authenticate(request, token)
-        body = await _json_body(request, max_body)
-        try:
-            batch = parse(body)
-        except ValidationError as exc:
-            raise Problem(
-                422, "invalid_notification", f"not a valid {source} notification", describe(exc)
-            ) from exc
-        result = await intake.receive(ctx=deps.ctx, batch=batch)
-        _follow_up_in_chat(deps, result)
-        return {
-            "incident": f"INC-{result.incident_id}" if result.incident_id else None,
-            "opened": result.opened,
-            "firing": result.firing,
-            "resolved": result.resolved,
-            "ignored": result.ignored,
-        }
+        # Only known sources become label values: a scanner must not mint new series.
+        with _measured(metrics, source if parse else "unknown"):
+            if parse is None:
+                raise Problem(
+                    404,
+                    "unknown_source",
+                    f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
+                )
+            _authenticate(request, token)
+            body = await _json_body(request, max_body)
+            try:
+                batch = parse(body)
+            except ValidationError as exc:
+                raise Problem(
+                    422, "invalid_notification", f"not a valid {source} notification", describe(exc)
+                ) from exc
+            result = await intake.receive(ctx=deps.ctx, batch=batch)
+            _follow_up_in_chat(deps, result)
+            return {
+                "incident": f"INC-{result.incident_id}" if result.incident_id else None,
+                "opened": result.opened,
+                "firing": result.firing,
+                "resolved": result.resolved,
+                "ignored": result.ignored,
+            }
 
     return router
+
+
+@contextmanager
+def _measured(metrics: Metrics, source: str) -> Iterator[None]:
+    """Count and time one webhook request: accepted, rejected (4xx, with its error code as the
+    reason) or error (5xx: the store unavailable, or a bug)."""
+    started = time.perf_counter()
+    outcome, reason = "error", "exception"
+    try:
+        yield
+        outcome, reason = "accepted", ""
+    except Problem as exc:
+        outcome, reason = ("rejected" if exc.status < 500 else "error"), exc.error
+        raise
+    except OperationalError:
+        reason = "unavailable"
+        raise
+    finally:
+        metrics.observe_webhook(
+            source=source, outcome=outcome, reason=reason, seconds=time.perf_counter() - started
+        )
 
 
 def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
@@ -143,7 +170,8 @@ def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
         else:
             # A repeat also finishes a set-up that an earlier failure or restart cut short.
             work = flows.open_in_chat(ctx=ctx, incident_id=incident_id)
-        deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
+        with incident_logs(incident_id):  # also on the task's failure, logged when it ends
+            deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
 
 
 def _authenticate(request: Request, token: str | None) -> None:
@@ -247,7 +275,8 @@ def api_router(*, deps: Deps) -> APIRouter:
     return router
 
 
-def health_router(*, deps: Deps) -> APIRouter:
+def health_router(*, deps: Deps, schema_head: str | None) -> APIRouter:
+    """`schema_head`: the newest migration this code ships (alembic's head), read at start."""
     router = APIRouter()
 
     @router.get("/healthz")
@@ -261,12 +290,72 @@ def health_router(*, deps: Deps) -> APIRouter:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            return _unready("the database is unreachable", database="unreachable")
+        current = await _schema_versions(deps)
+        if current != {schema_head}:
+            have = ", ".join(sorted(current)) or "no schema"
+            log.warning("readiness check failed: schema at %s, code needs %s", have, schema_head)
+            return _unready(
+                f"the database schema is at {have}, this Firebreak needs {schema_head}: "
+                "run `firebreak migrate`",
+                database="ok",
+                schema=sorted(current),
+                schema_head=schema_head,
             )
         return JSONResponse(
-            {"status": "ok", "database": "ok", "background_tasks": deps.background.pending}
+            {
+                "status": "ok",
+                "database": "ok",
+                "schema": schema_head,
+                "background_tasks": deps.background.pending,
+            }
         )
+
+    return router
+
+
+async def _schema_versions(deps: Deps) -> set[str]:
+    """The revisions in the database's alembic_version table; none when it has no such table."""
+    try:
+        async with deps.ctx.sessions() as session:
+            rows = await session.scalars(text("SELECT version_num FROM alembic_version"))
+            return set(rows.all())
+    except DBAPIError:
+        return set()
+
+
+def _unready(reason: str, **detail: Any) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "reason": reason, **detail}, status_code=503)
+
+
+def metrics_router(*, deps: Deps, metrics: Metrics) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/metrics")
+    async def scrape() -> Response:
+        # Open incidents are counted now, from the database, rather than kept up to date by
+        # every flow that opens, resolves or reopens one: always right, and one cheap query
+        # per scrape. Every process reports the same numbers (aggregate with max, not sum).
+        try:
+            async with deps.ctx.sessions() as session:
+                metrics.set_open_incidents(await service.open_by_severity(session=session))
+        except DBAPIError as exc:
+            log.warning("metrics: open incidents not counted: %s", type(exc).__name__)
+            metrics.open_incidents.clear()  # no number rather than a stale one
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return router
+
+
+def bench_router() -> APIRouter:
+    """POST /bench/noop: the baseline of `make bench` (FIREBREAK_BENCH_NOOP=1 only). It reads the
+    body as the webhook does and answers, so the same server measures its own ceiling."""
+    router = APIRouter()
+
+    @router.post("/bench/noop")
+    async def noop(request: Request) -> dict[str, bool]:
+        await request.body()
+        return {"ok": True}
 
     return router
 

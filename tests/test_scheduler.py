@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import scheduler as scheduling
 from bot.db.engine import make_engine
 from bot.db.jobs import apscheduler_jobs
+from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 
 Fired = list[tuple[int, str]]
@@ -67,6 +68,34 @@ async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
         assert await stored_jobs(engine) == 0  # a one-off reminder is gone once it ran
     finally:
         await reminders.stop()
+
+
+async def test_a_late_reminder_shows_as_scheduler_lag(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    first = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await first.start()
+    await first.schedule(key="INC-4-status-update", incident_id=4, kind="x", at=soon(0.2))
+    await first.stop()
+    await asyncio.sleep(1.0)  # due while no scheduler runs: at least 0.8 s late
+    metrics = Metrics()
+    second = ReminderScheduler(
+        engine=engine,
+        fire=recorder(fired),  # type: ignore[arg-type]
+        metrics=metrics,
+    )
+    await second.start()
+    try:
+        job = {"job": "status-update"}
+
+        def sample(name: str, **labels: str) -> float:
+            return metrics.registry.get_sample_value(name, {**job, **labels}) or 0.0
+
+        await eventually(lambda: sample("firebreak_scheduler_jobs_total", outcome="executed") == 1)
+        assert fired == [(4, "x")]
+        assert sample("firebreak_scheduler_lag_seconds_count") == 1
+        assert sample("firebreak_scheduler_lag_seconds_sum") >= 0.8
+    finally:
+        await second.stop()
 
 
 async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine) -> None:

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
 
-.PHONY: run test install lint typecheck unit servers constraints clean example-service
+.PHONY: run test install lint typecheck unit servers constraints clean example-service bench
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
@@ -23,6 +23,11 @@ test: $(STAMP) servers lint typecheck
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not realserver"
+
+# Benchmarks against a real `firebreak serve` (SQLite, and PostgreSQL when installed) into
+# docs/benchmarks.md; not part of `make test`. Smaller: make bench BENCH_ARGS="--notifications 2000"
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 install: $(STAMP)
 

@@ -76,6 +76,10 @@ def _bind_worker(loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
     _worker.loop, _worker.fire = loop, fire
 
 
+def _same_trigger(stored: Any, planned: Any) -> bool:
+    return bool(type(stored) is type(planned) and stored.__getstate__() == planned.__getstate__())
+
+
 def job_kind(job_id: str) -> str:
     """'INC-7-status-update' → 'status-update': a bounded label, unlike the job id."""
     ref, _, kind = job_id.partition("-")[2].partition("-")
@@ -151,20 +155,28 @@ class ReminderScheduler:
             if every
             else DateTrigger(run_date=at, timezone=UTC)
         )
-        await asyncio.to_thread(
-            self._scheduler.add_job,
-            run_reminder,
-            trigger=trigger,
-            id=key,
-            args=[incident_id, kind],
-            replace_existing=True,
-        )
+        await asyncio.to_thread(self._put, key, trigger, (incident_id, kind))
 
     async def cancel(self, *, key: str) -> None:
         await asyncio.to_thread(self._remove, key)
 
+    # Every change of an incident plans all its reminders again, and most plans are what the
+    # store already holds (an alert storm re-plans each incident hundreds of times). A read
+    # first, in the shared store itself, skips those writes: each one took the job store's
+    # lock and the database's write lock, and stalled the bot's own writes behind it.
+
+    def _put(self, key: str, trigger: Any, args: tuple[int, str]) -> None:
+        job = self._scheduler.get_job(key)
+        if job is not None and tuple(job.args) == args and _same_trigger(job.trigger, trigger):
+            return
+        self._scheduler.add_job(
+            run_reminder, trigger=trigger, id=key, args=list(args), replace_existing=True
+        )
+
     def _remove(self, key: str) -> None:
-        with contextlib.suppress(JobLookupError):
+        if self._scheduler.get_job(key) is None:
+            return
+        with contextlib.suppress(JobLookupError):  # another process removed it meanwhile
             self._scheduler.remove_job(key)
 
     def _observe(self, event: JobEvent) -> None:

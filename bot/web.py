@@ -167,9 +167,11 @@ def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
             work = flows.alerts_changed(
                 ctx=ctx, incident_id=incident_id, all_resolved=incident_id in result.all_resolved
             )
-        else:
+        elif not result.chat_done:
             # A repeat also finishes a set-up that an earlier failure or restart cut short.
             work = flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+        else:
+            continue  # a repeat of an incident whose channel is set up: nothing to do
         with incident_logs(incident_id):  # also on the task's failure, logged when it ends
             deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
 

@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
 from tests.fakes import FakeChat, FakeClock, FakeReminders
-from tests.postgres import postgres_server
+from tests.postgres import create_database, postgres_server
 
 _database_names = itertools.count(1)
 
@@ -30,21 +30,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
     else:
         base = request.getfixturevalue("postgres")
-        name = f"test_{next(_database_names)}"
-        asyncio.run(_create_database(base, name))
-        url = f"{base}/{name}"
+        url = asyncio.run(create_database(base, f"test_{next(_database_names)}"))
     upgrade(url)
     return url
-
-
-async def _create_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base_url.replace("+asyncpg", "") + "/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

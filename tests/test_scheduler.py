@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import scheduler as scheduling
@@ -123,6 +124,38 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
     await asyncio.sleep(0.5)
     await third.stop()
     assert fired == [(2, "commander")]
+
+
+async def test_planning_what_the_store_holds_writes_nothing(engine: AsyncEngine) -> None:
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "apscheduler_jobs" in statement and not statement.lstrip().startswith("SELECT"):
+            writes.append(statement.split()[0])
+
+    first = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
+    other = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
+    await first.start()
+    await other.start()
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        at, every = soon(600), timedelta(minutes=15)
+        for _ in range(3):
+            await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=at)
+            await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
+            await first.cancel(key="INC-5-commander")
+        assert writes == ["INSERT", "INSERT"]  # once each; the cancels found nothing to remove
+        await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=soon(900))
+        assert writes[2:] == ["INSERT", "UPDATE"]  # replace_existing: the insert fails first
+        # What another process changed is seen: the store, not a memory, is compared with.
+        await other.cancel(key="INC-5-budget")
+        await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
+        assert writes[4:] == ["DELETE", "INSERT"]
+        assert await stored_jobs(engine) == 2
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+        await first.stop()
+        await other.stop()
 
 
 async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:

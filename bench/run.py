@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--quiet", type=int, default=200, help="incidents of the quiet run")
     parser.add_argument("--entries", type=int, default=10_000, help="of the postmortem")
-    parser.add_argument("--paced", type=int, default=5000, help="notifications at --rate")
+    parser.add_argument("--paced", type=int, default=2500, help="notifications at --rate")
     parser.add_argument("--rate", type=float, default=500.0, help="notifications/s; 0: none")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")

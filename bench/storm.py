@@ -173,7 +173,7 @@ def storm(
     groups: int,
     concurrency: int = 32,
     paced_rate: float | None = 500.0,
-    paced_notifications: int = 5000,
+    paced_notifications: int = 2500,
     profile: Path | None = None,
 ) -> StormResult:
     env = {"FIREBREAK_BENCH_NOOP": "1"}
@@ -298,7 +298,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500.0, help="of the paced run; 0: none")
-    parser.add_argument("--paced", type=int, default=5000, help="notifications of the paced run")
+    parser.add_argument("--paced", type=int, default=2500, help="notifications of the paced run")
     parser.add_argument(
         "--profile", type=Path, help="py-spy's samples of the bot during the storm (.txt: raw)"
     )

@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
 
-.PHONY: run test install lint typecheck unit servers constraints clean example-service demo screenshots
+.PHONY: run test install lint typecheck unit servers constraints clean example-service demo screenshots bench
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
@@ -35,6 +35,11 @@ test: $(STAMP) servers lint typecheck
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not realserver"
 
+# Benchmarks against a real `firebreak serve` (SQLite, and PostgreSQL when installed) into
+# docs/benchmarks.md; not part of `make test`. Smaller: make bench BENCH_ARGS="--notifications 2000"
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
@@ -44,9 +49,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Real servers the test suite starts: Prometheus, its Alertmanager and PostgreSQL, headless
-# Chromium with its WebDriver for the browser tests (Debian packages), and an MLflow tracking
-# server (PyPI).
+# Real servers the test suite starts: Prometheus (and its promtool, which checks
+# examples/prometheus), its Alertmanager and PostgreSQL, headless Chromium with its WebDriver for
+# the browser tests (Debian packages), and an MLflow tracking server (PyPI).
 APT_PACKAGES := prometheus prometheus-alertmanager postgresql chromium chromium-driver
 servers:
 	@missing=""; \
@@ -61,7 +66,8 @@ servers:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@command -v prometheus >/dev/null && command -v prometheus-alertmanager >/dev/null && \
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && \
+	  command -v prometheus-alertmanager >/dev/null && \
 	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null && command -v chromedriver >/dev/null
 	@# The MLflow tracking server lives in a venv of its own: its pins must not move ours.
 	@test -x .venv-mlflow/bin/mlflow || { \

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,14 +23,14 @@ import httpx
 import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench.server import SECRET, running_bot, workspace
 from bench.stats import percentiles
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack import LocalSlackServer
 from examples.model_service.app import build_app as build_model_service
 from tests.payloads import am_alert, am_notification
-from tests.processes import firebreak_command, process
 from tests.servers import ServerThread, free_port, slack_headers, wait_for
 
-TOKEN, SECRET, ANA = "xoxb-bench-0002", "bench-secret-2", "U0ANA0001"
+ANA = "U0ANA0001"
 HERE = Path(__file__).parent
 
 
@@ -56,14 +55,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100)
     n = parser.parse_args().n
-    workspace = Workspace(tokens=[TOKEN])
-    workspace.add_user(ANA, "ana")
-    workspace.ensure_channel("incidents")
+    space = workspace()
+    space.add_user(ANA, "ana")
     arrivals = Arrivals(build_model_service(services={"search-ranker": ["v40", "v41", "v42"]}))
     service_port = free_port()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        LocalSlackServer(workspace) as slack,
+        LocalSlackServer(space) as slack,
         ServerThread(arrivals, service_port) as service,
     ):
         config = Path(tmp) / "firebreak.yaml"
@@ -79,26 +77,11 @@ def main() -> None:
                 }
             )
         )
-        port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "FIREBREAK_SLACK_API_URL": slack.base_url,
-            "FIREBREAK_CONFIG": str(config),
-            "FIREBREAK_PLAYBOOKS": str(HERE / "playbooks"),
-            "FIREBREAK_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.db'}",
-        }
-        env.pop("FIREBREAK_WEBHOOK_TOKEN", None)
-        with (
-            process(
-                firebreak_command("serve", "--port", str(port), "--log-level", "warning"),
-                log=Path(tmp) / "bot.log",
-                env=env,
-                ready_url=f"http://127.0.0.1:{port}/healthz",
-            ),
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http,
-        ):
+        env = {"FIREBREAK_CONFIG": str(config), "FIREBREAK_PLAYBOOKS": str(HERE / "playbooks")}
+        with running_bot(
+            Path(tmp), slack, database_url=f"sqlite:///{Path(tmp) / 'bench.db'}", env=env
+        ) as bot:
+            http = bot.http
             latencies, baseline = [], []
             for i in range(n):
                 group = f'{{}}:{{alertname="Bench{i}"}}'
@@ -129,7 +112,7 @@ def main() -> None:
                 signed_form(http, {**common, "text": "run bench-rollback"})
 
                 def approval() -> dict[str, Any] | None:
-                    for message in workspace.messages(channel):
+                    for message in space.messages(channel):
                         if "Awaiting approval" in message["text"]:
                             return message
                     return None

@@ -23,19 +23,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import web
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, utcnow
 from bot.db.engine import make_engine, make_sessions
+from bot.db.migrate import head_revision
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
 from bot.incidents.ports import Chat, ChatError, Reminders
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.metrics import Metrics
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
 from bot.playbooks.runs import PlaybookRun
@@ -43,6 +44,7 @@ from bot.sample_alerts import SampleAlerts
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import Deps
+from bot.slack.metered import MeteredRetry, MeteredWebClient
 from bot.slack.notifier import SlackChat
 from bot.slack.outbox import Outbox
 from bot.slack.socket_mode import SocketModeLink
@@ -64,6 +66,7 @@ class Runtime:
     outbound: httpx.AsyncClient
     deps: Deps
     outbox: Outbox
+    metrics: Metrics
     scheduler: ReminderScheduler
     slack_api_url: str
     signing_secret: str = field(repr=False)
@@ -110,25 +113,31 @@ def build_app(
         # makes it refuse everything.
         signing_secret = given_secret or secrets.token_hex(16)
 
-    client = slack_client(token=token, base_url=slack_api_url)
+    metrics = Metrics()
+    client = slack_client(token=token, base_url=slack_api_url, metrics=metrics)
     engine = make_engine(settings.database_url)
     background = Background()
     # Writes get their own client without the SDK's retry handlers: the outbox retries them
     # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
     outbox = Outbox(
         sessions=make_sessions(engine),
-        client=AsyncWebClient(
-            token=token, base_url=slack_api_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
+        client=MeteredWebClient(
+            metrics=metrics,
+            token=token,
+            base_url=slack_api_url,
+            timeout=SLACK_TIMEOUT_S,
+            retry_handlers=[],
         ),
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
+        on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
     )
 
     async def fire(incident_id: int, kind: str) -> None:
         await reminders.fire(ctx, incident_id=incident_id, kind=kind)
 
     scheduler = ReminderScheduler(
-        engine=engine, fire=fire, owner_check=settings.scheduler_takeover_s
+        engine=engine, fire=fire, owner_check=settings.scheduler_takeover_s, metrics=metrics
     )
     ctx = Context(
         sessions=make_sessions(engine),
@@ -146,6 +155,7 @@ def build_app(
         library=library,
         targets=ConfiguredTargets(config, outbound, history=DbAliasHistory(ctx.sessions, clock)),
         probe=HttpProbe(outbound),
+        meter=metrics,
     )
     deps = Deps(ctx=ctx, background=background, runner=runner, drills_dir=settings.drills_dir)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
@@ -156,6 +166,7 @@ def build_app(
         outbound=outbound,
         deps=deps,
         outbox=outbox,
+        metrics=metrics,
         scheduler=scheduler,
         slack_api_url=slack_api_url,
         signing_secret=signing_secret,
@@ -176,11 +187,19 @@ def build_app(
                 token=reveal(settings.webhook_token),
                 grafana_secret=reveal(settings.grafana_secret),
             ),
+            metrics=metrics,
             max_body=settings.max_body_bytes,
         )
     )
     api.include_router(web.api_router(deps=deps))
-    api.include_router(web.health_router(deps=deps, outbox=outbox, scheduler=scheduler))
+    api.include_router(
+        web.health_router(
+            deps=deps, outbox=outbox, scheduler=scheduler, schema_head=head_revision()
+        )
+    )
+    api.include_router(web.metrics_router(deps=deps, metrics=metrics, outbox=outbox))
+    if settings.bench_noop:
+        api.include_router(web.bench_router())
     if workspace is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(
@@ -199,13 +218,18 @@ def build_app(
     return api
 
 
-def slack_client(*, token: str, base_url: str) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S)
+def slack_client(*, token: str, base_url: str, metrics: Metrics) -> MeteredWebClient:
+    client = MeteredWebClient(
+        metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S
+    )
     # Slack answers 429 with Retry-After; the SDK honours it only when asked to.
     client.retry_handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
+        MeteredRetry(handler, reason=reason, metrics=metrics)
+        for handler, reason in (
+            (AsyncConnectionErrorRetryHandler(max_retry_count=2), "connection_error"),
+            (AsyncRateLimitErrorRetryHandler(max_retry_count=3), "ratelimited"),
+            (AsyncServerErrorRetryHandler(max_retry_count=2), "server_error"),
+        )
     ]
     return client
 

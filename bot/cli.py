@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import logs
 from bot.config import ConfigError, FirebreakConfig, Settings, load_config, reveal
 from bot.validation import describe
 
@@ -83,15 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo import run_demo
 
         return run_demo(output=args.output, monitoring=not args.without_monitoring)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "info").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = getattr(args, "log_level", "info")
     try:
         settings = Settings()
-        config = load_config(settings.config_path)
     except ValidationError as exc:
         return _fail("; ".join(f"{e['field']}: {e['message']}" for e in describe(exc)))
+    logs.configure(level=level, log_format=settings.log_format)
+    try:
+        config = load_config(settings.config_path)
     except ConfigError as exc:
         return _fail(str(exc))
 
@@ -275,7 +275,11 @@ def _serve(
             _url_host(self_host),
             port,
         )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    # JSON logs: uvicorn's own loggers pass their records to ours instead of printing text.
+    uvicorn_logs = uvicorn.config.LOGGING_CONFIG if settings.log_format == "text" else None
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, lifespan="on", log_config=uvicorn_logs
+    )
     return 0
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # How often every replica tries to become the one that runs reminders: the longest a dead
     # owner's reminders wait for another replica to take over.
     scheduler_takeover_s: float = Field(10.0, alias="FIREBREAK_SCHEDULER_TAKEOVER_S", gt=0, le=300)
+    log_format: Literal["text", "json"] = Field("text", alias="FIREBREAK_LOG_FORMAT")
+    # `make bench` only: mounts POST /bench/noop, the baseline the webhooks are measured against.
+    bench_noop: bool = Field(False, alias="FIREBREAK_BENCH_NOOP")
 
     @field_validator("database_url")
     @classmethod

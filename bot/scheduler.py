@@ -32,6 +32,15 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobEvent,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -41,6 +50,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +78,16 @@ def _bind_worker(loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
     _worker.loop, _worker.fire = loop, fire
 
 
+def _same_trigger(stored: Any, planned: Any) -> bool:
+    return bool(type(stored) is type(planned) and stored.__getstate__() == planned.__getstate__())
+
+
+def job_kind(job_id: str) -> str:
+    """'INC-7-status-update' → 'status-update': a bounded label, unlike the job id."""
+    ref, _, kind = job_id.partition("-")[2].partition("-")
+    return kind if ref.isdigit() and kind else "other"
+
+
 def sync_url(database_url: str) -> str:
     """The job store is synchronous: the same database through a sync driver."""
     url = make_url(database_url)
@@ -80,11 +101,17 @@ class ReminderScheduler:
     """The Reminders port. schedule/cancel work whether or not this process owns the store."""
 
     def __init__(
-        self, *, engine: AsyncEngine, fire: Fire, owner_check: float = OWNER_CHECK_S
+        self,
+        *,
+        engine: AsyncEngine,
+        fire: Fire,
+        owner_check: float = OWNER_CHECK_S,
+        metrics: Metrics | None = None,
     ) -> None:
         self._engine = engine
         self._fire = fire
         self._owner_check = owner_check
+        self._metrics = metrics
         store = SQLAlchemyJobStore(
             url=sync_url(engine.url.render_as_string(hide_password=False)),
             tablename=JOB_TABLE,
@@ -97,6 +124,11 @@ class ReminderScheduler:
         )
         self._lock: _Lock = _FileLock(engine) if _is_sqlite(engine) else _AdvisoryLock(engine)
         self._watch: asyncio.Task[None] | None = None
+        if metrics is not None:
+            self._scheduler.add_listener(
+                self._observe,
+                EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
+            )
 
     @property
     def owner(self) -> bool:
@@ -133,21 +165,45 @@ class ReminderScheduler:
             if every
             else DateTrigger(run_date=at, timezone=UTC)
         )
-        await asyncio.to_thread(
-            self._scheduler.add_job,
-            run_reminder,
-            trigger=trigger,
-            id=key,
-            args=[incident_id, kind],
-            replace_existing=True,
-        )
+        await asyncio.to_thread(self._put, key, trigger, (incident_id, kind))
 
     async def cancel(self, *, key: str) -> None:
         await asyncio.to_thread(self._remove, key)
 
+    # Every change of an incident plans all its reminders again, and most plans are what the
+    # store already holds (an alert storm re-plans each incident hundreds of times). A read
+    # first, in the shared store itself, skips those writes: each one took the job store's
+    # lock and the database's write lock, and stalled the bot's own writes behind it.
+
+    def _put(self, key: str, trigger: Any, args: tuple[int, str]) -> None:
+        job = self._scheduler.get_job(key)
+        if job is not None and tuple(job.args) == args and _same_trigger(job.trigger, trigger):
+            return
+        self._scheduler.add_job(
+            run_reminder, trigger=trigger, id=key, args=list(args), replace_existing=True
+        )
+
     def _remove(self, key: str) -> None:
-        with contextlib.suppress(JobLookupError):
+        if self._scheduler.get_job(key) is None:
+            return
+        with contextlib.suppress(JobLookupError):  # another process removed it meanwhile
             self._scheduler.remove_job(key)
+
+    def _observe(self, event: JobEvent) -> None:
+        """Runs in the scheduler's threads. Lag is measured when a due job is handed to a
+        worker: measured when it has executed, it would also count the reminder's own Slack
+        calls, and a slow Slack is not a late scheduler."""
+        assert self._metrics is not None
+        job = job_kind(event.job_id)
+        if isinstance(event, JobSubmissionEvent):
+            due = min(event.scheduled_run_times)
+            lag = (datetime.now(UTC) - due).total_seconds()
+            self._metrics.scheduler_lag.labels(job).observe(max(lag, 0.0))
+        elif isinstance(event, JobExecutionEvent):
+            outcome = {EVENT_JOB_EXECUTED: "executed", EVENT_JOB_ERROR: "error"}.get(
+                event.code, "missed"
+            )
+            self._metrics.scheduler_jobs.labels(job, outcome).inc()
 
     async def _claim(self) -> None:
         if self._lock.held and not await self._lock.alive():

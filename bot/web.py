@@ -6,16 +6,18 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.alerts import intake
@@ -28,6 +30,8 @@ from bot.incidents import flows, service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
+from bot.logs import incident_logs
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.postmortem import flows as postmortem
 from bot.scheduler import ReminderScheduler
 from bot.slack.deps import Deps
@@ -107,7 +111,9 @@ class WebhookChecks:
     grafana_secret: str | None = field(default=None, repr=False)
 
 
-def webhook_router(*, deps: Deps, checks: WebhookChecks, max_body: int) -> APIRouter:
+def webhook_router(
+    *, deps: Deps, metrics: Metrics, checks: WebhookChecks, max_body: int
+) -> APIRouter:
     router = APIRouter()
 
     @router.post("/webhooks/changes")
@@ -132,39 +138,62 @@ def webhook_router(*, deps: Deps, checks: WebhookChecks, max_body: int) -> APIRo
     @router.post("/webhooks/{source}")
     async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
         parse = PARSERS.get(source)
-        if parse is None:
-            raise Problem(
-                404,
-                "unknown_source",
-                f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
-            )
-        _authenticate(request, checks.token)
-        raw = await _read_json_body(request, max_body)
-        if source == grafana.SOURCE and checks.grafana_secret:
-            try:
-                grafana.check_signature(
-                    request.headers, raw, checks.grafana_secret, now=time.time()
+        # Only known sources become label values: a scanner must not mint new series.
+        with _measured(metrics, source if parse else "unknown"):
+            if parse is None:
+                raise Problem(
+                    404,
+                    "unknown_source",
+                    f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
                 )
-            except grafana.BadSignature as exc:
-                raise Problem(401, "bad_signature", str(exc)) from exc
-        body = _parse_json(raw)
-        try:
-            batch = parse(body)
-        except ValidationError as exc:
-            raise Problem(
-                422, "invalid_notification", f"not a valid {source} notification", describe(exc)
-            ) from exc
-        result = await intake.receive(ctx=deps.ctx, batch=batch)
-        _follow_up_in_chat(deps, result)
-        return {
-            "incident": f"INC-{result.incident_id}" if result.incident_id else None,
-            "opened": result.opened,
-            "firing": result.firing,
-            "resolved": result.resolved,
-            "ignored": result.ignored,
-        }
+            _authenticate(request, checks.token)
+            raw = await _read_json_body(request, max_body)
+            if source == grafana.SOURCE and checks.grafana_secret:
+                try:
+                    grafana.check_signature(
+                        request.headers, raw, checks.grafana_secret, now=time.time()
+                    )
+                except grafana.BadSignature as exc:
+                    raise Problem(401, "bad_signature", str(exc)) from exc
+            body = _parse_json(raw)
+            try:
+                batch = parse(body)
+            except ValidationError as exc:
+                raise Problem(
+                    422, "invalid_notification", f"not a valid {source} notification", describe(exc)
+                ) from exc
+            result = await intake.receive(ctx=deps.ctx, batch=batch)
+            _follow_up_in_chat(deps, result)
+            return {
+                "incident": f"INC-{result.incident_id}" if result.incident_id else None,
+                "opened": result.opened,
+                "firing": result.firing,
+                "resolved": result.resolved,
+                "ignored": result.ignored,
+            }
 
     return router
+
+
+@contextmanager
+def _measured(metrics: Metrics, source: str) -> Iterator[None]:
+    """Count and time one webhook request: accepted, rejected (4xx, with its error code as the
+    reason) or error (5xx: the store unavailable, or a bug)."""
+    started = time.perf_counter()
+    outcome, reason = "error", "exception"
+    try:
+        yield
+        outcome, reason = "accepted", ""
+    except Problem as exc:
+        outcome, reason = ("rejected" if exc.status < 500 else "error"), exc.error
+        raise
+    except OperationalError:
+        reason = "unavailable"
+        raise
+    finally:
+        metrics.observe_webhook(
+            source=source, outcome=outcome, reason=reason, seconds=time.perf_counter() - started
+        )
 
 
 def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
@@ -176,10 +205,13 @@ def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
             work = flows.alerts_changed(
                 ctx=ctx, incident_id=incident_id, all_resolved=incident_id in result.all_resolved
             )
-        else:
+        elif not result.chat_done:
             # A repeat also finishes a set-up that an earlier failure or restart cut short.
             work = flows.open_in_chat(ctx=ctx, incident_id=incident_id)
-        deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
+        else:
+            continue  # a repeat of an incident whose channel is set up: nothing to do
+        with incident_logs(incident_id):  # also on the task's failure, logged when it ends
+            deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
 
 
 def _authenticate(request: Request, token: str | None) -> None:
@@ -317,7 +349,10 @@ def api_router(*, deps: Deps) -> APIRouter:
     return router
 
 
-def health_router(*, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler) -> APIRouter:
+def health_router(
+    *, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler, schema_head: str | None
+) -> APIRouter:
+    """`schema_head`: the newest migration this code ships (alembic's head), read at start."""
     router = APIRouter()
 
     @router.get("/healthz")
@@ -331,8 +366,17 @@ def health_router(*, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler) -
                 await session.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
-            return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            return _unready("the database is unreachable", database="unreachable")
+        current = await _schema_versions(deps)
+        if current != {schema_head}:
+            have = ", ".join(sorted(current)) or "no schema"
+            log.warning("readiness check failed: schema at %s, code needs %s", have, schema_head)
+            return _unready(
+                f"the database schema is at {have}, this Firebreak needs {schema_head}: "
+                "run `firebreak migrate`",
+                database="ok",
+                schema=sorted(current),
+                schema_head=schema_head,
             )
         backlog = await outbox.backlog()
         # A backlog means Slack is slow or away: the bot still takes alerts and commands, so it
@@ -341,12 +385,65 @@ def health_router(*, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler) -
             {
                 "status": "ok",
                 "database": "ok",
+                "schema": schema_head,
                 "background_tasks": deps.background.pending,
                 "slack_outbox": backlog.as_dict(),
                 # One replica runs the reminders; the others stand by to take over.
                 "reminders": "owner" if scheduler.owner else "standby",
             }
         )
+
+    return router
+
+
+async def _schema_versions(deps: Deps) -> set[str]:
+    """The revisions in the database's alembic_version table; none when it has no such table."""
+    try:
+        async with deps.ctx.sessions() as session:
+            rows = await session.scalars(text("SELECT version_num FROM alembic_version"))
+            return set(rows.all())
+    except DBAPIError:
+        return set()
+
+
+def _unready(reason: str, **detail: Any) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "reason": reason, **detail}, status_code=503)
+
+
+def metrics_router(*, deps: Deps, metrics: Metrics, outbox: Outbox) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/metrics")
+    async def scrape() -> Response:
+        # Open incidents are counted now, from the database, rather than kept up to date by
+        # every flow that opens, resolves or reopens one: always right, and one cheap query
+        # per scrape. Every process reports the same numbers (aggregate with max, not sum).
+        try:
+            async with deps.ctx.sessions() as session:
+                metrics.set_open_incidents(await service.open_by_severity(session=session))
+            backlog = await outbox.backlog()
+            metrics.set_outbox(
+                pending=backlog.pending,
+                oldest=backlog.oldest.total_seconds() if backlog.oldest else 0.0,
+                failed=backlog.failed,
+            )
+        except DBAPIError as exc:
+            log.warning("metrics: open incidents not counted: %s", type(exc).__name__)
+            metrics.open_incidents.clear()  # no number rather than a stale one
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE)
+
+    return router
+
+
+def bench_router() -> APIRouter:
+    """POST /bench/noop: the baseline of `make bench` (FIREBREAK_BENCH_NOOP=1 only). It reads the
+    body as the webhook does and answers, so the same server measures its own ceiling."""
+    router = APIRouter()
+
+    @router.post("/bench/noop")
+    async def noop(request: Request) -> dict[str, bool]:
+        await request.body()
+        return {"ok": True}
 
     return router
 

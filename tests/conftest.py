@@ -13,7 +13,7 @@ from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
 from examples.model_service.app import build_app as build_model_service
 from tests.fakes import FakeChat, FakeClock, FakeReminders
-from tests.postgres import postgres_server
+from tests.postgres import create_database, postgres_server
 from tests.servers import ServerThread, free_port
 
 _database_names = itertools.count(1)
@@ -32,21 +32,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
     else:
         base = request.getfixturevalue("postgres")
-        name = f"test_{next(_database_names)}"
-        asyncio.run(_create_database(base, name))
-        url = f"{base}/{name}"
+        url = asyncio.run(create_database(base, f"test_{next(_database_names)}"))
     upgrade(url)
     return url
-
-
-async def _create_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(base_url.replace("+asyncpg", "") + "/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

@@ -84,3 +84,24 @@ def postgres_server() -> Iterator[str]:
         )
         time.sleep(0.1)
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def create_database(base_url: str, name: str) -> str:
+    """A new empty database on the server at base_url; its URL."""
+    import asyncpg
+
+    conn = await asyncpg.connect(base_url.replace("+asyncpg", "") + "/postgres")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return f"{base_url}/{name}"
+
+
+def available() -> bool:
+    """Whether PostgreSQL's server programs are installed here."""
+    try:
+        _bindir()
+    except RuntimeError:
+        return False
+    return True

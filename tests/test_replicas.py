@@ -20,8 +20,8 @@ import pytest
 
 from bot.db.migrate import upgrade
 from bot.localslack import LocalSlackServer, Workspace
-from tests.conftest import _create_database
 from tests.payloads import am_alert, am_notification
+from tests.postgres import create_database
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV
 from tests.servers import free_port, wait_for
@@ -90,8 +90,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
     tmp_path: Path, postgres: str
 ) -> None:
     (tmp_path / "firebreak.yaml").write_text(CONFIG)
-    asyncio.run(_create_database(postgres, "replicas"))
-    database_url = f"{postgres}/replicas"
+    database_url = asyncio.run(create_database(postgres, "replicas"))
     upgrade(database_url)
     workspace = Workspace(tokens=[TOKEN])
     for user, name in (("U0ANA0001", "ana"), ("U0BEN0002", "ben")):

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import make_engine
 from bot.db.jobs import apscheduler_jobs
+from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler
 
 Fired = list[tuple[int, str]]
@@ -66,6 +68,34 @@ async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
         await reminders.stop()
 
 
+async def test_a_late_reminder_shows_as_scheduler_lag(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    first = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
+    await first.start()
+    await first.schedule(key="INC-4-status-update", incident_id=4, kind="x", at=soon(0.2))
+    await first.stop()
+    await asyncio.sleep(1.0)  # due while no scheduler runs: at least 0.8 s late
+    metrics = Metrics()
+    second = ReminderScheduler(
+        engine=engine,
+        fire=recorder(fired),  # type: ignore[arg-type]
+        metrics=metrics,
+    )
+    await second.start()
+    try:
+        job = {"job": "status-update"}
+
+        def sample(name: str, **labels: str) -> float:
+            return metrics.registry.get_sample_value(name, {**job, **labels}) or 0.0
+
+        await eventually(lambda: sample("firebreak_scheduler_jobs_total", outcome="executed") == 1)
+        assert fired == [(4, "x")]
+        assert sample("firebreak_scheduler_lag_seconds_count") == 1
+        assert sample("firebreak_scheduler_lag_seconds_sum") >= 0.8
+    finally:
+        await second.stop()
+
+
 async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine) -> None:
     fired: Fired = []
     first = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
@@ -91,6 +121,38 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
     await asyncio.sleep(0.5)
     await third.stop()
     assert fired == [(2, "commander")]
+
+
+async def test_planning_what_the_store_holds_writes_nothing(engine: AsyncEngine) -> None:
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "apscheduler_jobs" in statement and not statement.lstrip().startswith("SELECT"):
+            writes.append(statement.split()[0])
+
+    first = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
+    other = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
+    await first.start()
+    await other.start()
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        at, every = soon(600), timedelta(minutes=15)
+        for _ in range(3):
+            await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=at)
+            await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
+            await first.cancel(key="INC-5-commander")
+        assert writes == ["INSERT", "INSERT"]  # once each; the cancels found nothing to remove
+        await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=soon(900))
+        assert writes[2:] == ["INSERT", "UPDATE"]  # replace_existing: the insert fails first
+        # What another process changed is seen: the store, not a memory, is compared with.
+        await other.cancel(key="INC-5-budget")
+        await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
+        assert writes[4:] == ["DELETE", "INSERT"]
+        assert await stored_jobs(engine) == 2
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+        await first.stop()
+        await other.stop()
 
 
 async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:

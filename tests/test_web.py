@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import hmac
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
+from bot import web
 from bot.alerts import intake
 from bot.config import FirebreakConfig
+from bot.context import Context
+from bot.db.engine import make_engine, make_sessions
+from bot.db.migrate import head_revision
 from bot.localslack import LocalSlackServer, Workspace
+from bot.playbooks.engine import Runner
+from bot.scheduler import ReminderScheduler
+from bot.slack.deps import Deps
+from bot.slack.outbox import Outbox
+from bot.tasks import Background
+from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot
-from tests.servers import slack_headers, wait_for
+from tests.servers import free_port, slack_headers, wait_for
 
 
 @pytest.fixture
@@ -231,6 +244,64 @@ def test_health_and_readiness(bot: Bot) -> None:
     assert bot.http.get("/healthz").json() == {"status": "ok"}
     ready = bot.http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
+    assert ready.json()["schema"] == head_revision()
+
+
+def test_not_ready_while_the_schema_is_behind_the_code(bot: Bot, tmp_path: Path) -> None:
+    head = head_revision()
+    with sqlite3.connect(tmp_path / "firebreak.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0006'")
+    behind = bot.http.get("/readyz")
+    assert behind.status_code == 503
+    assert behind.json() == {
+        "status": "unavailable",
+        "reason": f"the database schema is at 0006, this Firebreak needs {head}: "
+        "run `firebreak migrate`",
+        "database": "ok",
+        "schema": ["0006"],
+        "schema_head": head,
+    }
+    with sqlite3.connect(tmp_path / "firebreak.db") as db:
+        db.execute("DROP TABLE alembic_version")
+    never = bot.http.get("/readyz")
+    assert never.status_code == 503 and never.json()["schema"] == []
+    assert never.json()["reason"].startswith("the database schema is at no schema")
+
+
+async def test_not_ready_while_the_database_is_unreachable() -> None:
+    # Nothing listens on a port just freed: every connection is refused.
+    engine = make_engine(f"postgresql+asyncpg://firebreak@127.0.0.1:{free_port()}/none")
+    deps = Deps(
+        ctx=Context(
+            sessions=make_sessions(engine),
+            config=FirebreakConfig(),
+            chat=FakeChat(),
+            reminders=FakeReminders(),
+        ),
+        background=Background(),
+        runner=cast(Runner, None),  # readiness never runs a playbook
+    )
+    api = FastAPI()
+    api.include_router(
+        web.health_router(
+            deps=deps,
+            # Never reached: readiness stops at the unreachable database.
+            outbox=cast(Outbox, None),
+            scheduler=cast(ReminderScheduler, None),
+            schema_head=head_revision(),
+        )
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api), base_url="http://bot"
+    ) as http:
+        answer = await http.get("/readyz")
+    await engine.dispose()
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "status": "unavailable",
+        "reason": "the database is unreachable",
+        "database": "unreachable",
+    }
 
 
 def test_slash_commands_are_verified_and_answered(bot: Bot) -> None:

@@ -34,6 +34,8 @@ class IntakeResult:
     resolved: int = 0  # occurrences newly recorded as resolved
     ignored: int = 0  # resolved alerts of a group with no open incident
     all_resolved: set[int] = field(default_factory=set)  # incidents whose last alert resolved
+    # The incident's channel exists and it was announced everywhere: a repeat needs no chat work.
+    chat_done: bool = False
 
     @property
     def changed(self) -> bool:
@@ -74,6 +76,11 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
         result.opened = True
     if incident is not None:
         result.incident_id = incident.id
+        result.chat_done = bool(
+            incident.channel_id
+            and incident.announcement_ts
+            and (incident.broadcast_ts or not ctx.config.broadcast_channel)
+        )
 
     touched: dict[int, int] = {}  # incident id → firing count before this batch
     for alert in batch.alerts:

@@ -14,6 +14,7 @@ from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
 from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError
 from bot.incidents.severity import Severity
+from bot.logs import incident_logs
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,11 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
     Every step is saved as it completes, so a run cut short (Slack down, a restart) resumes
     where it stopped instead of creating a second channel or announcing twice.
     """
+    with incident_logs(incident_id):
+        await _open_in_chat(ctx, incident_id)
+
+
+async def _open_in_chat(ctx: Context, incident_id: int) -> None:
     async with ctx.locks(incident_id):
         async with ctx.sessions() as session:
             incident = await service.get(session=session, incident_id=incident_id)
@@ -105,16 +111,17 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
 
 async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) -> None:
     """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
-    await open_in_chat(ctx=ctx, incident_id=incident_id)
-    incident = await changes.load(ctx, incident_id=incident_id)
-    await changes.sync(ctx, incident)  # serialised per incident by sync itself
-    if all_resolved:
-        await changes.tell(
-            ctx,
-            incident,
-            ":white_check_mark: All alerts of this incident have resolved. "
-            "It stays open until its commander resolves it.",
-        )
+    with incident_logs(incident_id):
+        await _open_in_chat(ctx, incident_id)
+        incident = await changes.load(ctx, incident_id=incident_id)
+        await changes.sync(ctx, incident)  # serialised per incident by sync itself
+        if all_resolved:
+            await changes.tell(
+                ctx,
+                incident,
+                ":white_check_mark: All alerts of this incident have resolved. "
+                "It stays open until its commander resolves it.",
+            )
 
 
 async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:

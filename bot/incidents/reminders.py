@@ -15,6 +15,7 @@ from bot.incidents import service
 from bot.incidents.models import Incident, format_ref
 from bot.incidents.people import mention
 from bot.incidents.ports import Reminder
+from bot.logs import incident_logs
 
 COMMANDER = "commander"
 STATUS_UPDATE = "status-update"
@@ -83,6 +84,11 @@ async def plan(ctx: Context, incident: Incident) -> None:
 
 async def fire(ctx: Context, *, incident_id: int, kind: str) -> bool:
     """Post the reminder if it still applies; True when something was said."""
+    with incident_logs(incident_id):
+        return await _fire(ctx, incident_id, kind)
+
+
+async def _fire(ctx: Context, incident_id: int, kind: str) -> bool:
     async with ctx.sessions() as session:
         incident = await service.get(session=session, incident_id=incident_id)
     if incident is None or not incident.is_open or incident.channel_id is None:

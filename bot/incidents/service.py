@@ -63,6 +63,16 @@ async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
     return int((await session.scalar(query)) or 0)
 
 
+async def open_by_severity(*, session: AsyncSession) -> dict[str, int]:
+    """How many incidents are open, by severity ('SEV1' → 2); absent severities have none."""
+    query = (
+        select(Incident.severity, func.count())
+        .where(Incident.status != Status.RESOLVED)
+        .group_by(Incident.severity)
+    )
+    return {severity: int(n) for severity, n in (await session.execute(query)).all()}
+
+
 async def waiting_for_chat(*, session: AsyncSession, broadcast: bool) -> Sequence[int]:
     """Open incidents whose channel or announcements were never finished (Slack was down, or
     the bot was killed half-way); `broadcast`: whether the broadcast channel is configured."""

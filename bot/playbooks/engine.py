@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ from bot.incidents.errors import NotFound, Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
+from bot.logs import incident_logs
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
-from bot.playbooks.ports import NoTarget, Probe, Targets
+from bot.playbooks.ports import NoTarget, Probe, RunMeter, Targets
 from bot.playbooks.progress import Progress, steps_of
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
 from bot.playbooks.steps import StepEnv, StepFailed, run_action
@@ -60,6 +62,7 @@ class Runner:
     probe: Probe
     # Drill incidents act here, never on `targets`.
     drills: DrillTargets = field(default_factory=DrillTargets)
+    meter: RunMeter | None = None
     progress: Progress = field(init=False)
 
     def __post_init__(self) -> None:
@@ -154,6 +157,7 @@ class Runner:
         run, incident = await self._load(run_id)
         await self._note(incident, f"{mention(by)} rejected {run.playbook}", by, run)
         await self.progress.refresh(run, incident)
+        self._count(run.playbook, RunStatus.REJECTED, None)
         return run
 
     async def resume(self, *, incident_id: int, by: str) -> PlaybookRun:
@@ -257,6 +261,18 @@ class Runner:
         run, incident = await self._load(run_id)
         if run.status != RunStatus.RUNNING:
             raise Refused(f"{run.ref} is {run.status.replace('_', ' ')}, not running.")
+        started = time.monotonic()
+        with incident_logs(incident.id):
+            try:
+                finished = await self._execute(run, incident)
+            except Exception:
+                self._count(run.playbook, "error", time.monotonic() - started)
+                raise
+        self._count(run.playbook, finished.status, time.monotonic() - started)
+        return finished
+
+    async def _execute(self, run: PlaybookRun, incident: Incident) -> PlaybookRun:
+        run_id = run.id
         playbook = self._playbook(run.playbook)
         done = {s.position: s for s in await steps_of(self.ctx, run_id) if s.phase == "main"}
         results = {
@@ -510,6 +526,10 @@ class Runner:
         return run
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _count(self, playbook: str, outcome: str, seconds: float | None) -> None:
+        if self.meter is not None:
+            self.meter.run_finished(playbook=playbook, outcome=outcome, seconds=seconds)
 
     def _playbook(self, name: str) -> Playbook:
         playbook = self.library.get(name)

@@ -42,3 +42,9 @@ class Probe(Protocol):
     async def prometheus(self, *, base_url: str, query: str, timeout_s: float) -> float | None:
         """The value of an instant query that returns one sample; None when it returns none."""
         ...
+
+
+class RunMeter(Protocol):
+    """Counts playbook runs as they end (the edge exports them as metrics)."""
+
+    def run_finished(self, *, playbook: str, outcome: str, seconds: float | None) -> None: ...

@@ -22,6 +22,9 @@ def build_bolt(*, client: AsyncWebClient, signing_secret: str, deps: Deps) -> As
 
     async def inject_deps(context: Any, next: Callable[[], Awaitable[None]]) -> None:
         context[CONTEXT_KEY] = deps
+        # Bolt made a plain client for this request; ours has the same token and API URL and
+        # counts its calls (bot/slack/metered.py).
+        context["client"] = client
         await next()
 
     app.use(inject_deps)

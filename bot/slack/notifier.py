@@ -28,6 +28,7 @@ from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement
 from bot.slack.blocks.budget import budget_text
 from bot.slack.blocks.runs import run_message
+from bot.slack.metered import error_code
 from bot.slack.outbox import Outbox
 
 Blocks = list[dict[str, Any]]
@@ -245,7 +246,7 @@ class SlackChat:
         try:
             return await getattr(self._client, method)(**kwargs)
         except SlackApiError as exc:
-            code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            code = error_code(exc)
             raise ChatError(code, method.replace("_", ".", 1)) from exc
 
 

@@ -9,7 +9,7 @@ from bot.alerts import intake
 from bot.alerts.models import AlertOccurrence
 from bot.alerts.sources import alertmanager
 from bot.context import Context
-from bot.incidents import service
+from bot.incidents import flows, service
 from bot.incidents.models import Incident, Status, TimelineEntry
 from tests.domain import load_incident
 from tests.fakes import FakeClock
@@ -58,6 +58,15 @@ async def test_duplicate_delivery_changes_nothing(ctx: Context, clock: FakeClock
     result = await receive(ctx, am_notification())
     assert not result.changed and result.incident_id == 1
     assert await snapshot(ctx) == before
+
+
+async def test_a_repeat_says_when_the_chat_set_up_is_done(ctx: Context) -> None:
+    first = await receive(ctx, am_notification())
+    assert first.opened and not first.chat_done
+    assert not (await receive(ctx, am_notification())).chat_done  # no channel yet
+    await flows.open_in_chat(ctx=ctx, incident_id=1)
+    repeat = await receive(ctx, am_notification())
+    assert repeat.chat_done and not repeat.changed
 
 
 async def test_same_group_updates_the_open_incident(ctx: Context) -> None:

@@ -13,6 +13,7 @@ from bot.deploy.ports import DeployError
 from bot.incidents import roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
+from bot.metrics import Metrics
 from bot.playbooks import engine
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
@@ -153,6 +154,41 @@ async def test_a_client_error_is_not_retried_and_stops_the_run(
         "pending",
         "pending",
     ]
+
+
+async def test_ended_runs_are_counted_by_outcome_with_their_duration(
+    ctx: Context, target: FakeTarget
+) -> None:
+    metrics = Metrics()
+    runner = Runner(
+        ctx=ctx,
+        library=load_library(SHIPPED),
+        targets=FakeTargets({"search-ranker": target}),
+        probe=FakeProbe(),
+        meter=metrics,
+    )
+    incident = await commanded(ctx)
+
+    async def approved(params: dict[str, str]) -> int:
+        run = await runner.request(incident_id=incident.id, name="rollback", params=params, by=ANA)
+        await runner.approve(run_id=run.id, by=ANA)
+        return run.id
+
+    await runner.execute(await approved({"to_version": "v7"}))  # the deploy API says 4xx
+    await runner.execute(await approved({}))
+    rejected = await runner.request(incident_id=incident.id, name="rollback", params={}, by=ANA)
+    await runner.reject(run_id=rejected.id, by=ANA)
+
+    def sample(name: str, outcome: str) -> float | None:
+        labels = {"playbook": "rollback", "outcome": outcome}
+        return metrics.registry.get_sample_value(name, labels)
+
+    assert sample("firebreak_playbook_runs_total", "failed") == 1
+    assert sample("firebreak_playbook_runs_total", "succeeded") == 1
+    assert sample("firebreak_playbook_runs_total", "rejected") == 1
+    assert sample("firebreak_playbook_run_duration_seconds_count", "succeeded") == 1
+    assert (sample("firebreak_playbook_run_duration_seconds_sum", "succeeded") or 0) > 0
+    assert sample("firebreak_playbook_run_duration_seconds_count", "rejected") is None
 
 
 async def test_failure_runs_compensating_steps(

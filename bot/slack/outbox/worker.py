@@ -66,7 +66,8 @@ class Backlog:
 @dataclass(frozen=True)
 class _Retry:
     after: timedelta
-    reason: str
+    reason: str  # for the log: ratelimited, http_503, ClientConnectorError
+    kind: str  # for the retries metric: ratelimited, server_error, connection_error
 
 
 class Outbox:
@@ -77,10 +78,12 @@ class Outbox:
         client: AsyncWebClient,
         clock: Callable[[], datetime],
         stale_after: timedelta = STALE_AFTER,
+        on_retry: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sessions = sessions
         # A claim older than this cannot still be on the wire (the call has timed out by then).
         self._stale_after = stale_after
+        self._on_retry = on_retry  # (Slack method, why): the bot's retries metric
         self._client = client  # without the SDK's retry handlers: retries are ours
         self._clock = clock
         self._wake = asyncio.Event()
@@ -286,7 +289,7 @@ class Outbox:
         except SlackApiError as exc:
             outcome = _judge(exc, attempts=row.attempts)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            outcome = _Retry(_backoff(row.attempts), f"{type(exc).__name__}")
+            outcome = _Retry(_backoff(row.attempts), type(exc).__name__, "connection_error")
         now = self._clock()
         values: dict[str, Any]
         if isinstance(outcome, _Retry) and now - row.created_at > GIVE_UP_AFTER:
@@ -301,6 +304,8 @@ class Outbox:
                 outcome.after.total_seconds(),
             )
             values = {"state": PENDING, "not_before": now + outcome.after, "error": outcome.reason}
+            if self._on_retry is not None:
+                self._on_retry(row.method.replace("_", ".", 1), outcome.kind)
         elif isinstance(outcome, ChatError):
             log.warning("outbox: Slack refused %s to %s: %s", row.method, row.queue, outcome.code)
             values = {"state": FAILED, "error": outcome.code[:200]}
@@ -331,9 +336,9 @@ def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:
     if status == 429:
         wait = headers.get("retry-after", "1")
         seconds = float(wait) if str(wait).isdigit() else 1.0
-        return _Retry(timedelta(seconds=seconds), "ratelimited")
+        return _Retry(timedelta(seconds=seconds), "ratelimited", "ratelimited")
     if status >= 500:
-        return _Retry(_backoff(attempts), f"http_{status}")
+        return _Retry(_backoff(attempts), f"http_{status}", "server_error")
     code = str(exc.response.get("error") or f"http_{status}")
     return ChatError(code)
 

@@ -11,6 +11,7 @@ from typing import Any
 from bot.incidents import notes, service
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
+from bot.logs import incident_logs
 from bot.slack.deps import deps_of
 from bot.slack.listeners.commands import (
     budget,
@@ -54,11 +55,18 @@ async def incident_command(
         args=args,
         incident=incident,
     )
-    if incident is not None:
+    if incident is None:
+        await _run(sub, inv)
+        return
+    with incident_logs(incident.id):
         # On the timeline at the moment it was given: a playbook it starts may run for minutes.
         await notes.record_command(
             deps.ctx, incident_id=incident.id, by=inv.user, command=f"{COMMAND} {text}"
         )
+        await _run(sub, inv)
+
+
+async def _run(sub: Subcommand, inv: Invocation) -> None:
     try:
         await sub.run(inv)
     except Refused as exc:

@@ -1,0 +1,298 @@
+"""`make bench`: every scenario against a real `firebreak serve`, on SQLite and on PostgreSQL
+(when its server programs are installed), written to docs/benchmarks.md.
+
+Per database: a quiet server (alert → announcement and command acks one at a time, the
+postmortem of 10,000 timeline entries through the API), then a fresh server for the storm
+(bench/storm.py: the no-op baseline, the storm, its checks, the paced run). Once: the
+postmortem rendered in process.
+
+Run: .venv/bin/python -m bench.run [--notifications 20000 --groups 200 --quiet 200] [--out F]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench import alert_to_announcement, postmortem_render
+from bench.server import running_bot, workspace
+from bench.stats import Progress, percentile, percentiles
+from bench.storm import StormResult, storm, tables
+from bot.db.migrate import upgrade
+from bot.localslack import LocalSlackServer
+from tests import postgres
+
+ROOT = Path(__file__).parent.parent
+LIBRARIES = (
+    "uvicorn",
+    "fastapi",
+    "starlette",
+    "SQLAlchemy",
+    "aiosqlite",
+    "asyncpg",
+    "slack_bolt",
+    "slack_sdk",
+    "aiohttp",
+    "APScheduler",
+    "prometheus_client",
+)
+
+
+@dataclass
+class Backend:
+    name: str
+    quiet: dict[str, list[float]]
+    quiet_n: int
+    postmortem_ms: list[float]
+    postmortem_chars: int
+    storm: StormResult
+    seconds: float
+
+
+@dataclass
+class Sizes:
+    notifications: int
+    groups: int
+    quiet: int
+    entries: int
+    paced: int
+    rate: float
+
+
+def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
+    started = time.monotonic()
+    progress = Progress(f"quiet on {name}")
+    quiet_dir, storm_dir = tmp / f"{name}-quiet", tmp / f"{name}-storm"
+    quiet_dir.mkdir()
+    storm_dir.mkdir()
+    with LocalSlackServer(workspace()) as slack:
+        url = next(urls)
+        with running_bot(quiet_dir, slack, database_url=url) as bot:
+            progress("server started")
+            quiet = alert_to_announcement.quiet(bot, sizes.quiet)
+            progress("alerts and commands one at a time")
+            postmortem_ms, chars = postmortem_render.served(
+                bot, database_url=url, entries=sizes.entries, runs=5
+            )
+            progress("postmortem")
+        progress("server stopped")
+    with LocalSlackServer(workspace()) as slack:
+        stormed = storm(
+            storm_dir,
+            slack,
+            database_url=next(urls),
+            notifications=sizes.notifications,
+            groups=sizes.groups,
+            paced_rate=sizes.rate or None,
+            paced_notifications=sizes.paced,
+        )
+    return Backend(
+        name=name,
+        quiet=quiet,
+        quiet_n=sizes.quiet,
+        postmortem_ms=postmortem_ms,
+        postmortem_chars=chars,
+        storm=stormed,
+        seconds=time.monotonic() - started,
+    )
+
+
+def sqlite_urls(tmp: Path) -> Iterator[str]:
+    for n in range(1, 100):
+        yield f"sqlite:///{tmp / f'bench-{n}.db'}"
+
+
+@contextlib.contextmanager
+def postgres_urls() -> Iterator[Iterator[str]]:
+    """Fresh migrated databases on a throwaway PostgreSQL server (as the tests use)."""
+    with postgres.postgres_server() as base:
+
+        def fresh() -> Iterator[str]:
+            for n in range(1, 100):
+                url = asyncio.run(postgres.create_database(base, f"bench_{n}"))
+                upgrade(url)  # `firebreak serve` wants PostgreSQL migrated first
+                yield url
+
+        yield fresh()
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    versions = ", ".join(f"{lib} {metadata.version(lib)}" for lib in LIBRARIES)
+    pg = "not installed"
+    with contextlib.suppress(RuntimeError, OSError, subprocess.SubprocessError):
+        pg = subprocess.run(
+            [str(postgres._bindir() / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    return [
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {os.cpu_count()} CPUs, {cpu}; {platform.system()} {platform.release()}",
+        f"- Load average when starting: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- PostgreSQL: {pg}",
+    ]
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def targets(backends: list[Backend], postmortem_ms: list[float]) -> str:
+    rows = ["| target | " + " | ".join(b.name for b in backends) + " |"]
+    rows.append("|---|" + "---|" * len(backends))
+
+    def row(name: str, cells: list[tuple[str, bool]]) -> None:
+        rows.append(f"| {name} | " + " | ".join(f"{v} ({verdict(m)})" for v, m in cells) + " |")
+
+    ratio = [tables(b.storm)["ratio"] for b in backends]
+    row("ingestion ≥ half the no-op throughput", [(f"{r:.2f}", r >= 0.5) for r in ratio])
+    paced = []
+    for b in backends:
+        p = b.storm.paced
+        p99 = percentile(p.latencies_ms, 0.99) if p else float("nan")
+        paced.append((f"p99 {p99:.0f} ms", p is not None and p99 < 100))
+    row("webhook p99 < 100 ms at 500 notifications/s", paced)
+    quiet = [percentile(b.quiet["announce"], 0.99) for b in backends]
+    row("alert → announcement p99 < 500 ms, quiet", [(f"{q:.0f} ms", q < 500) for q in quiet])
+    acks = [percentile(b.storm.ack_ms, 0.99) if b.storm.ack_ms else 0.0 for b in backends]
+    row("command ack p99 < 200 ms during the storm", [(f"{a:.0f} ms", a < 200) for a in acks])
+    served = [max(b.postmortem_ms) for b in backends]
+    row(
+        "postmortem of 10,000 entries < 1 s (GET, slowest of 5)",
+        [(f"{s:.0f} ms", s < 1000) for s in served],
+    )
+    rss = [b.storm.rss_after_mb for b in backends]
+    row("RSS < 200 MB after the storm", [(f"{r:.0f} MB", r < 200) for r in rss])
+    lost = [(b.storm.check.lost, b.storm.check.incidents, b.storm.check.channels) for b in backends]
+    row(
+        "invariants: incidents = channels = groups, 0 lost",
+        [
+            (f"{i}/{c} of {b.storm.groups}, {lo} lost", lo == 0 and i == c == b.storm.groups)
+            for (lo, i, c), b in zip(lost, backends, strict=True)
+        ],
+    )
+    rows.append("")
+    rows.append(
+        f"In process, without the database: the same 10,000-entry postmortem renders in "
+        f"{percentiles(postmortem_ms)} ms (p50 | p99 | max of 5)."
+    )
+    return "\n".join(rows)
+
+
+def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench.run`); every number comes from one run of a",
+        "real `firebreak serve` process (uvicorn, one worker), the Slack stand-in in the bench's",
+        "process, and the load generator (bench/load.py, aiohttp) in a process of its own, all on",
+        "this one machine: they share its CPUs, so a busy machine shows as slower numbers.",
+        "",
+        *machine(),
+        "",
+        f"Storm: {sizes.notifications:,} Alertmanager notifications over {sizes.groups} alert "
+        "groups (repeats, new alerts, resolves and re-fires; each group's notifications in "
+        "order, one at a time, as Alertmanager sends them), 32 concurrent senders. The same "
+        "load goes first to POST /bench/noop on the same server (it reads the body and answers).",
+        "",
+        "## Targets",
+        "",
+        targets(backends, postmortem_ms),
+    ]
+    for b in backends:
+        shown = tables(b.storm)
+        lines += [
+            "",
+            f"## {b.name}",
+            "",
+            f"({b.seconds:.0f} s for this database.)",
+            "",
+            "### Alert storm",
+            "",
+            shown["throughput"],
+            "",
+            shown["invariants"],
+            "",
+            "### Latency during the storm",
+            "",
+            shown["latency"],
+            "",
+            f"### Quiet system ({b.quiet_n} incidents one at a time, then {b.quiet_n} commands)",
+            "",
+            alert_to_announcement.table(b.quiet, b.quiet_n),
+            "",
+            "### Postmortem and memory",
+            "",
+            "| measurement | p50 ms | p99 ms | max ms |",
+            "|---|---|---|---|",
+            f"| GET /api/incidents/INC-n/postmortem, {sizes.entries:,} timeline entries "
+            f"({b.postmortem_chars:,} chars) | {percentiles(b.postmortem_ms)} |",
+            "",
+            shown["memory"],
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run(sizes: Sizes, *, out: Path, with_postgres: bool) -> list[Backend]:
+    postmortem_ms, _ = postmortem_render.timed(postmortem_render.big_timeline(sizes.entries), 5)
+    backends = []
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        backends.append(measure("SQLite", sqlite_urls(tmp), tmp, sizes))
+        if with_postgres and postgres.available():
+            with postgres_urls() as urls:
+                backends.append(measure("PostgreSQL", urls, tmp, sizes))
+        elif with_postgres:
+            print("PostgreSQL is not installed: SQLite only", file=sys.stderr)
+    out.write_text(document(backends, sizes, postmortem_ms))
+    return backends
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--notifications", type=int, default=20_000)
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--quiet", type=int, default=200, help="incidents of the quiet run")
+    parser.add_argument("--entries", type=int, default=10_000, help="of the postmortem")
+    parser.add_argument("--paced", type=int, default=2500, help="notifications at --rate")
+    parser.add_argument("--rate", type=float, default=500.0, help="notifications/s; 0: none")
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    sizes = Sizes(
+        notifications=args.notifications,
+        groups=args.groups,
+        quiet=args.quiet,
+        entries=args.entries,
+        paced=args.paced,
+        rate=args.rate,
+    )
+    started = time.monotonic()
+    run(sizes, out=args.out, with_postgres=not args.sqlite_only)
+    print(f"{args.out} written in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""A real `firebreak serve` for the benchmarks: its own process, the Slack stand-in in ours.
+
+The stand-in timestamps every Web API call it receives, so announcement times are read there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from bot.localslack import LocalSlackServer, Workspace
+from tests.processes import firebreak_command, process
+from tests.servers import free_port, slack_headers
+
+TOKEN = "xoxb-bench-0001"
+SECRET = "bench-signing-secret"
+
+
+@dataclass
+class Bot:
+    url: str
+    proc: subprocess.Popen[bytes]
+    http: httpx.Client
+    workspace: Workspace
+
+    def rss_mb(self) -> float:
+        """Resident memory of the serve process, from the kernel's own account."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS in /proc status")
+
+    def command(self, text: str, *, channel: str = "C0BENCH001") -> tuple[float, int]:
+        """A signed slash command, as Slack sends it: milliseconds until the bot answered, and
+        the HTTP status (Bolt answers 404 when the listener did not ack within 3 seconds)."""
+        form = urlencode(
+            {
+                "command": "/incident",
+                "text": text,
+                "user_id": "U0BENCH01",
+                "channel_id": channel,
+                "team_id": "T0LOCAL01",
+                "response_url": "http://127.0.0.1:9/",
+                "trigger_id": "1",
+            }
+        ).encode()
+        start = time.perf_counter()
+        reply = self.http.post("/slack/events", content=form, headers=slack_headers(SECRET, form))
+        return (time.perf_counter() - start) * 1000, reply.status_code
+
+
+def workspace() -> Workspace:
+    space = Workspace(tokens=[TOKEN])
+    space.ensure_channel("incidents")
+    return space
+
+
+@contextmanager
+def running_bot(
+    tmp: Path,
+    slack: LocalSlackServer,
+    *,
+    database_url: str,
+    env: dict[str, str] | None = None,
+    log_name: str = "bot.log",
+) -> Iterator[Bot]:
+    """`firebreak serve` on a free port against the stand-in; stopped (and waited for) after."""
+    port = free_port()
+    command = firebreak_command("serve", "--port", str(port), "--log-level", "warning")
+    url = f"http://127.0.0.1:{port}"
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))},
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "FIREBREAK_SLACK_API_URL": slack.base_url,
+        "FIREBREAK_DATABASE_URL": database_url,
+        **(env or {}),
+    }
+    with (
+        process(
+            command,
+            log=tmp / log_name,
+            env=full_env,
+            ready_url=f"{url}/healthz",
+        ) as proc,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace)
+
+
+@contextmanager
+def profiled(pid: int, out: Path) -> Iterator[None]:
+    """py-spy samples the process meanwhile and writes collapsed stacks to `out` (speedscope
+    JSON when it ends in .json, a flame graph for .svg)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    kind = {".json": "speedscope", ".svg": "flamegraph"}.get(out.suffix, "raw")
+    recorder = subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--gil",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            kind,
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its report when interrupted
+        recorder.wait(timeout=60)

@@ -1,0 +1,324 @@
+"""The alert storm against a real `firebreak serve`, side by side with a no-op endpoint.
+
+One server process (FIREBREAK_BENCH_NOOP=1 mounts POST /bench/noop on it), the Slack stand-in
+in this process, and the load generator (bench/load.py) in a process of its own:
+
+1. the storm against /bench/noop: the ceiling of this server setup on this machine;
+2. the storm against /webhooks/alertmanager, while this process sends signed `/incident list`
+   commands one after another and times their acks;
+3. once the bot has finished its Slack work: incidents and channels are counted, every alert
+   occurrence sent is looked for in GET /api/incidents/{id}, and each group's announcement is
+   timed from the moment its first notification was sent;
+4. a paced run (`--rate` notifications/s over new groups): webhook latency at that rate.
+
+Run: .venv/bin/python -m bench.storm [--notifications 20000 --groups 200] [--profile out.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.alert_to_announcement import announced_at
+from bench.server import Bot, profiled, running_bot, workspace
+from bench.stats import Progress, percentiles
+from bench.storm_plan import Plan, plan
+from bot.localslack import LocalSlackServer
+
+ROOT = Path(__file__).parent.parent
+SETTLE_S = 180.0
+
+
+@dataclass
+class Load:
+    """What bench/load.py reported."""
+
+    sent: int
+    failed: int
+    errors: int
+    statuses: dict[str, int]
+    latencies_ms: list[float]
+    elapsed_s: float
+    first_sent: dict[str, float]
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed_s if self.elapsed_s else 0.0
+
+
+@dataclass
+class Check:
+    """The storm's invariants, read back from the bot and the stand-in."""
+
+    incidents: int = 0
+    channels: int = 0
+    announced: int = 0
+    occurrences_sent: int = 0
+    lost: int = 0  # occurrences sent but not stored, or sent resolved but stored firing
+    announce_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class StormResult:
+    notifications: int
+    groups: int
+    concurrency: int
+    noop: Load
+    storm: Load
+    check: Check
+    ack_ms: list[float]
+    ack_failed: int  # not acked within Slack's 3 s
+    rss_idle_mb: float
+    rss_after_mb: float
+    paced: Load | None = None
+    paced_rate: float | None = None
+    paced_check: Check | None = None
+
+
+def load(
+    bot: Bot,
+    path: str,
+    *,
+    notifications: int,
+    groups: int,
+    prefix: str,
+    concurrency: int,
+    out: Path,
+    rate: float | None = None,
+) -> subprocess.Popen[bytes]:
+    args = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        bot.url,
+        path,
+        f"--notifications={notifications}",
+        f"--groups={groups}",
+        f"--prefix={prefix}",
+        f"--concurrency={concurrency}",
+        f"--out={out}",
+    ]
+    if rate:
+        args.append(f"--rate={rate}")
+    return subprocess.Popen(args, cwd=ROOT)
+
+
+def finished(proc: subprocess.Popen[bytes], out: Path) -> Load:
+    if proc.wait() != 0:
+        raise RuntimeError(f"the load generator failed with exit code {proc.returncode}")
+    return Load(**json.loads(out.read_text()))
+
+
+def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> Check:
+    """Wait (up to SETTLE_S) for every group's announcement, then compare with what was sent."""
+    expected = {g.key: g for g in storm.groups}
+    result = Check(occurrences_sent=sum(len(g.occurrences) for g in storm.groups))
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        listed = [
+            i
+            for i in bot.http.get("/api/incidents", params={"limit": 1000}).json()
+            if i["title"].startswith(prefix)
+        ]
+        channels = [i["channel_id"] for i in listed if i["channel_id"]]
+        announced = [c for c in channels if announced_at(bot.workspace, c) is not None]
+        if len(announced) >= len(expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    result.incidents = len(listed)
+    result.announced = len(announced)
+    result.channels = sum(
+        1
+        for call in bot.workspace.calls_to("conversations.create")
+        if call.response.get("ok")
+        and call.args.get("name", "").startswith("inc-")
+        and prefix.lower() in call.args["name"]
+    )
+    seen: set[str] = set()
+    for summary in listed:
+        detail = bot.http.get(f"/api/incidents/{summary['id']}").json()
+        group = expected.get(detail["group_key"])
+        if group is None:
+            continue
+        seen.add(group.key)
+        stored = {
+            (o["fingerprint"], datetime.fromisoformat(o["starts_at"])): o["status"] == "resolved"
+            for o in detail["occurrences"]
+        }
+        for key, resolved in group.occurrences.items():
+            if key not in stored or (resolved and not stored[key]):
+                result.lost += 1
+        posted = announced_at(bot.workspace, detail["channel_id"] or "")
+        if posted is not None and group.key in first_sent:
+            result.announce_ms.append((posted - first_sent[group.key]) * 1000)
+    result.lost += sum(len(g.occurrences) for g in storm.groups if g.key not in seen)
+    return result
+
+
+def storm(
+    tmp: Path,
+    slack: LocalSlackServer,
+    *,
+    database_url: str,
+    notifications: int,
+    groups: int,
+    concurrency: int = 32,
+    paced_rate: float | None = 500.0,
+    paced_notifications: int = 2500,
+    profile: Path | None = None,
+) -> StormResult:
+    env = {"FIREBREAK_BENCH_NOOP": "1"}
+    progress = Progress(f"storm on {database_url.partition(':')[0]}")
+    with running_bot(tmp, slack, database_url=database_url, env=env, log_name="storm.log") as bot:
+        time.sleep(1.5)  # start-up work (the chat set-up sweep) is over
+        rss_idle = bot.rss_mb()
+        progress("server started")
+        sizes = {"notifications": notifications, "groups": groups, "concurrency": concurrency}
+        out = tmp / "noop.json"
+        noop = finished(load(bot, "/bench/noop", prefix="Storm", out=out, **sizes), out)
+        progress("no-op baseline")
+
+        out = tmp / "storm.json"
+        with profiled(bot.proc.pid, profile) if profile else contextlib.nullcontext():
+            running = load(bot, "/webhooks/alertmanager", prefix="Storm", out=out, **sizes)
+            ack_ms: list[float] = []
+            ack_failed = 0
+            while running.poll() is None:
+                elapsed, status = bot.command("list")
+                ack_ms.append(elapsed)
+                ack_failed += status != 200
+                time.sleep(0.05)
+            stormed = finished(running, out)
+        progress("storm")
+        sent = plan(notifications=notifications, groups=groups, prefix="Storm")
+        checked = check(bot, sent, stormed.first_sent, "Storm")
+        rss_after = bot.rss_mb()
+        progress("storm settled and checked")
+        result = StormResult(
+            notifications=notifications,
+            groups=groups,
+            concurrency=concurrency,
+            noop=noop,
+            storm=stormed,
+            check=checked,
+            ack_ms=ack_ms,
+            ack_failed=ack_failed,
+            rss_idle_mb=rss_idle,
+            rss_after_mb=rss_after,
+        )
+        if paced_rate:
+            paced_groups = min(groups, paced_notifications)
+            out = tmp / "paced.json"
+            proc = load(
+                bot,
+                "/webhooks/alertmanager",
+                notifications=paced_notifications,
+                groups=paced_groups,
+                prefix="Paced",
+                concurrency=concurrency,
+                rate=paced_rate,
+                out=out,
+            )
+            result.paced, result.paced_rate = finished(proc, out), paced_rate
+            result.paced_check = check(
+                bot,
+                plan(notifications=paced_notifications, groups=paced_groups, prefix="Paced"),
+                result.paced.first_sent,
+                "Paced",
+            )
+            progress("paced run, settled and checked")
+    progress("server stopped")
+    return result
+
+
+def tables(result: StormResult) -> dict[str, Any]:
+    """Markdown tables of one storm: throughput and invariants, and latencies."""
+    s, n, c = result.storm, result.noop, result.check
+    ratio = s.rate / n.rate if n.rate else 0.0
+    throughput = [
+        "| endpoint | notifications/s | p50 ms | p99 ms | max ms | errors | failed |",
+        "|---|---|---|---|---|---|---|",
+        f"| POST /webhooks/alertmanager | {s.rate:.0f} | {percentiles(s.latencies_ms)} | "
+        f"{s.errors} | {s.failed} |",
+        f"| baseline: POST /bench/noop | {n.rate:.0f} | {percentiles(n.latencies_ms)} | "
+        f"{n.errors} | {n.failed} |",
+        f"| ratio (webhook / no-op) | {ratio:.2f} | | | | | |",
+    ]
+    invariants = [
+        "| check | value | expected |",
+        "|---|---|---|",
+        f"| incidents created | {c.incidents} | {result.groups} |",
+        f"| channels created at the stand-in | {c.channels} | {result.groups} |",
+        f"| incidents announced | {c.announced} | {result.groups} |",
+        f"| alert occurrences sent | {c.occurrences_sent} | |",
+        f"| alerts lost | {c.lost} | 0 |",
+    ]
+    latency = [
+        "| measurement | samples | p50 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|",
+        f"| first notification sent → announcement, during the storm | {len(c.announce_ms)} | "
+        f"{percentiles(c.announce_ms)} |",
+        f"| signed `/incident list` → ack, during the storm ({result.ack_failed} not acked "
+        f"in 3 s) | {len(result.ack_ms)} | {percentiles(result.ack_ms)} |",
+    ]
+    if result.paced is not None:
+        p = result.paced
+        latency.append(
+            f"| webhook at {result.paced_rate:.0f} notifications/s offered "
+            f"({p.rate:.0f}/s achieved, {p.errors} errors) | {len(p.latencies_ms)} | "
+            f"{percentiles(p.latencies_ms)} |"
+        )
+    memory = [
+        "| serve process RSS | MB |",
+        "|---|---|",
+        f"| idle, after start | {result.rss_idle_mb:.0f} |",
+        f"| after the storm | {result.rss_after_mb:.0f} |",
+    ]
+    return {
+        "throughput": "\n".join(throughput),
+        "invariants": "\n".join(invariants),
+        "latency": "\n".join(latency),
+        "memory": "\n".join(memory),
+        "ratio": ratio,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--notifications", type=int, default=20_000)
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=500.0, help="of the paced run; 0: none")
+    parser.add_argument("--paced", type=int, default=2500, help="notifications of the paced run")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy's samples of the bot during the storm (.txt: raw)"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, LocalSlackServer(workspace()) as slack:
+        result = storm(
+            Path(tmp),
+            slack,
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            notifications=args.notifications,
+            groups=args.groups,
+            concurrency=args.concurrency,
+            paced_rate=args.rate or None,
+            paced_notifications=args.paced,
+            profile=args.profile.resolve() if args.profile else None,
+        )
+    shown = tables(result)
+    for name in ("throughput", "invariants", "latency", "memory"):
+        print(shown[name], end="\n\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""GET /metrics of a running bot: the series move with webhooks, commands and Slack calls."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.config import FirebreakConfig
+from tests.payloads import am_notification
+from tests.processes import require_binary
+from tests.scenario import Bot, clean_env, running_bot
+from tests.servers import wait_for
+
+
+@pytest.fixture
+def bot(tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
+    clean_env(monkeypatch)
+    with running_bot(tmp_path, config) as running:
+        yield running
+
+
+class Scrape:
+    def __init__(self, bot: Bot) -> None:
+        response = bot.http.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain; version=")
+        self.samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return self.samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_webhooks_are_counted_and_timed_by_source_and_outcome(bot: Bot) -> None:
+    before = Scrape(bot)
+    assert bot.webhook("alertmanager", am_notification()).status_code == 200
+    assert bot.webhook("alertmanager", am_notification(), token="wrong").status_code == 401
+    assert bot.webhook("grafana", {"alerts": "nope"}).status_code == 422
+    assert bot.webhook("nagios", am_notification()).status_code == 404
+    bot.announced("INC-1")
+    after = Scrape(bot)
+
+    def moved(name: str, **labels: str) -> float:
+        return after(name, **labels) - before(name, **labels)
+
+    requests = "firebreak_webhook_requests_total"
+    assert moved(requests, source="alertmanager", outcome="accepted", reason="") == 1
+    assert moved(requests, source="alertmanager", outcome="rejected", reason="unauthorized") == 1
+    assert moved(requests, source="grafana", outcome="rejected", reason="invalid_notification") == 1
+    assert moved(requests, source="unknown", outcome="rejected", reason="unknown_source") == 1
+    latency = "firebreak_webhook_request_duration_seconds"
+    assert moved(f"{latency}_count", source="alertmanager", outcome="accepted") == 1
+    assert moved(f"{latency}_bucket", source="alertmanager", outcome="accepted", le="+Inf") == 1
+    assert after(f"{latency}_sum", source="alertmanager", outcome="accepted") > 0
+
+    assert after("firebreak_open_incidents", severity="SEV1") == 1
+    assert after("firebreak_open_incidents", severity="SEV3") == 0
+    # The incident's set-up went through the counted client: channel, invite, announcements.
+    calls = "firebreak_slack_api_calls_total"
+    assert moved(calls, method="conversations.create") == 1
+    assert moved(calls, method="chat.postMessage") >= 2
+    assert after("process_resident_memory_bytes") > 0
+
+
+def test_slash_commands_and_slack_errors_and_retries_are_counted(bot: Bot) -> None:
+    before = Scrape(bot)
+    assert bot.command("list").status_code == 200
+    # With no title, a listener opens the declare form with Bolt's `client`: counted too.
+    assert bot.command("declare").status_code == 200
+    wait_for(lambda: bot.workspace.calls_to("views.open"), what="the declare form")
+    bot.workspace.fail("conversations.create", status=429, retry_after=1)
+    bot.workspace.fail("conversations.invite", status=400, retry_after=None, error="cant_invite")
+    bot.webhook("alertmanager", am_notification())
+    bot.announced("INC-1", timeout=15)
+    after = Scrape(bot)
+
+    def moved(name: str, **labels: str) -> float:
+        return after(name, **labels) - before(name, **labels)
+
+    assert moved("firebreak_slack_api_calls_total", method="views.open") == 1
+    retries = "firebreak_slack_api_retries_total"
+    assert moved(retries, method="conversations.create", reason="ratelimited") == 1
+    # Writes go through the outbox, which retries by sending again: two calls, the first
+    # answered 429 and counted as such.
+    assert moved("firebreak_slack_api_calls_total", method="conversations.create") == 2
+    errors = "firebreak_slack_api_errors_total"
+    assert moved(errors, method="conversations.create", error="ratelimited") == 1
+    assert moved(errors, method="conversations.invite", error="cant_invite") == 1
+
+
+def test_the_exposition_passes_promtool(bot: Bot) -> None:
+    bot.webhook("alertmanager", am_notification())
+    bot.announced("INC-1")
+    checked = subprocess.run(
+        [require_binary("promtool", "prometheus"), "check", "metrics"],
+        input=bot.http.get("/metrics").text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # promtool also lints names and help texts: it prints nothing when all is well.
+    assert checked.returncode == 0 and not checked.stdout + checked.stderr, checked.stderr

@@ -266,6 +266,9 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             if runtime.socket_mode:
                 await runtime.socket_mode.stop()
             await runtime.scheduler.stop()
+            if runtime.workspace is not None:
+                # The embedded stand-in stopped with this server: nothing more reaches it.
+                runtime.outbox.release_waiters()
             await runtime.deps.background.drain(timeout=10)
             await runtime.outbox.stop()  # what is left is sent by the next start
             await runtime.outbound.aclose()

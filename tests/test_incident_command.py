@@ -219,7 +219,11 @@ def test_notes_pins_and_reactions_reach_the_timeline_once(bot: Bot) -> None:
     [entry] = flagged()
     assert entry["text"] == "Bad model v42 was promoted at 02:51" and entry["actor"] == BEN
     assert entry["link"].endswith(f"/archives/{channel}/p{message['ts'].replace('.', '')}")
-    notes = [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "note"]
+    # The note's command is worked after its ack: it may land after the pin.
+    notes = wait_for(
+        lambda: [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "note"],
+        what="the note",
+    )
     assert notes == ["Feature store lag is 40 minutes"]
 
     shown = bot.command("timeline", user=ANA, channel=channel).json()

@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.context import Context
 from bot.drills.flows import STARTED
 from bot.durations import format_duration
 from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import Incident, TimelineEntry, format_ref
-from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
+from bot.playbooks.runs import PlaybookRun, RunStatus, StepStatus
+from bot.playbooks.runs import of_incident as runs_of
 
 MITIGATING = (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
@@ -40,24 +39,7 @@ async def gather(ctx: Context, *, incident_id: int) -> DrillReport:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
             raise NotFound(f"There is no {format_ref(incident_id)}.")
-        runs = list(
-            (
-                await session.scalars(
-                    select(PlaybookRun)
-                    .where(PlaybookRun.incident_id == incident_id)
-                    .order_by(PlaybookRun.id)
-                )
-            ).all()
-        )
-        steps = list(
-            (
-                await session.scalars(
-                    select(StepRun)
-                    .where(StepRun.run_id.in_([r.id for r in runs]))
-                    .order_by(StepRun.run_id, StepRun.phase, StepRun.position)
-                )
-            ).all()
-        )
+        runs, steps = await runs_of(session=session, incident_id=incident_id)
     start = incident.created_at
     entries = incident.timeline
     scribe = _first(entries, "role.scribe")

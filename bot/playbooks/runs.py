@@ -6,7 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -87,3 +88,24 @@ class StepRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+async def of_incident(
+    *, session: AsyncSession, incident_id: int
+) -> tuple[list[PlaybookRun], list[StepRun]]:
+    """An incident's runs, oldest first, and their steps in order (postmortems, drill reports)."""
+    runs = list(
+        await session.scalars(
+            select(PlaybookRun)
+            .where(PlaybookRun.incident_id == incident_id)
+            .order_by(PlaybookRun.id)
+        )
+    )
+    steps = list(
+        await session.scalars(
+            select(StepRun)
+            .where(StepRun.run_id.in_([r.id for r in runs]))
+            .order_by(StepRun.run_id, StepRun.phase, StepRun.position)
+        )
+    )
+    return runs, steps

@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.budget.burn import burn_down
 from bot.budget.ledger import budget_of
 from bot.context import Context
@@ -18,7 +16,7 @@ from bot.incidents.errors import NotFound
 from bot.incidents.models import Incident, format_ref
 from bot.incidents.naming import slugify
 from bot.incidents.ports import Upload
-from bot.playbooks.runs import PlaybookRun, StepRun
+from bot.playbooks.runs import of_incident as runs_of
 from bot.postmortem.chart import Marker, burn_down_svg
 from bot.postmortem.facts import Facts, facts_from
 from bot.postmortem.render import render
@@ -48,20 +46,7 @@ async def _draft(ctx: Context, *, incident_id: int) -> Draft:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
             raise NotFound(f"There is no {format_ref(incident_id)}.")
-        runs = list(
-            await session.scalars(
-                select(PlaybookRun)
-                .where(PlaybookRun.incident_id == incident_id)
-                .order_by(PlaybookRun.id)
-            )
-        )
-        steps = list(
-            await session.scalars(
-                select(StepRun)
-                .where(StepRun.run_id.in_([r.id for r in runs]))
-                .order_by(StepRun.run_id, StepRun.phase, StepRun.position)
-            )
-        )
+        runs, steps = await runs_of(session=session, incident_id=incident_id)
     start, end = burn_span(incident, now=ctx.clock())
     budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
     facts = facts_from(

@@ -92,6 +92,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._released = False  # waiting callers were let go (see release_waiters)
 
     # callers
 
@@ -131,6 +132,8 @@ class Outbox:
                 return dict(json.loads(row.result or "{}"))
             if row.state == FAILED:
                 raise ChatError(row.error or "failed", row.method.replace("_", ".", 1))
+            if self._released:
+                raise ChatError("stopping", "the bot is stopping; the call stays stored")
             # Settled here by this process's worker, or polled for when another delivers it.
             await _wait(settled, WAIT_POLL_S)
 
@@ -148,6 +151,14 @@ class Outbox:
                 .limit(1)
             )
         return None if result is None else dict(json.loads(result))
+
+    def release_waiters(self) -> None:
+        """Callers waiting for Slack's answer stop waiting (ChatError "stopping"); their calls
+        stay stored, and the next start sends them. For a stop where Slack cannot be reached
+        any more (the embedded stand-in stops with this server)."""
+        self._released = True
+        for settled in self._settled.values():
+            settled.set()
 
     async def backlog(self) -> Backlog:
         async with self._sessions() as session:
@@ -290,6 +301,9 @@ class Outbox:
             outcome = _judge(exc, attempts=row.attempts)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             outcome = _Retry(_backoff(row.attempts), type(exc).__name__, "connection_error")
+        except Exception as exc:  # the SDK refusing the call itself: sending again cannot help
+            log.exception("outbox: %s to %s could not be sent", row.method, row.queue)
+            outcome = ChatError(type(exc).__name__)
         now = self._clock()
         values: dict[str, Any]
         if isinstance(outcome, _Retry) and now - row.created_at > GIVE_UP_AFTER:

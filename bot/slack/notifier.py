@@ -78,7 +78,12 @@ class SlackChat:
 
     async def set_topic(self, *, channel_id: str, topic: str) -> None:
         await self._write(
-            "conversations_setTopic", queue=channel_id, wait=False, channel=channel_id, topic=topic
+            "conversations_setTopic",
+            queue=channel_id,
+            wait=False,
+            replaces="topic",
+            channel=channel_id,
+            topic=topic,
         )
 
     async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef:
@@ -229,13 +234,18 @@ class SlackChat:
             "chat_update",
             queue=message.channel_id,
             wait=False,
+            replaces=f"update:{message.ts}",
             ts=message.ts,
             **_message(message.channel_id, text, blocks),
         )
 
-    async def _write(self, method: str, *, queue: str, wait: bool, **kwargs: Any) -> Any:
+    async def _write(
+        self, method: str, *, queue: str, wait: bool, replaces: str | None = None, **kwargs: Any
+    ) -> Any:
         try:
-            return await self._outbox.send(method, queue=queue, args=kwargs, wait=wait)
+            return await self._outbox.send(
+                method, queue=queue, args=kwargs, wait=wait, replaces=replaces
+            )
         except ChatError as exc:
             if method == "conversations_create" and exc.code == "name_taken":
                 raise ChannelNameTaken(kwargs["name"]) from exc

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("sent_at", bot.db.base.UTCDateTime(), nullable=True),
         sa.Column("error", sa.String(length=200), nullable=True),
         sa.Column("result", sa.Text(), nullable=True),
+        sa.Column("replaces", sa.String(length=160), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_slack_outbox")),
     )
     op.create_index(

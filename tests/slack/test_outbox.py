@@ -229,3 +229,31 @@ async def test_callers_see_slacks_answer_even_when_another_process_delivers(
         stored = await session.scalar(select(OutboxMessage))
     assert stored is not None and json.loads(stored.args) == {"channel": alpha, "text": "hi"}
     assert stored.state == SENT and stored.attempts == 1
+
+
+async def test_a_burst_of_updates_to_one_message_sends_the_last_state_once(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    posted = box.send(
+        "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "v0"}, wait=True
+    )
+    box.start()
+    try:
+        ts = (await posted)["ts"]
+    finally:
+        await box.stop()
+    for n in range(1, 6):  # stored while no worker runs, as during a storm's backlog
+        args = {"channel": alpha, "ts": ts, "text": f"v{n}"}
+        await box.send("chat_update", queue=alpha, args=args, wait=False, replaces=f"update:{ts}")
+    args = {"channel": alpha, "text": "after"}
+    await box.send("chat_postMessage", queue=alpha, args=args, wait=False)
+    assert (await box.backlog()).pending == 2
+    box.start()
+    try:
+        await until(lambda: len(ws.messages(alpha)) == 2)
+    finally:
+        await box.stop()
+    assert texts(ws, alpha) == ["v5", "after"]
+    assert len(ws.calls_to("chat.update")) == 1

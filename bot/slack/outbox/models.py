@@ -29,3 +29,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, for waiting callers
+    # Calls that set state whole (chat.update of one message, a topic): an unsent one under the
+    # same key is replaced, not queued behind (see Outbox.send).
+    replaces: Mapped[str | None] = mapped_column(String(160), nullable=True)

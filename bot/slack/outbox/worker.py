@@ -42,7 +42,9 @@ from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessag
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often idle workers look for rows other processes stored
-WAIT_POLL_S = 0.25  # how often a waiting caller checks a row another process may deliver
+# How often a waiting caller reads its row, for when another process delivers it (this
+# process's worker wakes it at once): reads cost the single SQLite writer's neighbours.
+WAIT_POLL_S = 1.0
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
 STALE_AFTER = timedelta(seconds=60)  # default; the app passes its Slack timeout plus a margin
@@ -97,20 +99,47 @@ class Outbox:
     # callers
 
     async def send(
-        self, method: str, *, queue: str, args: Mapping[str, Any], wait: bool
+        self,
+        method: str,
+        *,
+        queue: str,
+        args: Mapping[str, Any],
+        wait: bool,
+        replaces: str | None = None,
     ) -> dict[str, Any]:
-        """Store the call; with `wait`, Slack's answer (raises ChatError when Slack refuses)."""
+        """Store the call; with `wait`, Slack's answer (raises ChatError when Slack refuses).
+
+        `replaces`: a call that sets state whole (chat.update of one message, a channel's
+        topic) under this key takes the place of an unsent one with the same key, so a burst
+        of changes sends the last state once instead of every step.
+        """
         now = self._clock()
-        row = OutboxMessage(
-            queue=queue[:120],
-            method=method,
-            args=json.dumps(dict(args)),
-            state=PENDING,
-            attempts=0,
-            not_before=now,
-            created_at=now,
-        )
+        body = json.dumps(dict(args))
         async with self._sessions.begin() as session:
+            if replaces is not None and not wait:
+                merged = await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.queue == queue[:120],
+                        OutboxMessage.replaces == replaces,
+                        OutboxMessage.state == PENDING,
+                        OutboxMessage.attempts == 0,
+                    )
+                    .values(args=body)
+                )
+                if merged.rowcount:  # type: ignore[attr-defined]
+                    self._wake.set()
+                    return {}
+            row = OutboxMessage(
+                queue=queue[:120],
+                method=method,
+                args=body,
+                state=PENDING,
+                attempts=0,
+                not_before=now,
+                created_at=now,
+                replaces=replaces,
+            )
             session.add(row)
             await session.flush()
             row_id = row.id

@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.audit import service as audit
 from bot.changes.freezes import freeze_lifted, freeze_started
 from bot.context import Context
 from bot.deploy.recording import DrillTargets
@@ -30,6 +27,7 @@ from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
 from bot.logs import incident_logs
+from bot.playbooks.approvals import decided, may_run, require_approver
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
 from bot.playbooks.ports import NoTarget, Probe, RunMeter, Targets
@@ -39,15 +37,6 @@ from bot.playbooks.steps import StepEnv, StepFailed, run_action
 from bot.playbooks.templates import RenderError, incident_vars, render
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Decision:
-    """What goes in the audit log about one approve/run decision."""
-
-    run_id: int | None = None
-    allowed: bool = True
-    reason: str = ""
 
 
 BACKOFF_BASE_S = 0.5
@@ -87,8 +76,8 @@ class Runner:
             await require_may_change(self.ctx, incident, by)
             run = await self._plan(incident, playbook, params, by, dry_run=dry_run)
         else:  # it runs at once: asking is deciding, so the approvers' rule applies
-            async with self._decision("run", playbook.name, incident, by) as decision:
-                decision.reason = await self._may_run(incident, playbook, by)
+            async with decided(self.ctx, "run", playbook.name, incident, by) as decision:
+                decision.reason = await may_run(self.ctx, incident, playbook, by)
                 run = await self._plan(incident, playbook, params, by, dry_run=False)
                 decision.run_id = run.id
         if dry_run:
@@ -117,8 +106,8 @@ class Runner:
 
     async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
-        async with self._decision("approve", run.playbook, incident, by, run) as decision:
-            decision.reason = await self._require_approver(incident, by)
+        async with decided(self.ctx, "approve", run.playbook, incident, by, run) as decision:
+            decision.reason = await require_approver(self.ctx, incident, by)
             now = self.ctx.clock()
             try:
                 async with self.ctx.sessions.begin() as session:
@@ -142,8 +131,8 @@ class Runner:
 
     async def reject(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
-        async with self._decision("reject", run.playbook, incident, by, run) as decision:
-            decision.reason = await self._require_approver(incident, by)
+        async with decided(self.ctx, "reject", run.playbook, incident, by, run) as decision:
+            decision.reason = await require_approver(self.ctx, incident, by)
             async with self.ctx.sessions.begin() as session:
                 done = await session.execute(
                     update(PlaybookRun)
@@ -177,8 +166,8 @@ class Runner:
             ).one_or_none()
         if run is None:
             raise Refused(f"No interrupted playbook run in {incident.ref} to resume.")
-        async with self._decision("resume", run.playbook, incident, by, run) as decision:
-            decision.reason = await self._may_run(incident, self._playbook(run.playbook), by)
+        async with decided(self.ctx, "resume", run.playbook, incident, by, run) as decision:
+            decision.reason = await may_run(self.ctx, incident, self._playbook(run.playbook), by)
             try:
                 async with self.ctx.sessions.begin() as session:
                     await session.execute(
@@ -567,71 +556,6 @@ class Runner:
                 raise Refused(f"{name} is one of: {', '.join(spec.choices)}.")
             resolved[name] = value or ""
         return resolved
-
-    async def _require_approver(self, incident: Incident, by: str) -> str:
-        """Who may approve (and run at once) a mitigation; returns why this person may."""
-        rules = self.ctx.config.playbooks
-        if by in self.ctx.config.permissions.admins:
-            return "an admin (permissions.admins)"
-        if by in rules.approvers:
-            return "a responder (playbooks.approvers)"
-        if rules.approve == "commander":
-            if incident.commander is None:
-                raise Refused(
-                    f"Only the incident commander approves, and {incident.ref} has "
-                    "none: take command first (`/incident commander me`)."
-                )
-            if by != incident.commander:
-                raise Refused(
-                    f"Only the incident commander, {mention(incident.commander)}, "
-                    "approves playbook runs."
-                )
-            return "the incident commander"
-        await require_may_change(self.ctx, incident, by)
-        return "a member of the incident channel (playbooks.approve: channel_members)"
-
-    async def _may_run(self, incident: Incident, playbook: Playbook, by: str) -> str:
-        """A playbook that runs without approval still changes production only at the hands
-        of someone who could have approved it."""
-        if playbook.changes_state:
-            return await self._require_approver(incident, by)
-        await require_may_change(self.ctx, incident, by)
-        return "the playbook changes nothing"
-
-    @asynccontextmanager
-    async def _decision(
-        self,
-        action: str,
-        playbook: str,
-        incident: Incident,
-        by: str,
-        run: PlaybookRun | None = None,
-    ) -> AsyncIterator[Decision]:
-        """Write the decision taken inside to the audit log: allowed, or refused and why."""
-        decision = Decision(run_id=run.id if run else None)
-        try:
-            yield decision
-        except Refused as exc:
-            decision.allowed, decision.reason = False, str(exc)
-            await self._audit(action, playbook, incident, by, decision)
-            raise
-        await self._audit(action, playbook, incident, by, decision)
-
-    async def _audit(
-        self, action: str, playbook: str, incident: Incident, by: str, decision: Decision
-    ) -> None:
-        async with self.ctx.sessions.begin() as session:
-            audit.record(
-                session=session,
-                at=self.ctx.clock(),
-                actor=by,
-                action=action,
-                playbook=playbook,
-                incident_id=incident.id,
-                run_id=decision.run_id,
-                allowed=decision.allowed,
-                reason=decision.reason,
-            )
 
     async def _not_awaiting(self, run_id: int) -> str:
         run, _ = await self._load(run_id)  # as it is now: another click may just have won

@@ -184,7 +184,11 @@ class Bot:
         """Wait until the incident's channel exists and the broadcast announcement went out."""
 
         def ready() -> dict[str, Any] | None:
-            incident = self.incident(ref)
+            response = self.http.get(f"/api/incidents/{ref}")
+            if response.status_code == 404:
+                return None  # its alert may still be on the way (a page click, a background post)
+            assert response.status_code == 200, response.text
+            incident = dict(response.json())
             kinds = {t["kind"] for t in incident["timeline"]}
             return incident if "incident.announced" in kinds else None
 

@@ -38,7 +38,7 @@ services:
   search-ranker:
     owners: [U0ANA0001, U0BEN0002]
 reminders:
-  commander_after: 12s   # falls due after the owner of the reminders is killed
+  commander_after: 40s   # falls due well after the owner of the reminders is killed
 """
 
 
@@ -150,6 +150,6 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
                 for channel in ids
             }
 
-        wait_for(lambda: all(reminded().values()), timeout=60, what="every reminder fired")
+        wait_for(lambda: all(reminded().values()), timeout=90, what="every reminder fired")
         time.sleep(TAKEOVER_S * 3)  # a doubled reminder would show up by now
         assert set(reminded().values()) == {1}, reminded()

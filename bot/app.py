@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import web
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, utcnow
-from bot.db.engine import make_engine, make_sessions
+from bot.db.engine import make_engine, make_readers, make_sessions
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
@@ -121,6 +121,7 @@ def build_app(
     # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
     outbox = Outbox(
         sessions=make_sessions(engine),
+        readers=make_readers(engine),
         client=MeteredWebClient(
             metrics=metrics,
             token=token,
@@ -141,6 +142,7 @@ def build_app(
     )
     ctx = Context(
         sessions=make_sessions(engine),
+        readers=make_readers(engine),
         config=config,
         chat=SlackChat(client, outbox),
         reminders=scheduler,
@@ -282,7 +284,7 @@ async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> Non
     and tell the channels of playbook runs that the last stop interrupted."""
     await asyncio.sleep(RESUME_DELAY_S)
     await deps.runner.announce_interrupted(interrupted)
-    async with deps.ctx.sessions() as session:
+    async with deps.ctx.reading() as session:
         waiting = await service.waiting_for_chat(
             session=session, broadcast=bool(deps.ctx.config.broadcast_channel)
         )
@@ -312,6 +314,7 @@ def offline_context(
     offline = _Offline()
     ctx = Context(
         sessions=make_sessions(engine),
+        readers=make_readers(engine),
         config=config,
         chat=cast(Chat, offline),
         reminders=cast(Reminders, offline),

@@ -202,7 +202,7 @@ def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident:
     async def run() -> str:
         ctx, engine = offline_context(settings, config)
         try:
-            async with ctx.sessions() as session:
+            async with ctx.reading() as session:
                 found = await entries(session=session, since=utcnow() - back, incident_id=number)
             return table(found)
         finally:

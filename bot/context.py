@@ -25,3 +25,9 @@ class Context:
     reminders: Reminders
     clock: Callable[[], datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    # Sessions for reads alone (bot.db.engine.make_readers); without them, reads use `sessions`.
+    readers: async_sessionmaker[AsyncSession] | None = None
+
+    def reading(self) -> AsyncSession:
+        """A session that only reads: on SQLite it does not wait for the write lock."""
+        return (self.readers or self.sessions)()

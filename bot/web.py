@@ -301,7 +301,7 @@ def api_router(*, deps: Deps) -> APIRouter:
             raise Problem(422, "invalid_request", "status must be 'open' or 'all'")
         if not 1 <= limit <= 1000:
             raise Problem(422, "invalid_request", "limit must be between 1 and 1000")
-        async with deps.ctx.sessions() as session:
+        async with deps.ctx.reading() as session:
             rows = await service.list_with_alert_counts(
                 session=session, open_only=status == "open", limit=limit
             )
@@ -312,7 +312,7 @@ def api_router(*, deps: Deps) -> APIRouter:
         number = parse_ref(ref)
         if number is None:
             raise Problem(404, "not_found", f"{ref!r} is not an incident id like INC-7")
-        async with deps.ctx.sessions() as session:
+        async with deps.ctx.reading() as session:
             incident = await service.get(session=session, incident_id=number, full=True)
         if incident is None:
             raise Problem(404, "not_found", f"no incident INC-{number}")
@@ -334,7 +334,7 @@ def api_router(*, deps: Deps) -> APIRouter:
         """The deploy gate for CI/CD: 200 when the service may change, 423 while it is frozen."""
         if not service or len(service) > 200:
             raise Problem(422, "invalid_request", "give the service: /api/freeze?service=<name>")
-        async with deps.ctx.sessions() as session:
+        async with deps.ctx.reading() as session:
             freeze = await changes_service.active_freeze(session=session, service=service)
         if freeze is None:
             return JSONResponse({"service": service, "frozen": False})
@@ -362,7 +362,7 @@ def health_router(
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
         try:
-            async with deps.ctx.sessions() as session:
+            async with deps.ctx.reading() as session:
                 await session.execute(text("SELECT 1"))
         except Exception as exc:
             log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
@@ -399,7 +399,7 @@ def health_router(
 async def _schema_versions(deps: Deps) -> set[str]:
     """The revisions in the database's alembic_version table; none when it has no such table."""
     try:
-        async with deps.ctx.sessions() as session:
+        async with deps.ctx.reading() as session:
             rows = await session.scalars(text("SELECT version_num FROM alembic_version"))
             return set(rows.all())
     except DBAPIError:
@@ -419,7 +419,7 @@ def metrics_router(*, deps: Deps, metrics: Metrics, outbox: Outbox) -> APIRouter
         # every flow that opens, resolves or reopens one: always right, and one cheap query
         # per scrape. Every process reports the same numbers (aggregate with max, not sum).
         try:
-            async with deps.ctx.sessions() as session:
+            async with deps.ctx.reading() as session:
                 metrics.set_open_incidents(await service.open_by_severity(session=session))
             backlog = await outbox.backlog()
             metrics.set_outbox(

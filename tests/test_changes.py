@@ -94,7 +94,11 @@ def approve_latest_run(bot: Bot, channel: str, playbook: str) -> None:
         latest = [m for m in bot.workspace.messages(channel) if f"playbook {playbook}" in m["text"]]
         return "Succeeded" in latest[-1]["text"]
 
-    wait_for(done, timeout=20, what=f"{playbook} succeeded")
+    try:
+        wait_for(done, timeout=30, what=f"{playbook} succeeded")
+    except TimeoutError as exc:  # say what the channel showed: a timing failure needs its story
+        seen = "\n".join(m["text"][:160] for m in bot.workspace.messages(channel))
+        raise AssertionError(f"{exc}; the channel shows:\n{seen}") from exc
 
 
 def test_every_change_kind_is_recorded_once_per_event_id(bot: Bot) -> None:

@@ -44,6 +44,9 @@ class IntakeResult:
 
 async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
     """Record the batch in one transaction; a lost race with a concurrent copy is retried."""
+    repeat = await _repeat(ctx, batch)
+    if repeat is not None:
+        return repeat
     for attempt in range(RACE_RETRIES):
         try:
             async with ctx.sessions.begin() as session:
@@ -53,6 +56,49 @@ async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
             if attempt == RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+async def _repeat(ctx: Context, batch: AlertBatch) -> IntakeResult | None:
+    """The answer to a notification that would change nothing, from a read alone; None when
+    it may change something (then `_record` decides, under the write lock).
+
+    Alertmanager re-sends every group each repeat_interval and group_interval, so most of a
+    storm is repeats: every alert already stored with this status, the incident already as
+    severe. Recording such a batch would write nothing, so it need not wait for writers.
+    """
+    keys = [(a.fingerprint, a.starts_at) for a in batch.alerts]
+    async with ctx.reading() as session:
+        known = await alerts_service.statuses(session=session, source=batch.source, keys=keys)
+        if any(
+            known.get(key) == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
+            for key, alert in zip(keys, batch.alerts, strict=True)
+        ):
+            return None  # a resolution to record
+        new = [alert for key, alert in zip(keys, batch.alerts, strict=True) if key not in known]
+        group = await incidents_service.open_group_state(
+            session=session, source=batch.source, group_key=batch.group_key
+        )
+    if group is None:
+        if any(alert.status == AlertStatus.FIRING for alert in new):
+            return None  # opens an incident
+        return IntakeResult(ignored=len(new))
+    if new or classify.group_severity(batch, ctx.config.alerts).is_worse_than(
+        Severity(group.severity)
+    ):
+        return None  # alerts to add, or an escalation
+    return IntakeResult(
+        incident_id=group.incident_id,
+        chat_done=_chat_done(ctx, group.channel_id, group.announcement_ts, group.broadcast_ts),
+    )
+
+
+def _chat_done(
+    ctx: Context, channel_id: str | None, announcement_ts: str | None, broadcast_ts: str | None
+) -> bool:
+    """The incident's channel exists and it was announced everywhere."""
+    return bool(
+        channel_id and announcement_ts and (broadcast_ts or not ctx.config.broadcast_channel)
+    )
 
 
 async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> IntakeResult:
@@ -76,36 +122,35 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
         result.opened = True
     if incident is not None:
         result.incident_id = incident.id
-        result.chat_done = bool(
-            incident.channel_id
-            and incident.announcement_ts
-            and (incident.broadcast_ts or not ctx.config.broadcast_channel)
+        result.chat_done = _chat_done(
+            ctx, incident.channel_id, incident.announcement_ts, incident.broadcast_ts
         )
 
-    touched: dict[int, int] = {}  # incident id → firing count before this batch
+    # incident id → [firing count before this batch, after it]: counted once, then kept
+    # up to date here rather than asked again.
+    touched: dict[int, list[int]] = {}
     for alert in batch.alerts:
         occurrence = known.get((alert.fingerprint, alert.starts_at))
         if occurrence is not None:
             if occurrence.status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
-                await _remember_before(session, touched, occurrence.incident_id)
+                (await _counts(session, touched, occurrence.incident_id))[1] -= 1
                 await _resolve(session, occurrence, alert, now)
                 result.resolved += 1
             continue
         if incident is None:
             result.ignored += 1
             continue
-        await _remember_before(session, touched, incident.id)
+        counts = await _counts(session, touched, incident.id)
         await _add(session, incident, alert, classify.alert_severity(alert, batch, rules), now)
         if alert.status == AlertStatus.FIRING:
+            counts[1] += 1
             result.firing += 1
         else:
             result.resolved += 1
 
     if incident is not None and not result.opened:
         await _escalate(session, incident, classify.group_severity(batch, rules), now)
-    for incident_id, before in touched.items():
-        await session.flush()
-        after = await incidents_service.firing_count(session=session, incident_id=incident_id)
+    for incident_id, (before, after) in touched.items():
         if before > 0 and after == 0:
             result.all_resolved.add(incident_id)
             await timeline.record(
@@ -184,6 +229,7 @@ async def _add(
         now=now,
         data={"fingerprint": alert.fingerprint, "labels": alert.labels},
         dedup_key=f"alert:{occurrence.id}:firing",
+        new_key=True,  # the occurrence was made just now
     )
     if alert.status == AlertStatus.RESOLVED:
         await _record_resolved(session, occurrence, now)
@@ -212,6 +258,7 @@ async def _record_resolved(
         now=now,
         data={"fingerprint": occurrence.fingerprint},
         dedup_key=f"alert:{occurrence.id}:resolved",
+        new_key=True,  # it was firing until this transaction
     )
 
 
@@ -233,17 +280,18 @@ async def _escalate(
         )
 
 
-async def _remember_before(
-    session: AsyncSession, touched: dict[int, int], incident_id: int
-) -> None:
+async def _counts(
+    session: AsyncSession, touched: dict[int, list[int]], incident_id: int
+) -> list[int]:
     if incident_id not in touched:
-        touched[incident_id] = await incidents_service.firing_count(
-            session=session, incident_id=incident_id
-        )
+        before = await incidents_service.firing_count(session=session, incident_id=incident_id)
+        touched[incident_id] = [before, before]
+    return touched[incident_id]
 
 
 async def _touch(session: AsyncSession, incident_id: int, now: datetime) -> None:
-    incident = await incidents_service.get(session=session, incident_id=incident_id)
+    # session.get: the group's incident is already loaded here, so this asks nothing.
+    incident = await session.get(Incident, incident_id)
     if incident is not None:
         incident.updated_at = now
 

@@ -13,6 +13,24 @@ from bot.alerts.models import AlertOccurrence
 OccurrenceKey = tuple[str, datetime]
 
 
+async def statuses(
+    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey]
+) -> dict[OccurrenceKey, str]:
+    """The stored status of each known occurrence: three columns, no objects (the repeat check
+    of every notification in a storm)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    query = select(
+        AlertOccurrence.fingerprint, AlertOccurrence.starts_at, AlertOccurrence.status
+    ).where(
+        AlertOccurrence.source == source,
+        AlertOccurrence.fingerprint.in_({fp for fp, _ in wanted}),
+    )
+    rows = (await session.execute(query)).all()
+    return {(fp, at): status for fp, at, status in rows if (fp, at) in wanted}
+
+
 async def find(
     *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey]
 ) -> dict[OccurrenceKey, AlertOccurrence]:

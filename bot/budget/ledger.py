@@ -41,7 +41,7 @@ async def budget_of(
         return None
     now = ctx.clock()
     window_start = min(now, since or now) - svc.slo.window
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         rows = (
             await session.execute(
                 select(

@@ -31,7 +31,7 @@ def dependents(ctx: Context, name: str) -> set[str]:
 async def what_changed(ctx: Context, incident: Incident) -> WhatChanged:
     if incident.service is None:
         return WhatChanged([], [])
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         found = await service.since(
             session=session,
             services=watched_services(ctx, incident.service),

@@ -59,7 +59,7 @@ async def receive(
             await session.flush()
     except IntegrityError:
         # A concurrent delivery of the same event id committed first: answer that one.
-        async with ctx.sessions() as session:
+        async with ctx.reading() as session:
             known = await service.find(session=session, event_id=event.id)
         if known is None:
             raise
@@ -74,7 +74,7 @@ async def follow_up(ctx: Context, received: Received) -> None:
     change = received.change
     if not received.created or change.drill_incident_id is not None:
         return
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         concerned = list(
             (
                 await session.scalars(
@@ -152,7 +152,7 @@ async def end_rollout(ctx: Context, *, incident_id: int, change_id: int, by: str
     """
     incident = await incident_changes.load(ctx, incident_id=incident_id)
     await require_may_change(ctx, incident, by)
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         started = await service.get(session=session, change_id=change_id)
     if started is None or started.kind not in ENDING:
         raise NotFound("That is not a canary or shadow Firebreak knows of.")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import os
+from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -13,7 +16,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.db import sqlite_inline
+
 SQLITE_BUSY_TIMEOUT_S = 30
+READS_ONLY = "firebreak_reads_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -23,7 +29,12 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **kwargs)
+    database = make_url(url).database or ""
+    engine = create_async_engine(
+        url,
+        async_creator=sqlite_inline.connector(database, timeout=SQLITE_BUSY_TIMEOUT_S),
+        **kwargs,
+    )
     _serialise_sqlite_writes(engine)
     return engine
 
@@ -47,8 +58,64 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (make_readers) needs no write lock: in WAL mode it reads its
+        # snapshot beside the writer. query_only makes a write slipped into one fail loudly.
+        reads_only = bool(conn.get_execution_options().get(READS_ONLY))
+        known = conn.connection.info  # this DBAPI connection's; saves a PRAGMA per BEGIN
+        if known.get("query_only") is not reads_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(reads_only)}")
+            known["query_only"] = reads_only
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    if engine.dialect.name == "sqlite":
+        return _TakingTurns(engine, os.path.abspath(engine.url.database or ""))
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# One write turn per event loop and database file, shared by every engine and session
+# factory on it.
+_turns: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = WeakKeyDictionary()
+
+
+class _TakingTurns(async_sessionmaker[AsyncSession]):
+    """SQLite lets one transaction write at a time, and this process's SQLite calls run on
+    the event loop's thread (bot.db.sqlite_inline): a writer waiting inside SQLite for the
+    lock would stop the loop, and with it the transaction holding the lock. So this
+    process's writers wait their turn here, first come first served, before they begin."""
+
+    def __init__(self, engine: AsyncEngine, database: str) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self._database = database
+
+    def begin(self) -> Any:
+        turns = _turns.setdefault(asyncio.get_running_loop(), {})
+        return _InTurn(turns.setdefault(self._database, asyncio.Lock()), super().begin())
+
+
+class _InTurn:
+    def __init__(self, turn: asyncio.Lock, inner: Any) -> None:
+        self._turn, self._inner = turn, inner
+
+    async def __aenter__(self) -> AsyncSession:
+        await self._turn.acquire()
+        try:
+            return cast(AsyncSession, await self._inner.__aenter__())
+        except BaseException:
+            self._turn.release()
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self._inner.__aexit__(*exc)
+        finally:
+            self._turn.release()
+
+
+def make_readers(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads alone. On SQLite they take no write lock, so a storm of writes does
+    not hold up a listing or a status check; on PostgreSQL they are ordinary sessions."""
+    return async_sessionmaker(
+        engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
+    )

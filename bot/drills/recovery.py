@@ -20,7 +20,7 @@ async def drill_mitigated(ctx: Context, *, incident: Incident) -> None:
     if not incident.drill or incident.group_key is None:
         return
     now = ctx.clock()
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         firing = (
             await session.scalars(
                 select(AlertOccurrence).where(

@@ -35,7 +35,7 @@ class DrillReport:
 
 
 async def gather(ctx: Context, *, incident_id: int) -> DrillReport:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
             raise NotFound(f"There is no {format_ref(incident_id)}.")

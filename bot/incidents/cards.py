@@ -11,7 +11,7 @@ from bot.incidents.ports import ChangeLine, IncidentCard
 
 
 async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         firing = await service.firing_count(session=session, incident_id=incident.id)
     svc = ctx.config.service(incident.service)
     changed = await what_changed(ctx, incident)

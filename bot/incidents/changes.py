@@ -63,7 +63,7 @@ async def change(
 
 
 async def load(ctx: Context, *, incident_id: int) -> Incident:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id)
     if incident is None:
         raise NotFound(f"There is no {format_ref(incident_id)}.")

@@ -68,7 +68,7 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
 
 async def _open_in_chat(ctx: Context, incident_id: int) -> None:
     async with ctx.locks(incident_id):
-        async with ctx.sessions() as session:
+        async with ctx.reading() as session:
             incident = await service.get(session=session, incident_id=incident_id)
         if incident is None:
             return

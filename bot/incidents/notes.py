@@ -68,7 +68,7 @@ async def record_message(
 ) -> bool:
     """A message pinned or flagged in an incident channel goes on the timeline once, with its own
     time, author and link, however often it is flagged or the event is redelivered."""
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get_by_channel(session=session, channel_id=channel_id)
     if incident is None:
         return False

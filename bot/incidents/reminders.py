@@ -89,7 +89,7 @@ async def fire(ctx: Context, *, incident_id: int, kind: str) -> bool:
 
 
 async def _fire(ctx: Context, incident_id: int, kind: str) -> bool:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id)
     if incident is None or not incident.is_open or incident.channel_id is None:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -12,6 +13,15 @@ from sqlalchemy.orm import selectinload
 from bot.alerts.models import AlertOccurrence
 from bot.incidents.models import Incident, Status
 from bot.incidents.severity import Severity
+
+
+@dataclass(frozen=True)
+class OpenGroup:
+    incident_id: int
+    severity: str
+    channel_id: str | None
+    announcement_ts: str | None
+    broadcast_ts: str | None
 
 
 async def get(*, session: AsyncSession, incident_id: int, full: bool = False) -> Incident | None:
@@ -35,6 +45,25 @@ async def get_open_by_group(
         Incident.status != Status.RESOLVED,
     )
     return (await session.scalars(query)).one_or_none()
+
+
+async def open_group_state(
+    *, session: AsyncSession, source: str, group_key: str
+) -> OpenGroup | None:
+    """What a repeated notification needs to know of its group's open incident, if any."""
+    query = select(
+        Incident.id,
+        Incident.severity,
+        Incident.channel_id,
+        Incident.announcement_ts,
+        Incident.broadcast_ts,
+    ).where(
+        Incident.source == source,
+        Incident.group_key == group_key,
+        Incident.status != Status.RESOLVED,
+    )
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else OpenGroup(*row)
 
 
 async def list_with_alert_counts(

@@ -23,14 +23,17 @@ async def record(
     link: str | None = None,
     data: dict[str, Any] | None = None,
     dedup_key: str | None = None,
+    new_key: bool = False,
 ) -> TimelineEntry | None:
     """Add an entry that happened `at` (default: now); with a dedup_key already on this
     incident's timeline, add nothing.
 
     The unique constraint on (incident_id, dedup_key) backs this check up when two
-    transactions race; the caller's transaction then fails and is retried.
+    transactions race; the caller's transaction then fails and is retried. `new_key`: the
+    caller knows the key cannot be there yet (it names a row this transaction made or
+    changed), so the look is skipped and the constraint alone guards it.
     """
-    if dedup_key is not None:
+    if dedup_key is not None and not new_key:
         exists = await session.scalar(
             select(TimelineEntry.id).where(
                 TimelineEntry.incident_id == incident_id, TimelineEntry.dedup_key == dedup_key

@@ -152,7 +152,7 @@ class Runner:
     async def resume(self, *, incident_id: int, by: str) -> PlaybookRun:
         incident = await load(self.ctx, incident_id=incident_id)
         await require_may_change(self.ctx, incident, by)
-        async with self.ctx.sessions() as session:
+        async with self.ctx.reading() as session:
             run = (
                 await session.scalars(
                     select(PlaybookRun)
@@ -562,7 +562,7 @@ class Runner:
         return f"{run.ref} is {run.status.replace('_', ' ')}, not awaiting approval."
 
     async def _busy(self, run: PlaybookRun) -> str:
-        async with self.ctx.sessions() as session:
+        async with self.ctx.reading() as session:
             other = (
                 await session.scalars(
                     select(PlaybookRun).where(
@@ -576,7 +576,7 @@ class Runner:
         return f"{which} is changing {run.service} right now; wait for it to finish."
 
     async def _load(self, run_id: int) -> tuple[PlaybookRun, Incident]:
-        async with self.ctx.sessions() as session:
+        async with self.ctx.reading() as session:
             run = await session.get(PlaybookRun, run_id)
         if run is None:
             raise NotFound(f"There is no playbook run #{run_id}.")

@@ -17,7 +17,7 @@ from bot.playbooks.templates import RenderError, incident_vars, render
 
 
 async def steps_of(ctx: Context, run_id: int) -> list[StepRun]:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         return list(
             (
                 await session.scalars(
@@ -122,15 +122,22 @@ class Progress:
             stored = await session.get(PlaybookRun, run.id)
             assert stored is not None
             stored.progress_channel, stored.progress_ts = posted.channel_id, posted.ts
+            status_now = stored.status
         run.progress_channel, run.progress_ts = posted.channel_id, posted.ts
+        if status_now != run.status:
+            # Someone clicked Approve as soon as the message showed, and the run moved on
+            # before its ts was stored here: those refreshes found no message to update.
+            await self.refresh(run, incident)
 
     async def refresh(self, run: PlaybookRun, incident: Incident) -> None:
         """One progress message per run, updated in place (chat.update) as steps run."""
-        async with self.ctx.sessions() as session:
-            fresh = await session.get(PlaybookRun, run.id)
-        if fresh is None or not fresh.progress_channel or not fresh.progress_ts:
-            return
-        await self.ctx.chat.update_run(
-            message=MessageRef(fresh.progress_channel, fresh.progress_ts),
-            run=await self.view(fresh, incident),
-        )
+        # One at a time per run: a refresh that read older state must not be sent after a newer.
+        async with self.ctx.locks(("run-progress", run.id)):
+            async with self.ctx.reading() as session:
+                fresh = await session.get(PlaybookRun, run.id)
+            if fresh is None or not fresh.progress_channel or not fresh.progress_ts:
+                return
+            await self.ctx.chat.update_run(
+                message=MessageRef(fresh.progress_channel, fresh.progress_ts),
+                run=await self.view(fresh, incident),
+            )

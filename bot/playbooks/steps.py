@@ -172,7 +172,7 @@ async def _wait_for(args: dict[str, Any], env: StepEnv) -> Outcome:
 
 async def _holds(spec: WaitForArgs, env: StepEnv) -> bool:
     if spec.condition == "alerts_resolved":
-        async with env.ctx.sessions() as session:
+        async with env.ctx.reading() as session:
             return await incidents.firing_count(session=session, incident_id=env.incident.id) == 0
     assert spec.url is not None
     try:

@@ -42,7 +42,7 @@ async def draft(ctx: Context, *, incident_id: int) -> str:
 
 
 async def _draft(ctx: Context, *, incident_id: int) -> Draft:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
             raise NotFound(f"There is no {format_ref(incident_id)}.")
@@ -139,7 +139,7 @@ async def _write(ctx: Context, *, incident_id: int) -> tuple[Path, Draft]:
 async def publish(ctx: Context, *, incident_id: int) -> Path:
     """Write the draft and share it in the incident's channel (Slack's file upload)."""
     path, made = await _write(ctx, incident_id=incident_id)
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id)
     if incident is not None and incident.channel_id:
         titles = [f"{incident.ref} postmortem (draft)", f"{incident.ref} error budget burn-down"]

@@ -27,7 +27,7 @@ class ServiceLine:
 
 
 async def gather(ctx: Context, *, since: datetime) -> list[ServiceLine]:
-    async with ctx.sessions() as session:
+    async with ctx.reading() as session:
         first_alert = (
             select(AlertOccurrence.incident_id, func.min(AlertOccurrence.starts_at).label("t"))
             .group_by(AlertOccurrence.incident_id)

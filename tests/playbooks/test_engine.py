@@ -13,6 +13,7 @@ from bot.deploy.ports import DeployError
 from bot.incidents import roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
+from bot.incidents.ports import MessageRef, RunView
 from bot.metrics import Metrics
 from bot.playbooks import engine
 from bot.playbooks.engine import Runner
@@ -112,6 +113,27 @@ async def test_approved_run_rolls_back_and_records_every_step(
     progress = {ref.ts for ref, _ in chat.runs}
     assert len(progress) == 1 and len(chat.runs) > 5  # one message, updated in place
     assert chat.runs[-1][1].status == "succeeded"
+
+
+async def test_a_run_approved_as_its_message_appears_still_shows_how_it_ended(
+    ctx: Context, runner: Runner, chat: FakeChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approve works as soon as Slack shows the message. On a busy bot the click can come, and
+    the run end, before the message's ts is stored: the message must not stay "awaiting"."""
+    incident = await commanded(ctx)
+    post = chat.post_run
+
+    async def posted_then_approved_at_once(*, channel: str, run: RunView) -> MessageRef:
+        ref = await post(channel=channel, run=run)
+        await runner.approve(run_id=run.run_id, by=ANA)
+        await runner.execute(run.run_id)
+        return ref
+
+    monkeypatch.setattr(chat, "post_run", posted_then_approved_at_once)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    [shown] = {ref.ts for ref, _ in chat.runs}
+    assert run.progress_ts == shown
+    assert chat.runs[0][1].awaiting_approval and chat.runs[-1][1].status == "succeeded"
 
 
 async def test_transient_failures_are_retried_with_the_same_key(

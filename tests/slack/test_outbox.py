@@ -140,6 +140,40 @@ async def test_a_refused_call_fails_alone_and_its_queue_goes_on(
     assert (backlog.pending, backlog.failed) == (0, 1)
 
 
+async def test_a_call_to_an_idle_queue_is_sent_by_its_caller_and_order_holds(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """Twenty calls to one channel at once, some waiting for their answer: the first finds
+    its queue idle and goes out as it is stored (claimed then, not by a later worker pass);
+    the rest queue behind it, and the channel reads in the order they were stored."""
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        answers = await asyncio.gather(
+            *(
+                box.send(
+                    "chat_postMessage",
+                    queue=alpha,
+                    args={"channel": alpha, "text": f"m{i}"},
+                    wait=i % 3 == 0,
+                )
+                for i in range(20)
+            )
+        )
+        await until(lambda: len(texts(ws, alpha)) == 20)
+    finally:
+        await box.stop()
+    async with sessions() as session:  # type: ignore[operator]
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert texts(ws, alpha) == [json.loads(row.args)["text"] for row in rows]
+    assert [(row.state, row.attempts) for row in rows] == [(SENT, 1)] * 20
+    assert rows[0].claimed_at == rows[0].created_at  # sent by its caller, on storing
+    shown = {m["text"]: m["ts"] for m in ws.messages(alpha)}
+    assert all(answers[i]["ts"] == shown[f"m{i}"] for i in range(0, 20, 3))
+    assert all(a == {} for i, a in enumerate(answers) if i % 3)
+
+
 async def test_what_was_stored_is_delivered_after_a_restart(
     ws: Workspace, slack: LocalSlackServer, sessions: object
 ) -> None:

@@ -1,7 +1,8 @@
 """A persisted outbox for Slack Web API writes: nothing said is lost when Slack is not there.
 
-`send` stores the call first (its own short transaction), then a worker in every bot process
-delivers it:
+`send` stores the call first (its own short transaction). When nothing is ahead of it in its
+queue, the caller's process sends it at once; otherwise a worker in every bot process delivers
+it in its turn:
 
 - one queue per channel (or DM), delivered one call at a time in the order asked, so a channel
   reads as it was written even across retries; other queues do not wait for a stuck one;
@@ -33,7 +34,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.incidents.ports import ChatError
@@ -79,10 +80,12 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         client: AsyncWebClient,
         clock: Callable[[], datetime],
+        readers: async_sessionmaker[AsyncSession] | None = None,
         stale_after: timedelta = STALE_AFTER,
         on_retry: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._readers = readers or sessions  # polling and counting take no write lock
         # A claim older than this cannot still be on the wire (the call has timed out by then).
         self._stale_after = stale_after
         self._on_retry = on_retry  # (Slack method, why): the bot's retries metric
@@ -90,7 +93,8 @@ class Outbox:
         self._clock = clock
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # queues this process is delivering right now
-        self._settled: dict[int, asyncio.Event] = {}
+        self._settled: dict[int, asyncio.Event] = {}  # rows a caller here is waiting for
+        self._outcomes: dict[int, _Outcome] = {}  # how those settled, when settled here
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -115,12 +119,13 @@ class Outbox:
         """
         now = self._clock()
         body = json.dumps(dict(args))
+        queue = queue[:120]
         async with self._sessions.begin() as session:
             if replaces is not None and not wait:
                 merged = await session.execute(
                     update(OutboxMessage)
                     .where(
-                        OutboxMessage.queue == queue[:120],
+                        OutboxMessage.queue == queue,
                         OutboxMessage.replaces == replaces,
                         OutboxMessage.state == PENDING,
                         OutboxMessage.attempts == 0,
@@ -130,45 +135,58 @@ class Outbox:
                 if merged.rowcount:  # type: ignore[attr-defined]
                     self._wake.set()
                     return {}
+            # Nothing ahead of it in its queue: this process sends it now, claimed as it is
+            # stored, instead of leaving it for the worker's next look (a hop, and two more
+            # transactions, per call). Order holds: a later call finds this one `sending`.
+            now_sending = self._running and await _idle(session, queue)
             row = OutboxMessage(
-                queue=queue[:120],
+                queue=queue,
                 method=method,
                 args=body,
-                state=PENDING,
-                attempts=0,
+                state=SENDING if now_sending else PENDING,
+                attempts=1 if now_sending else 0,
                 not_before=now,
                 created_at=now,
+                claimed_at=now if now_sending else None,
                 replaces=replaces,
             )
             session.add(row)
             await session.flush()
             row_id = row.id
         settled = self._settled.setdefault(row_id, asyncio.Event()) if wait else None
-        self._wake.set()
+        if now_sending:
+            self._busy.add(queue)
+            self._track(asyncio.create_task(self._drain(queue, row), name=f"outbox-{queue}"))
+        else:
+            self._wake.set()
         if settled is None:
             return {}
         try:
             return await self._answer(row_id, settled)
         finally:
             self._settled.pop(row_id, None)
+            self._outcomes.pop(row_id, None)
 
     async def _answer(self, row_id: int, settled: asyncio.Event) -> dict[str, Any]:
         while True:
-            async with self._sessions() as session:
-                row = await session.get(OutboxMessage, row_id)
-            assert row is not None, f"outbox row {row_id} vanished"
-            if row.state == SENT:
-                return dict(json.loads(row.result or "{}"))
-            if row.state == FAILED:
-                raise ChatError(row.error or "failed", row.method.replace("_", ".", 1))
+            outcome = self._outcomes.pop(row_id, None)
+            if outcome is None:  # not settled by this process: look at the row
+                async with self._readers() as session:
+                    row = await session.get(OutboxMessage, row_id)
+                assert row is not None, f"outbox row {row_id} vanished"
+                outcome = _Outcome(row.state, row.method, row.result, row.error)
+            if outcome.state == SENT:
+                return dict(json.loads(outcome.result or "{}"))
+            if outcome.state == FAILED:
+                raise ChatError(outcome.error or "failed", outcome.method.replace("_", ".", 1))
             if self._released:
                 raise ChatError("stopping", "the bot is stopping; the call stays stored")
-            # Settled here by this process's worker, or polled for when another delivers it.
+            # Settled here by this process, or polled for when another delivers it.
             await _wait(settled, WAIT_POLL_S)
 
     async def answered(self, *, queue: str, method: str) -> dict[str, Any] | None:
         """Slack's answer to the latest delivered `method` call of `queue`, if any."""
-        async with self._sessions() as session:
+        async with self._readers() as session:
             result = await session.scalar(
                 select(OutboxMessage.result)
                 .where(
@@ -190,7 +208,7 @@ class Outbox:
             settled.set()
 
     async def backlog(self) -> Backlog:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             pending, oldest = (
                 await session.execute(
                     select(func.count(), func.min(OutboxMessage.created_at)).where(
@@ -255,10 +273,16 @@ class Outbox:
                 delay = min(delay, (head.not_before - now).total_seconds())
                 continue
             self._busy.add(head.queue)
-            task = asyncio.create_task(self._drain(head.queue), name=f"outbox-{head.queue}")
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._track(asyncio.create_task(self._drain(head.queue), name=f"outbox-{head.queue}"))
         return max(delay, 0.01)
+
+    @property
+    def _running(self) -> bool:
+        return self._task is not None and not self._stopping
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._deliveries.add(task)  # stop() lets them finish
+        task.add_done_callback(self._deliveries.discard)
 
     async def _reclaim(self, now: datetime) -> None:
         """Calls a dead process left half-sent go back to their queues (a write: only when
@@ -274,7 +298,7 @@ class Outbox:
             )
 
     async def _heads(self) -> list[OutboxMessage]:
-        async with self._sessions() as session:
+        async with self._readers() as session:
             first = (
                 select(func.min(OutboxMessage.id))
                 .where(OutboxMessage.state.in_((PENDING, SENDING)))
@@ -284,15 +308,16 @@ class Outbox:
                 await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(first)))
             )
 
-    async def _drain(self, queue: str) -> None:
-        """Deliver the queue's calls in order until it is empty or must wait."""
+    async def _drain(self, queue: str, claimed: OutboxMessage | None = None) -> None:
+        """Deliver the queue's calls in order until it is empty or must wait (starting with
+        `claimed`, its head, already claimed by the caller that stored it)."""
         try:
-            while not self._stopping:
-                row = await self._claim_head(queue)
-                if row is None:
+            row = claimed
+            while row is not None or not self._stopping:
+                row = row or await self._claim_head(queue)
+                if row is None or not await self._deliver(row):
                     return
-                if not await self._deliver(row):
-                    return
+                row = None
         except Exception:
             log.exception("outbox: delivery to %s stopped", queue)
         finally:
@@ -301,24 +326,30 @@ class Outbox:
 
     async def _claim_head(self, queue: str) -> OutboxMessage | None:
         now = self._clock()
+        # Looked for first without the write lock: mostly the queue is empty by now.
+        async with self._readers() as session:
+            head = (
+                await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
+                    .where(
+                        OutboxMessage.queue == queue,
+                        OutboxMessage.state.in_((PENDING, SENDING)),
+                    )
+                    .order_by(OutboxMessage.id)
+                    .limit(1)
+                )
+            ).one_or_none()
+        if head is None or head.state != PENDING or head.not_before > now:
+            return None
+        # Rows only ever join a queue behind it, so it stays the head unless someone else
+        # claims it first: the claim holds only if it is still pending.
         async with self._sessions.begin() as session:
-            head = await session.scalar(
-                select(OutboxMessage)
-                .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
-                .order_by(OutboxMessage.id)
-                .limit(1)
-            )
-            if head is None or head.state != PENDING or head.not_before > now:
-                return None
-            claimed = await session.execute(
+            return await session.scalar(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == head.id, OutboxMessage.state == PENDING)
                 .values(state=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+                .returning(OutboxMessage)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None  # another process took it
-            await session.refresh(head)
-            return head
 
     async def _deliver(self, row: OutboxMessage) -> bool:
         """One attempt; True when the queue may go on to its next call."""
@@ -360,8 +391,35 @@ class Outbox:
             )
         settled = self._settled.get(row.id)
         if settled is not None and values["state"] != PENDING:
+            self._outcomes[row.id] = _Outcome(
+                values["state"], row.method, values.get("result"), values.get("error")
+            )
             settled.set()
         return values["state"] != PENDING
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    state: str
+    method: str
+    result: str | None
+    error: str | None
+
+
+async def _idle(session: AsyncSession, queue: str) -> bool:
+    """No call of `queue` is waiting or on the wire, in this process or another."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Two processes must not both find the queue idle (SQLite's write lock already
+        # serialises this): a per-queue lock until this transaction ends.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:queue))"), {"queue": queue}
+        )
+    ahead = await session.scalar(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
+        .limit(1)
+    )
+    return ahead is None
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

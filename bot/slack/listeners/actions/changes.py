@@ -21,7 +21,7 @@ def _ids(value: str) -> tuple[int, int]:
 
 async def _roll_back(deps: Deps, user: str, value: str) -> dict[str, Any] | None:
     incident_id, change_id = _ids(value)
-    async with deps.ctx.sessions() as session:
+    async with deps.ctx.reading() as session:
         change = await service.get(session=session, change_id=change_id)
     if change is None or not change.previous_version:
         raise Refused("That change has no previous version to roll back to.")

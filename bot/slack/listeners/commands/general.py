@@ -33,7 +33,7 @@ async def declare(inv: Invocation) -> None:
 
 
 async def list_open(inv: Invocation) -> None:
-    async with inv.deps.ctx.sessions() as session:
+    async with inv.deps.ctx.reading() as session:
         rows = await service.list_with_alert_counts(session=session, open_only=True)
     text, blocks = incident_list([incident for incident, _ in rows], now=inv.deps.ctx.clock())
     await inv.tell(text, blocks=blocks)

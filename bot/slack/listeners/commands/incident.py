@@ -41,7 +41,7 @@ async def incident_command(
         await ack(response_type="ephemeral", text=f"I don't know `{name}`.\n\n{help_text()}")
         return
     deps = deps_of(context)
-    async with deps.ctx.sessions() as session:
+    async with deps.ctx.reading() as session:
         incident = await service.get_by_channel(session=session, channel_id=command["channel_id"])
     inv = Invocation(
         send_ack=ack,

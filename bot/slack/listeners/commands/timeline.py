@@ -22,7 +22,7 @@ async def note(inv: Invocation) -> None:
 
 
 async def show(inv: Invocation) -> None:
-    async with inv.deps.ctx.sessions() as session:
+    async with inv.deps.ctx.reading() as session:
         full = await service.get(session=session, incident_id=inv.here().id, full=True)
     assert full is not None
     text, blocks = timeline_blocks(full)

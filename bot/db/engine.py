@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, cast
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
@@ -61,11 +61,12 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
         # A read-only session (make_readers) needs no write lock: in WAL mode it reads its
         # snapshot beside the writer. query_only makes a write slipped into one fail loudly.
         reads_only = bool(conn.get_execution_options().get(READS_ONLY))
+        sqlite = conn.connection.driver_connection  # straight to SQLite: a BEGIN per session
         known = conn.connection.info  # this DBAPI connection's; saves a PRAGMA per BEGIN
         if known.get("query_only") is not reads_only:
-            conn.exec_driver_sql(f"PRAGMA query_only={int(reads_only)}")
+            sqlite.run(f"PRAGMA query_only={int(reads_only)}")
             known["query_only"] = reads_only
-        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+        sqlite.run("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -82,33 +83,43 @@ _turns: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = 
 class _TakingTurns(async_sessionmaker[AsyncSession]):
     """SQLite lets one transaction write at a time, and this process's SQLite calls run on
     the event loop's thread (bot.db.sqlite_inline): a writer waiting inside SQLite for the
-    lock would stop the loop, and with it the transaction holding the lock. So this
-    process's writers wait their turn here, first come first served, before they begin."""
+    lock would stop the loop, and with it the transaction holding the lock. So writes happen
+    only in begin(), whose sessions wait their turn here, first come first served, before
+    they begin; a session opened without begin() reads only (no write lock, no turn)."""
 
     def __init__(self, engine: AsyncEngine, database: str) -> None:
-        super().__init__(engine, expire_on_commit=False)
+        super().__init__(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
+        self._writes = async_sessionmaker(engine, expire_on_commit=False)
         self._database = database
 
     def begin(self) -> Any:
         turns = _turns.setdefault(asyncio.get_running_loop(), {})
-        return _InTurn(turns.setdefault(self._database, asyncio.Lock()), super().begin())
+        return _InTurn(turns.setdefault(self._database, asyncio.Lock()), self._writes)
 
 
 class _InTurn:
-    def __init__(self, turn: asyncio.Lock, inner: Any) -> None:
-        self._turn, self._inner = turn, inner
+    """A write session and its transaction, opened in turn and closed before the next."""
+
+    def __init__(self, turn: asyncio.Lock, writes: async_sessionmaker[AsyncSession]) -> None:
+        self._turn, self._writes = turn, writes
 
     async def __aenter__(self) -> AsyncSession:
         await self._turn.acquire()
         try:
-            return cast(AsyncSession, await self._inner.__aenter__())
+            self._session = self._writes()
+            self._transaction = self._session.begin()
+            await self._transaction.__aenter__()
         except BaseException:
             self._turn.release()
             raise
+        return self._session
 
     async def __aexit__(self, *exc: Any) -> None:
         try:
-            await self._inner.__aexit__(*exc)
+            try:
+                await self._transaction.__aexit__(*exc)  # commits, or rolls back on an error
+            finally:
+                await self._session.close()
         finally:
             self._turn.release()
 

@@ -40,6 +40,13 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    def run(self, sql: str) -> None:
+        """A statement with no answer (BEGIN, a PRAGMA), without SQLAlchemy's round of
+        bookkeeping around it."""
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        self._connection.execute(sql)
+
     def stop(self) -> None:
         self._running = False
         if self._connection is not None:

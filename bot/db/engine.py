@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -104,7 +106,14 @@ class _InTurn:
         self._turn, self._writes = turn, writes
 
     async def __aenter__(self) -> AsyncSession:
-        await self._turn.acquire()
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_S):
+                await self._turn.acquire()
+        except TimeoutError:
+            # As SQLite's own busy timeout would have said; the API answers it with a 503.
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            ) from None
         try:
             self._session = self._writes()
             self._transaction = self._session.begin()

@@ -1,0 +1,76 @@
+"""The SQLite engine: calls made on the loop's thread, writers in turn, readers beside them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from bot.db import engine as db_engine
+from bot.db.engine import make_engine, make_readers, make_sessions
+from bot.db.migrate import upgrade
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
+    upgrade(url)
+    return url
+
+
+async def _count(sessions: object) -> int:
+    async with sessions() as session:  # type: ignore[operator]
+        return int(await session.scalar(text("SELECT count(*) FROM timeline_entries")))
+
+
+async def test_writers_take_turns_and_readers_do_not_wait(sqlite_url: str) -> None:
+    """Two engines on one file in one process (the app's and a test's, say): a second writer
+    waits for the first to commit, in the event loop, not inside SQLite; a reader sees the
+    last commit while a write transaction is open."""
+    first, second = make_engine(sqlite_url), make_engine(sqlite_url)
+    writes, other_writes = make_sessions(first), make_sessions(second)
+    order: list[str] = []
+    try:
+        async with writes.begin() as session:
+            await session.execute(text("CREATE TABLE marks (who TEXT)"))
+
+        async def mark(sessions: object, who: str, hold: float) -> None:
+            async with sessions.begin() as session:  # type: ignore[attr-defined]
+                order.append(f"{who} in")
+                await session.execute(text("INSERT INTO marks VALUES (:w)"), {"w": who})
+                await asyncio.sleep(hold)  # the loop goes on meanwhile
+                order.append(f"{who} out")
+
+        holder = asyncio.create_task(mark(writes, "a", 0.3))
+        await asyncio.sleep(0.05)
+        waiter = asyncio.create_task(mark(other_writes, "b", 0))
+        await asyncio.sleep(0.05)
+        async with make_readers(second)() as session:  # beside the open write: no wait
+            assert await session.scalar(text("SELECT count(*) FROM marks")) == 0
+        await asyncio.gather(holder, waiter)
+        assert order == ["a in", "a out", "b in", "b out"]
+        async with writes() as session:  # a session outside begin() only reads
+            with pytest.raises(OperationalError, match="readonly"):
+                await session.execute(text("INSERT INTO marks VALUES ('c')"))
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_writer_kept_waiting_too_long_is_told_the_database_is_locked(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    engine = make_engine(sqlite_url)
+    writes = make_sessions(engine)
+    try:
+        async with writes.begin():
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with writes.begin():  # a write nested in a write never gets its turn
+                    pass
+        assert await _count(writes) == 0  # and the engine is usable after
+    finally:
+        await engine.dispose()

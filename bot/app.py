@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import web
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, utcnow
-from bot.db.engine import make_engine, make_readers, make_sessions
+from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
@@ -121,7 +121,6 @@ def build_app(
     # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
     outbox = Outbox(
         sessions=make_sessions(engine),
-        readers=make_readers(engine),
         client=MeteredWebClient(
             metrics=metrics,
             token=token,
@@ -142,7 +141,6 @@ def build_app(
     )
     ctx = Context(
         sessions=make_sessions(engine),
-        readers=make_readers(engine),
         config=config,
         chat=SlackChat(client, outbox),
         reminders=scheduler,
@@ -314,7 +312,6 @@ def offline_context(
     offline = _Offline()
     ctx = Context(
         sessions=make_sessions(engine),
-        readers=make_readers(engine),
         config=config,
         chat=cast(Chat, offline),
         reminders=cast(Reminders, offline),

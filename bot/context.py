@@ -25,9 +25,8 @@ class Context:
     reminders: Reminders
     clock: Callable[[], datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
-    # Sessions for reads alone (bot.db.engine.make_readers); without them, reads use `sessions`.
-    readers: async_sessionmaker[AsyncSession] | None = None
 
     def reading(self) -> AsyncSession:
-        """A session that only reads: on SQLite it does not wait for the write lock."""
-        return (self.readers or self.sessions)()
+        """A session for reads; writes go through `sessions.begin()`. On SQLite a session
+        outside begin() reads only and does not wait for the write lock."""
+        return self.sessions()

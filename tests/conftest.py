@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import FirebreakConfig, PostmortemConfig, ServiceConfig
 from bot.context import Context
-from bot.db.engine import make_engine, make_readers, make_sessions
+from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
 from examples.model_service.app import build_app as build_model_service
 from tests.fakes import FakeChat, FakeClock, FakeReminders
@@ -80,7 +80,6 @@ async def ctx(
     engine = make_engine(db_url)
     yield Context(
         sessions=make_sessions(engine),
-        readers=make_readers(engine),
         config=config,
         chat=chat,
         reminders=reminders,

@@ -60,7 +60,7 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A read-only session (make_readers) needs no write lock: in WAL mode it reads its
+        # A read-only session (outside begin()) needs no write lock: in WAL mode it reads its
         # snapshot beside the writer. query_only makes a write slipped into one fail loudly.
         reads_only = bool(conn.get_execution_options().get(READS_ONLY))
         sqlite = conn.connection.driver_connection  # straight to SQLite: a BEGIN per session
@@ -131,11 +131,3 @@ class _InTurn:
                 await self._session.close()
         finally:
             self._turn.release()
-
-
-def make_readers(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads alone. On SQLite they take no write lock, so a storm of writes does
-    not hold up a listing or a status check; on PostgreSQL they are ordinary sessions."""
-    return async_sessionmaker(
-        engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False
-    )

@@ -80,12 +80,10 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         client: AsyncWebClient,
         clock: Callable[[], datetime],
-        readers: async_sessionmaker[AsyncSession] | None = None,
         stale_after: timedelta = STALE_AFTER,
         on_retry: Callable[[str, str], None] | None = None,
     ) -> None:
         self._sessions = sessions
-        self._readers = readers or sessions  # polling and counting take no write lock
         # A claim older than this cannot still be on the wire (the call has timed out by then).
         self._stale_after = stale_after
         self._on_retry = on_retry  # (Slack method, why): the bot's retries metric
@@ -171,7 +169,7 @@ class Outbox:
         while True:
             outcome = self._outcomes.pop(row_id, None)
             if outcome is None:  # not settled by this process: look at the row
-                async with self._readers() as session:
+                async with self._sessions() as session:  # reads
                     row = await session.get(OutboxMessage, row_id)
                 assert row is not None, f"outbox row {row_id} vanished"
                 outcome = _Outcome(row.state, row.method, row.result, row.error)
@@ -186,7 +184,7 @@ class Outbox:
 
     async def answered(self, *, queue: str, method: str) -> dict[str, Any] | None:
         """Slack's answer to the latest delivered `method` call of `queue`, if any."""
-        async with self._readers() as session:
+        async with self._sessions() as session:  # reads
             result = await session.scalar(
                 select(OutboxMessage.result)
                 .where(
@@ -208,7 +206,7 @@ class Outbox:
             settled.set()
 
     async def backlog(self) -> Backlog:
-        async with self._readers() as session:
+        async with self._sessions() as session:  # reads
             pending, oldest = (
                 await session.execute(
                     select(func.count(), func.min(OutboxMessage.created_at)).where(
@@ -298,7 +296,7 @@ class Outbox:
             )
 
     async def _heads(self) -> list[OutboxMessage]:
-        async with self._readers() as session:
+        async with self._sessions() as session:  # reads
             first = (
                 select(func.min(OutboxMessage.id))
                 .where(OutboxMessage.state.in_((PENDING, SENDING)))
@@ -327,7 +325,7 @@ class Outbox:
     async def _claim_head(self, queue: str) -> OutboxMessage | None:
         now = self._clock()
         # Looked for first without the write lock: mostly the queue is empty by now.
-        async with self._readers() as session:
+        async with self._sessions() as session:  # reads
             head = (
                 await session.execute(
                     select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from bot.incidents.ports import STOPPING, ChatError
+
 log = logging.getLogger(__name__)
 
 
@@ -24,8 +26,15 @@ class Background:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+        if task.cancelled() or task.exception() is None:
+            return
+        failure = task.exception()
+        if isinstance(failure, ChatError) and failure.code == STOPPING:
+            # Not a fault, so no traceback: its calls are stored and sent after the next start,
+            # which also resumes an unfinished channel set-up.
+            log.warning("background task %s cut short: the bot is stopping", task.get_name())
+            return
+        log.error("background task %s failed", task.get_name(), exc_info=failure)
 
     @property
     def pending(self) -> int:

@@ -18,6 +18,7 @@ from bot.alerts import service as alerts_service
 from bot.alerts.models import AlertOccurrence
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
 from bot.context import Context
+from bot.db import locks
 from bot.incidents import service as incidents_service
 from bot.incidents import timeline
 from bot.incidents.models import Incident
@@ -105,6 +106,10 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
     now = ctx.clock()
     rules = ctx.config.alerts
     result = IntakeResult()
+    # Copies of one group's notification arrive together (Alertmanager HA pairs both send):
+    # one at a time, so only one of them inserts the incident. On PostgreSQL a loser's rolled-
+    # back insert would still spend an id from the sequence, and the first incident be INC-2.
+    await locks.hold_until_commit(session=session, key=f"group:{batch.source}:{batch.group_key}")
     known = await alerts_service.find(
         session=session,
         source=batch.source,

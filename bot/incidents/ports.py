@@ -136,6 +136,10 @@ class RunView:
     dry_run: bool = False
 
 
+# ChatError code: the bot is shutting down; the call is stored and sent after the next start.
+STOPPING = "stopping"
+
+
 class ChatError(Exception):
     """The chat platform refused a call; `code` is its error code (Slack's "not_in_channel")."""
 

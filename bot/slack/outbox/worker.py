@@ -34,10 +34,11 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.incidents.ports import ChatError
+from bot.db import locks
+from bot.incidents.ports import STOPPING, ChatError
 from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class Outbox:
             if outcome.state == FAILED:
                 raise ChatError(outcome.error or "failed", outcome.method.replace("_", ".", 1))
             if self._released:
-                raise ChatError("stopping", "the bot is stopping; the call stays stored")
+                raise ChatError(STOPPING, "the bot is stopping; the call stays stored")
             # Settled here by this process, or polled for when another delivers it.
             await _wait(settled, WAIT_POLL_S)
 
@@ -406,12 +407,8 @@ class _Outcome:
 
 async def _idle(session: AsyncSession, queue: str) -> bool:
     """No call of `queue` is waiting or on the wire, in this process or another."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Two processes must not both find the queue idle (SQLite's write lock already
-        # serialises this): a per-queue lock until this transaction ends.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:queue))"), {"queue": queue}
-        )
+    # Two processes must not both find the queue idle.
+    await locks.hold_until_commit(session=session, key=queue)
     ahead = await session.scalar(
         select(OutboxMessage.id)
         .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))

@@ -26,6 +26,7 @@ from bot.alerts.sources.registry import PARSERS
 from bot.changes import flows as change_flows
 from bot.changes import service as changes_service
 from bot.changes.schemas import ChangeEvent, ChangeOut, FreezeOut
+from bot.context import Context
 from bot.incidents import flows, service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import parse_ref
@@ -196,22 +197,53 @@ def _measured(metrics: Metrics, source: str) -> Iterator[None]:
         )
 
 
+@dataclass(frozen=True)
+class _FollowUp:
+    """The chat work a notification leaves for one incident; merged with any already queued."""
+
+    changed: bool  # alerts new or resolved; else a repeat, to finish a set-up cut short
+    all_resolved: bool = False
+
+    def merge(self, later: _FollowUp) -> _FollowUp:
+        return _FollowUp(self.changed or later.changed, self.all_resolved or later.all_resolved)
+
+    async def run(self, ctx: Context, incident_id: int) -> None:
+        if self.changed:
+            await flows.alerts_changed(
+                ctx=ctx, incident_id=incident_id, all_resolved=self.all_resolved
+            )
+        else:
+            await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+
+
 def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
-    """Slack work runs after the webhook is answered, so a slow Slack never delays Alertmanager."""
+    """Slack work runs after the webhook is answered, so a slow Slack never delays Alertmanager.
+
+    One follow-up per incident at a time: it reads the incident afresh, so what a storm asks
+    while one runs is merged into a single next run, not a queue of Slack calls per alert.
+    """
     ctx = deps.ctx
     touched = result.all_resolved | ({result.incident_id} if result.incident_id else set())
     for incident_id in touched:
         if result.changed and not (result.opened and incident_id == result.incident_id):
-            work = flows.alerts_changed(
-                ctx=ctx, incident_id=incident_id, all_resolved=incident_id in result.all_resolved
-            )
+            asked = _FollowUp(changed=True, all_resolved=incident_id in result.all_resolved)
         elif not result.chat_done:
             # A repeat also finishes a set-up that an earlier failure or restart cut short.
-            work = flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+            asked = _FollowUp(changed=False)
         else:
             continue  # a repeat of an incident whose channel is set up: nothing to do
+
+        async def work(asked: _FollowUp, incident_id: int = incident_id) -> None:
+            await asked.run(ctx, incident_id)
+
         with incident_logs(incident_id):  # also on the task's failure, logged when it ends
-            deps.background.spawn(work, name=f"INC-{incident_id}-alerts")
+            deps.background.spawn_merged(
+                ("alerts", incident_id),
+                work,
+                asked,
+                merge=_FollowUp.merge,
+                name=f"INC-{incident_id}-alerts",
+            )
 
 
 def _authenticate(request: Request, token: str | None) -> None:

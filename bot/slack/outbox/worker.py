@@ -161,15 +161,20 @@ class Outbox:
         if settled is None:
             return {}
         try:
-            return await self._answer(row_id, settled)
+            return await self._answer(row_id, queue, settled)
         finally:
             self._settled.pop(row_id, None)
             self._outcomes.pop(row_id, None)
 
-    async def _answer(self, row_id: int, settled: asyncio.Event) -> dict[str, Any]:
+    async def _answer(self, row_id: int, queue: str, settled: asyncio.Event) -> dict[str, Any]:
         while True:
             outcome = self._outcomes.pop(row_id, None)
-            if outcome is None:  # not settled by this process: look at the row
+            # Not settled by this process: look at the row, unless this process is sending the
+            # queue's calls now (then it settles this one too, or stops and lets us look).
+            if outcome is None and queue in self._busy and not self._released:
+                await _wait(settled, WAIT_POLL_S)
+                continue
+            if outcome is None:
                 async with self._sessions() as session:  # reads
                     row = await session.get(OutboxMessage, row_id)
                 assert row is not None, f"outbox row {row_id} vanished"

@@ -11,7 +11,8 @@ in this process, and the load generator (bench/load.py) in a process of its own:
    timed from the moment its first notification was sent;
 4. a paced run (`--rate` notifications/s over new groups): webhook latency at that rate.
 
-Run: .venv/bin/python -m bench.storm [--notifications 20000 --groups 200] [--profile out.txt]
+Run: .venv/bin/python -m bench.storm [--notifications 20000 --groups 200] [--postgres]
+[--profile out.txt]
 """
 
 from __future__ import annotations
@@ -305,12 +306,23 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="py-spy's samples of the bot during the storm (.txt: raw)"
     )
+    parser.add_argument(
+        "--postgres", action="store_true", help="on a throwaway PostgreSQL server, not SQLite"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, LocalSlackServer(workspace()) as slack:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        slack = stack.enter_context(LocalSlackServer(workspace()))
+        if args.postgres:
+            from bench.run import postgres_urls  # bench.run imports this module
+
+            url = next(stack.enter_context(postgres_urls()))
+        else:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         result = storm(
             Path(tmp),
             slack,
-            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            database_url=url,
             notifications=args.notifications,
             groups=args.groups,
             concurrency=args.concurrency,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -51,19 +53,20 @@ async def open_group_state(
     *, session: AsyncSession, source: str, group_key: str
 ) -> OpenGroup | None:
     """What a repeated notification needs to know of its group's open incident, if any."""
-    query = select(
-        Incident.id,
-        Incident.severity,
-        Incident.channel_id,
-        Incident.announcement_ts,
-        Incident.broadcast_ts,
-    ).where(
-        Incident.source == source,
-        Incident.group_key == group_key,
-        Incident.status != Status.RESOLVED,
-    )
-    row = (await session.execute(query)).one_or_none()
+    params = {"source": source, "group_key": group_key}
+    row = (await session.execute(_open_group_query(), params)).one_or_none()
     return None if row is None else OpenGroup(*row)
+
+
+@cache
+def _open_group_query() -> Select[Any]:
+    # Built once, on the table: see bot.alerts.service._statuses_query.
+    c = Incident.__table__.c
+    return select(c.id, c.severity, c.channel_id, c.announcement_ts, c.broadcast_ts).where(
+        c.source == bindparam("source"),
+        c.group_key == bindparam("group_key"),
+        c.status != Status.RESOLVED,
+    )
 
 
 async def list_with_alert_counts(

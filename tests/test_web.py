@@ -110,6 +110,25 @@ def test_repeats_update_the_incident_and_resolution_is_recorded(bot: Bot) -> Non
     )
 
 
+def test_a_burst_of_changes_to_one_incident_leaves_its_announcement_showing_the_last(
+    bot: Bot,
+) -> None:
+    """However the burst's chat follow-ups interleave or merge (tests/test_tasks.py has the
+    merging itself), the card ends up showing every alert."""
+    bot.webhook("alertmanager", am_notification())
+    channel_id = bot.announced("INC-1")["channel_id"]
+    bursts = [am_notification(am_alert(fingerprint=f"{n:016x}")) for n in range(1, 13)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda body: bot.webhook("alertmanager", body), bursts))
+    assert [a.json()["firing"] for a in answers] == [1] * 12
+
+    def fields() -> list[str]:
+        [card] = [m for m in bot.workspace.messages(channel_id) if m.get("blocks")]
+        return [f["text"] for b in card["blocks"] for f in b.get("fields", [])]
+
+    wait_for(lambda: "*Alerts firing*\n13" in fields(), what="13 alerts on the card")
+
+
 def test_twenty_concurrent_deliveries_open_one_incident_and_one_channel(
     tmp_path: Path, config: FirebreakConfig, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,13 +115,20 @@ async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) 
         await _open_in_chat(ctx, incident_id)
         incident = await changes.load(ctx, incident_id=incident_id)
         await changes.sync(ctx, incident)  # serialised per incident by sync itself
-        if all_resolved:
+        if all_resolved and not await _firing(ctx, incident_id):
+            # Not when an alert fired again before this ran (merged follow-ups, a slow Slack):
+            # the card now shows it firing, and the timeline keeps both moments.
             await changes.tell(
                 ctx,
                 incident,
                 ":white_check_mark: All alerts of this incident have resolved. "
                 "It stays open until its commander resolves it.",
             )
+
+
+async def _firing(ctx: Context, incident_id: int) -> int:
+    async with ctx.reading() as session:
+        return await service.firing_count(session=session, incident_id=incident_id)
 
 
 async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:

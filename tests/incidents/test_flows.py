@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.incidents import flows, service
 from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeReminders
-from tests.payloads import am_notification
+from tests.payloads import am_alert, am_notification
 
 
 async def opened(ctx: Context) -> int:
@@ -132,3 +132,32 @@ async def test_declared_incident_invites_its_declarer(ctx: Context, chat: FakeCh
     assert chat.channels[0].name == "inc-1-checkout-fraud-scores-all-zero"
     assert chat.invites == [(chat.channels[0].id, ["U0DEV0009"])]
     assert chat.announcements[0][1].declared_by == "U0DEV0009"
+
+
+async def test_all_resolved_is_said_in_the_channel_unless_an_alert_fired_again(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id = await opened(ctx)
+    await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    channel = chat.channels[0].id
+    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:20:00Z"))
+    assert (await receive(ctx, resolved)).all_resolved == {incident_id}
+    # The alert fires again (a new startsAt) before the follow-up of its resolution runs.
+    refired = await receive(ctx, am_notification(am_alert(starts_at="2026-11-27T03:25:00Z")))
+    assert refired.incident_id == incident_id and refired.firing == 1
+    await flows.alerts_changed(ctx=ctx, incident_id=incident_id, all_resolved=True)
+    assert not [text for where, text in chat.said if where == channel and "All alerts" in text]
+
+    again = am_notification(
+        am_alert(
+            status="resolved", starts_at="2026-11-27T03:25:00Z", ends_at="2026-11-27T03:40:00Z"
+        )
+    )
+    assert (await receive(ctx, again)).all_resolved == {incident_id}
+    await flows.alerts_changed(ctx=ctx, incident_id=incident_id, all_resolved=True)
+    told = [text for where, text in chat.said if where == channel and "All alerts" in text]
+    assert len(told) == 1 and "have resolved" in told[0]
+
+
+async def receive(ctx: Context, body: dict[str, object]) -> intake.IntakeResult:
+    return await intake.receive(ctx=ctx, batch=alertmanager.parse(body))

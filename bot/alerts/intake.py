@@ -44,7 +44,8 @@ class IntakeResult:
 
 
 async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
-    """Record the batch in one transaction; a lost race with a concurrent copy is retried."""
+    """Record the batch in one transaction, retried when a unique constraint says a
+    concurrent transaction stored the same row first."""
     repeat = await _repeat(ctx, batch)
     if repeat is not None:
         return repeat
@@ -53,7 +54,9 @@ async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
             async with ctx.sessions.begin() as session:
                 return await _record(ctx, session, batch)
         except IntegrityError:
-            # Another delivery of the same group committed first; our re-read will see it.
+            # Copies of one group take turns (_record's lock), so this is another transaction
+            # storing a row this one shares (an alert also sent in another group); the re-read
+            # sees it.
             if attempt == RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")

@@ -171,17 +171,14 @@ class Outbox:
             outcome = self._outcomes.pop(row_id, None)
             # Not settled by this process: look at the row, unless this process is sending the
             # queue's calls now (then it settles this one too, or stops and lets us look).
-            if outcome is None and queue in self._busy and not self._released:
-                await _wait(settled, WAIT_POLL_S)
-                continue
-            if outcome is None:
+            if outcome is None and (queue not in self._busy or self._released):
                 async with self._sessions() as session:  # reads
                     row = await session.get(OutboxMessage, row_id)
                 assert row is not None, f"outbox row {row_id} vanished"
                 outcome = _Outcome(row.state, row.method, row.result, row.error)
-            if outcome.state == SENT:
+            if outcome is not None and outcome.state == SENT:
                 return dict(json.loads(outcome.result or "{}"))
-            if outcome.state == FAILED:
+            if outcome is not None and outcome.state == FAILED:
                 raise ChatError(outcome.error or "failed", outcome.method.replace("_", ".", 1))
             if self._released:
                 raise ChatError(STOPPING, "the bot is stopping; the call stays stored")

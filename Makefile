@@ -8,8 +8,10 @@ MLFLOW_VERSION ?= 3.17.2
 HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
+# pytest-xdist workers: most tests wait on sockets and servers, so more workers than cores.
+JOBS ?= 4
 
-.PHONY: run test install lint typecheck unit servers constraints clean example-service demo screenshots bench
+.PHONY: run test install lint typecheck unit integration e2e servers constraints clean example-service demo screenshots bench
 
 run: $(STAMP)
 	$(BIN)/firebreak serve --host $(HOST) --port $(PORT)
@@ -27,13 +29,22 @@ demo: $(STAMP)
 # The README's pictures: the browser test, keeping its screenshots in docs/screenshots
 # (emoji need Debian's fonts-noto-color-emoji).
 screenshots: $(STAMP) servers
-	FIREBREAK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser -q
+	FIREBREAK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser -q tests/e2e
 
+# Every layer: tests/unit (in-process only), tests/integration (PostgreSQL, Alertmanager,
+# Prometheus, MLflow, `firebreak` processes), tests/e2e (Chromium, the demo).
 test: $(STAMP) servers lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS)
 
+# The fast inner loop: no servers, no child processes.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -m "not realserver"
+	$(BIN)/python -m pytest -n $(JOBS) tests/unit
+
+integration: $(STAMP) servers
+	$(BIN)/python -m pytest -n $(JOBS) tests/integration
+
+e2e: $(STAMP) servers
+	$(BIN)/python -m pytest -n $(JOBS) tests/e2e
 
 # Benchmarks against a real `firebreak serve` (SQLite, and PostgreSQL when installed) into
 # docs/benchmarks.md; not part of `make test`. Smaller: make bench BENCH_ARGS="--notifications 2000"

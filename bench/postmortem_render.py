@@ -23,7 +23,7 @@ from bot.incidents.models import TimelineEntry
 from bot.postmortem.facts import facts_from
 from bot.postmortem.render import render
 from tests.payloads import am_alert, am_notification
-from tests.postmortem import sample
+from tests.unit.postmortem import sample
 
 
 def big_timeline(entries: int) -> list[Any]:

@@ -25,10 +25,16 @@ def postgres() -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.realserver)])
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated database of the test's own: SQLite (the default) and PostgreSQL (production)."""
-    if request.param == "sqlite":
+    """A migrated database of the test's own: SQLite unless the test is parametrized (or its
+    folder's conftest says) "postgresql". tests/integration/postgresql/ runs the unit tests that
+    use this fixture again on PostgreSQL."""
+    return migrated_database(request, tmp_path, getattr(request, "param", "sqlite"))
+
+
+def migrated_database(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> str:
+    if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
     else:
         base = request.getfixturevalue("postgres")

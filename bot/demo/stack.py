@@ -10,10 +10,13 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from string import Template
 
+from bot.config import load_config
 from bot.demo.processes import child, free_port
+from bot.incidents.oncall import WEEKDAYS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "examples" / "demo"
@@ -34,6 +37,7 @@ class Monitoring:
 @dataclass
 class Stack:
     workdir: Path
+    config: Path  # Firebreak's, filled in from examples/demo/firebreak.yaml
     model_url: str
     bot_url: str
     webhook_token: str
@@ -51,15 +55,44 @@ def find_monitoring() -> Monitoring | None:
     return None
 
 
+def rotation(now: datetime) -> dict[str, str]:
+    """The demo rotation's first hand-over: two days before `now` (a date in UTC), so in any
+    time zone it is past, the next one is days away, and the first user is on call for the
+    whole demo, whatever the date."""
+    day = now.date() - timedelta(days=2)
+    return {"rotation_start": day.isoformat(), "handover_day": WEEKDAYS[day.weekday()]}
+
+
+def write_config(target: Path, *, model_service_url: str, postmortems: Path, now: datetime) -> None:
+    """Firebreak's config for the demo, from examples/demo/firebreak.yaml."""
+    _fill(
+        "firebreak.yaml",
+        target,
+        model_service_url=model_service_url,
+        postmortems=str(postmortems),
+        **rotation(now),
+    )
+
+
+def on_call(config: Path, at: datetime) -> str:
+    """Who the filled-in config's rotation puts on call for the demo's service at `at`."""
+    oncall = load_config(config).services[SERVICE].oncall
+    if oncall is None:
+        raise DemoError(f"{config} gives {SERVICE} no on-call rotation")
+    return oncall.on_call(at)
+
+
 def start(
     exits: ExitStack,
     *,
     workdir: Path,
     postmortems: Path,
     monitoring: Monitoring | None,
+    now: datetime,
     say: Callable[[str], None],
 ) -> Stack:
-    """Start everything (stopped when `exits` closes); `say` narrates."""
+    """Start everything (stopped when `exits` closes); `now` places the on-call rotation,
+    `say` narrates."""
     if not (ROOT / "examples" / "model_service").is_dir():
         raise DemoError(f"the demo runs from a Firebreak source checkout; no examples in {ROOT}")
     python = sys.executable
@@ -78,7 +111,7 @@ def start(
 
     token = secrets.token_hex(16)
     config = workdir / "firebreak.yaml"
-    _fill("firebreak.yaml", config, model_service_url=model_url, postmortems=str(postmortems))
+    write_config(config, model_service_url=model_url, postmortems=postmortems, now=now)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))}
     env.update(
         FIREBREAK_CONFIG=str(config),
@@ -96,7 +129,9 @@ def start(
         )
     )
     say(f"Firebreak up at {bot_url} with its Slack stand-in (open it in a browser to watch)")
-    stack = Stack(workdir=workdir, model_url=model_url, bot_url=bot_url, webhook_token=token)
+    stack = Stack(
+        workdir=workdir, config=config, model_url=model_url, bot_url=bot_url, webhook_token=token
+    )
     if monitoring is None:
         return stack
 

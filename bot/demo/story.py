@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO, TypeVar
@@ -22,6 +22,7 @@ from typing import Any, TextIO, TypeVar
 import httpx
 
 from bot.alerts.sources import alertmanager
+from bot.context import utcnow
 from bot.demo import stack as servers
 from bot.demo.page import Responder
 from bot.demo.processes import wait_until
@@ -56,9 +57,11 @@ def run_demo(
     monitoring: bool = True,
     timeout: float = 110,
     out: TextIO = sys.stdout,
+    clock: Callable[[], datetime] = utcnow,
 ) -> int:
     """Tell the story; 0 when the whole loop closed, 1 if it did not. `output` keeps the
-    postmortem; everything else lives in a temporary folder removed at the end."""
+    postmortem; everything else lives in a temporary folder removed at the end. `clock` is
+    the servers' own: Prometheus and Firebreak read the time themselves."""
     transcript = Transcript(out)
     found = servers.find_monitoring() if monitoring else None
     if not monitoring:
@@ -79,9 +82,12 @@ def run_demo(
                 workdir=workdir,
                 postmortems=output,
                 monitoring=found,
+                now=clock(),
                 say=transcript.say,
             )
-            _story(stack, transcript, deadline=time.monotonic() + timeout, output=output)
+            _story(
+                stack, transcript, clock=clock, deadline=time.monotonic() + timeout, output=output
+            )
         except KeyboardInterrupt:
             transcript.say("interrupted: stopping every server the demo started")
             return 130
@@ -94,8 +100,17 @@ def run_demo(
     return 0
 
 
-def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Path) -> None:
+def _story(
+    stack: Stack,
+    transcript: Transcript,
+    *,
+    clock: Callable[[], datetime],
+    deadline: float,
+    output: Path,
+) -> None:
     say = transcript.say
+    on_call = servers.on_call(stack.config, clock())
+    say(f"{on_call} is on call for {SERVICE} this week (a weekly rotation in Firebreak's config)")
     begun = time.time()  # a postmortem from an earlier demo may have the same name
 
     def wait(predicate: Callable[[], T | None], what: str, interval: float = 0.2) -> T:
@@ -116,7 +131,7 @@ def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Pat
         ).raise_for_status()
         say(f"deployed {BAD_VERSION} to {SERVICE}: a broken model (click-through rate 0.02)")
 
-        started = datetime.now(UTC)
+        started = clock()
         if prometheus:
             wait(lambda: _prometheus_alert(prometheus) == "firing", "the alert to fire")
             say(f"Prometheus: {ALERTNAME} firing; Alertmanager notifies Firebreak")
@@ -127,6 +142,8 @@ def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Pat
 
         incident = wait(lambda: _announced(bot), "the incident to open")
         ref, channel, commander = incident["id"], incident["channel_id"], incident["commander"]
+        if commander != on_call:
+            raise DemoError(f"{ref}'s commander is {commander}, but {on_call} is on call")
         say(
             f"{ref} opened: #{incident['channel_name']}, {incident['severity']}, "
             f"commander {commander} (on call for {SERVICE})"
@@ -149,7 +166,7 @@ def _story(stack: Stack, transcript: Transcript, *, deadline: float, output: Pat
         else:
             wait(lambda: (_model_ctr(model) or 0) >= THRESHOLD, "the signal")
             say("quality signal recovered: the model service reports click-through rate 0.12")
-            _post_alert(stack, bot, started=started, ended=datetime.now(UTC))
+            _post_alert(stack, bot, started=started, ended=clock())
 
         wait(lambda: _timeline(bot, ref, "alerts.all_resolved"), "the alert to resolve")
         say(f"{ALERTNAME} resolved: {ref}'s timeline says all its alerts are resolved")

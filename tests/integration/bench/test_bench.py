@@ -1,0 +1,88 @@
+"""The benchmarks at a tiny size, so they cannot rot: they run, and the storm's checks hold.
+
+Nothing here is timed; `make bench` measures."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.run import Sizes, run
+from bench.server import workspace
+from bench.storm import storm
+from bench.storm_plan import plan
+from bot.db.migrate import upgrade
+from bot.localslack import LocalSlackServer
+from tests.paths import ROOT
+from tests.postgres import create_database
+
+TINY = Sizes(notifications=50, groups=5, quiet=3, entries=200, paced=20, rate=50.0)
+
+
+def test_the_plan_keeps_each_groups_order_and_sends_what_it_expects() -> None:
+    storm_plan = plan(notifications=50, groups=5)
+    assert len(storm_plan.order) == 50
+    for g in range(5):
+        seqs = [n.seq for n in storm_plan.order if n.group == g]
+        assert seqs == list(range(10))
+    sent = {(a["fingerprint"], a["startsAt"]) for n in storm_plan.order for a in n.body["alerts"]}
+    expected = {
+        (fp, starts.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for g in storm_plan.groups
+        for fp, starts in g.occurrences
+    }
+    assert sent == expected
+    assert any(resolved for g in storm_plan.groups for resolved in g.occurrences.values())
+
+
+def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    [sqlite] = run(TINY, out=out, with_postgres=False)
+    check = sqlite.storm.check
+    assert check.incidents == check.channels == check.announced == TINY.groups
+    assert check.lost == 0 and check.occurrences_sent > TINY.groups
+    assert sqlite.storm.storm.sent == sqlite.storm.noop.sent == TINY.notifications
+    assert sqlite.storm.paced_check is not None and sqlite.storm.paced_check.lost == 0
+    assert len(sqlite.quiet["announce"]) == TINY.quiet and len(sqlite.postmortem_ms) == 5
+    assert sqlite.storm.rss_after_mb > 0
+    text = out.read_text()
+    assert "| alerts lost | 0 | 0 |" in text
+    assert f"| incidents created | {TINY.groups} | {TINY.groups} |" in text
+    assert "## Targets" in text and "## SQLite" in text
+
+
+def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
+    url = asyncio.run(create_database(postgres, "bench_tiny"))
+    upgrade(url)
+    with LocalSlackServer(workspace()) as slack:
+        result = storm(
+            tmp_path, slack, database_url=url, notifications=50, groups=5, paced_rate=None
+        )
+    assert result.check.incidents == result.check.channels == 5
+    assert result.check.lost == 0 and result.storm.failed == 0
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        ["bench.alert_to_announcement", "--n", "2"],
+        ["bench.approval_to_deploy", "--n", "1"],
+        ["bench.postmortem_render", "--entries", "50", "--runs", "1"],
+        ["bench.storm", "--notifications", "20", "--groups", "2", "--rate", "0"],
+    ],
+)
+def test_each_script_runs_on_its_own(script: list[str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", *script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| p50 ms | p99 ms | max ms |" in done.stdout

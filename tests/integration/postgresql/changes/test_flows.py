@@ -1,0 +1,3 @@
+"""tests/unit/changes/test_flows.py on PostgreSQL."""
+
+from tests.unit.changes.test_flows import *  # noqa: F403

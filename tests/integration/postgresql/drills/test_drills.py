@@ -1,0 +1,3 @@
+"""tests/unit/drills/test_drills.py on PostgreSQL."""
+
+from tests.unit.drills.test_drills import *  # noqa: F403

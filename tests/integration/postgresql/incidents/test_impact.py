@@ -1,0 +1,3 @@
+"""tests/unit/incidents/test_impact.py on PostgreSQL."""
+
+from tests.unit.incidents.test_impact import *  # noqa: F403

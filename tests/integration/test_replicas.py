@@ -1,0 +1,152 @@
+"""Two `firebreak serve` replicas on one PostgreSQL, requests spread across both: one incident
+and one channel per alert group; one replica runs the reminders, and when it is killed the
+other takes over within FIREBREAK_SCHEDULER_TAKEOVER_S, firing each due reminder once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.db.migrate import upgrade
+from bot.localslack import LocalSlackServer, Workspace
+from tests.payloads import am_alert, am_notification
+from tests.postgres import create_database
+from tests.processes import firebreak_command, process
+from tests.scenario import ENV
+from tests.servers import free_port, wait_for
+
+TOKEN = "xoxb-replicas-1"
+WEBHOOK_TOKEN = "replicas-webhook-token"
+GROUPS = 20
+TAKEOVER_S = 1.0
+NO_COMMANDER = "has had no incident commander"
+CONFIG = """\
+services:
+  search-ranker:
+    owners: [U0ANA0001, U0BEN0002]
+reminders:
+  commander_after: 40s   # falls due well after the owner of the reminders is killed
+"""
+
+
+def notification(group: int) -> dict[str, Any]:
+    return am_notification(
+        am_alert(fingerprint=f"repl{group:04d}", alertname=f"Replica{group}"),
+        group_key=f'{{}}:{{alertname="Replica{group}"}}',
+    )
+
+
+@dataclass
+class Replica:
+    pid: int
+    url: str
+
+
+@contextmanager
+def replica(
+    tmp_path: Path, database_url: str, slack: LocalSlackServer, name: str
+) -> Iterator[Replica]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ENV},
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": "replicas-signing-secret",
+        "FIREBREAK_SLACK_API_URL": slack.base_url,
+        "FIREBREAK_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "FIREBREAK_DATABASE_URL": database_url,
+        "FIREBREAK_CONFIG": str(tmp_path / "firebreak.yaml"),
+        "FIREBREAK_SCHEDULER_TAKEOVER_S": str(TAKEOVER_S),
+    }
+    with process(
+        firebreak_command("serve", "--port", str(port), "--log-level", "warning"),
+        log=tmp_path / f"{name}.log",
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+    ) as proc:
+        yield Replica(pid=proc.pid, url=f"http://127.0.0.1:{port}")
+
+
+def role(url: str) -> str | None:
+    try:
+        return str(httpx.get(f"{url}/readyz", timeout=2).json()["reminders"])
+    except httpx.HTTPError:
+        return None
+
+
+def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owner(
+    tmp_path: Path, postgres: str
+) -> None:
+    (tmp_path / "firebreak.yaml").write_text(CONFIG)
+    database_url = asyncio.run(create_database(postgres, "replicas"))
+    upgrade(database_url)
+    workspace = Workspace(tokens=[TOKEN])
+    for user, name in (("U0ANA0001", "ana"), ("U0BEN0002", "ben")):
+        workspace.add_user(user, name)
+    workspace.ensure_channel("incidents")
+
+    with LocalSlackServer(workspace) as slack, ExitStack() as stack:
+        first = stack.enter_context(replica(tmp_path, database_url, slack, "first"))
+        second = stack.enter_context(replica(tmp_path, database_url, slack, "second"))
+        urls = [first.url, second.url]
+
+        def deliver(job: tuple[int, str]) -> int:
+            group, url = job
+            answer = httpx.post(
+                f"{url}/webhooks/alertmanager",
+                json=notification(group),
+                headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
+                timeout=15,
+            )
+            return answer.status_code
+
+        # Every group to both replicas at once, as two Alertmanagers behind a balancer would.
+        jobs = [(group, url) for group in range(GROUPS) for url in urls]
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(deliver, jobs)) == {200}
+
+        def incidents(url: str) -> list[tuple[str, str]]:
+            listed = httpx.get(f"{url}/api/incidents", params={"limit": 100}).json()
+            return sorted((i["id"], i["title"]) for i in listed)
+
+        opened = incidents(first.url)
+        assert len(opened) == len({title for _, title in opened}) == GROUPS
+        assert incidents(second.url) == opened  # one store, whichever replica answers
+
+        def channels() -> list[str]:
+            return [c["name"] for c in workspace.channels() if c["name"].startswith("inc-")]
+
+        wait_for(lambda: len(channels()) >= GROUPS, timeout=60, what="every channel made")
+        assert len(channels()) == len(set(channels())) == GROUPS
+
+        roles = {url: role(url) for url in urls}
+        assert sorted(roles.values()) == ["owner", "standby"], roles
+        owner = first if roles[first.url] == "owner" else second
+        survivor = second if owner is first else first
+        os.killpg(owner.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(lambda: role(survivor.url) == "owner", timeout=15, what="the takeover")
+        took = time.monotonic() - killed
+        assert took <= TAKEOVER_S + 3, f"the survivor took {took:.1f}s to take over"
+
+        # The commander reminders fall due after the kill: the survivor fires each, once.
+        ids = {c["id"] for c in workspace.channels() if c["name"].startswith("inc-")}
+
+        def reminded() -> dict[str, int]:
+            return {
+                channel: sum(NO_COMMANDER in m["text"] for m in workspace.messages(channel))
+                for channel in ids
+            }
+
+        wait_for(lambda: all(reminded().values()), timeout=90, what="every reminder fired")
+        time.sleep(TAKEOVER_S * 3)  # a doubled reminder would show up by now
+        assert set(reminded().values()) == {1}, reminded()

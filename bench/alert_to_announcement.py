@@ -21,7 +21,7 @@ from bench.server import Bot, running_bot, workspace
 from bench.stats import percentiles
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification
-from tests.servers import wait_for
+from tests.polling import wait_until
 
 
 def announced_at(space: Workspace, channel_id: str) -> float | None:
@@ -50,7 +50,8 @@ def quiet(bot: Bot, n: int) -> dict[str, list[float]]:
             channel = bot.workspace.channel_by_name(channel_name)
             return announced_at(bot.workspace, channel["id"]) if channel else None
 
-        samples["announce"].append((wait_for(announced, timeout=10) - sent) * 1000)
+        posted = wait_until(announced, timeout=10, what=f"the announcement in #{channel_name}")
+        samples["announce"].append((posted - sent) * 1000)
     for _ in range(n):
         elapsed, status = bot.command("list")
         assert status == 200, f"/incident list answered {status}"

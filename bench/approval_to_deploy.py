@@ -28,7 +28,8 @@ from bench.stats import percentiles
 from bot.localslack import LocalSlackServer
 from examples.model_service.app import build_app as build_model_service
 from tests.payloads import am_alert, am_notification
-from tests.servers import ServerThread, free_port, slack_headers, wait_for
+from tests.polling import wait_until
+from tests.servers import ServerThread, free_port, slack_headers
 
 ANA = "U0ANA0001"
 HERE = Path(__file__).parent
@@ -92,7 +93,7 @@ def main() -> None:
                     ),
                 )
                 ref = f"INC-{i + 1}"
-                channel = wait_for(
+                channel = wait_until(
                     lambda: http.get(f"/api/incidents/{ref}").json()["channel_id"],
                     what=f"{ref}'s channel",
                 )
@@ -105,7 +106,7 @@ def main() -> None:
                     "response_url": "http://127.0.0.1:9/",
                 }
                 signed_form(http, {**common, "text": "commander me"})
-                wait_for(
+                wait_until(
                     lambda: http.get(f"/api/incidents/{ref}").json()["commander"] == ANA,
                     what="commander",
                 )
@@ -117,7 +118,7 @@ def main() -> None:
                             return message
                     return None
 
-                asked = wait_for(approval, what="the approval request")
+                asked = wait_until(approval, what="the approval request")
                 value = asked["blocks"][-1]["elements"][0]["value"]
                 payload = {
                     "type": "block_actions",
@@ -139,7 +140,7 @@ def main() -> None:
                 before = len(arrivals.times)
                 clicked = time.time()
                 signed_form(http, {"payload": json.dumps(payload)})
-                arrived = wait_for(
+                arrived = wait_until(
                     lambda: arrivals.times[before] if len(arrivals.times) > before else None,
                     what="the rollback request",
                 )

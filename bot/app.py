@@ -137,7 +137,11 @@ def build_app(
         await reminders.fire(ctx, incident_id=incident_id, kind=kind)
 
     scheduler = ReminderScheduler(
-        engine=engine, fire=fire, owner_check=settings.scheduler_takeover_s, metrics=metrics
+        engine=engine,
+        fire=fire,
+        clock=clock,
+        owner_check=settings.scheduler_takeover_s,
+        metrics=metrics,
     )
     ctx = Context(
         sessions=make_sessions(engine),

@@ -1,23 +1,23 @@
-"""Reminders on APScheduler 3, persisted in the project's database; one process runs them.
+"""Reminders: due times kept in the project's database, fired by one process, at least once.
 
-The job store is synchronous. Its SQLite writes must never run on the event loop's thread: a
-write waiting for SQLite's lock there would block the very coroutine that holds the lock. So
-the scheduler runs in its own thread (BackgroundScheduler), schedule/cancel go through
-asyncio.to_thread, and a due reminder is handed back to the bot's event loop to run.
+Each reminder is a row of `reminders` under a stable key (`INC-7-status-update`): planning it
+again replaces it, so planning twice, or after a restart, never duplicates one. A row is removed
+(or moved on to its next time) only after fire() returned, that is after what the reminder says
+is stored in the Slack outbox. A process killed at the instant a reminder fell due leaves its
+row due, and the next owner fires it: at least once (a kill between the outbox's commit and the
+row's update says it twice; saying nothing would be worse at 3 a.m.).
 
-Jobs live in the `apscheduler_jobs` table (created by our migrations) under stable ids such as
-`INC-7-status-update`, added with replace_existing: planning again or restarting never
-duplicates a reminder, and a reminder due while the bot was down runs once at start
-(coalesce, no misfire limit).
+Exactly one process fires: the holder of a lock (an exclusive flock on
+`<database>.scheduler.lock` for SQLite, a session advisory lock on PostgreSQL). Every process
+writes the rows it plans. The owner sleeps until its next due row or until its own planning
+wakes it, and every `owner_check` seconds (FIREBREAK_SCHEDULER_TAKEOVER_S) looks again at the
+table (rows other processes planned) and at the lock: a standby takes over within that time
+when the owner stops or dies (PostgreSQL frees a dead session's advisory lock when its
+connection drops; the kernel frees a dead process's flock).
 
-APScheduler 3 has no locking between processes sharing a job store, so exactly one process
-owns it: the holder of a lock (an exclusive flock on `<database>.scheduler.lock` for SQLite,
-a session advisory lock on PostgreSQL). Every other process starts its scheduler paused: it
-still writes the jobs it plans into the store, but never runs one. Each process retries the
-lock every `owner_check` seconds (FIREBREAK_SCHEDULER_TAKEOVER_S), so a new owner takes over
-within that time when the old one stops or dies (PostgreSQL frees a dead session's advisory
-lock when its connection drops; the kernel frees a dead process's flock), and the owner wakes
-up that often to see jobs other processes added.
+APScheduler's job store kept reminders before. It removes a one-shot job from the store as it
+hands it to a worker (a kill at that instant lost the reminder) and has no locking between
+processes, so behind our own lock it was only a timer: an asyncio sleep does that job here.
 """
 
 from __future__ import annotations
@@ -27,74 +27,53 @@ import contextlib
 import fcntl
 import logging
 import os
-import threading
-from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO
 
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_EXECUTED,
-    EVENT_JOB_MISSED,
-    EVENT_JOB_SUBMITTED,
-    JobEvent,
-    JobExecutionEvent,
-    JobSubmissionEvent,
-)
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.context import utcnow
+from bot.db.engine import make_sessions
+from bot.db.reminders import reminders
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-JOB_TABLE = "apscheduler_jobs"
 OWNER_CHECK_S = 10.0
+FIRE_TIMEOUT_S = 60.0
+RETRY_AFTER = timedelta(seconds=30)  # a reminder whose fire() failed is tried again then
 _ADVISORY_LOCK_KEY = 0x46697265  # "Fire": one scheduler per PostgreSQL database
 
-FIRE_TIMEOUT_S = 60.0
-
-Fire = Callable[[int, str], Coroutine[Any, Any, None]]
-# Each scheduler's worker threads know which event loop and flow their jobs belong to.
-_worker = threading.local()
+Fire = Callable[[int, str], Awaitable[None]]
 
 
-def run_reminder(incident_id: int, kind: str) -> None:
-    """The job function, run in the scheduler's worker thread. Module-level, because
-    APScheduler stores jobs as pickled references."""
-    loop: asyncio.AbstractEventLoop = _worker.loop
-    fire: Fire = _worker.fire
-    asyncio.run_coroutine_threadsafe(fire(incident_id, kind), loop).result(FIRE_TIMEOUT_S)
-
-
-def _bind_worker(loop: asyncio.AbstractEventLoop, fire: Fire) -> None:
-    _worker.loop, _worker.fire = loop, fire
-
-
-def _same_trigger(stored: Any, planned: Any) -> bool:
-    return bool(type(stored) is type(planned) and stored.__getstate__() == planned.__getstate__())
-
-
-def job_kind(job_id: str) -> str:
-    """'INC-7-status-update' → 'status-update': a bounded label, unlike the job id."""
-    ref, _, kind = job_id.partition("-")[2].partition("-")
+def job_kind(key: str) -> str:
+    """'INC-7-status-update' → 'status-update': a bounded label, unlike the key."""
+    ref, _, kind = key.partition("-")[2].partition("-")
     return kind if ref.isdigit() and kind else "other"
 
 
-def sync_url(database_url: str) -> str:
-    """The job store is synchronous: the same database through a sync driver."""
-    url = make_url(database_url)
-    driver = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}.get(
-        url.get_backend_name(), url.drivername
-    )
-    return url.set(drivername=driver).render_as_string(hide_password=False)
+def next_time(anchor: datetime, every: timedelta, *, after: datetime, inclusive: bool) -> datetime:
+    """The first anchor + k·every (k ≥ 0) at or after (`inclusive`) or past `after`."""
+    if anchor > after or (inclusive and anchor == after):
+        return anchor
+    steps = (after - anchor) // every
+    candidate = anchor + steps * every
+    return candidate if inclusive and candidate == after else candidate + every
+
+
+@dataclass(frozen=True)
+class _Due:
+    key: str
+    incident_id: int
+    kind: str
+    anchor_at: datetime
+    every: timedelta | None
+    due_at: datetime
 
 
 class ReminderScheduler:
@@ -105,123 +84,191 @@ class ReminderScheduler:
         *,
         engine: AsyncEngine,
         fire: Fire,
+        clock: Callable[[], datetime] = utcnow,
         owner_check: float = OWNER_CHECK_S,
         metrics: Metrics | None = None,
     ) -> None:
-        self._engine = engine
+        self._sessions = make_sessions(engine)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._fire = fire
+        self._clock = clock
         self._owner_check = owner_check
         self._metrics = metrics
-        store = SQLAlchemyJobStore(
-            url=sync_url(engine.url.render_as_string(hide_password=False)),
-            tablename=JOB_TABLE,
-            engine_options={"connect_args": {"timeout": 30}} if _is_sqlite(engine) else {},
-        )
-        self._scheduler = BackgroundScheduler(
-            jobstores={"default": store},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=UTC,
-        )
-        self._lock: _Lock = _FileLock(engine) if _is_sqlite(engine) else _AdvisoryLock(engine)
-        self._watch: asyncio.Task[None] | None = None
-        if metrics is not None:
-            self._scheduler.add_listener(
-                self._observe,
-                EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED,
-            )
+        sqlite_file = engine.dialect.name == "sqlite"
+        self._lock: _Lock = _FileLock(engine) if sqlite_file else _AdvisoryLock(engine)
+        self._wake = asyncio.Event()
+        self._firing = asyncio.Lock()  # one pass over the due rows at a time in this process
+        self._stopping = False
+        self._loop: asyncio.Task[None] | None = None
 
     @property
     def owner(self) -> bool:
         return self._lock.held
 
     async def start(self) -> None:
-        """Call from the bot's running event loop: due reminders are run on it."""
-        workers = ThreadPoolExecutor(
-            max_workers=4,
-            pool_kwargs={
-                "initializer": _bind_worker,
-                "initargs": (asyncio.get_running_loop(), self._fire),
-            },
-        )
-        self._scheduler.add_executor(workers, "default")
-        await asyncio.to_thread(self._scheduler.start, paused=True)
+        self._stopping = False
         await self._claim()
-        self._watch = asyncio.create_task(self._watch_ownership(), name="scheduler-owner")
+        self._loop = asyncio.create_task(self._run(), name="reminders")
 
     async def stop(self) -> None:
-        if self._watch:
-            self._watch.cancel()
+        """Stop after the reminder being fired, if any: cut short, it would be said again."""
+        self._stopping = True
+        acquired = False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRE_TIMEOUT_S):
+                acquired = await self._firing.acquire()
+        if self._loop:
+            self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
-        if self._scheduler.running:
-            await asyncio.to_thread(self._scheduler.shutdown, wait=False)
+                await self._loop
+            self._loop = None
+        if acquired:
+            self._firing.release()
         await self._lock.release()
 
     async def schedule(
         self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
     ) -> None:
-        trigger: Any = (
-            IntervalTrigger(seconds=every.total_seconds(), start_date=at, timezone=UTC)
-            if every
-            else DateTrigger(run_date=at, timezone=UTC)
+        # Every change of an incident plans all its reminders again, and most plans are what
+        # the table already holds (a storm re-plans each incident hundreds of times): a read
+        # first skips those writes.
+        async with self._sessions() as session:
+            stored = (
+                await session.execute(select(reminders).where(reminders.c.key == key))
+            ).first()
+        every_s = every.total_seconds() if every else None
+        if (
+            stored is not None
+            and (stored.incident_id, stored.kind, stored.anchor_at)
+            == (
+                incident_id,
+                kind,
+                at,
+            )
+            and stored.every_s == every_s
+        ):
+            return
+        # A one-off time in the past is due now; a repeating one goes on from its next time.
+        due = next_time(at, every, after=self._clock(), inclusive=True) if every else at
+        row = {"incident_id": incident_id, "kind": kind, "anchor_at": at, "every_s": every_s}
+        statement = self._insert(reminders).values(key=key, due_at=due, **row)
+        statement = statement.on_conflict_do_update(
+            index_elements=[reminders.c.key], set_={**row, "due_at": due}
         )
-        await asyncio.to_thread(self._put, key, trigger, (incident_id, kind))
+        async with self._sessions.begin() as session:
+            await session.execute(statement)
+        self._wake.set()
 
     async def cancel(self, *, key: str) -> None:
-        await asyncio.to_thread(self._remove, key)
-
-    # Every change of an incident plans all its reminders again, and most plans are what the
-    # store already holds (an alert storm re-plans each incident hundreds of times). A read
-    # first, in the shared store itself, skips those writes: each one took the job store's
-    # lock and the database's write lock, and stalled the bot's own writes behind it.
-
-    def _put(self, key: str, trigger: Any, args: tuple[int, str]) -> None:
-        job = self._scheduler.get_job(key)
-        if job is not None and tuple(job.args) == args and _same_trigger(job.trigger, trigger):
+        async with self._sessions() as session:
+            found = await session.scalar(select(reminders.c.key).where(reminders.c.key == key))
+        if found is None:
             return
-        self._scheduler.add_job(
-            run_reminder, trigger=trigger, id=key, args=list(args), replace_existing=True
-        )
+        async with self._sessions.begin() as session:
+            await session.execute(delete(reminders).where(reminders.c.key == key))
 
-    def _remove(self, key: str) -> None:
-        if self._scheduler.get_job(key) is None:
-            return
-        with contextlib.suppress(JobLookupError):  # another process removed it meanwhile
-            self._scheduler.remove_job(key)
+    async def fire_due(self) -> int:
+        """Fire every reminder due by the clock, oldest first; how many fired. The owner's loop
+        calls it; a test may too, after moving its clock."""
+        async with self._firing:
+            return await self._fire_due()
 
-    def _observe(self, event: JobEvent) -> None:
-        """Runs in the scheduler's threads. Lag is measured when a due job is handed to a
-        worker: measured when it has executed, it would also count the reminder's own Slack
-        calls, and a slow Slack is not a late scheduler."""
-        assert self._metrics is not None
-        job = job_kind(event.job_id)
-        if isinstance(event, JobSubmissionEvent):
-            due = min(event.scheduled_run_times)
-            lag = (datetime.now(UTC) - due).total_seconds()
-            self._metrics.scheduler_lag.labels(job).observe(max(lag, 0.0))
-        elif isinstance(event, JobExecutionEvent):
-            outcome = {EVENT_JOB_EXECUTED: "executed", EVENT_JOB_ERROR: "error"}.get(
-                event.code, "missed"
+    async def _fire_due(self) -> int:
+        now = self._clock()
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(reminders).where(reminders.c.due_at <= now).order_by(reminders.c.due_at)
+                )
+            ).all()
+        fired = 0
+        for row in rows:
+            if self._stopping:
+                break
+            every = timedelta(seconds=row.every_s) if row.every_s else None
+            fired += await self._fire_one(
+                _Due(row.key, row.incident_id, row.kind, row.anchor_at, every, row.due_at)
             )
-            self._metrics.scheduler_jobs.labels(job, outcome).inc()
+        return fired
+
+    async def _fire_one(self, due: _Due) -> bool:
+        label = job_kind(due.key)
+        if self._metrics is not None:
+            lag = (self._clock() - due.due_at).total_seconds()
+            self._metrics.scheduler_lag.labels(label).observe(max(lag, 0.0))
+        try:
+            async with asyncio.timeout(FIRE_TIMEOUT_S):
+                await self._fire(due.incident_id, due.kind)
+        except Exception:
+            log.exception("reminder %s failed; trying again in %s", due.key, RETRY_AFTER)
+            self._count(label, "error")
+            await self._move(due, to=self._clock() + RETRY_AFTER)
+            return False
+        self._count(label, "executed")
+        if due.every is None:
+            await self._done(due)
+        else:
+            now = self._clock()
+            await self._move(
+                due, to=next_time(due.anchor_at, due.every, after=now, inclusive=False)
+            )
+        return True
+
+    async def _done(self, due: _Due) -> None:
+        # Only the time that fired: planned again meanwhile, the row stays for its new time.
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(reminders).where(
+                    reminders.c.key == due.key, reminders.c.due_at == due.due_at
+                )
+            )
+
+    async def _move(self, due: _Due, *, to: datetime) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(reminders)
+                .where(reminders.c.key == due.key, reminders.c.due_at == due.due_at)
+                .values(due_at=to)
+            )
+
+    def _count(self, label: str, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.scheduler_jobs.labels(label, outcome).inc()
+
+    async def _run(self) -> None:
+        checked = asyncio.get_running_loop().time()
+        while True:
+            # Cleared before the table is read: a plan stored during this pass wakes the next.
+            self._wake.clear()
+            try:
+                if asyncio.get_running_loop().time() - checked >= self._owner_check:
+                    checked = asyncio.get_running_loop().time()
+                    await self._claim()
+                if self._lock.held:
+                    await self.fire_due()
+                wait = await self._until_next()
+            except Exception:
+                log.exception("the reminder loop failed; trying again shortly")
+                wait = self._owner_check
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+
+    async def _until_next(self) -> float:
+        """Seconds to sleep: until the next due row, at most until the next ownership check."""
+        if not self._lock.held:
+            return self._owner_check
+        async with self._sessions() as session:
+            due = await session.scalar(select(reminders.c.due_at).order_by(reminders.c.due_at))
+        if due is None:
+            return self._owner_check
+        return min(max((due - self._clock()).total_seconds(), 0.0), self._owner_check)
 
     async def _claim(self) -> None:
         if self._lock.held and not await self._lock.alive():
-            log.warning("lost the scheduler lock: pausing reminders in this process")
-            await asyncio.to_thread(self._scheduler.pause)
+            log.warning("lost the scheduler lock: this process stops firing reminders")
         if not self._lock.held and await self._lock.acquire():
             log.info("this process runs the reminders")
-            await asyncio.to_thread(self._scheduler.resume)
-
-    async def _watch_ownership(self) -> None:
-        while True:
-            await asyncio.sleep(self._owner_check)
-            try:
-                await self._claim()
-                if self._lock.held:
-                    self._scheduler.wakeup()  # see jobs that other processes added (no I/O)
-            except Exception:
-                log.exception("scheduler ownership check failed")
 
 
 class _Lock:
@@ -308,7 +355,3 @@ class _AdvisoryLock(_Lock):
             finally:
                 await self._conn.close()
         self._conn, self.held = None, False
-
-
-def _is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.url.get_backend_name() == "sqlite"

@@ -18,7 +18,8 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.polling import wait_until
 
 T = TypeVar("T")
 WINDOW = (1280, 900)
@@ -59,15 +60,18 @@ def chromium() -> Iterator[WebDriver]:
         session.quit()
 
 
-def until(driver: WebDriver, found: Callable[[WebDriver], T | None], *, timeout: float = 20) -> T:
-    """Wait for `found`, across the page's live reloads (which make elements stale)."""
-    wait = WebDriverWait(
-        driver,
-        timeout,
-        poll_frequency=0.2,
-        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
-    )
-    return wait.until(found)
+def until(
+    driver: WebDriver, found: Callable[[WebDriver], T | None], *, what: str, timeout: float = 20
+) -> T:
+    """wait_until for `found`, across the page's live reloads (which make elements stale)."""
+
+    def look() -> T | None:
+        try:
+            return found(driver)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return None  # not drawn yet, or redrawn under us: look again
+
+    return wait_until(look, timeout=timeout, what=what, interval=0.2)
 
 
 def screenshot_folder(default: Path) -> Path:

@@ -20,7 +20,8 @@ from bot.config import FirebreakConfig, Settings
 from bot.context import utcnow
 from bot.db.migrate import upgrade
 from bot.localslack import Workspace
-from tests.servers import ServerThread, free_port, slack_headers, wait_for
+from tests.polling import wait_until
+from tests.servers import ServerThread, free_port, slack_headers
 
 SIGNING_SECRET = "test-signing-secret-0f3c"
 WEBHOOK_TOKEN = "test-webhook-token-7a1e"
@@ -42,6 +43,7 @@ class Bot:
     http: httpx.Client
     runtime: Runtime
     workspace: Workspace
+    server: ServerThread
 
     def webhook(
         self, source: str, body: Any, *, token: str | None = WEBHOOK_TOKEN, **headers: str
@@ -192,7 +194,31 @@ class Bot:
             kinds = {t["kind"] for t in incident["timeline"]}
             return incident if "incident.announced" in kinds else None
 
-        return wait_for(ready, timeout=timeout, what=f"{ref} announced")
+        return wait_until(ready, timeout=timeout, what=f"{ref} announced")
+
+    def busy(self) -> list[str]:
+        """What the bot is still doing: its tasks started since it came up that still run
+        (requests, Bolt listeners, background tasks, Slack deliveries), and the Slack calls
+        waiting in its outbox (for a retry, say)."""
+        backlog = self.server.run(self.runtime.outbox.backlog)
+        waiting = [f"{backlog.pending} Slack call(s) in the outbox"] if backlog.pending else []
+        return self.server.in_flight() + waiting
+
+
+def settled(bot: Bot, *, timeout: float = 10) -> None:
+    """Wait until the bot has nothing left to do (see Bot.busy), so what a test reads next is
+    final: any work that could still add something (a redelivered event's listener, a
+    follow-up of a webhook) has run to its end."""
+    busy: list[str] = []
+
+    def idle() -> bool:
+        busy[:] = bot.busy()
+        return not busy
+
+    try:
+        wait_until(idle, timeout=timeout, what="the bot to settle")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; still busy with {busy}") from None
 
 
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,4 +258,4 @@ def running_bot(
     with ServerThread(app, port) as server, httpx.Client(base_url=server.url, timeout=10) as http:
         workspace = runtime.workspace if runtime.workspace is not None else slack
         assert workspace is not None, "no Slack stand-in to talk to"
-        yield Bot(http=http, runtime=runtime, workspace=workspace)
+        yield Bot(http=http, runtime=runtime, workspace=workspace, server=server)

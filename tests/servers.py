@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import uvicorn
 
-from bot.demo.processes import free_port, wait_until
+from bot.demo.processes import free_port
+from tests.polling import wait_until
 
-__all__ = ["ServerThread", "free_port", "slack_headers", "wait_for"]
+__all__ = ["ServerThread", "free_port", "slack_headers"]
 
 T = TypeVar("T")
 
@@ -28,20 +30,50 @@ class ServerThread:
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._resident: set[asyncio.Task[Any]] = set()  # the tasks running once it started
 
     def __enter__(self) -> ServerThread:
         self._thread.start()
-        wait_for(lambda: self._server.started, timeout=15, what="server start")
+        wait_until(lambda: self._server.started, timeout=15, what="the server to start")
+        self._resident = self.run(_other_tasks)
         return self
 
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=15)
 
+    def _serve(self) -> None:
+        # uvicorn.Server.run, keeping the loop for run()
+        with asyncio.Runner(loop_factory=self._server.config.get_loop_factory()) as runner:
+            self._loop = runner.get_loop()
+            runner.run(self._server.serve())
 
-def wait_for(predicate: Callable[[], T], *, timeout: float = 10, what: str = "condition") -> T:
-    return wait_until(predicate, timeout=timeout, what=what, interval=0.05)
+    def run(self, work: Callable[[], Coroutine[Any, Any, T]], *, timeout: float = 10) -> T:
+        """`work()` run on the server's event loop (to read its state there); its result."""
+        assert self._loop is not None, "the server is not running"
+        return asyncio.run_coroutine_threadsafe(work(), self._loop).result(timeout)
+
+    def in_flight(self) -> list[str]:
+        """The tasks (name and coroutine) started since the server came up that still run:
+        requests being answered and the work they left running (Bolt listeners, background
+        tasks, Slack deliveries); not those running since start-up (the server, its workers)."""
+
+        async def started_since() -> list[str]:
+            return sorted(map(_described, await _other_tasks() - self._resident))
+
+        return self.run(started_since)
+
+
+async def _other_tasks() -> set[asyncio.Task[Any]]:
+    """The loop's unfinished tasks, but the one asking."""
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+
+
+def _described(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    return f"{task.get_name()} ({getattr(coro, '__qualname__', coro)})"
 
 
 def slack_headers(

@@ -4,7 +4,7 @@ from bot.alerts.models import AlertOccurrence
 from bot.audit.models import AuditEntry
 from bot.changes.models import Change, Freeze
 from bot.db.base import Base
-from bot.db.jobs import apscheduler_jobs
+from bot.db.reminders import reminders
 from bot.deploy.history import AliasSighting
 from bot.incidents.models import Incident, TimelineEntry
 from bot.playbooks.runs import PlaybookRun, StepRun
@@ -22,5 +22,5 @@ __all__ = [
     "PlaybookRun",
     "StepRun",
     "TimelineEntry",
-    "apscheduler_jobs",
+    "reminders",
 ]

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from bot.localslack import LocalSlackServer, Workspace
+from tests.polling import wait_until
 from tests.processes import firebreak_command, process, require_binary
-from tests.servers import free_port, wait_for
+from tests.servers import free_port
 
 BOT_TOKEN = "xoxb-e2e-5d1f0c"
 SIGNING_SECRET = "e2e-signing-secret"
@@ -144,7 +145,7 @@ def test_alert_opens_incident_channel_and_resolution_reaches_the_timeline(
             else None
         )
 
-    incident = wait_for(announced, timeout=30, what="the incident announced")
+    incident = wait_until(announced, timeout=30, what="the incident announced")
     assert incident["id"] == "INC-1"
     assert incident["severity"] == "SEV1" and incident["service"] == "search-ranker"
     assert incident["title"] == "Search ranker NDCG@10 dropped below 0.61"
@@ -170,7 +171,7 @@ def test_alert_opens_incident_channel_and_resolution_reaches_the_timeline(
         kinds = [t["kind"] for t in current["timeline"]]
         return current if "alerts.all_resolved" in kinds else None
 
-    final = wait_for(resolved, timeout=30, what="the resolution on the timeline")
+    final = wait_until(resolved, timeout=30, what="the resolution on the timeline")
     assert [o["status"] for o in final["occurrences"]] == ["resolved"]
     assert [t["kind"] for t in final["timeline"]].count("alert.resolved") == 1
     assert len(httpx.get(f"{bot}/api/incidents").json()) == 1

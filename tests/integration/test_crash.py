@@ -24,9 +24,10 @@ import pytest
 
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV
-from tests.servers import free_port, wait_for
+from tests.servers import free_port
 
 TOKEN = "xoxb-crash-test-1"
 WEBHOOK_TOKEN = "crash-webhook-token"
@@ -164,7 +165,7 @@ def test_sigkill_in_an_alert_storm_loses_nothing(tmp_path: Path, slack: LocalSla
                 "OR broadcast_ts IS NULL",
             )
 
-        wait_for(finished, timeout=60, what="every incident's set-up finished after restart")
+        wait_until(finished, timeout=60, what="every incident's set-up finished after restart")
 
         incidents = rows(db, "SELECT id, group_key, channel_id FROM incidents ORDER BY id")
         assert len(incidents) == GROUPS
@@ -179,8 +180,8 @@ def test_sigkill_in_an_alert_storm_loses_nothing(tmp_path: Path, slack: LocalSla
         for incident_id, _, _ in incidents:
             assert any(f"INC-{incident_id} " in text for text in announced), incident_id
 
-        jobs = sorted(job_id for (job_id,) in rows(db, "SELECT id FROM apscheduler_jobs"))
-        assert jobs == sorted(
+        planned = sorted(key for (key,) in rows(db, "SELECT key FROM reminders"))
+        assert planned == sorted(
             f"INC-{incident_id}-{kind}"
             for incident_id, _, _ in incidents
             for kind in ("commander", "status-update")

@@ -1,11 +1,13 @@
 """Two `firebreak serve` replicas on one PostgreSQL, requests spread across both: one incident
-and one channel per alert group; one replica runs the reminders, and when it is killed the
-other takes over within FIREBREAK_SCHEDULER_TAKEOVER_S, firing each due reminder once."""
+and one channel per alert group; one replica runs the reminders, and when it is killed at the
+instant it is firing them, the other takes over within FIREBREAK_SCHEDULER_TAKEOVER_S and
+fires each of them once."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -15,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bot.db.migrate import upgrade
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.postgres import create_database
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV
-from tests.servers import free_port, wait_for
+from tests.servers import free_port
 
 TOKEN = "xoxb-replicas-1"
 WEBHOOK_TOKEN = "replicas-webhook-token"
@@ -35,7 +39,7 @@ services:
   search-ranker:
     owners: [U0ANA0001, U0BEN0002]
 reminders:
-  commander_after: 40s   # falls due well after the owner of the reminders is killed
+  commander_after: 20s   # falls due after every channel is made and the outbox is held
 """
 
 
@@ -125,20 +129,13 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
         def channels() -> list[str]:
             return [c["name"] for c in workspace.channels() if c["name"].startswith("inc-")]
 
-        wait_for(lambda: len(channels()) >= GROUPS, timeout=60, what="every channel made")
+        wait_until(lambda: len(channels()) >= GROUPS, timeout=60, what="every channel made")
         assert len(channels()) == len(set(channels())) == GROUPS
 
         roles = {url: role(url) for url in urls}
         assert sorted(roles.values()) == ["owner", "standby"], roles
         owner = first if roles[first.url] == "owner" else second
         survivor = second if owner is first else first
-        os.killpg(owner.pid, signal.SIGKILL)
-        killed = time.monotonic()
-        wait_for(lambda: role(survivor.url) == "owner", timeout=15, what="the takeover")
-        took = time.monotonic() - killed
-        assert took <= TAKEOVER_S + 3, f"the survivor took {took:.1f}s to take over"
-
-        # The commander reminders fall due after the kill: the survivor fires each, once.
         ids = {c["id"] for c in workspace.channels() if c["name"].startswith("inc-")}
 
         def reminded() -> dict[str, int]:
@@ -147,6 +144,82 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
                 for channel in ids
             }
 
-        wait_for(lambda: all(reminded().values()), timeout=90, what="every reminder fired")
-        time.sleep(TAKEOVER_S * 3)  # a doubled reminder would show up by now
+        with Database(database_url) as db:
+            # Every set-up is sent; then no chat write can be stored until the test says so.
+            wait_until(lambda: db.value(PENDING) == 0, timeout=60, what="the outbox sent")
+            assert set(reminded().values()) == {0}, "a reminder fell due before the test held it"
+            db.hold_the_outbox()
+            # The instant of the kill: the owner took a due reminder and waits to store it.
+            wait_until(
+                lambda: db.value(STORING) > 0 and firing(owner.url),
+                timeout=60,
+                what="the owner firing a reminder, its outbox write waiting",
+            )
+            os.killpg(owner.pid, signal.SIGKILL)
+            killed = time.monotonic()
+            db.release()
+            wait_until(lambda: role(survivor.url) == "owner", timeout=15, what="the takeover")
+            took = time.monotonic() - killed
+            assert took <= TAKEOVER_S + 3, f"the survivor took {took:.1f}s to take over"
+
+            # Each reminder the owner was firing, or had yet to fire, is fired by the survivor.
+            wait_until(lambda: all(reminded().values()), timeout=60, what="every reminder fired")
+            wait_until(
+                lambda: db.value(COMMANDER_DUE) == 0 and db.value(PENDING) == 0,
+                timeout=30,
+                what="no commander reminder left and the outbox sent",
+            )
         assert set(reminded().values()) == {1}, reminded()
+
+
+def firing(url: str) -> bool:
+    """The replica took a commander reminder (its lag is measured as it does) and has not
+    finished one."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+
+    def sample(name: str) -> float:
+        found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+        return float(found[1]) if found else 0.0
+
+    taken = sample('firebreak_scheduler_lag_seconds_count{job="commander"}')
+    done = sample('firebreak_scheduler_jobs_total{job="commander",outcome="executed"}')
+    return taken >= 1 and done == 0
+
+
+PENDING = "SELECT count(*) FROM slack_outbox WHERE state IN ('pending', 'sending')"
+STORING = (
+    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+    "AND query LIKE 'INSERT INTO slack_outbox%'"
+)
+COMMANDER_DUE = "SELECT count(*) FROM reminders WHERE kind = 'commander'"
+
+
+class Database:
+    """The replicas' database, as the test reads it, and a lock of the test's own on the outbox
+    table: a replica that writes to it waits until the test releases it."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url.replace("+asyncpg", "")
+        self._loop = asyncio.new_event_loop()
+
+    def __enter__(self) -> Database:
+        self._reads = self._run(asyncpg.connect(self._url))
+        self._holds = self._run(asyncpg.connect(self._url))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._run(self._reads.close())
+        self._run(self._holds.close())
+        self._loop.close()
+
+    def value(self, query: str) -> int:
+        return int(self._run(self._reads.fetchval(query)))
+
+    def hold_the_outbox(self) -> None:
+        self._run(self._holds.execute("BEGIN; LOCK TABLE slack_outbox IN EXCLUSIVE MODE"))
+
+    def release(self) -> None:
+        self._run(self._holds.execute("ROLLBACK"))
+
+    def _run(self, work: Any) -> Any:
+        return self._loop.run_until_complete(work)

@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import os
-import time
 from collections.abc import Iterator
 from hashlib import sha256
 from pathlib import Path
@@ -19,9 +18,10 @@ from bot.config import FirebreakConfig, Settings
 from bot.db.migrate import upgrade
 from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
+from tests.polling import wait_until
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV, clean_env, running_bot
-from tests.servers import free_port, slack_headers, wait_for
+from tests.servers import free_port, slack_headers
 
 BOT_TOKEN = "xoxb-secret-bot-token-4f1a9c"
 SIGNING_SECRET = "secret-signing-8d2b7e"
@@ -98,7 +98,7 @@ def drive(http: httpx.Client, workspace: Workspace) -> list[httpx.Response]:
             timeline = http.get(f"/api/incidents/{ref}").json()["timeline"]
             return any(t["kind"] == "incident.announced" for t in timeline)
 
-        wait_for(announced, timeout=20, what=f"{ref} announced despite Slack errors")
+        wait_until(announced, timeout=20, what=f"{ref} announced despite Slack errors")
     assert {c.token for c in workspace.calls} == {BOT_TOKEN}  # the token really was used
     return responses
 
@@ -150,11 +150,12 @@ def test_no_secret_in_the_output_of_firebreak_serve(
             log=log,
             env=env,
             ready_url=f"http://127.0.0.1:{port}/healthz",
-        ),
+        ) as serve,
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http,
     ):
         drive(http, slack.workspace)
-        time.sleep(0.5)  # let the last log lines reach the file
+    # Leaving `process` stopped it and waited for its exit: every line it wrote is in the file.
+    assert serve.poll() is not None, "firebreak serve is still running"
     output = log.read_text()
     assert "DEBUG" in output and "user_not_found" in output  # it did log, verbosely
     assert_no_secret(output, "stdout and stderr of firebreak serve")

@@ -22,8 +22,8 @@ from bot.postmortem.filters import duration, percent
 from bot.slack.blocks import actions
 from tests.fakes import FakeClock
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
 from tests.unit.localslack.htmlforms import form_to, form_with
 
 ANA = "U0ANA0001"
@@ -72,13 +72,13 @@ def test_a_scripted_incident_on_the_local_page(
         assert broadcast is not None
 
         # The clock ticks: each minute of the incident's time, one more minute of the 5m 2s.
-        readings = [wait_for(lambda: consumed_now(bot, channel), what="the budget clock")]
+        readings = [wait_until(lambda: consumed_now(bot, channel), what="the budget clock")]
         assert readings[0] == ("1m", 20)
         for _ in range(5):
             clock.advance(minutes=1)
             last = readings[-1]
             readings.append(
-                wait_for(
+                wait_until(
                     lambda: (now := consumed_now(bot, channel)) != last and now,  # noqa: B023
                     what="the next tick",
                 )
@@ -92,14 +92,14 @@ def test_a_scripted_incident_on_the_local_page(
             info = bot.workspace.channel_by_name(name)
             return info["topic"]["value"] if info else ""
 
-        wait_for(lambda: topic().endswith("budget spent, 57s over"), what="the topic")
+        wait_until(lambda: topic().endswith("budget spent, 57s over"), what="the topic")
 
         # Both thresholds were announced in the broadcast channel, once each, and shown there.
         def thresholds_told() -> list[str]:
             texts = [m["text"] for m in bot.workspace.messages(broadcast["id"])]
             return [t for t in texts if "error budget" in t]
 
-        wait_for(lambda: len(thresholds_told()) >= 2, what="both thresholds told")
+        wait_until(lambda: len(thresholds_told()) >= 2, what="both thresholds told")
         assert [t.split(" (")[0] for t in thresholds_told()] == [
             ":warning: search-ranker has used 50% of its error budget",
             ":rotating_light: search-ranker has spent its whole error budget",
@@ -119,13 +119,15 @@ def test_a_scripted_incident_on_the_local_page(
         clock.advance(minutes=2)
         composer = form_to(page(browser, channel), "/compose")
         browser.post(composer.action, data={**composer.fields, "text": "/incident resolve"})
-        wait_for(lambda: actions.RESOLVE_CONFIRM in page(browser, channel), what="the confirmation")
+        wait_until(
+            lambda: actions.RESOLVE_CONFIRM in page(browser, channel), what="the confirmation"
+        )
         button = form_with(page(browser, channel), actions.RESOLVE_CONFIRM)
         browser.post(button.action, data=button.fields)
-        wait_for(lambda: bot.incident("INC-1")["status"] == "resolved", what="resolved")
+        wait_until(lambda: bot.incident("INC-1")["status"] == "resolved", what="resolved")
 
         # The postmortem and its burn-down chart, shared in the channel in one message.
-        shared = wait_for(
+        shared = wait_until(
             lambda: next((m for m in bot.workspace.messages(channel) if m.get("files")), None),
             what="the postmortem shared",
         )

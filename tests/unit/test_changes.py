@@ -17,8 +17,8 @@ from bot.config import FirebreakConfig, ServiceConfig
 from bot.deploy.config import HttpTargetConfig
 from bot.slack.blocks import actions
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
 
 ANA, BEN = "U0ANA0001", "U0BEN0002"
 
@@ -75,7 +75,7 @@ def opened_and_commanded(bot: Bot) -> str:
     assert bot.webhook("alertmanager", am_notification()).status_code == 200
     channel = str(bot.announced("INC-1")["channel_id"])
     bot.command("commander me", user=ANA, channel=channel)
-    wait_for(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
+    wait_until(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
     return channel
 
 
@@ -84,7 +84,7 @@ def approve_latest_run(bot: Bot, channel: str, playbook: str) -> None:
         runs = [m for m in bot.workspace.messages(channel) if f"playbook {playbook}" in m["text"]]
         return runs[-1] if runs and "Awaiting approval" in runs[-1]["text"] else None
 
-    message = wait_for(asked, what=f"{playbook} awaiting approval")
+    message = wait_until(asked, what=f"{playbook} awaiting approval")
     [approve] = buttons(message, actions.RUN_APPROVE)
     bot.click(
         actions.RUN_APPROVE, approve["value"], user=ANA, channel=channel, message_ts=message["ts"]
@@ -95,8 +95,8 @@ def approve_latest_run(bot: Bot, channel: str, playbook: str) -> None:
         return "Succeeded" in latest[-1]["text"]
 
     try:
-        wait_for(done, timeout=30, what=f"{playbook} succeeded")
-    except TimeoutError as exc:  # say what the channel showed: a timing failure needs its story
+        wait_until(done, timeout=30, what=f"{playbook} succeeded")
+    except AssertionError as exc:  # say what the channel showed: a timing failure needs its story
         seen = "\n".join(m["text"][:160] for m in bot.workspace.messages(channel))
         raise AssertionError(f"{exc}; the channel shows:\n{seen}") from exc
 
@@ -200,11 +200,11 @@ def test_a_running_canary_can_be_aborted_from_the_announcement(bot: Bot) -> None
     [abort] = buttons(announcement(bot, channel), actions.ROLLOUT_END)
     assert abort["text"]["text"] == "Abort canary search-ranker v43"
     bot.click(actions.ROLLOUT_END, abort["value"], user=ANA, channel=channel)
-    wait_for(
+    wait_until(
         lambda: any("canary aborted" in m["text"] for m in bot.workspace.messages(channel)),
         what="the abort told",
     )
-    wait_for(
+    wait_until(
         lambda: not buttons(announcement(bot, channel), actions.ROLLOUT_END),
         what="the abort button gone",
     )
@@ -232,7 +232,7 @@ def test_the_gate_answers_before_during_and_after_a_freeze(bot: Bot, model_servi
 
     late = bot.webhook("changes", change("late-deploy", ago=timedelta(0), kind="deploy"))
     assert late.status_code == 201 and late.json()["during_freeze"] is True
-    wait_for(
+    wait_until(
         lambda: any(
             ":warning: Change during a freeze: deploy of search-ranker" in m["text"]
             for m in bot.workspace.messages(channel)
@@ -260,7 +260,7 @@ def test_a_complete_drill_touches_nothing_real(bot: Bot, model_service: str) -> 
     assert info is not None and info["topic"]["value"].startswith("DRILL · SEV1")
     bot.command("commander me", user=ANA, channel=channel)
     bot.command("scribe me", user=BEN, channel=channel)
-    wait_for(lambda: bot.incident("INC-1")["scribe"] == BEN, what="BEN scribing")
+    wait_until(lambda: bot.incident("INC-1")["scribe"] == BEN, what="BEN scribing")
 
     message = announcement(bot, channel)
     assert message["text"].startswith(":red_circle: DRILL · INC-1")
@@ -279,7 +279,7 @@ def test_a_complete_drill_touches_nothing_real(bot: Bot, model_service: str) -> 
     assert any("POST drill://search-ranker/rollback {'to_version': 'v41'}" in s for s in steps)
 
     bot.command("drill end", user=ANA, channel=channel)
-    report = wait_for(
+    report = wait_until(
         lambda: [m["text"] for m in bot.workspace.messages(channel) if "DRILL report" in m["text"]],
         what="the drill report",
     )[0]

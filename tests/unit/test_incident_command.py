@@ -4,7 +4,6 @@ submissions and Events API callbacks, against the embedded Slack stand-in."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,9 +14,10 @@ import pytest
 from bot.config import FirebreakConfig
 from bot.localslack import LocalSlackServer, Workspace
 from bot.slack.blocks import actions
+from tests.fakes import FakeClock
 from tests.payloads import am_notification
-from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
+from tests.polling import wait_until
+from tests.scenario import Bot, clean_env, running_bot, settled
 
 ANA, BEN, CHO, OUTSIDER = "U0ANA0001", "U0BEN0002", "U0CHO0003", "U0OUT0009"
 
@@ -51,7 +51,7 @@ def channel_texts(bot: Bot, channel: str) -> list[str]:
 def test_roles_by_command_and_button_show_in_topic_and_announcement(bot: Bot) -> None:
     channel = opened(bot)["channel_id"]
     assert bot.command("commander me", user=ANA, channel=channel).status_code == 200
-    wait_for(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
+    wait_until(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
 
     announcement = next(m for m in bot.workspace.messages(channel) if m.get("blocks"))
     assert (
@@ -60,7 +60,7 @@ def test_roles_by_command_and_button_show_in_topic_and_announcement(bot: Bot) ->
         ).status_code
         == 200
     )
-    wait_for(lambda: bot.incident("INC-1")["scribe"] == BEN, what="BEN scribing")
+    wait_until(lambda: bot.incident("INC-1")["scribe"] == BEN, what="BEN scribing")
 
     def announcement_fields() -> list[str]:
         message = next(m for m in bot.workspace.messages(channel) if m.get("blocks"))
@@ -71,7 +71,7 @@ def test_roles_by_command_and_button_show_in_topic_and_announcement(bot: Bot) ->
             for f in b.get("fields", [])
         ]
 
-    wait_for(lambda: f"*Scribe*\n<@{BEN}>" in announcement_fields(), what="the announcement")
+    wait_until(lambda: f"*Scribe*\n<@{BEN}>" in announcement_fields(), what="the announcement")
     assert f"*Commander*\n<@{ANA}>" in announcement_fields()
     info = bot.workspace.channel_by_name(bot.incident("INC-1")["channel_name"])
     assert info is not None
@@ -86,7 +86,7 @@ def test_roles_by_command_and_button_show_in_topic_and_announcement(bot: Bot) ->
 def test_people_outside_the_channel_are_refused_privately(bot: Bot) -> None:
     channel = opened(bot)["channel_id"]
     bot.command("commander me", user=OUTSIDER, channel=channel)
-    wait_for(lambda: private_replies(bot, channel, OUTSIDER), what="a private refusal")
+    wait_until(lambda: private_replies(bot, channel, OUTSIDER), what="a private refusal")
     assert "Only members of #inc-1-" in private_replies(bot, channel, OUTSIDER)[0]
     assert bot.incident("INC-1")["commander"] is None
 
@@ -95,7 +95,7 @@ def test_handoff_needs_the_new_commander_to_accept(bot: Bot) -> None:
     channel = opened(bot)["channel_id"]
     bot.command("commander me", user=ANA, channel=channel)
     bot.command(f"handoff <@{BEN}|ben>", user=ANA, channel=channel)
-    offer = wait_for(
+    offer = wait_until(
         lambda: next(
             (m for m in bot.workspace.messages(channel) if "offers command" in m["text"]), None
         ),
@@ -104,13 +104,13 @@ def test_handoff_needs_the_new_commander_to_accept(bot: Bot) -> None:
     assert bot.incident("INC-1")["commander"] == ANA
 
     bot.click(actions.HANDOFF_ACCEPT, "1", user=CHO, channel=channel, message_ts=offer["ts"])
-    wait_for(lambda: private_replies(bot, channel, CHO), what="the refusal to CHO")
+    wait_until(lambda: private_replies(bot, channel, CHO), what="the refusal to CHO")
     assert f"offered to <@{BEN}>; only they can accept" in private_replies(bot, channel, CHO)[0]
     assert bot.incident("INC-1")["commander"] == ANA
 
     bot.click(actions.HANDOFF_ACCEPT, "1", user=BEN, channel=channel, message_ts=offer["ts"])
-    wait_for(lambda: bot.incident("INC-1")["commander"] == BEN, what="BEN in command")
-    wait_for(
+    wait_until(lambda: bot.incident("INC-1")["commander"] == BEN, what="BEN in command")
+    wait_until(
         lambda: any(
             f"<@{BEN}> now commands INC-1, taking over from <@{ANA}>" in text
             for text in channel_texts(bot, channel)
@@ -121,7 +121,7 @@ def test_handoff_needs_the_new_commander_to_accept(bot: Bot) -> None:
     def offer_now() -> str:
         return next(m["text"] for m in bot.workspace.messages(channel) if m["ts"] == offer["ts"])
 
-    wait_for(
+    wait_until(
         lambda: offer_now() == f":handshake: <@{BEN}> accepted command.", what="the offer replaced"
     )
 
@@ -131,7 +131,7 @@ def test_lifecycle_commands_and_resolve_confirmation(bot: Bot) -> None:
     bot.command("status identified", user=ANA, channel=channel)
     bot.command("severity sev2", user=ANA, channel=channel)
     bot.command("update Rolled the ranker back to v41; NDCG recovering", user=ANA, channel=channel)
-    wait_for(
+    wait_until(
         lambda: {"status.update", "severity.changed", "status.changed"} <= set(timeline_kinds(bot)),
         what="the three changes",
     )
@@ -139,7 +139,7 @@ def test_lifecycle_commands_and_resolve_confirmation(bot: Bot) -> None:
     assert (incident["status"], incident["severity"]) == ("identified", "SEV2")
     broadcast = bot.workspace.channel_by_name("incidents")
     assert broadcast is not None
-    wait_for(
+    wait_until(
         lambda: any("Status update on INC-1" in t for t in channel_texts(bot, broadcast["id"])),
         what="the update broadcast",
     )
@@ -151,16 +151,16 @@ def test_lifecycle_commands_and_resolve_confirmation(bot: Bot) -> None:
     assert bot.incident("INC-1")["status"] == "identified"  # nothing happens before the click
 
     bot.click(actions.RESOLVE_CONFIRM, "1", user=ANA, channel=channel)
-    wait_for(lambda: bot.incident("INC-1")["status"] == "resolved", what="resolved")
+    wait_until(lambda: bot.incident("INC-1")["status"] == "resolved", what="resolved")
     resolved = bot.incident("INC-1")
     assert resolved["resolved_at"] and resolved["mitigated_at"]
-    wait_for(
+    wait_until(
         lambda: any("INC-1 resolved by" in t for t in channel_texts(bot, broadcast["id"])),
         what="the resolution broadcast",
     )
 
     bot.command("reopen", user=ANA, channel=channel)
-    wait_for(lambda: bot.incident("INC-1")["status"] == "investigating", what="reopened")
+    wait_until(lambda: bot.incident("INC-1")["status"] == "investigating", what="reopened")
 
 
 def test_bad_arguments_get_a_private_answer(bot: Bot) -> None:
@@ -215,12 +215,12 @@ def test_notes_pins_and_reactions_reach_the_timeline_once(bot: Bot) -> None:
     def flagged() -> list[dict[str, Any]]:
         return [t for t in bot.incident("INC-1")["timeline"] if t["kind"] == "message"]
 
-    wait_for(flagged, what="the pinned message on the timeline")
+    wait_until(flagged, what="the pinned message on the timeline")
     [entry] = flagged()
     assert entry["text"] == "Bad model v42 was promoted at 02:51" and entry["actor"] == BEN
     assert entry["link"].endswith(f"/archives/{channel}/p{message['ts'].replace('.', '')}")
     # The note's command is worked after its ack: it may land after the pin.
-    notes = wait_for(
+    notes = wait_until(
         lambda: [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "note"],
         what="the note",
     )
@@ -260,8 +260,8 @@ def test_concurrent_redeliveries_of_an_event_add_one_entry(
         def entries() -> list[dict[str, Any]]:
             return [t for t in bot.incident("INC-1")["timeline"] if t["kind"] == "message"]
 
-        wait_for(entries, what="the pinned message on the timeline")
-        time.sleep(0.5)  # every copy has been handled by now
+        wait_until(entries, what="the pinned message on the timeline")
+        settled(bot)  # every copy's listener has run to its end
         assert [e["text"] for e in entries()] == ["Rolled back at 03:02"]
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -269,7 +269,7 @@ def test_concurrent_redeliveries_of_an_event_add_one_entry(
 def test_declare_modal_opens_and_its_answers_open_the_incident(bot: Bot) -> None:
     assert bot.command("declare", user=ANA).status_code == 200
     # views.open runs after the ack, so the modal can arrive a moment after the response.
-    [view] = wait_for(bot.workspace.views, what="the declare modal")
+    [view] = wait_until(bot.workspace.views, what="the declare modal")
     assert view["callback_id"] == actions.DECLARE_VIEW
 
     empty = bot.submit_view(view, {}, user=ANA)
@@ -337,17 +337,17 @@ def test_postmortem_draft_by_command_and_api(bot: Bot, config: FirebreakConfig) 
     channel = opened(bot)["channel_id"]
     bot.command("commander me", user=ANA, channel=channel)
     bot.command("note Rolled back by hand at 03:12", user=ANA, channel=channel)
-    wait_for(lambda: "note" in timeline_kinds(bot), what="the note")
+    wait_until(lambda: "note" in timeline_kinds(bot), what="the note")
     bot.command("postmortem", user=ANA, channel=channel)
     path = config.postmortem.folder / "INC-1-rankerndcgdrop-on-search-ranker.md"
-    wait_for(path.exists, what="the draft file")
+    wait_until(path.exists, what="the draft file")
     assert "Rolled back by hand at 03:12" in path.read_text()
     served = bot.http.get("/api/incidents/INC-1/postmortem")
     assert served.status_code == 200 and served.headers["content-type"].startswith("text/markdown")
     assert served.text.startswith("# INC-1 postmortem:")
     assert bot.http.get("/api/incidents/INC-9/postmortem").json()["error"] == "not_found"
     # Shared in the channel through files.getUploadURLExternal → upload → completeUploadExternal.
-    shared = wait_for(
+    shared = wait_until(
         lambda: [m for m in bot.workspace.messages(channel) if m.get("files")],
         what="the draft shared in the channel",
     )
@@ -366,9 +366,11 @@ def test_the_budget_clock_is_pinned_in_the_channel(
 
     clean_env(monkeypatch)
     config.services["search-ranker"].slo = Slo(target=99.95, window="7d")
-    with running_bot(tmp_path, config) as bot:
+    # The bot's clock is pinned 2 minutes after the alert started (tests/payloads.py): the
+    # budget it shows does not depend on the day the test runs.
+    with running_bot(tmp_path, config, clock=FakeClock()) as bot:
         channel = opened(bot)["channel_id"]
-        budget = wait_for(
+        budget = wait_until(
             lambda: next(
                 (m for m in bot.workspace.messages(channel) if "Error budget" in m["text"]), None
             ),
@@ -378,4 +380,5 @@ def test_the_budget_clock_is_pinned_in_the_channel(
         pins = [c for c in bot.workspace.calls_to("pins.add") if c.status == 200]
         assert [(c.args["channel"], c.args["timestamp"]) for c in pins] == [(channel, budget["ts"])]
         info = bot.workspace.channel_by_name(bot.incident("INC-1")["channel_name"])
-        assert info is not None and " · budget " in info["topic"]["value"]
+        assert "Consumed 1m59s (40%); 3m2s left." in budget["text"]
+        assert info is not None and info["topic"]["value"].endswith(" · budget 3m2s left")

@@ -21,8 +21,9 @@ from bot.incidents import flows
 from bot.localslack import LocalSlackServer, Workspace
 from tests.fakes import FakeChat
 from tests.payloads import am_notification
+from tests.polling import wait_until
 from tests.processes import firebreak_command, process
-from tests.servers import free_port, wait_for
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_serve_writes_json_lines_with_the_incident(tmp_path: Path) -> None:
             ready_url=f"{url}/healthz",
         ):
             httpx.post(f"{url}/webhooks/alertmanager", json=am_notification()).raise_for_status()
-            wait_for(lambda: workspace.calls_to("chat.postMessage"), what="the announcement")
+            wait_until(lambda: workspace.calls_to("chat.postMessage"), what="the announcement")
     written = [json.loads(line) for line in log.read_text().splitlines()]  # every line is JSON
     assert any(line["logger"].startswith("uvicorn") for line in written)
     [taken] = [line for line in written if line["message"].startswith("channel name taken")]

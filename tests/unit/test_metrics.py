@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import FirebreakConfig
 from tests.payloads import am_notification
+from tests.polling import wait_until
 from tests.processes import require_binary
 from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_slash_commands_and_slack_errors_and_retries_are_counted(bot: Bot) -> No
     assert bot.command("list").status_code == 200
     # With no title, a listener opens the declare form with Bolt's `client`: counted too.
     assert bot.command("declare").status_code == 200
-    wait_for(lambda: bot.workspace.calls_to("views.open"), what="the declare form")
+    wait_until(lambda: bot.workspace.calls_to("views.open"), what="the declare form")
     bot.workspace.fail("conversations.create", status=429, retry_after=1)
     bot.workspace.fail("conversations.invite", status=400, retry_after=None, error="cant_invite")
     bot.webhook("alertmanager", am_notification())

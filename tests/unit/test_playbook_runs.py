@@ -15,8 +15,8 @@ from bot.config import FirebreakConfig, ServiceConfig
 from bot.deploy.config import HttpTargetConfig
 from bot.slack.blocks import actions
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.scenario import Bot, clean_env, running_bot
-from tests.servers import wait_for
 
 ANA, BEN = "U0ANA0001", "U0BEN0002"
 
@@ -45,14 +45,14 @@ def incident_channel(bot: Bot) -> str:
     bot.webhook("alertmanager", am_notification())
     channel = str(bot.announced("INC-1")["channel_id"])
     bot.command("commander me", user=ANA, channel=channel)
-    wait_for(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
+    wait_until(lambda: bot.incident("INC-1")["commander"] == ANA, what="ANA in command")
     return channel
 
 
 def test_dry_run_shows_the_requests_and_changes_nothing(bot: Bot, model_service: str) -> None:
     channel = incident_channel(bot)
     assert bot.command("rollback --dry-run", user=BEN, channel=channel).status_code == 200
-    [message] = wait_for(lambda: run_messages(bot, channel), what="the dry-run message")
+    [message] = wait_until(lambda: run_messages(bot, channel), what="the dry-run message")
     assert "Dry run — nothing was changed" in message["text"]
     shown = str(message["blocks"])
     assert f"POST {model_service}/v1/services/search-ranker/rollback" in shown
@@ -66,7 +66,7 @@ def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service:
     bot.webhook("alertmanager", resolved)  # so the playbook's last wait ends at once
 
     bot.command("rollback", user=BEN, channel=channel)
-    [asked] = wait_for(lambda: run_messages(bot, channel), what="the approval request")
+    [asked] = wait_until(lambda: run_messages(bot, channel), what="the approval request")
     assert "Awaiting approval" in asked["text"]
     approve = asked["blocks"][-1]["elements"][0]
     assert approve["action_id"] == actions.RUN_APPROVE
@@ -75,7 +75,7 @@ def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service:
     bot.click(
         actions.RUN_APPROVE, approve["value"], user=BEN, channel=channel, message_ts=asked["ts"]
     )
-    wait_for(lambda: bot.workspace.ephemeral(channel, BEN), what="BEN refused")
+    wait_until(lambda: bot.workspace.ephemeral(channel, BEN), what="BEN refused")
     assert (
         "Only the incident commander, <@U0ANA0001>, approves"
         in (bot.workspace.ephemeral(channel, BEN)[-1]["text"])
@@ -85,7 +85,7 @@ def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service:
     bot.click(
         actions.RUN_APPROVE, approve["value"], user=ANA, channel=channel, message_ts=asked["ts"]
     )
-    wait_for(
+    wait_until(
         lambda: "Succeeded" in run_messages(bot, channel)[0]["text"],
         timeout=20,
         what="the run succeeded",
@@ -105,7 +105,7 @@ def test_a_double_clicked_approval_runs_the_playbook_once(bot: Bot, model_servic
     resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:30:00Z"))
     bot.webhook("alertmanager", resolved)
     bot.command("rollback", user=ANA, channel=channel)
-    [asked] = wait_for(lambda: run_messages(bot, channel), what="the approval request")
+    [asked] = wait_until(lambda: run_messages(bot, channel), what="the approval request")
     approve = asked["blocks"][-1]["elements"][0]["value"]
 
     def click(_: int) -> int:
@@ -115,12 +115,12 @@ def test_a_double_clicked_approval_runs_the_playbook_once(bot: Bot, model_servic
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # both clicks in flight at once
         assert list(pool.map(click, range(2))) == [200, 200]
-    wait_for(
+    wait_until(
         lambda: "Succeeded" in run_messages(bot, channel)[0]["text"],
         timeout=20,
         what="the run succeeded",
     )
-    wait_for(lambda: bot.workspace.ephemeral(channel, ANA), what="the second click answered")
+    wait_until(lambda: bot.workspace.ephemeral(channel, ANA), what="the second click answered")
     assert "not awaiting approval" in bot.workspace.ephemeral(channel, ANA)[-1]["text"]
     timeline = bot.incident("INC-1")["timeline"]
     assert len([t for t in timeline if t["kind"] == "playbook.step"]) == 4  # not 8

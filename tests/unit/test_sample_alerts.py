@@ -10,8 +10,8 @@ import pytest
 
 from bot.config import FirebreakConfig
 from bot.sample_alerts import ALERTNAME, SampleAlerts
+from tests.polling import wait_until
 from tests.scenario import WEBHOOK_TOKEN, clean_env, running_bot
-from tests.servers import wait_for
 from tests.unit.localslack.htmlforms import forms
 
 
@@ -45,7 +45,7 @@ def test_fire_and_resolve_from_the_page_open_and_close_the_incident(
             kinds = [t["kind"] for t in current["timeline"]]
             return current["occurrences"] if "alerts.all_resolved" in kinds else None
 
-        [occurrence] = wait_for(all_resolved, what="the alert resolved on the timeline")
+        [occurrence] = wait_until(all_resolved, what="the alert resolved on the timeline")
         assert occurrence["status"] == "resolved"
         assert len(bot.http.get("/api/incidents").json()) == 1
 

@@ -1,22 +1,27 @@
-"""The reminder scheduler against a real database: persistence, restarts, one owner."""
+"""The reminder scheduler against a real database: due times, restarts, one owner, and a
+reminder that outlives the process that was firing it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.context import utcnow
 from bot.db.engine import make_engine
-from bot.db.jobs import apscheduler_jobs
+from bot.db.reminders import reminders
 from bot.metrics import Metrics
-from bot.scheduler import ReminderScheduler
+from bot.scheduler import ReminderScheduler, next_time
+from tests.fakes import FakeClock
+from tests.polling import eventually
 
 Fired = list[tuple[int, str]]
+QUICK = 0.2  # seconds between ownership checks, so a takeover shows within the test
 
 
 @pytest.fixture
@@ -26,100 +31,76 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-QUICK = 0.2  # seconds between ownership checks, so a takeover shows within the test
-
-
-def recorder(fired: Fired) -> Callable[[int, str], object]:
+def recorder(fired: Fired) -> Callable[[int, str], Awaitable[None]]:
     async def fire(incident_id: int, kind: str) -> None:
         fired.append((incident_id, kind))
 
     return fire
 
 
-async def eventually(check: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not check():  # noqa: ASYNC110 - other threads change what it checks
-            await asyncio.sleep(0.05)
+def scheduler(
+    engine: AsyncEngine, fired: Fired, clock: Callable[[], datetime] = utcnow, **kw: object
+) -> ReminderScheduler:
+    return ReminderScheduler(engine=engine, fire=recorder(fired), clock=clock, **kw)  # type: ignore[arg-type]
 
 
-async def stored_jobs(engine: AsyncEngine) -> int:
+async def stored(engine: AsyncEngine) -> dict[str, datetime]:
+    """Each stored reminder's next due time."""
     async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(apscheduler_jobs)) or 0)
-
-
-def soon(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
+        rows = await conn.execute(select(reminders.c.key, reminders.c.due_at))
+        return {key: due for key, due in rows}
 
 
 async def test_a_due_reminder_fires_once(engine: AsyncEngine) -> None:
-    fired: Fired = []
-    reminders = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
-    await reminders.start()
-    try:
-        assert reminders.owner
-        await reminders.schedule(
-            key="INC-1-commander", incident_id=1, kind="commander", at=soon(0.3)
-        )
-        await eventually(lambda: bool(fired))
-        await asyncio.sleep(0.5)
-        assert fired == [(1, "commander")]
-        assert await stored_jobs(engine) == 0  # a one-off reminder is gone once it ran
-    finally:
-        await reminders.stop()
+    clock, fired = FakeClock(), []
+    reminders_ = scheduler(engine, fired, clock)
+    await reminders_.schedule(
+        key="INC-1-commander", incident_id=1, kind="commander", at=clock() + timedelta(minutes=5)
+    )
+    assert await reminders_.fire_due() == 0  # not yet due
+    clock.advance(minutes=5)
+    assert await reminders_.fire_due() == 1
+    assert await reminders_.fire_due() == 0
+    assert fired == [(1, "commander")]
+    assert await stored(engine) == {}  # a one-off reminder is gone once it fired
 
 
 async def test_a_late_reminder_shows_as_scheduler_lag(engine: AsyncEngine) -> None:
-    fired: Fired = []
-    first = ReminderScheduler(engine=engine, fire=recorder(fired))  # type: ignore[arg-type]
-    await first.start()
-    await first.schedule(key="INC-4-status-update", incident_id=4, kind="x", at=soon(0.2))
-    await first.stop()
-    await asyncio.sleep(1.0)  # due while no scheduler runs: at least 0.8 s late
-    metrics = Metrics()
-    second = ReminderScheduler(
-        engine=engine,
-        fire=recorder(fired),  # type: ignore[arg-type]
-        metrics=metrics,
+    clock, fired, metrics = FakeClock(), [], Metrics()
+    reminders_ = scheduler(engine, fired, clock, metrics=metrics)
+    await reminders_.schedule(
+        key="INC-4-status-update", incident_id=4, kind="x", at=clock() + timedelta(seconds=10)
     )
-    await second.start()
-    try:
-        job = {"job": "status-update"}
+    clock.advance(seconds=100)  # due while no scheduler ran: 90 s late
+    await reminders_.fire_due()
 
-        def sample(name: str, **labels: str) -> float:
-            return metrics.registry.get_sample_value(name, {**job, **labels}) or 0.0
+    def sample(name: str, **labels: str) -> float:
+        value = metrics.registry.get_sample_value(name, {"job": "status-update", **labels})
+        return value or 0.0
 
-        await eventually(lambda: sample("firebreak_scheduler_jobs_total", outcome="executed") == 1)
-        assert fired == [(4, "x")]
-        assert sample("firebreak_scheduler_lag_seconds_count") == 1
-        assert sample("firebreak_scheduler_lag_seconds_sum") >= 0.8
-    finally:
-        await second.stop()
+    assert fired == [(4, "x")]
+    assert sample("firebreak_scheduler_jobs_total", outcome="executed") == 1
+    assert sample("firebreak_scheduler_lag_seconds_count") == 1
+    assert sample("firebreak_scheduler_lag_seconds_sum") == 90
 
 
 async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine) -> None:
-    fired: Fired = []
-    first = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
+    clock, fired = FakeClock(), []
+    at = clock() + timedelta(minutes=1)
+    first = scheduler(engine, fired, clock)
     await first.start()
-    at = soon(1.0)
     await first.schedule(key="INC-2-commander", incident_id=2, kind="commander", at=at)
-    # Planning again (as every change does) replaces the job instead of adding one.
+    # Planning again (as every change does) replaces the reminder instead of adding one.
     await first.schedule(key="INC-2-commander", incident_id=2, kind="commander", at=at)
     await first.stop()
-    assert await stored_jobs(engine) == 1 and fired == []
+    assert await stored(engine) == {"INC-2-commander": at} and fired == []
 
-    await asyncio.sleep(1.3)  # it falls due while no scheduler runs
-    second = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
-    await second.start()
-    try:
-        await eventually(lambda: bool(fired))
-        await asyncio.sleep(0.5)
-        assert fired == [(2, "commander")]
-    finally:
-        await second.stop()
-    third = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
-    await third.start()
-    await asyncio.sleep(0.5)
-    await third.stop()
+    clock.advance(minutes=2)  # it falls due while no scheduler runs
+    for _ in range(2):  # the next start fires it; the one after finds nothing
+        later = scheduler(engine, fired, clock)
+        await later.start()
+        await later.fire_due()
+        await later.stop()
     assert fired == [(2, "commander")]
 
 
@@ -127,75 +108,159 @@ async def test_planning_what_the_store_holds_writes_nothing(engine: AsyncEngine)
     writes: list[str] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "apscheduler_jobs" in statement and not statement.lstrip().startswith("SELECT"):
+        if "reminders" in statement and not statement.lstrip().startswith("SELECT"):
             writes.append(statement.split()[0])
 
-    first = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
-    other = ReminderScheduler(engine=engine, fire=recorder([]))  # type: ignore[arg-type]
-    await first.start()
-    await other.start()
+    first, other = scheduler(engine, []), scheduler(engine, [])
     event.listen(Engine, "before_cursor_execute", count)
     try:
-        at, every = soon(600), timedelta(minutes=15)
+        at, every = utcnow() + timedelta(minutes=10), timedelta(minutes=15)
         for _ in range(3):
             await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=at)
             await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
             await first.cancel(key="INC-5-commander")
         assert writes == ["INSERT", "INSERT"]  # once each; the cancels found nothing to remove
-        await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=soon(900))
-        assert writes[2:] == ["INSERT", "UPDATE"]  # replace_existing: the insert fails first
-        # What another process changed is seen: the store, not a memory, is compared with.
+        later = at + timedelta(minutes=5)
+        await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=later)
+        assert writes[2:] == ["INSERT"]  # an upsert
+        # What another process changed is seen: the table, not a memory, is compared with.
         await other.cancel(key="INC-5-budget")
         await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
-        assert writes[4:] == ["DELETE", "INSERT"]
-        assert await stored_jobs(engine) == 2
+        assert writes[3:] == ["DELETE", "INSERT"]
+        assert await stored(engine) == {"INC-5-status-update": later, "INC-5-budget": at}
     finally:
         event.remove(Engine, "before_cursor_execute", count)
-        await first.stop()
-        await other.stop()
 
 
-async def test_repeating_reminder_until_cancelled(engine: AsyncEngine) -> None:
+async def test_a_repeating_reminder_fires_each_time_once_until_cancelled(
+    engine: AsyncEngine,
+) -> None:
+    clock, fired = FakeClock(), []
+    reminders_ = scheduler(engine, fired, clock)
+    start, every = clock() + timedelta(minutes=30), timedelta(minutes=30)
+    key = "INC-3-status-update"
+    await reminders_.schedule(key=key, incident_id=3, kind="status-update", at=start, every=every)
+    clock.now = start
+    assert await reminders_.fire_due() == 1
+    assert await stored(engine) == {key: start + every}
+    clock.advance(hours=2, minutes=5)  # four times missed: said once, then on schedule again
+    assert await reminders_.fire_due() == 1
+    assert await stored(engine) == {key: start + 5 * every}
+    # Planned again as it was, it keeps its place; cancelled, it is gone.
+    await reminders_.schedule(key=key, incident_id=3, kind="status-update", at=start, every=every)
+    assert await stored(engine) == {key: start + 5 * every}
+    await reminders_.cancel(key=key)
+    await reminders_.cancel(key=key)  # cancelling twice is fine
+    clock.advance(hours=5)
+    assert await reminders_.fire_due() == 0
+    assert fired == [(3, "status-update")] * 2
+
+
+async def test_a_failed_reminder_is_tried_again_later(engine: AsyncEngine) -> None:
+    clock, fired = FakeClock(), []
+    failures = iter([RuntimeError("the database went away")])
+
+    async def fire(incident_id: int, kind: str) -> None:
+        if (failure := next(failures, None)) is not None:
+            raise failure
+        fired.append((incident_id, kind))
+
+    reminders_ = ReminderScheduler(engine=engine, fire=fire, clock=clock)
+    await reminders_.schedule(key="INC-6-commander", incident_id=6, kind="commander", at=clock())
+    assert await reminders_.fire_due() == 0
+    assert await reminders_.fire_due() == 0  # not at once: in RETRY_AFTER
+    clock.advance(seconds=30)
+    assert await reminders_.fire_due() == 1
+    assert fired == [(6, "commander")] and await stored(engine) == {}
+
+
+async def test_a_reminder_being_fired_when_its_owner_dies_is_fired_by_the_next(
+    engine: AsyncEngine,
+) -> None:
+    """The instant of the kill: the owner took the due reminder and had not yet stored what it
+    says in the outbox. The row stays due, so the next owner says it."""
+    clock, fired = FakeClock(), []
+    started = asyncio.Event()
+
+    async def dies_while_firing(incident_id: int, kind: str) -> None:
+        started.set()
+        await asyncio.Event().wait()  # never stores anything
+
+    dying = ReminderScheduler(engine=engine, fire=dies_while_firing, clock=clock)
+    await dying.schedule(key="INC-8-commander", incident_id=8, kind="commander", at=clock())
+    firing = asyncio.create_task(dying.fire_due())
+    await asyncio.wait_for(started.wait(), 10)
+    firing.cancel()  # the process is gone: nothing after this point of fire() runs
+    await asyncio.gather(firing, return_exceptions=True)
+
+    survivor = scheduler(engine, fired, clock)
+    assert await survivor.fire_due() == 1
+    assert fired == [(8, "commander")] and await stored(engine) == {}
+
+
+async def test_stopping_lets_the_reminder_being_fired_finish(engine: AsyncEngine) -> None:
+    """A stop is not a kill: the reminder in hand is finished and marked, not said again."""
     fired: Fired = []
-    reminders = ReminderScheduler(engine=engine, fire=recorder(fired), owner_check=QUICK)  # type: ignore[arg-type]
-    await reminders.start()
-    try:
-        await reminders.schedule(
-            key="INC-3-status-update",
-            incident_id=3,
-            kind="status-update",
-            at=soon(0.2),
-            every=timedelta(seconds=0.3),
-        )
-        await eventually(lambda: len(fired) >= 2)
-        await reminders.cancel(key="INC-3-status-update")
-        await reminders.cancel(key="INC-3-status-update")  # cancelling twice is fine
-        count = len(fired)
-        await asyncio.sleep(0.8)
-        assert len(fired) == count and set(fired) == {(3, "status-update")}
-    finally:
-        await reminders.stop()
+    started, go_on = asyncio.Event(), asyncio.Event()
+
+    async def slow(incident_id: int, kind: str) -> None:
+        started.set()
+        await go_on.wait()
+        fired.append((incident_id, kind))
+
+    owner = ReminderScheduler(engine=engine, fire=slow)
+    await owner.start()
+    await owner.schedule(key="INC-7-commander", incident_id=7, kind="commander", at=utcnow())
+    await asyncio.wait_for(started.wait(), 10)
+    stopping = asyncio.create_task(owner.stop())
+    go_on.set()
+    await asyncio.wait_for(stopping, 10)
+    assert fired == [(7, "commander")] and await stored(engine) == {}
+    assert await scheduler(engine, fired).fire_due() == 0
 
 
 async def test_only_one_process_runs_reminders(engine: AsyncEngine) -> None:
     fired_a: Fired = []
     fired_b: Fired = []
-    a = ReminderScheduler(engine=engine, fire=recorder(fired_a), owner_check=QUICK)  # type: ignore[arg-type]
-    b = ReminderScheduler(engine=engine, fire=recorder(fired_b), owner_check=QUICK)  # type: ignore[arg-type]
+    a = scheduler(engine, fired_a, owner_check=QUICK)
+    b = scheduler(engine, fired_b, owner_check=QUICK)
     await a.start()
     await b.start()
     try:
         assert a.owner and not b.owner
-        # b plans a reminder: it lands in the shared store, and the owner runs it.
-        await b.schedule(key="INC-4-commander", incident_id=4, kind="commander", at=soon(0.3))
-        await eventually(lambda: bool(fired_a))
+        # b plans a reminder: it lands in the shared table, and the owner fires it.
+        await b.schedule(key="INC-4-commander", incident_id=4, kind="commander", at=utcnow())
+        await eventually(lambda: fired_a, what="the owner to fire what b planned")
         assert fired_a == [(4, "commander")] and fired_b == []
 
         await a.stop()  # the owner goes away: b takes over at its next check
-        await eventually(lambda: b.owner)
-        await b.schedule(key="INC-5-commander", incident_id=5, kind="commander", at=soon(0.2))
-        await eventually(lambda: bool(fired_b))
-        assert fired_b == [(5, "commander")]
+        await eventually(lambda: b.owner, what="b to take over")
+        await b.schedule(key="INC-5-commander", incident_id=5, kind="commander", at=utcnow())
+        await eventually(lambda: fired_b, what="b to fire")
+        assert fired_b == [(5, "commander")] and fired_a == [(4, "commander")]
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_the_owner_wakes_for_what_it_plans_itself(engine: AsyncEngine) -> None:
+    fired: Fired = []
+    owner = scheduler(engine, fired, owner_check=60)  # no periodic look within the test
+    await owner.start()
+    try:
+        at = utcnow() + timedelta(seconds=0.3)
+        await owner.schedule(key="INC-9-commander", incident_id=9, kind="commander", at=at)
+        await eventually(lambda: fired, what="the reminder, long before the next check")
+        assert fired == [(9, "commander")] and utcnow() >= at
+    finally:
+        await owner.stop()
+
+
+def test_next_time_counts_whole_intervals_from_the_anchor() -> None:
+    anchor, every = datetime(2026, 3, 29, 0, 30, tzinfo=UTC), timedelta(minutes=30)
+    assert next_time(anchor, every, after=anchor - every, inclusive=True) == anchor
+    assert next_time(anchor, every, after=anchor, inclusive=True) == anchor
+    assert next_time(anchor, every, after=anchor, inclusive=False) == anchor + every
+    after = anchor + timedelta(minutes=95)
+    assert next_time(anchor, every, after=after, inclusive=True) == anchor + 4 * every
+    assert next_time(anchor, every, after=anchor + 2 * every, inclusive=True) == anchor + 2 * every

@@ -11,8 +11,8 @@ from bot.config import FirebreakConfig
 from bot.localslack import LocalSlackServer, Workspace
 from bot.slack.outbox import worker as outbox_worker
 from tests.payloads import am_alert, am_notification
+from tests.polling import wait_until
 from tests.scenario import clean_env, running_bot
-from tests.servers import wait_for
 
 TOKEN = "xoxb-outage-1"
 FOREVER = 1_000_000  # failures to hand out: Slack stays down until recover()
@@ -39,13 +39,13 @@ def test_alerts_are_taken_while_slack_is_down_and_told_once_it_is_back(
         listed = bot.http.get("/api/incidents").json()
         assert [i["id"] for i in listed] == ["INC-2", "INC-1"]  # recorded, Slack or not
         assert all(i["channel_id"] is None for i in listed)
-        backlog = wait_for(
+        backlog = wait_until(
             lambda: (b := bot.http.get("/readyz").json()["slack_outbox"])["pending"] >= 2 and b,
             what="the backlog shown",
         )
         assert backlog["failed"] == 0 and backlog["oldest_seconds"] is not None
         assert bot.http.get("/readyz").status_code == 200  # degraded, still taking alerts
-        wait_for(lambda: any(c.status == 500 for c in bot.workspace.calls), what="Slack refusing")
+        wait_until(lambda: any(c.status == 500 for c in bot.workspace.calls), what="Slack refusing")
 
         bot.workspace.recover()
         for ref in ("INC-1", "INC-2"):
@@ -55,7 +55,7 @@ def test_alerts_are_taken_while_slack_is_down_and_told_once_it_is_back(
         told = [m["text"] for m in bot.workspace.messages(broadcast["id"])]
         assert sum("INC-1" in t for t in told) == 1 and sum("INC-2" in t for t in told) == 1
         assert len([c for c in bot.workspace.channels() if c["name"].startswith("inc-")]) == 2
-        wait_for(
+        wait_until(
             lambda: bot.http.get("/readyz").json()["slack_outbox"]["pending"] == 0,
             what="the backlog sent",
         )
@@ -73,7 +73,7 @@ def test_a_restart_during_an_outage_loses_nothing_and_makes_one_channel(
         with running_bot(tmp_path, config, slack=workspace, **settings) as first:
             workspace.fail("*", status=503, times=FOREVER)
             assert first.webhook("alertmanager", am_notification()).status_code == 200
-            wait_for(lambda: workspace.calls_to("conversations.create"), what="a try")
+            wait_until(lambda: workspace.calls_to("conversations.create"), what="a try")
         # Stopped while conversations.create was still waiting in the outbox.
         assert workspace.channel_by_name("inc-1-rankerndcgdrop-on-search-ranker") is None
 

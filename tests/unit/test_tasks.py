@@ -9,6 +9,7 @@ import pytest
 
 from bot.incidents.ports import STOPPING, ChatError
 from bot.tasks import Background
+from tests.polling import eventually
 
 
 async def _fail(error: Exception) -> None:
@@ -49,11 +50,13 @@ async def test_work_asked_again_while_it_runs_runs_once_more_with_the_asks_merge
             await release.wait()
 
     background.spawn_merged("INC-1", work, {"a"}, merge=set.union, name="INC-1-alerts")
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # a yield: the first run starts, and waits for `release`
     for asked in ({"b"}, {"c"}, {"d"}):  # while the first run waits
         background.spawn_merged("INC-1", work, asked, merge=set.union, name="INC-1-alerts")
     background.spawn_merged("INC-2", work, {"other"}, merge=set.union, name="INC-2-alerts")
-    await asyncio.sleep(0.05)
+    # Tasks start in the order they were made: once INC-2's run has started, any run the
+    # three asks had started would have too.
+    await eventually(lambda: {"other"} in runs, what="INC-2's run")
     assert runs == [{"a"}, {"other"}]  # another key runs beside it
     release.set()
     await background.drain(timeout=5)

@@ -31,8 +31,9 @@ from bot.slack.outbox import Outbox
 from bot.tasks import Background
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification, grafana_notification
-from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot
-from tests.servers import free_port, slack_headers, wait_for
+from tests.polling import wait_until
+from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot, settled
+from tests.servers import free_port, slack_headers
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_repeats_update_the_incident_and_resolution_is_recorded(bot: Bot) -> Non
     assert [t["kind"] for t in timeline].count("alerts.all_resolved") == 1
     assert len(bot.workspace.calls_to("conversations.create")) == 1
     channel_id = bot.incident("INC-1")["channel_id"]
-    wait_for(
+    wait_until(
         lambda: any("All alerts" in m["text"] for m in bot.workspace.messages(channel_id)),
         what="all-resolved message in the incident channel",
     )
@@ -126,7 +127,7 @@ def test_a_burst_of_changes_to_one_incident_leaves_its_announcement_showing_the_
         [card] = [m for m in bot.workspace.messages(channel_id) if m.get("blocks")]
         return [f["text"] for b in card["blocks"] for f in b.get("fields", [])]
 
-    wait_for(lambda: "*Alerts firing*\n13" in fields(), what="13 alerts on the card")
+    wait_until(lambda: "*Alerts firing*\n13" in fields(), what="13 alerts on the card")
 
 
 def test_twenty_concurrent_deliveries_open_one_incident_and_one_channel(
@@ -141,7 +142,7 @@ def test_twenty_concurrent_deliveries_open_one_incident_and_one_channel(
         assert sum(a.json()["opened"] for a in answers) == 1
         assert {a.json()["incident"] for a in answers} == {"INC-1"}
         bot.announced("INC-1")
-        time.sleep(0.5)  # the other nineteen follow-ups had their chance to open a second one
+        settled(bot)  # the other nineteen deliveries' follow-ups have run to their end
         assert [i["id"] for i in bot.http.get("/api/incidents").json()] == ["INC-1"]
         assert len(bot.incident("INC-1")["occurrences"]) == 1
         created = [c for c in bot.workspace.calls_to("conversations.create") if c.status == 200]

@@ -64,7 +64,7 @@ def click(driver: WebDriver, action_id: str) -> None:
         found.click()
         return True
 
-    until(driver, clicked)
+    until(driver, clicked, what=f"a {action_id} button to click")
 
 
 def text_of(driver: WebDriver) -> str:
@@ -78,7 +78,7 @@ def shows(driver: WebDriver, *texts: str) -> bool:
 
 def act(driver: WebDriver, action: Callable[[WebDriver], object]) -> None:
     """Do `action`, again if a live reload swapped the page under it (stale elements)."""
-    until(driver, lambda d: action(d) or True)
+    until(driver, lambda d: action(d) or True, what="the action to go through")
 
 
 def type_in_composer(driver: WebDriver, text: str) -> None:
@@ -134,11 +134,15 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
 
         driver.get(f"{bot.http.base_url}/")
         Select(driver.find_element(By.ID, "as-user")).select_by_value(ANA)
-        until(driver, lambda d: d.find_element(By.ID, "as-user").get_attribute("value") == ANA)
+        until(
+            driver,
+            lambda d: d.find_element(By.ID, "as-user").get_attribute("value") == ANA,
+            what="ana chosen",
+        )
 
         from_menu(driver, "firing")
         incident = bot.announced("INC-1")
-        until(driver, lambda d: button(d, actions.CLAIM_COMMANDER))
+        until(driver, lambda d: button(d, actions.CLAIM_COMMANDER), what="the claim button")
         assert shows(driver, "INC-1", "search-ranker: model quality dropped (test alert)")
         banner = driver.find_element(By.CSS_SELECTOR, ".banner.ok").text
         assert banner == "✓ Sent ModelQualityDrop firing on search-ranker: INC-1 opened."
@@ -149,14 +153,14 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         act(driver, lambda d: d.find_element(By.XPATH, "//button[text()='Dismiss']").click())
 
         click(driver, actions.CLAIM_COMMANDER)
-        until(driver, lambda _: bot.incident("INC-1")["commander"] == ANA)
+        until(driver, lambda _: bot.incident("INC-1")["commander"] == ANA, what="ana in command")
 
         type_in_composer(driver, "/incident rollback")
-        until(driver, lambda d: button(d, actions.RUN_APPROVE))
+        until(driver, lambda d: button(d, actions.RUN_APPROVE), what="the approve button")
         assert shows(driver, "Awaiting approval")
         driver.save_screenshot(str(shots / "rollback-approval.png"))
         click(driver, actions.RUN_APPROVE)
-        until(driver, lambda d: shows(d, "rolled back from v43-bad to v42"))
+        until(driver, lambda d: shows(d, "rolled back from v43-bad to v42"), what="the rollback")
         assert (
             httpx.get(f"{model_service}/v1/services/search-ranker").json()["active_version"]
             == "v42"
@@ -165,12 +169,21 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         # The quality signal is back: the alert resolves (from the menu), the run ends.
         from_menu(driver, "resolved")
         driver.get(f"{bot.http.base_url}/?channel={incident['channel_id']}")
-        until(driver, lambda d: shows(d, "rollback succeeded in INC-1"), timeout=30)
+        until(
+            driver,
+            lambda d: shows(d, "rollback succeeded in INC-1"),
+            what="the run's success",
+            timeout=30,
+        )
         driver.save_screenshot(str(shots / "rollback-done.png"))
 
         type_in_composer(driver, "/incident resolve")
         click(driver, actions.RESOLVE_CONFIRM)
-        until(driver, lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "INC-1-search-ranker"))
+        until(
+            driver,
+            lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "INC-1-search-ranker"),
+            what="the postmortem's link",
+        )
         assert bot.incident("INC-1")["status"] == "resolved"
         act(
             driver,
@@ -182,7 +195,9 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         driver.save_screenshot(str(shots / "postmortem-shared.png"))
 
         act(driver, lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "INC-1-search-ranker").click())
-        document = until(driver, lambda d: d.find_element(By.TAG_NAME, "pre")).text
+        document = until(
+            driver, lambda d: d.find_element(By.TAG_NAME, "pre"), what="the postmortem"
+        ).text
         assert document.startswith("# INC-1 postmortem: search-ranker: model quality dropped")
         assert "rollback step 2/4 `roll back`" in document
         assert "this incident consumed" in document

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from bot.db import engine as db_engine
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
+from tests.polling import eventually
 
 
 @pytest.fixture
@@ -45,8 +46,10 @@ async def test_writers_take_turns_and_readers_do_not_wait(sqlite_url: str) -> No
                 order.append(f"{who} out")
 
         holder = asyncio.create_task(mark(writes, "a", 0.3))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: "a in" in order, what="a's write transaction open")
         waiter = asyncio.create_task(mark(other_writes, "b", 0))
+        # A moment for b to ask for its turn, so the read below happens beside a waiting writer
+        # too (nothing shows b waiting; the order at the end shows it waited).
         await asyncio.sleep(0.05)
         async with other_writes() as session:  # outside begin(): reads beside the write
             assert await session.scalar(text("SELECT count(*) FROM marks")) == 0

@@ -22,7 +22,7 @@ async def test_a_second_holder_of_a_key_waits_for_the_first_to_commit(db_url: st
                     order.append("second holds it")
 
             waiting = asyncio.create_task(other())
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # the first holds the key a while: `other` has to wait
             order.append("first commits")
         await asyncio.wait_for(waiting, 10)
     finally:

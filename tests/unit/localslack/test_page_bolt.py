@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from bot.localslack import API_PREFIX, Workspace
 from bot.localslack.server import build_standalone
-from tests.servers import ServerThread, free_port, wait_for
+from tests.polling import wait_until
+from tests.servers import ServerThread, free_port
 
 from .conftest import ALICE, TOKEN
 from .fakeapp import SECRET
@@ -115,18 +116,18 @@ def test_command_modal_and_button_through_bolt(browser: httpx.Client, ws: Worksp
     assert "Only visible to you" in hello.text
 
     compose(browser, "/incident declare")
-    wait_for(lambda: ws.modal_for(ALICE), what="the modal bolt opens after its ack")
+    wait_until(lambda: ws.modal_for(ALICE), what="the modal bolt opens after its ack")
     modal = form_to(browser.get("/").text, "/submit-view")
 
     refused = browser.post(modal.action, data={**modal.fields, "field-0": "db"})
     assert "Say what is broken." in refused.text
     browser.post(modal.action, data={**modal.fields, "field-0": "Checkout is down"})
     assert ws.modal_for(ALICE) is None
-    wait_for(lambda: ws.messages(channel), what="the declaration")
+    wait_until(lambda: ws.messages(channel), what="the declaration")
 
     button = form_with(browser.get("/").text, "claim")
     browser.post(button.action, data=button.fields)
-    wait_for(
+    wait_until(
         lambda: ws.messages(channel)[0]["text"] == f"Commander: <@{ALICE}>",
         what="the response_url to replace the message",
     )

@@ -4,7 +4,7 @@ acks, spoken by a bare aiohttp WebSocket so every frame is visible."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bot.localslack import API_PREFIX, LocalSlackServer, Workspace, build_api
+from tests.polling import eventually
 
 from .conftest import APP_TOKEN, TOKEN
 
@@ -69,15 +70,6 @@ async def test_connections_open_over_http_points_at_the_mount(ws: Workspace) -> 
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def eventually(check: Callable[[], bool]) -> None:
-    """Poll `check` for up to 5 s: the server notices a closed socket on its own thread."""
-    for _ in range(500):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out")
 
 
 async def socket_url(server: LocalSlackServer) -> str:
@@ -181,7 +173,8 @@ async def test_disconnect_stops_deliveries_until_a_client_reconnects(
     await old.close()
     assert ws.socket_connections() == 1
     await new.close()
-    await eventually(lambda: ws.socket_connections() == 0)
+    # The server notices a closed socket on its own thread.
+    await eventually(lambda: ws.socket_connections() == 0, what="the new socket closed")
 
 
 def test_sending_needs_a_client_and_a_known_kind(server: LocalSlackServer) -> None:

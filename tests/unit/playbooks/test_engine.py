@@ -23,6 +23,7 @@ from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeProbe, FakeTarget, FakeTargets
 from tests.paths import ROOT
 from tests.payloads import am_alert, am_notification
+from tests.polling import eventually
 
 SHIPPED = ROOT / "playbooks"
 ANA, BEN = "U0ANA0001", "U0BEN0002"
@@ -267,8 +268,7 @@ async def test_resume_after_a_crash_repeats_no_confirmed_step(
     await runner.approve(run_id=run.id, by=ANA)
     target.hang_s, target.hang_action = 30, "rollback"  # the rollback call hangs …
     task = asyncio.create_task(runner.execute(run.id))
-    while target.attempts < 2:  # noqa: ASYNC110 - waits for the fake target's second call
-        await asyncio.sleep(0.01)
+    await eventually(lambda: target.attempts >= 2, what="the fake target's second call")
     task.cancel()  # … and the bot dies
     with pytest.raises(asyncio.CancelledError):
         await task

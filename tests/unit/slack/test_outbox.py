@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from itertools import pairwise
 
@@ -19,6 +19,7 @@ from bot.localslack import LocalSlackServer, Workspace
 from bot.slack.outbox import Outbox, OutboxMessage
 from bot.slack.outbox import worker as outbox_worker
 from bot.slack.outbox.models import SENDING, SENT
+from tests.polling import eventually
 
 TOKEN = "xoxb-outbox-test-1"
 
@@ -56,11 +57,13 @@ def texts(ws: Workspace, channel: str) -> list[str]:
     return [m["text"] for m in ws.messages(channel)]
 
 
-async def until(check: Callable[[], object]) -> None:
-    """Poll the stand-in (a thread of its own) until check() holds, for up to 10 s."""
-    async with asyncio.timeout(10):
-        while not check():  # noqa: ASYNC110 - the state lives in another thread
-            await asyncio.sleep(0.02)
+async def deliveries_ended() -> None:
+    """Every delivery an outbox started on this loop has ended: all its tasks but the test's
+    (use where no worker runs, which never ends)."""
+    started = asyncio.all_tasks() - {asyncio.current_task()}
+    if started:
+        _, running = await asyncio.wait(started, timeout=10)
+        assert not running, f"deliveries still running after 10s: {running}"
 
 
 async def test_a_rate_limited_channel_waits_retry_after_in_order_and_holds_up_no_other(
@@ -74,7 +77,7 @@ async def test_a_rate_limited_channel_waits_retry_after_in_order_and_holds_up_no
         await box.send(
             "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "a1"}, wait=False
         )
-        await until(lambda: ws.calls_to("chat.postMessage"))
+        await eventually(lambda: ws.calls_to("chat.postMessage"), what="a1's first try")
         for text in ("a2", "a3"):
             await box.send(
                 "chat_postMessage", queue=alpha, args={"channel": alpha, "text": text}, wait=False
@@ -84,7 +87,7 @@ async def test_a_rate_limited_channel_waits_retry_after_in_order_and_holds_up_no
         )
         assert answer["ok"] and answer["channel"] == beta and answer["ts"]
         assert texts(ws, alpha) == []  # alpha is still waiting out its Retry-After
-        await until(lambda: len(texts(ws, alpha)) == 3)
+        await eventually(lambda: len(texts(ws, alpha)) == 3, what="alpha's three messages")
     finally:
         await box.stop()
     assert texts(ws, alpha) == ["a1", "a2", "a3"]
@@ -161,7 +164,7 @@ async def test_a_call_to_an_idle_queue_is_sent_by_its_caller_and_order_holds(
                 for i in range(20)
             )
         )
-        await until(lambda: len(texts(ws, alpha)) == 20)
+        await eventually(lambda: len(texts(ws, alpha)) == 20, what="the twenty messages")
     finally:
         await box.stop()
     async with sessions() as session:  # type: ignore[operator]
@@ -194,7 +197,7 @@ async def test_what_was_stored_is_delivered_after_a_restart(
     restarted = outbox(sessions, slack)
     restarted.start()
     try:
-        await until(lambda: len(texts(ws, alpha)) == 3)
+        await eventually(lambda: len(texts(ws, alpha)) == 3, what="the three stored messages")
     finally:
         await restarted.stop()
     assert texts(ws, alpha) == ["first", "second", "third"]
@@ -219,7 +222,7 @@ async def test_a_fresh_claim_is_not_taken_over(
         "chat_postMessage", queue=alpha, args={"channel": alpha, "text": "later"}, wait=False
     )
     assert await box.deliver_due() > 0
-    await asyncio.sleep(0.2)
+    await deliveries_ended()  # whatever deliver_due started has had its go
     assert texts(ws, alpha) == []  # "later" waits behind the claimed head
 
 
@@ -236,8 +239,16 @@ async def test_two_processes_deliver_every_write_once_in_order(
             channel = channels[i % 3]
             args = {"channel": channel, "text": f"m{i}"}
             await sender.send("chat_postMessage", queue=channel, args=args, wait=False)
-        await until(lambda: sum(len(ws.messages(c)) for c in channels) >= 30)
-        await asyncio.sleep(0.3)  # a second delivery would show up by now
+        await eventually(
+            lambda: sum(len(ws.messages(c)) for c in channels) >= 30, what="the thirty messages"
+        )
+
+        async def all_sent() -> bool:
+            return (await first.backlog()).pending == 0
+
+        # Nothing is left to send, and stopping lets the calls still on the wire end: a second
+        # delivery of any of them shows below.
+        await eventually(all_sent, what="no call left in the outbox")
     finally:
         await first.stop()
         await second.stop()
@@ -286,7 +297,7 @@ async def test_a_burst_of_updates_to_one_message_sends_the_last_state_once(
     assert (await box.backlog()).pending == 2
     box.start()
     try:
-        await until(lambda: len(ws.messages(alpha)) == 2)
+        await eventually(lambda: len(ws.messages(alpha)) == 2, what="v5 and the message after")
     finally:
         await box.stop()
     assert texts(ws, alpha) == ["v5", "after"]

@@ -8,8 +8,10 @@ MLFLOW_VERSION ?= 3.17.2
 HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
-# pytest-xdist workers: most tests wait on sockets and servers, so more workers than cores.
+# pytest-xdist workers: most tests wait on sockets and servers, so more workers than cores;
+# loadgroup keeps the tests of one shared server (xdist_group) on one worker.
 JOBS ?= 4
+XDIST = -n $(JOBS) --dist loadgroup
 
 .PHONY: run test install lint typecheck unit integration e2e servers constraints clean example-service demo screenshots bench
 
@@ -34,17 +36,17 @@ screenshots: $(STAMP) servers
 # Every layer: tests/unit (in-process only), tests/integration (PostgreSQL, Alertmanager,
 # Prometheus, MLflow, `firebreak` processes), tests/e2e (Chromium, the demo).
 test: $(STAMP) servers lint typecheck
-	$(BIN)/python -m pytest -n $(JOBS)
+	$(BIN)/python -m pytest $(XDIST)
 
 # The fast inner loop: no servers, no child processes.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) tests/unit
+	$(BIN)/python -m pytest $(XDIST) tests/unit
 
 integration: $(STAMP) servers
-	$(BIN)/python -m pytest -n $(JOBS) tests/integration
+	$(BIN)/python -m pytest $(XDIST) tests/integration
 
 e2e: $(STAMP) servers
-	$(BIN)/python -m pytest -n $(JOBS) tests/e2e
+	$(BIN)/python -m pytest $(XDIST) tests/e2e
 
 # Benchmarks against a real `firebreak serve` (SQLite, and PostgreSQL when installed) into
 # docs/benchmarks.md; not part of `make test`. Smaller: make bench BENCH_ARGS="--notifications 2000"

@@ -152,10 +152,28 @@ class PermissionsConfig(BaseModel):
 class PlaybooksConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # Who approves a run of a playbook that needs approval: the incident commander (default)
-    # or any member of the incident channel; `approvers` (and admins) always may.
-    approve: Literal["commander", "channel_members"] = "commander"
+    # A run that changes a service is approved by someone with rights on it: its owners,
+    # whoever is on call for it, these responders, or permissions.admins.
     approvers: list[UserId] = Field(default_factory=list)
+    # Whoever asked for a run cannot also approve it.
+    two_person: bool = False
+    # Gone: commanding an incident, or being in its channel, is no right on a service.
+    approve: None = Field(
+        None,
+        exclude=True,
+        description="removed: approval needs rights on the service (owners, on call, approvers)",
+    )
+
+    @field_validator("approve", mode="before")
+    @classmethod
+    def _approve_is_gone(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "playbooks.approve is no longer read: a run is approved by someone with rights "
+                "on the service it changes (its owners, whoever is on call for it, "
+                "playbooks.approvers, permissions.admins); remove the line"
+            )
+        return None
 
 
 class BudgetPolicyConfig(BaseModel):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +29,15 @@ from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
 from bot.logs import incident_logs
-from bot.playbooks.approvals import decided, may_run, require_approver
+from bot.playbooks.approvals import (
+    decided,
+    may_ask,
+    may_run,
+    out_of_scope,
+    require_approver,
+    require_rights,
+    targets,
+)
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
 from bot.playbooks.ports import NoTarget, Probe, RunMeter, Targets
@@ -52,6 +62,8 @@ class Runner:
     # Drill incidents act here, never on `targets`.
     drills: DrillTargets = field(default_factory=DrillTargets)
     meter: RunMeter | None = None
+    # Each run's random id, the root of its idempotency keys (tests pass a counter).
+    new_uid: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
     progress: Progress = field(init=False)
 
     def __post_init__(self) -> None:
@@ -69,16 +81,26 @@ class Runner:
         self, *, incident_id: int, name: str, params: dict[str, str], by: str, dry_run: bool = False
     ) -> PlaybookRun:
         """A dry run is planned and shown at once; a real run waits for approval when the
-        playbook needs it, or starts (the caller runs `execute`)."""
+        playbook needs it or it targets a service beyond the incident's, or starts (the caller
+        runs `execute`)."""
         playbook = self._playbook(name)
         incident = await load(self.ctx, incident_id=incident_id)
-        if dry_run or playbook.needs_approval:
+        resolved = self._params(playbook, params, incident)
+        services = targets(playbook, resolved, incident)
+        if dry_run:  # it changes nothing: for anyone in the channel
             await require_may_change(self.ctx, incident, by)
-            run = await self._plan(incident, playbook, params, by, dry_run=dry_run)
+            run = await self._create(incident, playbook, resolved, by, RunStatus.DRY_RUN)
+        elif playbook.needs_approval or out_of_scope(self.ctx, incident, services):
+            async with decided(self.ctx, "request", playbook.name, incident, by) as decision:
+                decision.reason = await may_ask(self.ctx, incident, by)
+                run = await self._plan(
+                    incident, playbook, resolved, by, RunStatus.AWAITING_APPROVAL
+                )
+                decision.run_id = run.id
         else:  # it runs at once: asking is deciding, so the approvers' rule applies
             async with decided(self.ctx, "run", playbook.name, incident, by) as decision:
-                decision.reason = await may_run(self.ctx, incident, playbook, by)
-                run = await self._plan(incident, playbook, params, by, dry_run=False)
+                decision.reason = await may_run(self.ctx, incident, playbook, services, by)
+                run = await self._plan(incident, playbook, resolved, by, RunStatus.RUNNING)
                 decision.run_id = run.id
         if dry_run:
             await self.progress.post(
@@ -107,7 +129,7 @@ class Runner:
     async def approve(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
         async with decided(self.ctx, "approve", run.playbook, incident, by, run) as decision:
-            decision.reason = await require_approver(self.ctx, incident, by)
+            decision.reason = require_approver(self.ctx, run, self._targets(run, incident), by)
             now = self.ctx.clock()
             try:
                 async with self.ctx.sessions.begin() as session:
@@ -132,7 +154,11 @@ class Runner:
     async def reject(self, *, run_id: int, by: str) -> PlaybookRun:
         run, incident = await self._load(run_id)
         async with decided(self.ctx, "reject", run.playbook, incident, by, run) as decision:
-            decision.reason = await require_approver(self.ctx, incident, by)
+            decision.reason = (
+                "withdrawn by whoever asked for it"
+                if by == run.requested_by
+                else require_rights(self.ctx, self._targets(run, incident), by)
+            )
             async with self.ctx.sessions.begin() as session:
                 done = await session.execute(
                     update(PlaybookRun)
@@ -167,7 +193,10 @@ class Runner:
         if run is None:
             raise Refused(f"No interrupted playbook run in {incident.ref} to resume.")
         async with decided(self.ctx, "resume", run.playbook, incident, by, run) as decision:
-            decision.reason = await may_run(self.ctx, incident, self._playbook(run.playbook), by)
+            playbook = self._playbook(run.playbook)
+            decision.reason = await may_run(
+                self.ctx, incident, playbook, self._targets(run, incident), by
+            )
             try:
                 async with self.ctx.sessions.begin() as session:
                     await session.execute(
@@ -228,20 +257,11 @@ class Runner:
         playbook: Playbook,
         params: dict[str, str],
         by: str,
-        *,
-        dry_run: bool,
+        status: RunStatus,
     ) -> PlaybookRun:
-        resolved = self._params(playbook, params, incident)
-        if not dry_run and not incident.is_open:
+        if not incident.is_open:
             raise Refused(f"{incident.ref} is resolved; reopen it before mitigating.")
-        status = (
-            RunStatus.DRY_RUN
-            if dry_run
-            else RunStatus.AWAITING_APPROVAL
-            if playbook.needs_approval
-            else RunStatus.RUNNING
-        )
-        return await self._create(incident, playbook, resolved, by, status)
+        return await self._create(incident, playbook, params, by, status)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -298,8 +318,7 @@ class Runner:
         step: Step,
         results: dict[str, Any],
     ) -> bool:
-        key = f"firebreak-run-{run.id}-{phase}-{position}"
-        row = await self._start_step(run, phase, position, step, key)
+        row = await self._start_step(run, phase, position, step, run.step_key(phase, position))
         context = {"params": run.params, "incident": incident_vars(incident), "steps": results}
         targets, probe = self.progress.tools(incident)
         env = StepEnv(
@@ -307,7 +326,7 @@ class Runner:
             targets=targets,
             probe=probe,
             incident=incident,
-            key=key,
+            key=row.idempotency_key,  # a step run again after a crash sends the same key
             timeout_s=step.timeout.total_seconds(),
         )
         started = asyncio.get_running_loop().time()
@@ -388,6 +407,7 @@ class Runner:
     ) -> PlaybookRun:
         now = self.ctx.clock()
         run = PlaybookRun(
+            uid=self.new_uid(),
             incident_id=incident.id,
             playbook=playbook.name,
             service=params.get("service"),
@@ -519,6 +539,9 @@ class Runner:
     def _count(self, playbook: str, outcome: str, seconds: float | None) -> None:
         if self.meter is not None:
             self.meter.run_finished(playbook=playbook, outcome=outcome, seconds=seconds)
+
+    def _targets(self, run: PlaybookRun, incident: Incident) -> list[str]:
+        return targets(self._playbook(run.playbook), run.params, incident)
 
     def _playbook(self, name: str) -> Playbook:
         playbook = self.library.get(name)

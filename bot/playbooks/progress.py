@@ -60,7 +60,7 @@ class Progress:
                 targets=targets,
                 probe=probe,
                 incident=incident,
-                key=f"firebreak-run-{run.id}-main-{position}",
+                key=run.step_key("main", position),
                 timeout_s=step.timeout.total_seconds(),
             )
             try:

@@ -44,6 +44,9 @@ class PlaybookRun(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, so the deployment API never takes a run of another database (a fresh or restored
+    # one starts again at id 1) for a repeat of this one.
+    uid: Mapped[str] = mapped_column(String(32))
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), index=True
     )
@@ -64,6 +67,10 @@ class PlaybookRun(Base):
     @property
     def ref(self) -> str:
         return f"run #{self.id} ({self.playbook})"
+
+    def step_key(self, phase: str, position: int) -> str:
+        """The idempotency key of one step: the same when the step is run again."""
+        return f"firebreak-{self.uid}-{phase}-{position}"
 
 
 class StepRun(Base):

@@ -33,6 +33,10 @@ def test_no_file_means_defaults() -> None:
         ("broadcast_chanel: x\n", "broadcast_chanel: Extra inputs are not permitted"),
         ("- a\n- b\n", "expected a mapping at the top level"),
         ("services: [\n", "not valid YAML"),
+        (  # a right on a service is no longer given by command or channel membership
+            "playbooks:\n  approve: channel_members\n",
+            "playbooks.approve: Value error, playbooks.approve is no longer read",
+        ),
     ],
 )
 def test_errors_name_file_place_and_reason(tmp_path: Path, text: str, expected: str) -> None:

@@ -3,6 +3,7 @@ service (the reference Deployment API) over real HTTP."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,7 @@ from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
 from tests.scenario import Bot, clean_env, running_bot
 
-ANA, BEN = "U0ANA0001", "U0BEN0002"
+ANA, BEN, CAROL = "U0ANA0001", "U0BEN0002", "U0CAROL003"
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def bot(
     config.services["search-ranker"] = ServiceConfig(
         owners=[ANA, BEN], deploy=HttpTargetConfig(kind="http", url=model_service)
     )
+    config.services["checkout-fraud"] = ServiceConfig(owners=[CAROL])
     with running_bot(tmp_path, config) as running:
         yield running
 
@@ -56,29 +58,33 @@ def test_dry_run_shows_the_requests_and_changes_nothing(bot: Bot, model_service:
     assert "Dry run — nothing was changed" in message["text"]
     shown = str(message["blocks"])
     assert f"POST {model_service}/v1/services/search-ranker/rollback" in shown
-    assert "Idempotency-Key: firebreak-run-1-main-1" in shown
+    # A random id per run: another database's run #1 is not a repeat of this one.
+    assert re.search(r"Idempotency-Key: firebreak-[0-9a-f]{32}-main-1", shown)
     assert state(model_service)["active_version"] == "v42-bad"
 
 
-def test_rollback_runs_only_when_the_commander_approves(bot: Bot, model_service: str) -> None:
-    channel = incident_channel(bot)
-    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:30:00Z"))
-    bot.webhook("alertmanager", resolved)  # so the playbook's last wait ends at once
+def test_only_someone_with_rights_on_the_service_approves_its_rollback(
+    bot: Bot, model_service: str
+) -> None:
+    """The issue's reproduction: a member who owns only checkout-fraud declares an incident,
+    takes command, asks to roll search-ranker back and approves it herself."""
+    assert bot.command("declare test", user=CAROL).status_code == 200
+    channel = str(bot.announced("INC-1")["channel_id"])
+    bot.command("commander me", user=CAROL, channel=channel)
+    wait_until(lambda: bot.incident("INC-1")["commander"] == CAROL, what="CAROL in command")
 
-    bot.command("rollback", user=BEN, channel=channel)
+    bot.command("rollback service=search-ranker", user=CAROL, channel=channel)
     [asked] = wait_until(lambda: run_messages(bot, channel), what="the approval request")
     assert "Awaiting approval" in asked["text"]
     approve = asked["blocks"][-1]["elements"][0]
     assert approve["action_id"] == actions.RUN_APPROVE
-    assert state(model_service)["active_version"] == "v42-bad"
 
     bot.click(
-        actions.RUN_APPROVE, approve["value"], user=BEN, channel=channel, message_ts=asked["ts"]
+        actions.RUN_APPROVE, approve["value"], user=CAROL, channel=channel, message_ts=asked["ts"]
     )
-    wait_until(lambda: bot.workspace.ephemeral(channel, BEN), what="BEN refused")
-    assert (
-        "Only the incident commander, <@U0ANA0001>, approves"
-        in (bot.workspace.ephemeral(channel, BEN)[-1]["text"])
+    refused = wait_until(lambda: bot.workspace.ephemeral(channel, CAROL), what="CAROL refused")
+    assert refused[-1]["text"].startswith(
+        "Only someone with rights on search-ranker may change it: <@U0ANA0001>, <@U0BEN0002>."
     )
     assert state(model_service)["active_version"] == "v42-bad"
 

@@ -8,11 +8,13 @@ import pytest
 from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.audit import service as audit
+from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
 from bot.deploy.ports import DeployError
 from bot.incidents import roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
+from bot.incidents.oncall import Rotation
 from bot.incidents.ports import MessageRef, RunView
 from bot.metrics import Metrics
 from bot.playbooks import engine
@@ -26,12 +28,18 @@ from tests.payloads import am_alert, am_notification
 from tests.polling import eventually
 
 SHIPPED = ROOT / "playbooks"
-ANA, BEN = "U0ANA0001", "U0BEN0002"
+ANA, BEN, CAROL = "U0ANA0001", "U0BEN0002", "U0CAROL003"
 
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "BACKOFF_BASE_S", 0.001)
+
+
+@pytest.fixture(autouse=True)
+def ana_owns_the_ranker(config: FirebreakConfig) -> None:
+    """ANA has rights on search-ranker; BEN is only in the incident's channel."""
+    config.services["search-ranker"].owners = [ANA]
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ def runner(ctx: Context, target: FakeTarget) -> Runner:
 
 
 async def commanded(ctx: Context) -> Incident:
-    incident = await incident_with_channel(ctx)
+    incident = await incident_with_channel(ctx, members=(BEN,))
     await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=ANA, by=ANA)
     # The shipped playbooks end by waiting for the alerts to resolve: let them have.
     resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00Z"))
@@ -74,7 +82,7 @@ async def test_dry_run_shows_exact_requests_and_changes_nothing(
     assert view.dry_run and [s.status for s in view.steps] == ["planned"] * 4
     assert view.steps[1].detail == (
         f"POST http://deploy.test/v1/services/search-ranker/rollback "
-        f"[Idempotency-Key: firebreak-run-{run.id}-main-1]"
+        f"[Idempotency-Key: {run.step_key('main', 1)}]"
     )
     assert "uses results of earlier steps" in view.steps[2].detail
 
@@ -87,7 +95,7 @@ async def test_approved_run_rolls_back_and_records_every_step(
     assert run.status == RunStatus.AWAITING_APPROVAL and target.attempts == 0
     assert chat.runs[-1][1].awaiting_approval
 
-    with pytest.raises(Refused, match=f"Only the incident commander, <@{ANA}>, approves"):
+    with pytest.raises(Refused, match=f"Only someone with rights on search-ranker .*: <@{ANA}>"):
         await runner.approve(run_id=run.id, by=BEN)
     await runner.approve(run_id=run.id, by=ANA)
     with pytest.raises(Refused, match="is running, not awaiting approval"):
@@ -96,7 +104,7 @@ async def test_approved_run_rolls_back_and_records_every_step(
 
     assert done.status == RunStatus.SUCCEEDED and done.approved_by == ANA
     assert target.versions[-1] == "v41" and target.executed == [
-        ("rollback", f"firebreak-run-{run.id}-main-1")
+        ("rollback", run.step_key("main", 1))
     ]
     steps = [
         t.text
@@ -229,7 +237,7 @@ async def test_failure_runs_compensating_steps(
     assert done.status == RunStatus.FAILED
     assert done.error == "step 2 `switch to heuristic` failed; compensating steps ran"
     assert target.mode == "model" and target.executed == [
-        ("set_mode", f"firebreak-run-{run.id}-compensate-1-0")
+        ("set_mode", run.step_key("compensate-1", 0))
     ]
 
 
@@ -287,7 +295,7 @@ async def test_resume_after_a_crash_repeats_no_confirmed_step(
     done = await runner.execute(run.id)
     assert done.status == RunStatus.SUCCEEDED and target.versions[-1] == "v41"
     assert target.attempts - get_state_calls == 2  # `before` was not read again
-    assert target.executed == [("rollback", f"firebreak-run-{run.id}-main-1")]
+    assert target.executed == [("rollback", run.step_key("main", 1))]
 
 
 async def test_parameters_are_checked(ctx: Context, runner: Runner) -> None:
@@ -302,6 +310,7 @@ async def test_parameters_are_checked(ctx: Context, runner: Runner) -> None:
 
 async def test_a_service_without_target_fails_plainly(ctx: Context, runner: Runner) -> None:
     incident = await commanded(ctx)
+    ctx.config.permissions.admins.append(ANA)  # an unknown service: only admins have rights
     run = await runner.request(
         incident_id=incident.id, name="traffic-freeze", params={"service": "checkout-fraud"}, by=ANA
     )
@@ -362,7 +371,7 @@ async def test_http_request_and_waits_on_http_and_prometheus(
     assert done.status == RunStatus.SUCCEEDED, steps
     method, url, headers, body = probe.sent[0]
     assert (method, url, body) == ("POST", "http://cache.test/purge/search-ranker", {"all": True})
-    assert headers["Idempotency-Key"] == f"firebreak-run-{run.id}-main-0"
+    assert headers["Idempotency-Key"] == run.step_key("main", 0)
     assert [u for _, u, _, _ in probe.sent[1:]] == ["http://svc.test/healthz"] * 3
     assert probe.values == []  # polled until the third value crossed the threshold
     entries = [
@@ -410,7 +419,14 @@ async def audit_log(ctx: Context) -> list[tuple[str, str, str, bool, str]]:
         ]
 
 
-async def test_every_approval_decision_is_audited(ctx: Context, runner: Runner) -> None:
+RIGHTS_ON_RANKER = (
+    f"Only someone with rights on search-ranker may change it: <@{ANA}>. "
+    "Commanding the incident is not a right on a service."
+)
+ASKED = "a member of the incident channel may ask; someone with rights approves"
+
+
+async def test_every_request_and_approval_decision_is_audited(ctx: Context, runner: Runner) -> None:
     incident = await commanded(ctx)
     run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
     with pytest.raises(Refused):
@@ -421,14 +437,9 @@ async def test_every_approval_decision_is_audited(ctx: Context, runner: Runner) 
     other = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=BEN)
     await runner.reject(run_id=other.id, by=ANA)
     assert await audit_log(ctx) == [
-        (
-            BEN,
-            "approve",
-            "rollback",
-            False,
-            f"Only the incident commander, <@{ANA}>, approves playbook runs.",
-        ),
-        (ANA, "approve", "rollback", True, "the incident commander"),
+        (BEN, "request", "rollback", True, ASKED),
+        (BEN, "approve", "rollback", False, RIGHTS_ON_RANKER),
+        (ANA, "approve", "rollback", True, "an owner of search-ranker"),
         (
             ANA,
             "approve",
@@ -436,33 +447,96 @@ async def test_every_approval_decision_is_audited(ctx: Context, runner: Runner) 
             False,
             f"run #{run.id} (rollback) is running, not awaiting approval.",
         ),
-        (ANA, "reject", "traffic-freeze", True, "the incident commander"),
+        (BEN, "request", "traffic-freeze", True, ASKED),
+        (ANA, "reject", "traffic-freeze", True, "an owner of search-ranker"),
     ]
     async with ctx.sessions() as session:
         entries = await audit.entries(session=session, incident_id=incident.id)
     assert {e.run_id for e in entries} == {run.id, other.id}
 
 
-async def test_a_playbook_that_runs_at_once_is_for_the_commander_or_responders(
+async def test_commanding_the_incident_is_no_right_on_its_service(
+    ctx: Context, runner: Runner, target: FakeTarget
+) -> None:
+    incident = await incident_with_channel(ctx, members=(BEN,))
+    await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=BEN, by=BEN)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    with pytest.raises(Refused) as refused:
+        await runner.approve(run_id=run.id, by=BEN)
+    assert str(refused.value) == RIGHTS_ON_RANKER  # says who may, by mention
+    assert target.attempts == 0
+    await runner.approve(run_id=run.id, by=ANA)
+
+
+async def test_whoever_is_on_call_for_the_service_may_approve(ctx: Context, runner: Runner) -> None:
+    incident = await commanded(ctx)
+    ctx.config.services["search-ranker"].oncall = Rotation(users=[CAROL])
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    approved = await runner.approve(run_id=run.id, by=CAROL)
+    assert approved.approved_by == CAROL
+    assert (await audit_log(ctx))[-1] == (
+        CAROL,
+        "approve",
+        "rollback",
+        True,
+        "on call for search-ranker",
+    )
+
+
+async def test_a_target_beyond_the_incident_waits_for_someone_with_rights_on_it(
+    ctx: Context, runner: Runner
+) -> None:
+    ctx.config.services["checkout-fraud"] = ServiceConfig(owners=[CAROL])
+    ctx.config.services["search-features"] = ServiceConfig(owners=[ANA])
+    ctx.config.services["search-ranker"].depends_on = ["search-features"]
+    runner.library.playbooks["traffic-unfreeze"].needs_approval = False
+    incident = await commanded(ctx)
+    # Its own dependency: ANA has rights on it, so asking is deciding.
+    ran = await runner.request(
+        incident_id=incident.id,
+        name="traffic-unfreeze",
+        params={"service": "search-features"},
+        by=ANA,
+    )
+    assert ran.status == RunStatus.RUNNING
+    await runner.execute(ran.id)
+    # An unrelated service: approval, whatever the playbook says, by whoever has rights on it.
+    run = await runner.request(
+        incident_id=incident.id,
+        name="traffic-unfreeze",
+        params={"service": "checkout-fraud"},
+        by=ANA,
+    )
+    assert run.status == RunStatus.AWAITING_APPROVAL
+    with pytest.raises(Refused, match=f"rights on checkout-fraud may change it: <@{CAROL}>"):
+        await runner.approve(run_id=run.id, by=ANA)
+    assert (await runner.approve(run_id=run.id, by=CAROL)).approved_by == CAROL
+
+
+async def test_two_person_rule_the_asker_cannot_approve(ctx: Context, runner: Runner) -> None:
+    ctx.config.playbooks.two_person = True
+    ctx.config.services["search-ranker"].owners = [ANA, CAROL]
+    incident = await commanded(ctx)
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=ANA)
+    with pytest.raises(Refused, match="needs a second person"):
+        await runner.approve(run_id=run.id, by=ANA)
+    assert (await runner.approve(run_id=run.id, by=CAROL)).approved_by == CAROL
+
+
+async def test_a_playbook_that_runs_at_once_is_for_those_with_rights(
     ctx: Context, runner: Runner, target: FakeTarget
 ) -> None:
     incident = await commanded(ctx)
     runner.library.playbooks["traffic-unfreeze"].needs_approval = False
     # BEN may change the incident (he is in its channel) but not production.
-    await join_channel(ctx, incident, BEN)
-    with pytest.raises(Refused, match="Only the incident commander"):
+    with pytest.raises(Refused, match="Only someone with rights on search-ranker"):
         await runner.request(incident_id=incident.id, name="traffic-unfreeze", params={}, by=BEN)
     ctx.config.playbooks.approvers.append(BEN)  # unless the team names him a responder
     run = await runner.request(incident_id=incident.id, name="traffic-unfreeze", params={}, by=BEN)
     assert run.status == RunStatus.RUNNING
     await runner.execute(run.id)
     assert [entry[1:] for entry in await audit_log(ctx)] == [
-        (
-            "run",
-            "traffic-unfreeze",
-            False,
-            f"Only the incident commander, <@{ANA}>, approves playbook runs.",
-        ),
+        ("run", "traffic-unfreeze", False, RIGHTS_ON_RANKER),
         ("run", "traffic-unfreeze", True, "a responder (playbooks.approvers)"),
     ]
 
@@ -472,15 +546,13 @@ async def join_channel(ctx: Context, incident: Incident, user: str) -> None:
     ctx.chat.channel_members[incident.channel_id].add(user)
 
 
-async def test_resuming_a_run_is_for_the_commander_or_responders(
-    ctx: Context, runner: Runner
-) -> None:
+async def test_resuming_a_run_is_for_those_with_rights(ctx: Context, runner: Runner) -> None:
     incident = await commanded(ctx)
     run = await runner.request(incident_id=incident.id, name="traffic-freeze", params={}, by=ANA)
     await runner.approve(run_id=run.id, by=ANA)
     await runner.mark_interrupted()  # as a restart would
     await join_channel(ctx, incident, BEN)
-    with pytest.raises(Refused, match="Only the incident commander"):
+    with pytest.raises(Refused, match="Only someone with rights on search-ranker"):
         await runner.resume(incident_id=incident.id, by=BEN)
     resumed = await runner.resume(incident_id=incident.id, by=ANA)
     assert resumed.id == run.id

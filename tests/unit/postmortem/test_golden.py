@@ -56,6 +56,7 @@ async def test_a_scripted_incident_renders_the_golden_postmortem(
         library=load_library(SHIPPED),
         targets=FakeTargets({"search-ranker": FakeTarget()}),
         probe=FakeProbe(),
+        new_uid=lambda: "run1",  # random in production
     )
     incident = await incident_with_channel(ctx)  # 03:00, alert firing since 02:58:00
     clock.advance(minutes=1)

@@ -24,6 +24,7 @@ from tests.servers import free_port, slack_headers
 
 TOKEN = "xoxb-bench-0001"
 SECRET = "bench-signing-secret"
+API_TOKEN = "bench-api-token"  # GET /api/…: a bot with a Slack token answers only with it
 
 
 @dataclass
@@ -51,7 +52,8 @@ class Bot:
                 "channel_id": channel,
                 "team_id": "T0LOCAL01",
                 "response_url": "http://127.0.0.1:9/",
-                "trigger_id": "1",
+                # Unique, as Slack's are: the same signed body twice is refused as a replay.
+                "trigger_id": str(time.time_ns()),
             }
         ).encode()
         start = time.perf_counter()
@@ -84,6 +86,7 @@ def running_bot(
         "SLACK_SIGNING_SECRET": SECRET,
         "FIREBREAK_SLACK_API_URL": slack.base_url,
         "FIREBREAK_DATABASE_URL": database_url,
+        "FIREBREAK_API_TOKEN": API_TOKEN,
         **(env or {}),
     }
     with (
@@ -93,7 +96,9 @@ def running_bot(
             env=full_env,
             ready_url=f"{url}/healthz",
         ) as proc,
-        httpx.Client(base_url=url, timeout=30) as http,
+        httpx.Client(
+            base_url=url, timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}
+        ) as http,
     ):
         yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace)
 

@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -36,6 +37,7 @@ from bot.deploy.targets import ConfiguredTargets
 from bot.incidents import flows, reminders, service
 from bot.incidents.ports import Chat, ChatError, Reminders
 from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.localslack.access import PageAccess, new_key
 from bot.metrics import Metrics
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
@@ -47,6 +49,7 @@ from bot.slack.deps import Deps
 from bot.slack.metered import MeteredRetry, MeteredWebClient
 from bot.slack.notifier import SlackChat
 from bot.slack.outbox import Outbox
+from bot.slack.replay import SignedRequests
 from bot.slack.socket_mode import SocketModeLink
 from bot.tasks import Background
 
@@ -55,6 +58,9 @@ log = logging.getLogger(__name__)
 SLACK_TIMEOUT_S = 10
 # The embedded stand-in answers on this very server, which only listens once start-up is over.
 RESUME_DELAY_S = 1.0
+# How often delivered Slack calls older than FIREBREAK_OUTBOX_RETENTION are deleted (and once
+# at start); every replica does it, an idempotent DELETE.
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Runtime:
     signing_secret: str = field(repr=False)
     workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
     socket_mode: SocketModeLink | None
+    api: web.ApiAccess = field(default_factory=web.ApiAccess, repr=False)  # /api/*, /metrics
+    page: PageAccess | None = field(default=None, repr=False)  # the local page's hosts and key
 
 
 class StartupError(Exception):
@@ -164,6 +172,20 @@ def build_app(
     deps = Deps(ctx=ctx, background=background, runner=runner, drills_dir=settings.drills_dir)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
     link = SocketModeLink(bolt, app_token=app_token or "") if socket_mode else None
+    # Local mode is served on loopback only (`firebreak serve` refuses any other address): the
+    # page, and the API when no token is set, answer only requests to a loopback Host.
+    page = (
+        PageAccess.loopback(
+            port=urlsplit(self_url).port or 80,
+            key=reveal(settings.page_key) or new_key(),
+            names=[urlsplit(self_url).hostname or "127.0.0.1"],
+        )
+        if workspace is not None
+        else None
+    )
+    access = web.ApiAccess(
+        token=reveal(settings.api_token), local_hosts=page.hosts if page is not None else None
+    )
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -176,13 +198,27 @@ def build_app(
         signing_secret=signing_secret,
         workspace=workspace,
         socket_mode=link,
+        api=access,
+        page=page,
     )
 
-    api = FastAPI(title="Firebreak", version="0.1.0", lifespan=_lifespan(runtime))
+    docs = settings.api_docs  # FastAPI's /docs, /redoc, /openapi.json: only when asked for
+    api = FastAPI(
+        title="Firebreak",
+        version="0.1.0",
+        lifespan=_lifespan(runtime),
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     api.state.firebreak = runtime
     web.install_error_handlers(api)
     api.include_router(
-        web.slack_router(AsyncSlackRequestHandler(bolt), max_body=settings.max_body_bytes)
+        web.slack_router(
+            AsyncSlackRequestHandler(bolt),
+            max_body=settings.max_body_bytes,
+            signed=SignedRequests(signing_secret),
+        )
     )
     api.include_router(
         web.webhook_router(
@@ -190,21 +226,33 @@ def build_app(
             checks=web.WebhookChecks(
                 token=reveal(settings.webhook_token),
                 grafana_secret=reveal(settings.grafana_secret),
+                max_alerts=settings.max_alerts,
             ),
             metrics=metrics,
             max_body=settings.max_body_bytes,
         )
     )
-    api.include_router(web.api_router(deps=deps))
+    api.include_router(web.api_router(deps=deps, access=access))
     api.include_router(
         web.health_router(
-            deps=deps, outbox=outbox, scheduler=scheduler, schema_head=head_revision()
+            deps=deps,
+            outbox=outbox,
+            scheduler=scheduler,
+            schema_head=head_revision(),
+            access=access,
         )
     )
-    api.include_router(web.metrics_router(deps=deps, metrics=metrics, outbox=outbox))
+    api.include_router(
+        web.metrics_router(
+            deps=deps,
+            metrics=metrics,
+            outbox=outbox,
+            access=None if settings.metrics_public else access,
+        )
+    )
     if settings.bench_noop:
         api.include_router(web.bench_router())
-    if workspace is not None:
+    if workspace is not None and page is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(
             request_url=f"{self_url.rstrip('/')}/slack/events", signing_secret=signing_secret
@@ -218,7 +266,7 @@ def build_app(
             clock=clock,
         )
         # Last: the page answers everything else.
-        api.mount("/", build_page(workspace, api_url=slack_api_url, alerts=samples))
+        api.mount("/", build_page(workspace, access=page, api_url=slack_api_url, alerts=samples))
     return api
 
 
@@ -262,11 +310,16 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
         resume = asyncio.create_task(
             _resume_chat_setups(runtime.deps, interrupted), name="resume-chat-setups"
         )
+        prune = asyncio.create_task(
+            _prune_outbox(runtime.outbox, keep=runtime.settings.outbox_retention),
+            name="outbox-retention",
+        )
         try:
             yield
         finally:
             # The sweep is redone at every start: stopping need not wait for it.
             resume.cancel()
+            prune.cancel()
             if runtime.socket_mode:
                 await runtime.socket_mode.stop()
             await runtime.scheduler.stop()
@@ -279,6 +332,18 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             await runtime.engine.dispose()
 
     return lifespan
+
+
+async def _prune_outbox(outbox: Outbox, *, keep: timedelta) -> None:
+    """Delivered Slack calls older than `keep` are deleted, now and every PRUNE_EVERY_S."""
+    while True:
+        try:
+            pruned = await outbox.prune_sent(older_than=keep)
+            if pruned:
+                log.info("outbox: deleted %d delivered Slack calls older than %s", pruned, keep)
+        except Exception:  # the database may be restarting: the next round tries again
+            log.exception("outbox: delivered calls not pruned")
+        await asyncio.sleep(PRUNE_EVERY_S)
 
 
 async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> None:

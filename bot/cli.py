@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import ipaddress
 import logging
@@ -242,11 +243,9 @@ def _serve(
     socket_mode: bool,
     insecure_webhooks: bool,
 ) -> int:
-    if not _loopback(host) and not reveal(settings.webhook_token) and not insecure_webhooks:
-        return _fail(
-            f"refusing to serve webhooks on {host} without FIREBREAK_WEBHOOK_TOKEN: anyone who "
-            "reaches it could open incidents; set the token, or pass --insecure-webhooks"
-        )
+    refused = refusal(settings, host=host, insecure_webhooks=insecure_webhooks)
+    if refused:
+        return _fail(refused)
     import uvicorn
 
     from bot.app import StartupError, build_app
@@ -270,11 +269,12 @@ def _serve(
         )
     except StartupError as exc:
         return _fail(str(exc))
-    if settings.embedded_slack:
+    page = app.state.firebreak.page
+    if page is not None:
+        # Printed once: the page acts as anyone in the workspace, so it needs its key.
         log.info(
-            "no SLACK_BOT_TOKEN: using the built-in Slack stand-in; open http://%s:%s/",
-            _url_host(self_host),
-            port,
+            "no SLACK_BOT_TOKEN: using the built-in Slack stand-in; open %s",
+            page.link(f"http://{_url_host(self_host)}:{port}"),
         )
     # JSON logs: uvicorn's own loggers pass their records to ours instead of printing text.
     uvicorn_logs = uvicorn.config.LOGGING_CONFIG if settings.log_format == "text" else None
@@ -283,10 +283,38 @@ def _serve(
     # loop's pause for one fell from up to ~150 ms to ~20 ms, and with it the slowest acks.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
-        app, host=host, port=port, log_level=log_level, lifespan="on", log_config=uvicorn_logs
+    from bot.serving import server_config
+
+    uvicorn_config = server_config(
+        app,
+        host=host,
+        port=port,
+        limit_concurrency=settings.limit_concurrency,
+        header_timeout=settings.header_timeout_s,
+        log_level=log_level,
+        lifespan="on",
+        log_config=uvicorn_logs,
     )
-    return 0
+    server = uvicorn.Server(uvicorn_config)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run
+        server.run()
+    return 0 if server.started else 3  # as uvicorn.run: 3 when it never started (port taken)
+
+
+def refusal(settings: Settings, *, host: str, insecure_webhooks: bool) -> str | None:
+    """Why `serve` must not start on `host` with these settings (None: it may)."""
+    if settings.embedded_slack and not _loopback(host):
+        return (
+            f"refusing to serve on {host} without SLACK_BOT_TOKEN: the built-in Slack stand-in "
+            "lets whoever reaches it act as anyone; it serves on loopback only (127.0.0.1, "
+            "::1, localhost)"
+        )
+    if not _loopback(host) and not reveal(settings.webhook_token) and not insecure_webhooks:
+        return (
+            f"refusing to serve webhooks on {host} without FIREBREAK_WEBHOOK_TOKEN: anyone who "
+            "reaches it could open incidents; set the token, or pass --insecure-webhooks"
+        )
+    return None
 
 
 def _check(settings: Settings, config: FirebreakConfig) -> int:

@@ -55,6 +55,49 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", alias="FIREBREAK_LOG_FORMAT")
     # `make bench` only: mounts POST /bench/noop, the baseline the webhooks are measured against.
     bench_noop: bool = Field(False, alias="FIREBREAK_BENCH_NOOP")
+    # The JSON API (/api/*, the deploy gate included) needs `Authorization: Bearer <token>`.
+    # Unset: closed when a Slack token is set; open (loopback Host only) in local mode.
+    api_token: SecretStr | None = Field(None, alias="FIREBREAK_API_TOKEN")
+    # /metrics without the API token (a scraper on a trusted network); off by default.
+    metrics_public: bool = Field(False, alias="FIREBREAK_METRICS_PUBLIC")
+    # FastAPI's /docs, /redoc and /openapi.json: off unless asked for.
+    api_docs: bool = Field(False, alias="FIREBREAK_API_DOCS")
+    # Local mode: the page's key (else a random one per start, printed with the page's URL).
+    page_key: SecretStr | None = Field(None, alias="FIREBREAK_PAGE_KEY")
+    # Alerts one notification may carry (413 above; nothing is stored).
+    max_alerts: int = Field(1000, alias="FIREBREAK_MAX_ALERTS", gt=0)
+    # Slack calls already delivered are deleted from the outbox once this old.
+    outbox_retention: Duration = Field(timedelta(days=14), alias="FIREBREAK_OUTBOX_RETENTION")
+    # uvicorn: requests at once (connections or tasks) before new ones get 503, and how long a
+    # connection may take to send a request's head (the request line and headers).
+    limit_concurrency: int = Field(500, alias="FIREBREAK_LIMIT_CONCURRENCY", gt=0)
+    header_timeout_s: float = Field(10.0, alias="FIREBREAK_HEADER_TIMEOUT_S", gt=0, le=300)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _token_or_unset(cls, token: SecretStr | None) -> SecretStr | None:
+        # Set but empty (`SLACK_BOT_TOKEN=` in a unit file, a missing secret in a template)
+        # must not quietly start the local stand-in in place of Slack.
+        if token is not None and not token.get_secret_value().strip():
+            raise ValueError(
+                "set but empty: set the bot token (xoxb-…), or unset SLACK_BOT_TOKEN to run "
+                "with the built-in Slack stand-in"
+            )
+        return token
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_token_or_unset(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().strip():
+            raise ValueError("set but empty: give the token, or unset FIREBREAK_API_TOKEN")
+        return token
+
+    @field_validator("page_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 16:
+            raise ValueError("too short to be a secret: give at least 16 characters")
+        return key
 
     @field_validator("database_url")
     @classmethod

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
@@ -38,11 +39,21 @@ from bot.postmortem import flows as postmortem
 from bot.scheduler import ReminderScheduler
 from bot.slack.deps import Deps
 from bot.slack.outbox import Outbox
+from bot.slack.replay import SignedRequests, Verdict
 from bot.validation import describe, unstorable_text
 
 log = logging.getLogger(__name__)
 
 MAX_JSON_DEPTH = 32
+# GET /api/incidents/{ref}: timeline entries per answer unless asked (timeline_limit), and most.
+TIMELINE_PAGE = 200
+TIMELINE_PAGE_MAX = 1000
+# Postmortems and incident details read and render whole timelines: this many at once, the
+# rest wait their turn. The rendering runs in threads, but reading 10,000 rows is still work on
+# the event loop, and ten such threads at once starve it of the GIL: measured with ten
+# parallel postmortems of 10,000 entries, the slowest /healthz meanwhile went from ~3.5 s to
+# ~0.5 s (issue 14 measured ~7 s with the rendering on the loop).
+RENDER_AT_ONCE = 2
 # Notifications recorded at once; the rest wait their turn before touching the store. In a
 # storm, 32 intakes at once left the event loop little time for the chat set-ups: measured
 # with bench.storm, 8 at a time brought announcements from ~10 s to ~3 s behind their alert
@@ -116,6 +127,7 @@ class WebhookChecks:
 
     token: str | None = field(default=None, repr=False)
     grafana_secret: str | None = field(default=None, repr=False)
+    max_alerts: int = 1000  # alerts one notification may carry (413 above)
 
 
 def webhook_router(
@@ -164,12 +176,16 @@ def webhook_router(
                 except grafana.BadSignature as exc:
                     raise Problem(401, "bad_signature", str(exc)) from exc
             body = _parse_json(raw)
+            # Counted before validating: 7,000 alerts are refused without building 7,000 models.
+            listed = body.get("alerts") if isinstance(body, dict) else None
+            _bounded(len(listed) if isinstance(listed, list) else 0, checks.max_alerts)
             try:
                 batch = parse(body)
             except ValidationError as exc:
                 raise Problem(
                     422, "invalid_notification", f"not a valid {source} notification", describe(exc)
                 ) from exc
+            _bounded(len(batch.alerts), checks.max_alerts)
             async with intake_turns:
                 result = await intake.receive(ctx=deps.ctx, batch=batch)
             _follow_up_in_chat(deps, result)
@@ -182,6 +198,16 @@ def webhook_router(
             }
 
     return router
+
+
+def _bounded(alerts: int, most: int) -> None:
+    if alerts > most:
+        raise Problem(
+            413,
+            "too_many_alerts",
+            f"the notification carries {alerts} alerts; {most} at most "
+            "(FIREBREAK_MAX_ALERTS; Alertmanager's webhook_configs max_alerts truncates them)",
+        )
 
 
 @contextmanager
@@ -254,7 +280,49 @@ def _follow_up_in_chat(deps: Deps, result: intake.IntakeResult) -> None:
             )
 
 
-def _authenticate(request: Request, token: str | None) -> None:
+@dataclass(frozen=True)
+class ApiAccess:
+    """Who may call /api/* (and /metrics, and see /readyz's detail).
+
+    With a token: `Authorization: Bearer <token>`, compared in constant time. Without one, in
+    local mode (`local_hosts` given: the embedded Slack stand-in, served on loopback only),
+    whoever reaches a loopback Host; otherwise (a real Slack workspace) nobody: the API is
+    closed rather than open to whoever reaches the port.
+    """
+
+    token: str | None = field(default=None, repr=False)
+    local_hosts: frozenset[str] | None = None
+
+    def check(self, request: Request) -> None:
+        """Raises Problem 401 (or 403 for a non-loopback Host in local mode)."""
+        if self.token:
+            _authenticate(request, self.token, realm=API_REALM)
+        elif self.local_hosts is None:
+            raise Problem(
+                401,
+                "unauthorized",
+                "FIREBREAK_API_TOKEN is not set: the API is closed; set it, and send "
+                "Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": f'Bearer realm="{API_REALM}"'},
+            )
+        elif (request.headers.get("host") or "").lower() not in self.local_hosts:
+            # A DNS-rebinding page reaches the loopback port under its own name.
+            raise Problem(403, "forbidden_host", "in local mode the API answers on loopback only")
+
+    def allows(self, request: Request) -> bool:
+        try:
+            self.check(request)
+        except Problem:
+            return False
+        return True
+
+
+API_REALM = "firebreak-api"
+
+
+def _authenticate(
+    request: Request, token: str | None, *, realm: str = "firebreak-webhooks"
+) -> None:
     if not token:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
@@ -266,7 +334,7 @@ def _authenticate(request: Request, token: str | None) -> None:
             401,
             "unauthorized",
             "missing or wrong bearer token",
-            headers={"WWW-Authenticate": 'Bearer realm="firebreak-webhooks"'},
+            headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
         )
 
 
@@ -301,10 +369,12 @@ async def _read_body(request: Request, max_body: int) -> bytes:
 def _parse_json(raw: bytes) -> Any:
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
     except RecursionError as exc:
         raise Problem(400, "invalid_json", "the body is nested too deeply") from exc
+    except ValueError as exc:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors, and so is a number longer
+        # than Python reads as an int (4,300 digits: sys.get_int_max_str_digits).
+        raise Problem(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
     if _depth(body) > MAX_JSON_DEPTH:
         raise Problem(
             400, "invalid_json", f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
@@ -332,8 +402,13 @@ def _depth(value: Any) -> int:
     return depth - 1
 
 
-def api_router(*, deps: Deps) -> APIRouter:
-    router = APIRouter(prefix="/api")
+def api_router(*, deps: Deps, access: ApiAccess) -> APIRouter:
+    async def authorized(request: Request) -> None:
+        access.check(request)
+
+    # On the router: every route below, the catch-all included, answers 401 before anything.
+    router = APIRouter(prefix="/api", dependencies=[Depends(authorized)])
+    rendering = asyncio.Semaphore(RENDER_AT_ONCE)
 
     @router.get("/incidents", response_model=list[IncidentSummary])
     async def list_incidents(status: str | None = None, limit: int = 100) -> list[IncidentSummary]:
@@ -347,16 +422,32 @@ def api_router(*, deps: Deps) -> APIRouter:
             )
         return [IncidentSummary.of(incident, count) for incident, count in rows]
 
-    @router.get("/incidents/{ref}", response_model=IncidentDetail)
-    async def get_incident(ref: str) -> IncidentDetail:
+    @router.get("/incidents/{ref}", response_model=IncidentPage)
+    async def get_incident(
+        ref: str, timeline_limit: int = TIMELINE_PAGE, timeline_offset: int = 0
+    ) -> Response:
+        """The incident, its alerts, and one page of its timeline (oldest first):
+        `timeline_total` entries in all, from `timeline_offset`, `timeline_limit` at most."""
+        if not 1 <= timeline_limit <= TIMELINE_PAGE_MAX:
+            raise Problem(
+                422, "invalid_request", f"timeline_limit must be between 1 and {TIMELINE_PAGE_MAX}"
+            )
+        if timeline_offset < 0:
+            raise Problem(422, "invalid_request", "timeline_offset must be 0 or more")
         number = parse_ref(ref)
         if number is None:
             raise Problem(404, "not_found", f"{ref!r} is not an incident id like INC-7")
-        async with deps.ctx.reading() as session:
-            incident = await service.get(session=session, incident_id=number, full=True)
-        if incident is None:
-            raise Problem(404, "not_found", f"no incident INC-{number}")
-        return IncidentDetail.full(incident)
+        async with rendering:
+            async with deps.ctx.reading() as session:
+                incident = await service.get(session=session, incident_id=number, full=True)
+            if incident is None:
+                raise Problem(404, "not_found", f"no incident INC-{number}")
+            # Building and encoding a long timeline is CPU work: off the event loop, so health
+            # checks and Slack's acks do not wait behind it.
+            body = await asyncio.to_thread(
+                _incident_page, incident, offset=timeline_offset, limit=timeline_limit
+            )
+        return Response(body, media_type="application/json")
 
     @router.get("/incidents/{ref}/postmortem", response_class=PlainTextResponse)
     async def get_postmortem(ref: str) -> PlainTextResponse:
@@ -364,7 +455,8 @@ def api_router(*, deps: Deps) -> APIRouter:
         if number is None:
             raise Problem(404, "not_found", f"{ref!r} is not an incident id like INC-7")
         try:
-            text = await postmortem.draft(deps.ctx, incident_id=number)
+            async with rendering:
+                text = await postmortem.draft(deps.ctx, incident_id=number)  # rendered in a thread
         except NotFound as exc:
             raise Problem(404, "not_found", str(exc)) from exc
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
@@ -381,7 +473,11 @@ def api_router(*, deps: Deps) -> APIRouter:
         return JSONResponse(FreezeOut.of(freeze).model_dump(mode="json"), status_code=423)
 
     # Last: every route above wins over it.
-    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @router.api_route(
+        "/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
     async def unknown(rest: str) -> None:
         # Without this, /api/… paths that match nothing fall through to the stand-in's page.
         raise Problem(404, "not_found", "no such API endpoint; see GET /api/incidents")
@@ -389,10 +485,36 @@ def api_router(*, deps: Deps) -> APIRouter:
     return router
 
 
+class IncidentPage(IncidentDetail):
+    timeline_total: int  # entries on the whole timeline
+    timeline_offset: int
+    timeline_limit: int
+
+
+def _incident_page(incident: Any, *, offset: int, limit: int) -> bytes:
+    detail = IncidentDetail.full(incident)
+    page = IncidentPage(
+        **{**detail.__dict__, "timeline": detail.timeline[offset : offset + limit]},
+        timeline_total=len(detail.timeline),
+        timeline_offset=offset,
+        timeline_limit=limit,
+    )
+    return page.model_dump_json().encode()
+
+
 def health_router(
-    *, deps: Deps, outbox: Outbox, scheduler: ReminderScheduler, schema_head: str | None
+    *,
+    deps: Deps,
+    outbox: Outbox,
+    scheduler: ReminderScheduler,
+    schema_head: str | None,
+    access: ApiAccess | None = None,
 ) -> APIRouter:
-    """`schema_head`: the newest migration this code ships (alembic's head), read at start."""
+    """`schema_head`: the newest migration this code ships (alembic's head), read at start.
+
+    Both stay open (probes carry no token); /readyz says `status` and, when unready, `reason`
+    to anyone, and its detail (schema, backlog, tasks, reminders) to a caller `access` lets
+    through (`access` None: to anyone)."""
     router = APIRouter()
 
     @router.get("/healthz")
@@ -400,40 +522,53 @@ def health_router(
         return {"status": "ok"}
 
     @router.get("/readyz")
-    async def readyz() -> JSONResponse:
-        try:
-            async with deps.ctx.reading() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception as exc:
-            log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
-            return _unready("the database is unreachable", database="unreachable")
-        current = await _schema_versions(deps)
-        if current != {schema_head}:
-            have = ", ".join(sorted(current)) or "no schema"
-            log.warning("readiness check failed: schema at %s, code needs %s", have, schema_head)
-            return _unready(
-                f"the database schema is at {have}, this Firebreak needs {schema_head}: "
-                "run `firebreak migrate`",
-                database="ok",
-                schema=sorted(current),
-                schema_head=schema_head,
-            )
-        backlog = await outbox.backlog()
-        # A backlog means Slack is slow or away: the bot still takes alerts and commands, so it
-        # stays ready, and says how far behind it is.
+    async def readyz(request: Request) -> JSONResponse:
+        answer = await _readiness(deps, outbox, scheduler, schema_head)
+        if access is None or access.allows(request):
+            return answer
+        said = json.loads(bytes(answer.body))
         return JSONResponse(
-            {
-                "status": "ok",
-                "database": "ok",
-                "schema": schema_head,
-                "background_tasks": deps.background.pending,
-                "slack_outbox": backlog.as_dict(),
-                # One replica runs the reminders; the others stand by to take over.
-                "reminders": "owner" if scheduler.owner else "standby",
-            }
+            {k: v for k, v in said.items() if k in ("status", "reason")},
+            status_code=answer.status_code,
         )
 
     return router
+
+
+async def _readiness(
+    deps: Deps, outbox: Outbox, scheduler: ReminderScheduler, schema_head: str | None
+) -> JSONResponse:
+    try:
+        async with deps.ctx.reading() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("readiness check failed: database unreachable (%s)", type(exc).__name__)
+        return _unready("the database is unreachable", database="unreachable")
+    current = await _schema_versions(deps)
+    if current != {schema_head}:
+        have = ", ".join(sorted(current)) or "no schema"
+        log.warning("readiness check failed: schema at %s, code needs %s", have, schema_head)
+        return _unready(
+            f"the database schema is at {have}, this Firebreak needs {schema_head}: "
+            "run `firebreak migrate`",
+            database="ok",
+            schema=sorted(current),
+            schema_head=schema_head,
+        )
+    backlog = await outbox.backlog()
+    # A backlog means Slack is slow or away: the bot still takes alerts and commands, so it
+    # stays ready, and says how far behind it is.
+    return JSONResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "schema": schema_head,
+            "background_tasks": deps.background.pending,
+            "slack_outbox": backlog.as_dict(),
+            # One replica runs the reminders; the others stand by to take over.
+            "reminders": "owner" if scheduler.owner else "standby",
+        }
+    )
 
 
 async def _schema_versions(deps: Deps) -> set[str]:
@@ -450,11 +585,16 @@ def _unready(reason: str, **detail: Any) -> JSONResponse:
     return JSONResponse({"status": "unavailable", "reason": reason, **detail}, status_code=503)
 
 
-def metrics_router(*, deps: Deps, metrics: Metrics, outbox: Outbox) -> APIRouter:
+def metrics_router(
+    *, deps: Deps, metrics: Metrics, outbox: Outbox, access: ApiAccess | None = None
+) -> APIRouter:
+    """`access`: who may scrape (None: anyone, FIREBREAK_METRICS_PUBLIC=true)."""
     router = APIRouter()
 
     @router.get("/metrics")
-    async def scrape() -> Response:
+    async def scrape(request: Request) -> Response:
+        if access is not None:
+            access.check(request)
         # Open incidents are counted now, from the database, rather than kept up to date by
         # every flow that opens, resolves or reopens one: always right, and one cheap query
         # per scrape. Every process reports the same numbers (aggregate with max, not sum).
@@ -488,7 +628,10 @@ def bench_router() -> APIRouter:
     return router
 
 
-def slack_router(handler: AsyncSlackRequestHandler, *, max_body: int) -> APIRouter:
+def slack_router(
+    handler: AsyncSlackRequestHandler, *, max_body: int, signed: SignedRequests
+) -> APIRouter:
+    """`signed`: verifies each request as Bolt does, and refuses one already taken."""
     router = APIRouter()
 
     @router.post("/slack/events")
@@ -496,9 +639,20 @@ def slack_router(handler: AsyncSlackRequestHandler, *, max_body: int) -> APIRout
         # Bolt reads the body whole and decodes it as UTF-8: bound it and check it first.
         raw = await _read_body(request, max_body)
         try:
-            raw.decode("utf-8")
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise Problem(400, "invalid_body", "the body is not UTF-8 text") from exc
+        verdict = signed.check(request.headers, raw)
+        if verdict is Verdict.INVALID:
+            return JSONResponse({"error": "invalid request"}, status_code=401)  # as Bolt says
+        if verdict is Verdict.REPLAYED:
+            raise Problem(
+                401,
+                "replayed",
+                "this signed request was taken already (the same X-Slack-Request-Timestamp "
+                "and X-Slack-Signature): each is taken once",
+            )
+        _readable_json(text, request.headers.get("content-type", ""))
         try:
             response = await handler.handle(request)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
@@ -512,3 +666,21 @@ def slack_router(handler: AsyncSlackRequestHandler, *, max_body: int) -> APIRout
         return response
 
     return router
+
+
+def _readable_json(text: str, content_type: str) -> None:
+    """The JSON a Slack request carries (an Events API body, or interactivity's `payload`
+    field) reads as JSON; else a 400 naming why, rather than Bolt's failure to parse it."""
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        where, carried = "the body", text
+    else:
+        payload = parse_qs(text).get("payload")
+        if not payload:
+            return
+        where, carried = "the payload field", payload[0]
+    try:
+        json.loads(carried)
+    except RecursionError as exc:
+        raise Problem(400, "invalid_json", f"{where} is nested too deeply") from exc
+    except ValueError as exc:
+        raise Problem(400, "invalid_json", f"{where} is not valid JSON: {exc}") from exc

@@ -25,6 +25,7 @@ from tests.servers import ServerThread, free_port, slack_headers
 
 SIGNING_SECRET = "test-signing-secret-0f3c"
 WEBHOOK_TOKEN = "test-webhook-token-7a1e"
+API_TOKEN = "test-api-token-5b9d"
 ENV = (
     "FIREBREAK_DATABASE_URL",
     "SLACK_BOT_TOKEN",
@@ -35,6 +36,14 @@ ENV = (
     "SLACK_APP_TOKEN",
     "FIREBREAK_CONFIG",
     "FIREBREAK_MAX_BODY_BYTES",
+    "FIREBREAK_API_TOKEN",
+    "FIREBREAK_METRICS_PUBLIC",
+    "FIREBREAK_API_DOCS",
+    "FIREBREAK_PAGE_KEY",
+    "FIREBREAK_MAX_ALERTS",
+    "FIREBREAK_OUTBOX_RETENTION",
+    "FIREBREAK_LIMIT_CONCURRENCY",
+    "FIREBREAK_HEADER_TIMEOUT_S",
 )
 
 
@@ -54,6 +63,13 @@ class Bot:
             content=json.dumps(body),
             headers={"Content-Type": "application/json", **auth, **headers},
         )
+
+    @property
+    def page_url(self) -> str:
+        """What `firebreak serve` prints: the local page with its key (opening it sets the
+        key's cookie, as a browser keeps it)."""
+        assert self.runtime.page is not None, "no local page: a Slack token is set"
+        return self.runtime.page.link(str(self.http.base_url))
 
     def response_url(self, channel: str, user: str, message_ts: str | None = None) -> str:
         return self.workspace.response_url(
@@ -237,13 +253,15 @@ def running_bot(
     **settings: Any,
 ) -> Iterator[Bot]:
     """The bot on a free port; with `slack` (and SLACK_BOT_TOKEN, FIREBREAK_SLACK_API_URL in
-    settings) it talks to that stand-in instead of its embedded one."""
+    settings) it talks to that stand-in instead of its embedded one. Its client sends the API
+    token (FIREBREAK_API_TOKEN, API_TOKEN unless given) and carries the local page's key."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
     upgrade(url)
     values = {
         "FIREBREAK_DATABASE_URL": url,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "FIREBREAK_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "FIREBREAK_API_TOKEN": API_TOKEN,
         **settings,
     }
     port = free_port()
@@ -255,7 +273,17 @@ def running_bot(
         clock=clock,
     )
     runtime: Runtime = app.state.firebreak
-    with ServerThread(app, port) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+    token = values.get("FIREBREAK_API_TOKEN")
+    page = runtime.page
+    with (
+        ServerThread(app, port) as server,
+        httpx.Client(
+            base_url=server.url,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            cookies={page.cookie: page.key} if page else {},
+        ) as http,
+    ):
         workspace = runtime.workspace if runtime.workspace is not None else slack
         assert workspace is not None, "no Slack stand-in to talk to"
         yield Bot(http=http, runtime=runtime, workspace=workspace, server=server)

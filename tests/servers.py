@@ -23,10 +23,11 @@ T = TypeVar("T")
 class ServerThread:
     """uvicorn in a thread with its own event loop, lifespan included."""
 
-    def __init__(self, app: Any, port: int) -> None:
+    def __init__(self, app: Any, port: int, *, config: uvicorn.Config | None = None) -> None:
+        """`config`: uvicorn's, for `app` on 127.0.0.1:`port` (default: uvicorn's defaults)."""
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
+        config = config or uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
         )
         self._server = uvicorn.Server(config)

@@ -20,6 +20,7 @@ from bot.incidents.errors import NotFound, Refused
 from bot.incidents.models import Incident, Status
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
+from bot.mrkdwn import escape, unescape
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ async def follow_up(ctx: Context, received: Received) -> None:
     owner = await incident_changes.load(ctx, incident_id=frozen.incident_id)
     if owner.id not in {i.id for i in concerned}:
         await _note(ctx, owner, "change.during_freeze", flag or "", change)
-    await incident_changes.tell(ctx, owner, f":warning: {flag}")
+    await incident_changes.tell(ctx, owner, f":warning: {escape(flag)}")
 
 
 def describe(change: Change) -> str:
@@ -169,14 +170,15 @@ async def end_rollout(ctx: Context, *, incident_id: int, change_id: int, by: str
         drill_incident_id=started.drill_incident_id,
     )
     if not received.created:
-        raise Refused(f"The {started.ref} was already ended.")
+        raise Refused(f"The {escape(started.ref)} was already ended.")
     what = "canary aborted" if end is ChangeKind.CANARY_ABORT else "shadow stopped"
-    text = (
-        f":octagonal_sign: {started.service} {started.version or ''} {what} by {mention(by)} "
-        "(recorded; the deployment API has no canary endpoint, so end it in your rollout tool "
-        "too)"
+    said = (
+        f":octagonal_sign: {escape(started.service)} {escape(started.version or '')} {what} by "
+        f"{mention(by)} (recorded; the deployment API has no canary endpoint, so end it in your "
+        "rollout tool too)"
     )
-    await _note(ctx, incident, f"change.{end}", text, received.change)
-    await incident_changes.tell(ctx, incident, text)
+    # The timeline keeps plain text (bot.incidents.timeline): what was said, unescaped.
+    await _note(ctx, incident, f"change.{end}", unescape(said), received.change)
+    await incident_changes.tell(ctx, incident, said)
     await incident_changes.sync(ctx, await incident_changes.load(ctx, incident_id=incident_id))
     return received.change

@@ -22,9 +22,13 @@ class Button:
 
 
 class Responder:
-    def __init__(self, http: httpx.Client, *, user: str) -> None:
+    def __init__(self, http: httpx.Client, *, user: str, page_key: str) -> None:
         self._http = http
         self.user = user
+        # As a browser opens the link `firebreak serve` prints: the key becomes its cookie.
+        opened = self._http.get("/", params={"key": page_key})
+        if opened.status_code != 303:
+            raise DemoError(f"the page answered {opened.status_code} to its key")
         self._post("/as", {"user": user})  # the page's "You are acting as"
 
     def type(self, channel: str, text: str) -> None:

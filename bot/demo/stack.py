@@ -41,6 +41,7 @@ class Stack:
     model_url: str
     bot_url: str
     webhook_token: str
+    page_key: str  # the local page's key (FIREBREAK_PAGE_KEY): its forms need it
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
 
@@ -109,7 +110,7 @@ def start(
     )
     say(f"example model service up at {model_url}: {SERVICE} serves v42 (v41 before it)")
 
-    token = secrets.token_hex(16)
+    token, page_key = secrets.token_hex(16), secrets.token_urlsafe(24)
     config = workdir / "firebreak.yaml"
     write_config(config, model_service_url=model_url, postmortems=postmortems, now=now)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FIREBREAK_"))}
@@ -118,6 +119,7 @@ def start(
         FIREBREAK_DATABASE_URL=f"sqlite:///{workdir / 'firebreak.db'}",
         FIREBREAK_WEBHOOK_TOKEN=token,
         FIREBREAK_PLAYBOOKS=str(ROOT / "playbooks"),
+        FIREBREAK_PAGE_KEY=page_key,  # the demo's responder acts through the page
     )
     exits.enter_context(
         child(
@@ -128,9 +130,17 @@ def start(
             cwd=workdir,
         )
     )
-    say(f"Firebreak up at {bot_url} with its Slack stand-in (open it in a browser to watch)")
+    say(
+        f"Firebreak up at {bot_url} with its Slack stand-in (open {bot_url}/?key={page_key} "
+        "in a browser to watch)"
+    )
     stack = Stack(
-        workdir=workdir, config=config, model_url=model_url, bot_url=bot_url, webhook_token=token
+        workdir=workdir,
+        config=config,
+        model_url=model_url,
+        bot_url=bot_url,
+        webhook_token=token,
+        page_key=page_key,
     )
     if monitoring is None:
         return stack

@@ -149,7 +149,7 @@ def _story(
             f"commander {commander} (on call for {SERVICE})"
         )
 
-        responder = Responder(bot, user=commander)
+        responder = Responder(bot, user=commander, page_key=stack.page_key)
         responder.type(channel, "/incident rollback")
         say(f"{commander} typed /incident rollback in #{incident['channel_name']}")
         approve = wait(lambda: responder.find(channel, actions.RUN_APPROVE), "the approval")

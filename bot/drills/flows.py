@@ -16,6 +16,7 @@ from bot.incidents import changes, flows, service, timeline
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
+from bot.mrkdwn import escape
 
 STARTED = "drill.started"  # the timeline entry that carries the scenario's expectations
 
@@ -29,7 +30,9 @@ async def start(
         ctx=ctx, batch=scenario.batch(now=now, nonce=secrets.token_hex(4))
     )
     if result.incident_id is None or not result.opened:
-        raise Refused(f"The scenario {name!r} has no firing alert to open a drill with.")
+        raise Refused(
+            f"The scenario {escape(repr(name))} has no firing alert to open a drill with."
+        )
     incident_id = result.incident_id
     async with ctx.sessions.begin() as session:
         incident = await service.get(session=session, incident_id=incident_id)

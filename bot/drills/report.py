@@ -12,6 +12,7 @@ from bot.durations import format_duration
 from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.models import Incident, TimelineEntry, format_ref
+from bot.mrkdwn import escape
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepStatus
 from bot.playbooks.runs import of_incident as runs_of
 
@@ -67,28 +68,32 @@ async def gather(ctx: Context, *, incident_id: int) -> DrillReport:
 
 
 def text(report: DrillReport) -> str:
+    """mrkdwn: scenario, playbook and step names and recorded requests escaped."""
+
     def at(value: timedelta | None) -> str:
         return f"{format_duration(_whole(value))} after the start" if value is not None else "—"
 
     mitigation = (
-        f"`{report.mitigation}` asked {at(report.mitigation_asked)}, started "
+        f"`{escape(report.mitigation)}` asked {at(report.mitigation_asked)}, started "
         f"{at(report.mitigation_started)}, finished {at(report.mitigation_finished)}"
         if report.mitigation
         else "no mitigation ran"
     )
     lines = [
-        f":performing_arts: *DRILL report — {report.ref}* (scenario `{report.scenario}`, "
+        f":performing_arts: *DRILL report — {report.ref}* (scenario `{escape(report.scenario)}`, "
         f"{format_duration(_whole(report.lasted))})",
         f"• Commander claimed: {at(report.commander)}",
         f"• Scribe claimed: {at(report.scribe)}",
         f"• Mitigation: {mitigation}",
-        "• Steps skipped: " + (", ".join(report.skipped) if report.skipped else "none"),
+        "• Steps skipped: " + (escape(", ".join(report.skipped)) if report.skipped else "none"),
     ]
     if report.failed_steps:
-        lines.append("• Playbook steps that did not succeed: " + ", ".join(report.failed_steps))
+        lines.append(
+            "• Playbook steps that did not succeed: " + escape(", ".join(report.failed_steps))
+        )
     lines.append(
         f"• Requests recorded, not sent: {len(report.requests)}"
-        + (f" (first: `{report.requests[0]}`)" if report.requests else "")
+        + (f" (first: `{escape(report.requests[0])}`)" if report.requests else "")
     )
     lines.append("Drills are left out of error budgets and `firebreak report`.")
     return "\n".join(lines)

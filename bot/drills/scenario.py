@@ -25,6 +25,7 @@ from bot.alerts.sources.registry import PARSERS
 from bot.changes.schemas import ChangeKind
 from bot.durations import Duration
 from bot.incidents.errors import Refused
+from bot.mrkdwn import escape
 from bot.validation import describe
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -107,17 +108,18 @@ def names(folder: Path) -> list[str]:
 
 
 def load(folder: Path, name: str) -> Scenario:
-    """Raises Refused naming the scenarios there are, or what is wrong with this one."""
+    """Raises Refused (mrkdwn, its parts escaped) naming the scenarios there are, or what is
+    wrong with this one."""
     if not _NAME.match(name) or not (folder / f"{name}.json").is_file():
         known = ", ".join(names(folder)) or f"none in {folder}"
-        raise Refused(f"There is no drill scenario {name!r} (there are: {known}).")
+        raise Refused(escape(f"There is no drill scenario {name!r} (there are: {known})."))
     path = folder / f"{name}.json"
     try:
         scenario = Scenario.model_validate({**json.loads(path.read_text("utf-8")), "name": name})
         scenario.batch(now=datetime.now().astimezone(), nonce="check")
     except json.JSONDecodeError as exc:
-        raise Refused(f"{path}: not valid JSON: {exc}") from exc
+        raise Refused(escape(f"{path}: not valid JSON: {exc}")) from exc
     except ValidationError as exc:
         problems = "; ".join(f"{e['field']}: {e['message']}" for e in describe(exc))
-        raise Refused(f"{path}: {problems}") from exc
+        raise Refused(escape(f"{path}: {problems}")) from exc
     return scenario

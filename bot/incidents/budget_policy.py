@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.durations import format_duration
 from bot.incidents import service
 from bot.incidents.models import Incident
+from bot.mrkdwn import escape
 
 POLICY = "error-budget policy"  # who a freeze the policy starts is by
 
@@ -31,6 +32,7 @@ async def announce_thresholds(ctx: Context, incident: Incident, budget: ServiceB
             return  # another tick got there first
         stored.budget_announced = highest
     slo = f"{budget.slo.target:g}% over {format_duration(budget.slo.window)}"
+    service_name = escape(budget.service)
     if highest >= 1.0:
         await freeze_started(
             ctx,
@@ -41,13 +43,13 @@ async def announce_thresholds(ctx: Context, incident: Incident, budget: ServiceB
             incident=incident,
         )
         text = (
-            f":rotating_light: {budget.service} has spent its whole error budget ({slo}) "
+            f":rotating_light: {service_name} has spent its whole error budget ({slo}) "
             f"during {incident.ref}. The error-budget policy: freeze changes until it is "
             "back within its SLO."
         )
     else:
         text = (
-            f":warning: {budget.service} has used {highest:.0%} of its error budget ({slo}) "
+            f":warning: {service_name} has used {highest:.0%} of its error budget ({slo}) "
             f"during {incident.ref}."
         )
     if ctx.config.broadcast_channel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from itertools import islice
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +13,7 @@ from bot.incidents import changes, roles, service, timeline
 from bot.incidents.cards import card_for
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
+from bot.incidents.people import mention
 from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError
 from bot.incidents.severity import Severity
 from bot.logs import incident_logs
@@ -159,12 +161,20 @@ async def _invite(ctx: Context, incident: Incident) -> None:
             except ChatError as exc:
                 if exc.code != "already_in_channel":
                     failed[person] = exc.code
-    invited = [f"<@{p}>" for p in people if p not in failed]
+    invited = [mention(p) for p in people if p not in failed]
     parts = [f"Invited {', '.join(invited)}"] if invited else []
-    parts += [f"could not invite <@{p}> ({code})" for p, code in failed.items()]
+    parts += [f"could not invite {mention(p)} ({code})" for p, code in failed.items()]
     async with ctx.sessions.begin() as session:
         incident = await _reload(session, incident.id)
-        await _note(ctx, session, incident, "people.invited", "; ".join(parts), dedup_key="invited")
+        await _note(
+            ctx,
+            session,
+            incident,
+            "people.invited",
+            "; ".join(parts),
+            dedup_key="invited",
+            data={"invited": people},  # whom the text mentions (bot.incidents.timeline)
+        )
 
 
 async def _reload(session: AsyncSession, incident_id: int) -> Incident:
@@ -181,6 +191,7 @@ async def _note(
     kind: str,
     text: str,
     dedup_key: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     now = ctx.clock()
     incident.updated_at = now
@@ -192,4 +203,5 @@ async def _note(
         actor="firebreak",
         now=now,
         dedup_key=dedup_key,
+        data=data,
     )

@@ -15,6 +15,7 @@ from bot.incidents.changes import change
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
+from bot.mrkdwn import escape
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _SHARE = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
@@ -59,7 +60,10 @@ async def state(ctx: Context, *, incident_id: int, by: str, words: list[str]) ->
         else:
             raise ValueError("say `start <time>`, `end <time>` or a share like `40%`")
     except ValueError as exc:
-        raise Refused(f"{exc}. Times: now, -10m, 02:55 (UTC) or 2026-11-27T02:55Z.") from exc
+        # The reason may quote what was typed: escaped, as all Refused text is mrkdwn.
+        raise Refused(
+            f"{escape(exc)}. Times: now, -10m, 02:55 (UTC) or 2026-11-27T02:55Z."
+        ) from exc
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
         if field == "fraction":

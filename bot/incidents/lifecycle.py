@@ -18,6 +18,7 @@ from bot.incidents.models import Incident, Status
 from bot.incidents.people import mention
 from bot.incidents.ports import StatusUpdate
 from bot.incidents.severity import Severity
+from bot.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 ORDER = list(Status)
@@ -80,7 +81,9 @@ async def resolve(ctx: Context, *, incident_id: int, by: str) -> Incident:
     text = f":white_check_mark: {drill}{incident.ref} resolved by {mention(by)} after {lasted}."
     await tell(ctx, incident, text)
     if ctx.config.broadcast_channel:
-        await ctx.chat.say(channel=ctx.config.broadcast_channel, text=f"{text} {incident.title}")
+        await ctx.chat.say(
+            channel=ctx.config.broadcast_channel, text=f"{text} {escape(incident.title)}"
+        )
     if incident.drill:
         await _report_drill(ctx, incident)
     elif ctx.config.postmortem.on_resolve:
@@ -102,7 +105,9 @@ async def _write_postmortem(ctx: Context, incident: Incident) -> None:
         await flows.publish(ctx, incident_id=incident.id)
     except Exception as exc:  # the incident is resolved either way; say why there is no draft
         log.warning("postmortem of %s not written: %s", incident.ref, exc)
-        await tell(ctx, incident, f":warning: The postmortem draft could not be written: {exc}")
+        await tell(
+            ctx, incident, f":warning: The postmortem draft could not be written: {escape(exc)}"
+        )
 
 
 async def reopen(ctx: Context, *, incident_id: int, by: str) -> Incident:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
+from bot.mrkdwn import escape
 
 SYSTEM = "firebreak"  # the bot itself: timers and alert intake
 
@@ -18,5 +19,6 @@ async def require_may_change(ctx: Context, incident: Incident, user: str) -> Non
     if user in await ctx.chat.members(channel_id=incident.channel_id):
         return
     raise Refused(
-        f"Only members of #{incident.channel_name} can change {incident.ref}: join it first."
+        f"Only members of #{escape(incident.channel_name)} can change {incident.ref}: join it "
+        "first."
     )

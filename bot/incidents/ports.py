@@ -1,4 +1,11 @@
-"""Ports the incident domain needs from the outside world, and the shapes they exchange."""
+"""Ports the incident domain needs from the outside world, and the shapes they exchange.
+
+Text conventions (bot.mrkdwn): the shapes (cards, updates, run views, change lines, messages
+read back) carry plain text, as it was sent, which the chat adapter escapes when it renders
+them; a `text`, `topic` or `comment` argument of the Chat port, and a Reminder's text, are
+mrkdwn the domain wrote, with every outside value passed through bot.mrkdwn.escape and people
+mentioned through bot.incidents.people.mention.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ class ChatMessage:
     ts: str
     at: datetime
     author: str | None
-    text: str
+    text: str  # plain: what the author typed (mentions of people as <@U123>)
     permalink: str | None
 
 
@@ -98,7 +105,7 @@ class HandoffOffer:
 class Reminder:
     incident_id: int
     ref: str
-    text: str
+    text: str  # mrkdwn, outside values escaped
     snooze: Sequence[timedelta] = ()  # offered as buttons; empty: nothing to snooze
 
 
@@ -154,7 +161,9 @@ class ChannelNameTaken(ChatError):
 
 
 class Chat(Protocol):
-    """Where incidents are worked: a channel per incident, plus a broadcast channel."""
+    """Where incidents are worked: a channel per incident, plus a broadcast channel.
+
+    `text`, `topic` and `comment` are mrkdwn: outside values escaped (bot.mrkdwn.escape)."""
 
     async def create_channel(self, *, name: str) -> ChannelRef:
         """Raises ChannelNameTaken when the name is in use, ChatError otherwise."""

@@ -16,6 +16,7 @@ from bot.incidents.models import Incident, format_ref
 from bot.incidents.people import mention
 from bot.incidents.ports import Reminder
 from bot.logs import incident_logs
+from bot.mrkdwn import channel_link, escape
 
 COMMANDER = "commander"
 STATUS_UPDATE = "status-update"
@@ -127,7 +128,8 @@ async def _commander_missing(ctx: Context, incident: Incident) -> bool:
     )
     if ctx.config.broadcast_channel:
         await ctx.chat.say(
-            channel=ctx.config.broadcast_channel, text=f"{text} Channel: <#{incident.channel_id}>"
+            channel=ctx.config.broadcast_channel,
+            text=f"{text} Channel: {channel_link(incident.channel_id)}",
         )
     return True
 
@@ -138,8 +140,9 @@ async def _update_due(ctx: Context, incident: Incident) -> bool:
         return False
     who = mention(incident.commander) if incident.commander else "Commander"
     text = (
-        f":memo: {who}: time for a status update on {incident.ref} ({incident.severity}: every "
-        f"{format_duration(interval)}). `/incident update <what we know>`"
+        f":memo: {who}: time for a status update on {incident.ref} "
+        f"({escape(incident.severity)}: every {format_duration(interval)}). "
+        "`/incident update &lt;what we know&gt;`"
     )
     assert incident.channel_id is not None
     await ctx.chat.remind(

@@ -12,6 +12,7 @@ from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import SYSTEM
 from bot.incidents.ports import ChatError, HandoffOffer
+from bot.mrkdwn import channel_link, escape
 
 
 class Role(StrEnum):
@@ -86,11 +87,12 @@ async def assign_on_call(ctx: Context, *, incident_id: int) -> str | None:
         except ChatError as exc:
             if exc.code != "already_in_channel":
                 raise
+    where = channel_link(incident.channel_id) if incident.channel_id else "its channel"
     await ctx.chat.direct_message(
         user=user,
         text=(
-            f":rotating_light: You are on call for {incident.service}: you command "
-            f"{incident.ref} ({incident.severity}) {incident.title} in <#{incident.channel_id}>. "
+            f":rotating_light: You are on call for {escape(incident.service)}: you command "
+            f"{incident.ref} ({escape(incident.severity)}) {escape(incident.title)} in {where}. "
             "Acknowledge with the button there or `/incident ack` in the channel."
         ),
     )
@@ -169,7 +171,9 @@ async def _make_commander(c: Change, user: str, *, handed_by: str | None = None)
         incident.acknowledged_at = c.now
     if handed_by:
         text = f"{mention(handed_by)} handed command to {mention(user)}"
-    elif c.by == user:
+        await c.note("role.commander", text, user=user, handed_by=handed_by)
+        return
+    if c.by == user:
         text = f"{mention(user)} took command"
     else:
         text = f"{mention(c.by)} made {mention(user)} commander"

@@ -1,7 +1,16 @@
-"""The incident's single timeline: every event, with when it happened and who did it."""
+"""The incident's single timeline: every event, with when it happened and who did it.
+
+An entry's text is plain text, never mrkdwn: what the sender sent, as they sent it (a note, an
+update, a flagged message, a title from an alert), so the JSON API and the postmortem show it
+as it was. Firebreak's own entries name people as <@U123> (bot.incidents.people.mention), and
+the entry says structurally whom it names: its actor and the person keys of its data
+(`people_of`). Slack shows the text escaped, mentioning only those people
+(bot.mrkdwn.escape_except); whatever else looks like a mention or a link in it is shown as text.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.models import TimelineEntry
+from bot.mrkdwn import is_user_id
 
 
 async def record(
@@ -54,3 +64,23 @@ async def record(
     )
     session.add(entry)
     return entry
+
+
+# Keys of an entry's data that name people (a user ID, or a list of them).
+PEOPLE_KEYS = ("user", "to", "owner", "handed_by", "flagged_by", "invited")
+
+
+def people_of(entry: TimelineEntry) -> set[str]:
+    """The people an entry names, from its structure: its actor and its data's person keys."""
+    return {p for p in _named(entry) if is_user_id(p)}
+
+
+def _named(entry: TimelineEntry) -> Iterator[object]:
+    yield entry.actor
+    data = entry.data or {}
+    for key in PEOPLE_KEYS:
+        value = data.get(key)
+        if isinstance(value, list):
+            yield from value
+        else:
+            yield value

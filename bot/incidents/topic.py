@@ -1,4 +1,7 @@
-"""The incident channel's topic: the state of the incident at a glance."""
+"""The incident channel's topic: the state of the incident at a glance.
+
+Slack formats a topic like mrkdwn (mentions, links): people are mentioned through mention(), and
+every other part is escaped (bot.mrkdwn)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from datetime import timedelta
 from bot.durations import format_duration
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
+from bot.mrkdwn import escape
 
 MAX_TOPIC = 250  # Slack's limit
 
@@ -14,7 +18,11 @@ MAX_TOPIC = 250  # Slack's limit
 def topic_for(incident: Incident, *, budget_left: timedelta | None = None) -> str:
     """e.g. `SEV1 · mitigated · commander <@U1> · budget 3m12s left`."""
     parts = ["DRILL"] if incident.drill else []
-    parts += [incident.severity, incident.status, f"commander {mention(incident.commander)}"]
+    parts += [
+        escape(incident.severity),
+        escape(incident.status),
+        f"commander {mention(incident.commander)}",
+    ]
     if incident.scribe:
         parts.append(f"scribe {mention(incident.scribe)}")
     if incident.handoff_to:

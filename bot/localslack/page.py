@@ -4,6 +4,9 @@ conversation, type messages and slash commands, click the app's buttons, fill it
 In embedded mode the bot mounts this app at `/`, so the page is `/` and its JSON twin is
 `/state.json`; the routes here are relative to wherever it is mounted. POSTs answer with a
 303 back to the page (post/redirect/get), so reloading never sends anything twice.
+
+Every request must come to an allowed Host and carry the page's key (see access.py):
+`/?key=…` sets it as a cookie once.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -29,6 +31,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from bot.localslack import pageview
+from bot.localslack.access import KEY_PARAM, PageAccess
 from bot.localslack.api import API_PREFIX, attachment
 from bot.localslack.client import AppClient
 from bot.localslack.flash import Notes
@@ -62,13 +65,15 @@ class SampleAlerts(Protocol):
 def build_page(
     workspace: Workspace,
     *,
+    access: PageAccess,
     api_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     alerts: SampleAlerts | None = None,
 ) -> Starlette:
-    """The page app. `api_url`: where build_api is served, for response_urls (default: this
-    server at API_PREFIX). `transport`: how to reach the installed app (tests). `alerts`: what
-    the "Fire test alert" menu fires (no menu without it)."""
+    """The page app. `access`: the Hosts it answers and its key. `api_url`: where build_api
+    is served, for response_urls (default: this server at API_PREFIX). `transport`: how to
+    reach the installed app (tests). `alerts`: what the "Fire test alert" menu fires (no menu
+    without it)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined
     )
@@ -265,12 +270,12 @@ def build_page(
 
     return Starlette(
         routes=[
-            Route("/", page, name="page"),
-            Route("/state.json", state),
-            Route("/version.json", version),
-            Route("/files/{file_id}", download, name="file"),
+            Route("/", _guarded(access, page, opens=True), name="page"),
+            Route("/state.json", _guarded(access, state)),
+            Route("/version.json", _guarded(access, version)),
+            Route("/files/{file_id}", _guarded(access, download), name="file"),
             *(
-                Route(f"/{name}", _form_post(handler), methods=["POST"])
+                Route(f"/{name}", _guarded(access, _form_post(handler)), methods=["POST"])
                 for name, handler in {
                     "as": act_as,
                     "compose": compose,
@@ -288,9 +293,6 @@ def build_page(
 
 def _form_post(handler: Callable[[Request, dict[str, str]], Awaitable[Response]]) -> Handler:
     async def endpoint(request: Request) -> Response:
-        if not _same_origin(request):
-            # Another site's page must not click buttons here on a visitor's behalf.
-            return PlainTextResponse("cross-origin form refused", status_code=403)
         body = parse_body(request.headers.get("content-type", ""), await request.body())
         form = {str(k): str(v) for k, v in body.items()}
         return await handler(request, form)
@@ -298,11 +300,41 @@ def _form_post(handler: Callable[[Request, dict[str, str]], Awaitable[Response]]
     return endpoint
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not sent by a browser page: curl, scripts, tests
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+NEEDS_KEY = (
+    "This page needs the key Firebreak made when it started: open the address "
+    "`firebreak serve` printed (http://127.0.0.1:8080/?key=…), or start it with "
+    "FIREBREAK_PAGE_KEY set and open /?key=<that key>."
+)
+
+
+def _guarded(access: PageAccess, endpoint: Handler, *, opens: bool = False) -> Handler:
+    """`endpoint`, for requests to an allowed Host that carry the key (its cookie), and for a
+    browser's POST only from the page's own origin. `opens`: `?key=…` here sets the cookie."""
+
+    async def guarded(request: Request) -> Response:
+        # The Host a DNS-rebinding page sends is its own name, whatever address it resolved to.
+        if not access.allows_host(request.headers.get("host")):
+            return PlainTextResponse("this page is not served at that host", status_code=403)
+        if request.method != "GET" and not access.allows_origin(request.headers.get("origin")):
+            # Another site's page must not click buttons here on a visitor's behalf.
+            return PlainTextResponse("cross-origin form refused", status_code=403)
+        if opens and KEY_PARAM in request.query_params:
+            return _open_with(access, request)
+        if not access.is_key(request.cookies.get(access.cookie)):
+            return PlainTextResponse(NEEDS_KEY, status_code=403)
+        return await endpoint(request)
+
+    return guarded
+
+
+def _open_with(access: PageAccess, request: Request) -> Response:
+    """`/?key=…`: the key becomes an HttpOnly, SameSite=Strict cookie, and the page is shown
+    at its own address (the key out of the address bar)."""
+    if not access.is_key(request.query_params.get(KEY_PARAM)):
+        return PlainTextResponse("wrong key: " + NEEDS_KEY, status_code=403)
+    response = RedirectResponse(str(request.url.remove_query_params(KEY_PARAM)), status_code=303)
+    response.set_cookie(access.cookie, access.key, httponly=True, samesite="strict", path="/")
+    return response
 
 
 def _back(request: Request, channel: str | None) -> Response:

@@ -13,6 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from bot.localslack.access import PageAccess, new_key
 from bot.localslack.api import API_PREFIX, build_api
 from bot.localslack.page import build_page
 from bot.localslack.state import Workspace
@@ -106,18 +107,27 @@ class LocalSlackServer:
         self.stop()
 
 
-def build_standalone(workspace: Workspace) -> Starlette:
+def build_standalone(workspace: Workspace, *, access: PageAccess) -> Starlette:
     """The same layout as the embedded bot: the Web API under API_PREFIX, the page at `/`."""
     return Starlette(
-        routes=[Mount(API_PREFIX, app=build_api(workspace)), Mount("/", app=build_page(workspace))]
+        routes=[
+            Mount(API_PREFIX, app=build_api(workspace)),
+            Mount("/", app=build_page(workspace, access=access)),
+        ]
     )
 
 
-def serve_forever(workspace: Workspace, *, host: str, port: int) -> None:
+def serve_forever(
+    workspace: Workspace, *, host: str, port: int, page_key: str | None = None
+) -> None:
     """Run a local Slack in the foreground until interrupted (for `firebreak localslack`).
 
-    Prints where to point FIREBREAK_SLACK_API_URL; never a token.
+    Prints where to point FIREBREAK_SLACK_API_URL, and the page's address with its key (made
+    now unless given); never a token.
     """
+    access = PageAccess.loopback(port=port, key=page_key or new_key(), names=[host])
     print(f"local Slack Web API: http://{host}:{port}{API_PREFIX}/", flush=True)
-    print(f"local Slack page:    http://{host}:{port}/", flush=True)
-    uvicorn.run(build_standalone(workspace), host=host, port=port, log_level="warning")
+    print(f"local Slack page:    {access.link(f'http://{host}:{port}')}", flush=True)
+    uvicorn.run(
+        build_standalone(workspace, access=access), host=host, port=port, log_level="warning"
+    )

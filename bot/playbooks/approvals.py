@@ -22,6 +22,7 @@ from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
+from bot.mrkdwn import escape, unescape
 from bot.playbooks.models import Playbook, Step
 from bot.playbooks.runs import PlaybookRun
 from bot.playbooks.templates import RenderError, incident_vars, render
@@ -96,10 +97,11 @@ def require_rights(ctx: Context, services: list[str], by: str) -> str:
             named = (
                 ", ".join(mention(p) for p in who)
                 if who
-                else f"nobody yet: name its owners under services.{service} in firebreak.yaml"
+                else "nobody yet: name its owners under "
+                f"services.{escape(service)} in firebreak.yaml"
             )
             raise Refused(
-                f"Only someone with rights on {service} may change it: {named}. "
+                f"Only someone with rights on {escape(service)} may change it: {named}. "
                 "Commanding the incident is not a right on a service."
             )
         reasons.append(reason)
@@ -146,7 +148,7 @@ async def decided(
     try:
         yield decision
     except Refused as exc:
-        decision.allowed, decision.reason = False, str(exc)
+        decision.allowed, decision.reason = False, unescape(str(exc))  # the log keeps plain text
         await _audit(ctx, action, playbook, incident, by, decision)
         raise
     await _audit(ctx, action, playbook, incident, by, decision)

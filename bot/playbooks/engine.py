@@ -29,6 +29,7 @@ from bot.incidents.models import Incident
 from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
 from bot.logs import incident_logs
+from bot.mrkdwn import escape
 from bot.playbooks.approvals import (
     decided,
     may_ask,
@@ -248,7 +249,7 @@ class Runner:
             )
             await self._note(incident, text, "firebreak", run)
             if incident.channel_id:
-                await self.ctx.chat.say(channel=incident.channel_id, text=text)
+                await self.ctx.chat.say(channel=incident.channel_id, text=escape(text))
             await self.progress.refresh(run, incident)
 
     async def _plan(
@@ -530,7 +531,7 @@ class Runner:
         )
         await self._note(incident, text, "firebreak", run)
         if incident.channel_id:
-            await self.ctx.chat.say(channel=incident.channel_id, text=text)
+            await self.ctx.chat.say(channel=incident.channel_id, text=escape(text))
         await self.progress.refresh(run, incident)
         return run
 
@@ -547,7 +548,7 @@ class Runner:
         playbook = self.library.get(name)
         if playbook is None:
             known = ", ".join(sorted(self.library.playbooks)) or "none"
-            raise Refused(f"There is no playbook {name!r} (there are: {known}).")
+            raise Refused(f"There is no playbook {escape(repr(name))} (there are: {known}).")
         return playbook
 
     def _params(
@@ -556,7 +557,7 @@ class Runner:
         unknown = set(given) - set(playbook.parameters)
         if unknown:
             raise Refused(
-                f"{playbook.name} has no parameter {', '.join(sorted(unknown))}; it "
+                f"{playbook.name} has no parameter {escape(', '.join(sorted(unknown)))}; it "
                 f"takes: {', '.join(playbook.parameters) or 'none'}."
             )
         resolved: dict[str, str] = {}
@@ -572,7 +573,7 @@ class Runner:
                         )
                     )
                 except RenderError as exc:
-                    raise Refused(f"Cannot work out {name}: {exc}") from exc
+                    raise Refused(f"Cannot work out {name}: {escape(str(exc))}") from exc
             if (value is None or value == "") and spec.required:
                 raise Refused(f"{playbook.name} needs {name}: `{name}=…`.")
             if value and spec.choices and value not in spec.choices:

@@ -15,6 +15,7 @@ from bot.durations import parse_duration
 from bot.incidents import service as incidents
 from bot.incidents import timeline
 from bot.incidents.models import Incident
+from bot.mrkdwn import escape
 from bot.playbooks.actions import ACTIONS, HttpRequestArgs, WaitForArgs
 from bot.playbooks.ports import Probe, ProbeError, Targets
 
@@ -191,13 +192,16 @@ async def _holds(spec: WaitForArgs, env: StepEnv) -> bool:
 
 
 async def _slack_message(args: dict[str, Any], env: StepEnv) -> Outcome:
+    """The text is plain: its template fills in parameters people typed and answers of remote
+    APIs, so all of it is escaped (emoji, *bold* and `code` still work; links and @-mentions
+    from a playbook do not)."""
     channel = (
         env.incident.channel_id
         if args.get("channel", "incident") == "incident"
         else env.ctx.config.broadcast_channel
     )
     if channel:
-        await env.ctx.chat.say(channel=channel, text=str(args["text"]))
+        await env.ctx.chat.say(channel=channel, text=escape(args["text"]))
     return Outcome(detail="posted" if channel else "no channel to post in")
 
 

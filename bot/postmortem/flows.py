@@ -16,6 +16,7 @@ from bot.incidents.errors import NotFound
 from bot.incidents.models import Incident, format_ref
 from bot.incidents.naming import slugify
 from bot.incidents.ports import Upload
+from bot.mrkdwn import escape
 from bot.playbooks.runs import of_incident as runs_of
 from bot.postmortem.chart import Marker, burn_down_svg
 from bot.postmortem.facts import Facts, facts_from
@@ -49,29 +50,36 @@ async def _draft(ctx: Context, *, incident_id: int) -> Draft:
         runs, steps = await runs_of(session=session, incident_id=incident_id)
     start, end = burn_span(incident, now=ctx.clock())
     budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
-    facts = facts_from(
-        incident=incident,
-        alerts=incident.alerts,
-        timeline=incident.timeline,
-        runs=runs,
-        steps=steps,
-        budget=budget.report if budget else None,
-        slo=budget.slo if budget else None,
-        burn=burn_down(slo=budget.slo, impacts=budget.impacts, start=start, end=end)
-        if budget
-        else (),
-    )
-    slug = slugify(incident.title)
-    stem = f"{incident.ref}-{slug}" if slug else incident.ref
-    if facts.budget is None:
-        return Draft(name=f"{stem}.md", markdown=_render(ctx, facts))
-    facts = replace(facts, chart=f"{stem}-budget.svg")
-    return Draft(
-        name=f"{stem}.md",
-        markdown=_render(ctx, facts),
-        chart_name=facts.chart,
-        chart=chart_of(facts),
-    )
+
+    def compose() -> Draft:
+        facts = facts_from(
+            incident=incident,
+            alerts=incident.alerts,
+            timeline=incident.timeline,
+            runs=runs,
+            steps=steps,
+            budget=budget.report if budget else None,
+            slo=budget.slo if budget else None,
+            burn=burn_down(slo=budget.slo, impacts=budget.impacts, start=start, end=end)
+            if budget
+            else (),
+        )
+        slug = slugify(incident.title)
+        stem = f"{incident.ref}-{slug}" if slug else incident.ref
+        if facts.budget is None:
+            return Draft(name=f"{stem}.md", markdown=_render(ctx, facts))
+        facts = replace(facts, chart=f"{stem}-budget.svg")
+        return Draft(
+            name=f"{stem}.md",
+            markdown=_render(ctx, facts),
+            chart_name=facts.chart,
+            chart=chart_of(facts),
+        )
+
+    # Facts, template and chart are CPU work (a long timeline takes a while): in a thread, so
+    # the event loop goes on answering health checks, webhooks and Slack meanwhile. What it
+    # reads was loaded above; nothing in it touches the database.
+    return await asyncio.to_thread(compose)
 
 
 def _render(ctx: Context, facts: Facts) -> str:
@@ -151,7 +159,7 @@ async def publish(ctx: Context, *, incident_id: int) -> Path:
             ],
             comment=(
                 f":page_facing_up: Postmortem draft of {incident.ref}, from what happened "
-                f"(also `{path}`). Fill in the contributing factors and action items "
+                f"(also `{escape(path)}`). Fill in the contributing factors and action items "
                 "together, blamelessly."
             ),
         )

@@ -14,9 +14,3 @@ def parse_user(word: str, *, me: str) -> str | None:
         return me
     found = _MENTION.match(word)
     return found.group(1) if found else None
-
-
-def unescape(text: str) -> str:
-    """Slack sends what a person typed with &, < and > escaped (its own markup, like mentions,
-    keeps real angle brackets): undo it, so `a & b` is stored as typed."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

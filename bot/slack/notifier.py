@@ -1,4 +1,7 @@
-"""The Chat port on Slack's Web API (through slack_sdk's AsyncWebClient)."""
+"""The Chat port on Slack's Web API (through slack_sdk's AsyncWebClient).
+
+Texts the domain hands over are mrkdwn it made safe (bot.mrkdwn); cards are rendered by the
+block builders, which escape them. A message read back is unescaped to what its author typed."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from bot.incidents.ports import (
     StatusUpdate,
     Upload,
 )
+from bot.mrkdwn import escape, unescape
 from bot.slack.blocks import actions, messages
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement
@@ -155,7 +159,7 @@ class SlackChat:
         self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None
     ) -> MessageRef:
         summary = budget_text(budget, incident_ref=ref)
-        text = f":hourglass_flowing_sand: *Error budget* ({ref})\n{summary}"
+        text = f":hourglass_flowing_sand: *Error budget* ({escape(ref)})\n{summary}"
         if message is not None:
             await self._update(message, text=text)
             return message
@@ -210,7 +214,7 @@ class SlackChat:
             ts=ts,
             at=datetime.fromtimestamp(float(ts), UTC),
             author=hits[0].get("user") or hits[0].get("bot_id"),
-            text=hits[0].get("text", ""),
+            text=unescape(hits[0].get("text", "")),  # Slack's text is escaped mrkdwn
             permalink=link.get("permalink"),
         )
 

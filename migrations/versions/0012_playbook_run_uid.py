@@ -29,9 +29,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("uid", sa.String(length=32), nullable=True))
     bind = op.get_bind()
     for (run_id,) in bind.execute(sa.select(_RUNS.c.id)).all():
-        bind.execute(
-            sa.update(_RUNS).where(_RUNS.c.id == run_id).values(uid=uuid.uuid4().hex)
-        )
+        bind.execute(sa.update(_RUNS).where(_RUNS.c.id == run_id).values(uid=uuid.uuid4().hex))
     with op.batch_alter_table("playbook_runs", schema=None) as batch_op:
         batch_op.alter_column("uid", existing_type=sa.String(length=32), nullable=False)
 

@@ -25,6 +25,8 @@ from tests.servers import free_port
 BOT_TOKEN = "xoxb-e2e-5d1f0c"
 SIGNING_SECRET = "e2e-signing-secret"
 WEBHOOK_TOKEN = "e2e-webhook-token-93ab"
+API_TOKEN = "am-api-token-61c2"
+API = {"Authorization": f"Bearer {API_TOKEN}"}  # what CI and dashboards send
 
 
 @pytest.fixture
@@ -54,6 +56,7 @@ def bot(tmp_path: Path, slack: LocalSlackServer) -> Iterator[str]:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "FIREBREAK_SLACK_API_URL": slack.base_url,
         "FIREBREAK_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "FIREBREAK_API_TOKEN": API_TOKEN,
         "FIREBREAK_DATABASE_URL": f"sqlite:///{tmp_path / 'firebreak.db'}",
         "FIREBREAK_CONFIG": str(config),
     }
@@ -135,10 +138,10 @@ def test_alert_opens_incident_channel_and_resolution_reaches_the_timeline(
     post_alert(alertmanager, starts=starts, ends=None)
 
     def announced() -> dict[str, Any] | None:
-        listed = httpx.get(f"{bot}/api/incidents").json()
+        listed = httpx.get(f"{bot}/api/incidents", headers=API).json()
         if not listed or not listed[0]["channel_id"]:
             return None
-        incident = httpx.get(f"{bot}/api/incidents/{listed[0]['id']}").json()
+        incident = httpx.get(f"{bot}/api/incidents/{listed[0]['id']}", headers=API).json()
         return (
             incident
             if any(t["kind"] == "incident.announced" for t in incident["timeline"])
@@ -167,12 +170,12 @@ def test_alert_opens_incident_channel_and_resolution_reaches_the_timeline(
     post_alert(alertmanager, starts=starts, ends=datetime.now(UTC) - timedelta(seconds=1))
 
     def resolved() -> dict[str, Any] | None:
-        current = httpx.get(f"{bot}/api/incidents/INC-1").json()
+        current = httpx.get(f"{bot}/api/incidents/INC-1", headers=API).json()
         kinds = [t["kind"] for t in current["timeline"]]
         return current if "alerts.all_resolved" in kinds else None
 
     final = wait_until(resolved, timeout=30, what="the resolution on the timeline")
     assert [o["status"] for o in final["occurrences"]] == ["resolved"]
     assert [t["kind"] for t in final["timeline"]].count("alert.resolved") == 1
-    assert len(httpx.get(f"{bot}/api/incidents").json()) == 1
+    assert len(httpx.get(f"{bot}/api/incidents", headers=API).json()) == 1
     assert len(workspace.calls_to("conversations.create")) == 1

@@ -31,6 +31,8 @@ from tests.servers import free_port
 
 TOKEN = "xoxb-replicas-1"
 WEBHOOK_TOKEN = "replicas-webhook-token"
+API_TOKEN = "replicas-api-token"
+API = {"Authorization": f"Bearer {API_TOKEN}"}  # /api, /metrics and /readyz's detail
 GROUPS = 20
 TAKEOVER_S = 1.0
 NO_COMMANDER = "has had no incident commander"
@@ -67,6 +69,7 @@ def replica(
         "SLACK_SIGNING_SECRET": "replicas-signing-secret",
         "FIREBREAK_SLACK_API_URL": slack.base_url,
         "FIREBREAK_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "FIREBREAK_API_TOKEN": API_TOKEN,
         "FIREBREAK_DATABASE_URL": database_url,
         "FIREBREAK_CONFIG": str(tmp_path / "firebreak.yaml"),
         "FIREBREAK_SCHEDULER_TAKEOVER_S": str(TAKEOVER_S),
@@ -82,7 +85,7 @@ def replica(
 
 def role(url: str) -> str | None:
     try:
-        return str(httpx.get(f"{url}/readyz", timeout=2).json()["reminders"])
+        return str(httpx.get(f"{url}/readyz", headers=API, timeout=2).json()["reminders"])
     except httpx.HTTPError:
         return None
 
@@ -119,7 +122,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
             assert set(pool.map(deliver, jobs)) == {200}
 
         def incidents(url: str) -> list[tuple[str, str]]:
-            listed = httpx.get(f"{url}/api/incidents", params={"limit": 100}).json()
+            listed = httpx.get(f"{url}/api/incidents", params={"limit": 100}, headers=API).json()
             return sorted((i["id"], i["title"]) for i in listed)
 
         opened = incidents(first.url)
@@ -175,7 +178,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
 def firing(url: str) -> bool:
     """The replica took a commander reminder (its lag is measured as it does) and has not
     finished one."""
-    text = httpx.get(f"{url}/metrics", timeout=5).text
+    text = httpx.get(f"{url}/metrics", headers=API, timeout=5).text
 
     def sample(name: str) -> float:
         found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)

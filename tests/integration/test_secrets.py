@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from hashlib import sha256
 from pathlib import Path
@@ -28,7 +29,8 @@ SIGNING_SECRET = "secret-signing-8d2b7e"
 WEBHOOK_TOKEN = "secret-webhook-token-6c3d0f"
 GRAFANA_SECRET = "secret-grafana-hmac-1e5a2b"
 DB_PASSWORD = "secret-db-password-9b4c7d"
-SECRETS = (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_TOKEN, GRAFANA_SECRET, DB_PASSWORD)
+API_TOKEN = "secret-api-token-2a7f5e"
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, WEBHOOK_TOKEN, GRAFANA_SECRET, DB_PASSWORD, API_TOKEN)
 
 
 def with_password(url: str) -> str:
@@ -52,6 +54,7 @@ def environment(db_url: str, slack: LocalSlackServer) -> dict[str, str]:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "FIREBREAK_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         "FIREBREAK_GRAFANA_SECRET": GRAFANA_SECRET,
+        "FIREBREAK_API_TOKEN": API_TOKEN,
         "FIREBREAK_DATABASE_URL": with_password(db_url),
         "FIREBREAK_SLACK_API_URL": slack.base_url,
     }
@@ -63,6 +66,7 @@ def drive(http: httpx.Client, workspace: Workspace) -> list[httpx.Response]:
     workspace.fail("chat.postMessage", status=500, retry_after=None, times=2)
     bearer = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
     grafana = json.dumps(grafana_notification()).encode()
+    stamp = str(int(time.time()))
     command = b"command=%2Fincident&text=list&user_id=U0ANA0001&channel_id=C0X&team_id=T0"
     responses = [
         http.post("/webhooks/alertmanager", json=am_notification()),  # no token
@@ -78,8 +82,9 @@ def drive(http: httpx.Client, workspace: Workspace) -> list[httpx.Response]:
             headers={
                 **bearer,
                 "X-Grafana-Alerting-Signature": hmac.new(
-                    GRAFANA_SECRET.encode(), grafana, sha256
+                    GRAFANA_SECRET.encode(), f"{stamp}:".encode() + grafana, sha256
                 ).hexdigest(),
+                "X-Grafana-Alerting-Signature-Timestamp": stamp,
             },
         ),
         http.post("/webhooks/alertmanager", content=b"{broken", headers=bearer),
@@ -95,7 +100,8 @@ def drive(http: httpx.Client, workspace: Workspace) -> list[httpx.Response]:
     for ref in ("INC-1", "INC-2"):  # the Slack work after the answers, errors and all
 
         def announced(ref: str = ref) -> bool:
-            timeline = http.get(f"/api/incidents/{ref}").json()["timeline"]
+            api = {"Authorization": f"Bearer {API_TOKEN}"}
+            timeline = http.get(f"/api/incidents/{ref}", headers=api).json()["timeline"]
             return any(t["kind"] == "incident.announced" for t in timeline)
 
         wait_until(announced, timeout=20, what=f"{ref} announced despite Slack errors")

@@ -62,7 +62,7 @@ def test_a_scripted_incident_on_the_local_page(
         running_bot(tmp_path, config, clock=clock) as bot,
         httpx.Client(base_url=bot.http.base_url, follow_redirects=True, timeout=10) as browser,
     ):
-        acting = form_to(browser.get("/").text, "/as")
+        acting = form_to(browser.get(bot.page_url).text, "/as")
         browser.post(acting.action, data={**acting.fields, "user": ANA})
         fired = clock() - timedelta(minutes=1)
         alert = am_notification(am_alert(starts_at=rfc3339(fired)))

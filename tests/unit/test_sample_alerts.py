@@ -24,7 +24,9 @@ def test_fire_and_resolve_from_the_page_open_and_close_the_incident(
         running_bot(tmp_path, config) as bot,
         httpx.Client(base_url=bot.http.base_url, follow_redirects=True, timeout=10) as browser,
     ):
-        [menu] = [f for f in forms(browser.get("/").text) if f.action.endswith("/fire-alert")]
+        [menu] = [
+            f for f in forms(browser.get(bot.page_url).text) if f.action.endswith("/fire-alert")
+        ]
         assert menu.fields["service"] == "search-ranker"
 
         fired = browser.post(menu.action, data={**menu.fields, "status": "firing"})

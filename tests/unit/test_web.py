@@ -405,8 +405,13 @@ def test_grafana_signature_when_a_secret_is_set(
             {"X-Grafana-Alerting-Signature": good, "X-Grafana-Alerting-Signature-Timestamp": stamp}
         )
         assert accepted.status_code == 200 and accepted.json()["incident"] == "INC-1"
+        # A signature of the body alone would verify forever: the timestamp is required.
         body_only = hmac.new(secret.encode(), raw, sha256).hexdigest()
-        assert post({"X-Grafana-Alerting-Signature": body_only}).status_code == 200
+        timeless = post({"X-Grafana-Alerting-Signature": body_only})
+        assert timeless.status_code == 401 and timeless.json()["error"] == "bad_signature"
+        assert timeless.json()["message"].startswith(
+            "missing X-Grafana-Alerting-Signature-Timestamp header"
+        )
         # Other sources are not Grafana's to sign.
         assert bot.webhook("alertmanager", am_notification()).status_code == 200
 

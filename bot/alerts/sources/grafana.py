@@ -48,17 +48,22 @@ class BadSignature(Exception):
 
 
 def check_signature(headers: Mapping[str, str], raw: bytes, secret: str, *, now: float) -> None:
+    """The timestamp header is required: a signature of the body alone would verify forever,
+    so one captured notification could be replayed at any time."""
     given = headers.get(SIGNATURE_HEADER, "").strip().lower()
     if not given:
         raise BadSignature(f"missing {SIGNATURE_HEADER} header")
     stamp = headers.get(TIMESTAMP_HEADER, "").strip()
-    signed = raw
-    if stamp:
-        if not stamp.isdigit():
-            raise BadSignature(f"{TIMESTAMP_HEADER} is not a Unix time in seconds")
-        if abs(now - int(stamp)) > REPLAY_WINDOW_S:
-            raise BadSignature(f"{TIMESTAMP_HEADER} is more than {REPLAY_WINDOW_S} s away")
-        signed = stamp.encode() + b":" + raw
+    if not stamp:
+        raise BadSignature(
+            f"missing {TIMESTAMP_HEADER} header: set the contact point's Timestamp header to it "
+            "(a signature without a time could be replayed forever)"
+        )
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise BadSignature(f"{TIMESTAMP_HEADER} is not a Unix time in seconds")
+    if abs(now - int(stamp)) > REPLAY_WINDOW_S:
+        raise BadSignature(f"{TIMESTAMP_HEADER} is more than {REPLAY_WINDOW_S} s away")
+    signed = stamp.encode() + b":" + raw
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     # compare_digest: the time taken must not reveal how much of the signature matched.
     if not hmac.compare_digest(given.encode(), expected.encode()):

@@ -1,14 +1,17 @@
-"""The announcement of a new incident, posted in its channel and in the broadcast channel."""
+"""The announcement of a new incident, posted in its channel and in the broadcast channel.
+
+Every field of the card is outside text (alert labels and annotations, typed titles): escaped,
+except the IDs and URLs turned into mentions and links after a check (bot.mrkdwn)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.incidents.ports import IncidentCard
+from bot.mrkdwn import channel_link, escape, is_web_url, link, mention
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.changes import change_blocks
-from bot.slack.blocks.messages import escape, link
 
 SEVERITY_EMOJI = {
     "SEV1": ":red_circle:",
@@ -32,22 +35,23 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). The text is what notifications and screen readers show."""
     emoji = SEVERITY_EMOJI.get(card.severity, ":white_circle:")
     drill = "DRILL · " if card.drill else ""
-    text = f"{emoji} {drill}{card.ref} · {card.severity} · {escape(card.title)}"
+    ref, severity = escape(card.ref), escape(card.severity)
+    text = f"{emoji} {drill}{ref} · {severity} · {escape(card.title)}"
     fields = [
-        _field("Severity", card.severity),
-        _field("Status", card.status),
-        _field("Service", card.service or "unknown"),
-        _field("Channel", f"<#{card.channel_id}>" if card.channel_id else "being created"),
+        _field("Severity", severity),
+        _field("Status", escape(card.status)),
+        _field("Service", escape(card.service) if card.service else "unknown"),
+        _field("Channel", channel_link(card.channel_id) if card.channel_id else "being created"),
     ]
-    commander = f"<@{card.commander}>" if card.commander else "nobody yet"
+    commander = mention(card.commander) if card.commander else "nobody yet"
     if card.commander and not card.acknowledged:
         commander += " (on call, not yet acknowledged)"
     if card.handoff_to:
-        commander += f"; handoff to <@{card.handoff_to}> pending"
+        commander += f"; handoff to {mention(card.handoff_to)} pending"
     fields.append(_field("Commander", commander))
-    fields.append(_field("Scribe", f"<@{card.scribe}>" if card.scribe else "nobody yet"))
+    fields.append(_field("Scribe", mention(card.scribe) if card.scribe else "nobody yet"))
     if card.declared_by:
-        fields.append(_field("Declared by", f"<@{card.declared_by}>"))
+        fields.append(_field("Declared by", mention(card.declared_by)))
     if card.alerts_firing:
         fields.append(_field("Alerts firing", str(card.alerts_firing)))
     blocks: list[dict[str, Any]] = [
@@ -67,7 +71,7 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     links = [
         link(url, label)
         for label, url in (("Alert source", card.source_url), ("Runbook", card.runbook_url))
-        if url and url.startswith(("https://", "http://"))
+        if is_web_url(url)
     ]
     if links:
         blocks.append(
@@ -102,4 +106,5 @@ def _role_buttons(card: IncidentCard) -> list[dict[str, object]]:
 
 
 def _field(label: str, value: str) -> dict[str, str]:
+    """`value`: mrkdwn, escaped by the caller."""
     return {"type": "mrkdwn", "text": f"*{label}*\n{value}"}

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from bot.budget.ledger import ServiceBudget
 from bot.durations import format_duration
+from bot.mrkdwn import escape
 
 
 def _span(delta: timedelta) -> str:
@@ -13,10 +14,11 @@ def _span(delta: timedelta) -> str:
 
 
 def budget_text(budget: ServiceBudget, *, incident_ref: str | None = None) -> str:
+    """mrkdwn; the service's name (and the incident's ref) are escaped."""
     report, slo = budget.report, budget.slo
     lines = [
-        f"*{budget.service}* · SLO {slo.target:g}% over {format_duration(slo.window)} "
-        f"({slo.method}-based) · budget {_span(report.budget)}",
+        f"*{escape(budget.service)}* · SLO {slo.target:g}% over {format_duration(slo.window)} "
+        f"({escape(slo.method)}-based) · budget {_span(report.budget)}",
         f"Consumed {_span(report.consumed)} ({report.consumed_fraction:.0%}); "
         + (
             f"{_span(report.remaining)} left."
@@ -32,7 +34,7 @@ def budget_text(budget: ServiceBudget, *, incident_ref: str | None = None) -> st
     if incident_ref and report.incident_consumed is not None:
         share = report.incident_fraction or 0.0
         lines.append(
-            f"{incident_ref} consumed {_span(report.incident_consumed)} ({share:.0%} "
+            f"{escape(incident_ref)} consumed {_span(report.incident_consumed)} ({share:.0%} "
             "of the window's budget)."
             + (" Over 20%: its postmortem needs a priority action item." if share > 0.2 else "")
         )

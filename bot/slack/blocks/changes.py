@@ -1,5 +1,8 @@
 """ "What changed": the changes listed under an announcement (and by `/incident changes`), each
-with a button that rolls it back, and the canaries and shadows still running."""
+with a button that rolls it back, and the canaries and shadows still running.
+
+A change's fields come from the change feed (outside text): escaped, its link checked
+(bot.mrkdwn)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ from typing import Any
 
 from bot.durations import format_duration
 from bot.incidents.ports import ChangeLine
+from bot.mrkdwn import date, escape, is_web_url, link
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
-from bot.slack.blocks.messages import escape, link
 
 Blocks = list[dict[str, Any]]
 ENDS = {"canary_start": "Abort canary", "shadow_start": "Stop shadow"}
@@ -67,12 +70,11 @@ def change_text(line: ChangeLine) -> str:
         else escape(line.version or "")
     )
     author = f" by {escape(line.author)}" if line.author else ""
-    details = f" {link(line.link, 'details')}" if line.link else ""
+    details = f" {link(line.link, 'details')}" if is_web_url(line.link) else ""
     flag = " :warning: *during a freeze*" if line.during_freeze else ""
-    at = f"<!date^{int(line.at.timestamp())}^{{date_short}} {{time}}|{line.at:%Y-%m-%d %H:%M} UTC>"
-    return (f"`{line.kind}` *{escape(line.service)}* {versions}{author} · {at}{details}{flag}")[
-        :3000
-    ]
+    at = date(line.at, "{date_short} {time}", f"{line.at:%Y-%m-%d %H:%M} UTC")
+    kind, service = escape(line.kind), escape(line.service)
+    return f"`{kind}` *{service}* {versions}{author} · {at}{details}{flag}"[:3000]
 
 
 def _text(text: str) -> dict[str, Any]:

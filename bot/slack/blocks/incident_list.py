@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.incidents.models import Incident
+from bot.mrkdwn import channel_link, escape
 from bot.slack.blocks.announcement import SEVERITY_EMOJI
-from bot.slack.blocks.messages import escape
 
 # Enough for any real outage; keeps the reply well inside Block Kit's 50-block limit.
 MAX_LISTED = 50
@@ -45,11 +45,12 @@ def incident_list(
 
 def _line(incident: Incident, now: datetime) -> str:
     emoji = SEVERITY_EMOJI.get(incident.severity, ":white_circle:")
-    where = f"<#{incident.channel_id}>" if incident.channel_id else "_channel pending_"
-    title = escape(incident.title)
-    service = f" · {incident.service}" if incident.service else ""
+    where = channel_link(incident.channel_id) if incident.channel_id else "_channel pending_"
+    title = escape(incident.title)  # titles, services: from alerts or typed, so escaped
+    service = f" · {escape(incident.service)}" if incident.service else ""
+    state = f"{escape(incident.severity)} · {escape(incident.status)}"
     return (
-        f"{emoji} *{incident.ref}* {title} · {incident.severity} · {incident.status}{service}"
+        f"{emoji} *{incident.ref}* {title} · {state}{service}"
         f" · {where} · opened {_ago(now - incident.created_at)}"
     )
 

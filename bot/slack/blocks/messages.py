@@ -1,4 +1,7 @@
-"""Firebreak's other messages: status updates, handoff offers, reminders, resolve confirmation."""
+"""Firebreak's other messages: status updates, handoff offers, reminders, resolve confirmation.
+
+Every field of what they render is outside text, escaped (bot.mrkdwn), except the IDs turned into
+mentions after a check; a Reminder's text is mrkdwn the domain wrote (see its port)."""
 
 from __future__ import annotations
 
@@ -7,39 +10,31 @@ from typing import Any
 
 from bot.durations import format_duration
 from bot.incidents.ports import HandoffOffer, Reminder, StatusUpdate
+from bot.mrkdwn import channel_link, date, escape, mention
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
 
 Blocks = list[dict[str, Any]]
 
 
-def escape(text: str) -> str:
-    """Slack's mrkdwn control characters, so user text cannot forge links or mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link; '|' and '>' end a Slack link early, so they are percent-encoded."""
-    safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-    return f"<{safe}|{label}>"
-
-
 def section(text: str) -> dict[str, Any]:
+    """A section of mrkdwn the caller made safe (outside values escaped)."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
 def status_update(update: StatusUpdate) -> tuple[str, Blocks]:
     card = update.card
-    commander = f"<@{card.commander}>" if card.commander else "nobody yet"
+    commander = mention(card.commander) if card.commander else "nobody yet"
     next_update = "when there is news"
     if update.next_update_at:
         # Slack shows <!date^…> in each reader's own time zone; the fallback is UTC.
         at = update.next_update_at
-        next_update = f"<!date^{int(at.timestamp())}^{{time}}|{at:%H:%M} UTC>"
-    text = f":memo: Status update on {card.ref} ({card.severity}, {card.status})"
+        next_update = date(at, "{time}", f"{at:%H:%M} UTC")
+    status, severity = escape(card.status), escape(card.severity)
+    text = f":memo: Status update on {escape(card.ref)} ({severity}, {status})"
     fields = [
-        {"type": "mrkdwn", "text": f"*Status*\n{card.status}"},
-        {"type": "mrkdwn", "text": f"*Severity*\n{card.severity}"},
+        {"type": "mrkdwn", "text": f"*Status*\n{status}"},
+        {"type": "mrkdwn", "text": f"*Severity*\n{severity}"},
         {"type": "mrkdwn", "text": f"*Commander*\n{commander}"},
         {"type": "mrkdwn", "text": f"*Next update*\n{next_update}"},
     ]
@@ -55,8 +50,8 @@ def status_update(update: StatusUpdate) -> tuple[str, Blocks]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"Posted by <@{update.author}>"
-                    + (f" in <#{card.channel_id}>" if card.channel_id else ""),
+                    "text": f"Posted by {mention(update.author)}"
+                    + (f" in {channel_link(card.channel_id)}" if card.channel_id else ""),
                 }
             ],
         },
@@ -65,14 +60,15 @@ def status_update(update: StatusUpdate) -> tuple[str, Blocks]:
 
 
 def handoff_offer(offer: HandoffOffer) -> tuple[str, Blocks]:
-    source = f"<@{offer.from_user}> offers" if offer.from_user else "Firebreak offers"
-    text = f":handshake: {source} command of {offer.ref} to <@{offer.to_user}>."
+    to_user = mention(offer.to_user)
+    source = f"{mention(offer.from_user)} offers" if offer.from_user else "Firebreak offers"
+    text = f":handshake: {source} command of {escape(offer.ref)} to {to_user}."
     value = str(offer.incident_id)
     blocks: Blocks = [
         section(
-            f"{text} Until <@{offer.to_user}> accepts, "
+            f"{text} Until {to_user} accepts, "
             + (
-                f"<@{offer.from_user}> stays commander."
+                f"{mention(offer.from_user)} stays commander."
                 if offer.from_user
                 else "the incident has no commander."
             )
@@ -90,6 +86,7 @@ def handoff_offer(offer: HandoffOffer) -> tuple[str, Blocks]:
 
 
 def reminder(item: Reminder) -> tuple[str, Blocks]:
+    """`item.text` is mrkdwn by the Reminder contract: the domain escaped what it put in."""
     blocks: Blocks = [section(item.text)]
     if item.snooze:
         blocks.append(
@@ -110,12 +107,12 @@ def reminder(item: Reminder) -> tuple[str, Blocks]:
 
 
 def resolve_confirmation(incident_id: int, ref: str, title: str) -> tuple[str, Blocks]:
-    text = f"Resolve {ref}? The impact is over and no more action is needed now."
+    text = f"Resolve {escape(ref)}? The impact is over and no more action is needed now."
     value = str(incident_id)
     return text, [
         section(
-            f"Resolve *{ref}* {escape(title)}? Its reminders stop and the broadcast channel "
-            "is told. `/incident reopen` undoes it."
+            f"Resolve *{escape(ref)}* {escape(title)}? Its reminders stop and the broadcast "
+            "channel is told. `/incident reopen` undoes it."
         ),
         {
             "type": "actions",

@@ -1,4 +1,7 @@
-"""Playbook runs in Slack: the progress message (updated in place) and the playbook list."""
+"""Playbook runs in Slack: the progress message (updated in place) and the playbook list.
+
+Parameters are typed by people, step details hold what remote APIs answered, and playbooks are
+data anyone may edit: every field is escaped (bot.mrkdwn), except the IDs turned into mentions."""
 
 from __future__ import annotations
 
@@ -6,10 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.incidents.ports import RunView
+from bot.mrkdwn import escape, mention
 from bot.playbooks.models import Playbook
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
-from bot.slack.blocks.messages import escape, section
+from bot.slack.blocks.messages import section
 
 MARK = {
     "pending": ":white_circle:",
@@ -31,13 +35,15 @@ HEADLINE = {
 
 
 def run_message(run: RunView) -> tuple[str, list[dict[str, Any]]]:
-    headline = HEADLINE.get(run.status, run.status)
-    text = f"{run.ref}: playbook {run.playbook} (run #{run.run_id}) — {headline}"
-    params = ", ".join(f"{k}={v}" for k, v in run.params.items() if v) or "no parameters"
-    who = f"asked by <@{run.requested_by}>"
+    headline = HEADLINE.get(run.status) or escape(run.status)
+    text = f"{escape(run.ref)}: playbook {escape(run.playbook)} (run #{run.run_id}) — {headline}"
+    params = (
+        ", ".join(f"{escape(k)}={escape(v)}" for k, v in run.params.items() if v) or "no parameters"
+    )
+    who = f"asked by {mention(run.requested_by)}"
     if run.approved_by:
         verb = "rejected" if run.status == "rejected" else "approved"
-        who += f", {verb} by <@{run.approved_by}>"
+        who += f", {verb} by {mention(run.approved_by)}"
     lines = []
     for number, step in enumerate(run.steps, start=1):
         detail = (
@@ -49,7 +55,7 @@ def run_message(run: RunView) -> tuple[str, list[dict[str, Any]]]:
             f"{MARK.get(step.status, ':grey_question:')} {number}. {escape(step.name)}{detail}"
         )
     blocks: list[dict[str, Any]] = [
-        section(f"*{escape(text)}*\n{escape(run.description)}"),
+        section(f"*{text}*\n{escape(run.description)}"),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{params} · {who}"}]},
         section("\n".join(lines) or "_no steps_"),
     ]
@@ -76,11 +82,12 @@ def playbook_list(
         {"type": "header", "text": {"type": "plain_text", "text": "Playbooks"}}
     ]
     for playbook in playbooks[:45]:
-        params = " ".join(f"{name}=…" for name in playbook.parameters)
+        name = escape(playbook.name)
+        params = " ".join(f"{escape(param)}=…" for param in playbook.parameters)
         approval = "needs approval" if playbook.needs_approval else "runs at once"
         block: dict[str, Any] = section(
-            f"*{playbook.name}* — {escape(playbook.description)}\n"
-            f"`/incident run {playbook.name} {params}`  ({approval})"
+            f"*{name}* — {escape(playbook.description)}\n"
+            f"`/incident run {name} {params}`  ({approval})"
         )
         if incident_id is not None:
             value = f"{incident_id}:{playbook.name}"

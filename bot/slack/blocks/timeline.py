@@ -1,11 +1,16 @@
-"""`/incident timeline`: the latest entries, oldest first, with links to the evidence."""
+"""`/incident timeline`: the latest entries, oldest first, with links to the evidence.
+
+Entries hold plain text (bot.incidents.timeline): each is escaped here, and mentions only the
+people the entry itself records (its actor, its data's person keys)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.incidents.models import Incident
-from bot.slack.blocks.messages import escape, section
+from bot.incidents.timeline import people_of
+from bot.mrkdwn import escape_except, is_web_url, link, mention
+from bot.slack.blocks.messages import section
 
 SHOWN = 40
 
@@ -15,14 +20,11 @@ def timeline_blocks(incident: Incident) -> tuple[str, list[dict[str, Any]]]:
     text = f"Timeline of {incident.ref} ({len(entries)} entries)"
     lines = []
     for entry in entries[-SHOWN:]:
-        who = (
-            f" <@{entry.actor}>"
-            if entry.actor and entry.actor[:1] in "UW"
-            else (f" {entry.actor}" if entry.actor else "")
-        )
-        line = f"`{entry.at:%Y-%m-%d %H:%M:%S}Z`{who} · {_text(entry.kind, entry.text)}"
-        if entry.link and entry.link.startswith(("https://", "http://")):
-            line += f" <{entry.link}|link>"
+        who = f" {mention(entry.actor)}" if entry.actor else ""  # a name that is no ID: escaped
+        said = escape_except(entry.text, people_of(entry))
+        line = f"`{entry.at:%Y-%m-%d %H:%M:%S}Z`{who} · {said}"
+        if is_web_url(entry.link):
+            line += f" {link(entry.link, 'link')}"
         lines.append(line)
     if len(entries) > SHOWN:
         lines.insert(
@@ -40,8 +42,3 @@ def timeline_blocks(incident: Incident) -> tuple[str, list[dict[str, Any]]]:
     if chunk:
         blocks.append(section("\n".join(chunk)))
     return text, blocks[:50]
-
-
-def _text(kind: str, text: str) -> str:
-    # Responders' own words are escaped; Firebreak's texts carry deliberate <@U…> mentions.
-    return escape(text) if kind in ("message", "note", "status.update") else text

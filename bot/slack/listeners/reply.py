@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
+from bot.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,8 @@ Respond = Callable[..., Awaitable[Any]]
 
 def slack_refused(exc: ChatError) -> str:
     return (
-        f":warning: Slack refused `{exc}`. What could be saved is saved; try again, or tell "
-        "whoever runs Firebreak."
+        f":warning: Slack refused `{escape(exc)}`. What could be saved is saved; try again, or "
+        "tell whoever runs Firebreak."
     )
 
 

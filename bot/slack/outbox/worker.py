@@ -34,7 +34,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import locks
@@ -51,6 +51,7 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
 STALE_AFTER = timedelta(seconds=60)  # default; the app passes its Slack timeout plus a margin
 GIVE_UP_AFTER = timedelta(days=1)
+PRUNE_BATCH = 1000  # rows deleted per transaction: the single SQLite writer is not held long
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,31 @@ class Outbox:
             oldest=None if oldest is None else max(self._clock() - oldest, timedelta(0)),
             failed=int(failed or 0),
         )
+
+    async def prune_sent(self, *, older_than: timedelta) -> int:
+        """Delete calls delivered (`sent`) longer ago than `older_than`; how many. Any replica
+        may run it at any time: an idempotent DELETE, in small batches. Pending, sending and
+        failed calls stay (the failed count is the bot's own record of what Slack refused)."""
+        cutoff = self._clock() - older_than
+        deleted = 0
+        while True:
+            async with self._sessions.begin() as session:
+                batch = (
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.state == SENT, OutboxMessage.sent_at < cutoff)
+                    .limit(PRUNE_BATCH)
+                    .scalar_subquery()
+                )
+                gone = (
+                    await session.execute(
+                        delete(OutboxMessage)
+                        .where(OutboxMessage.id.in_(batch))
+                        .execution_options(synchronize_session=False)
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+            deleted += gone
+            if gone < PRUNE_BATCH:
+                return deleted
 
     # the worker
 

@@ -132,7 +132,7 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         )
         assert deployed.status_code == 200
 
-        driver.get(f"{bot.http.base_url}/")
+        driver.get(bot.page_url)  # the link `firebreak serve` prints: it sets the key's cookie
         Select(driver.find_element(By.ID, "as-user")).select_by_value(ANA)
         until(
             driver,

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bot.localslack import API_PREFIX, LocalSlackServer, Workspace, build_api, build_page
+from bot.localslack.access import PageAccess
 
 from .fakeapp import APP_URL, SECRET, FakeApp
 
@@ -20,6 +21,9 @@ APP_TOKEN = "xapp-1-local-test"
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
 SITE = "http://localslack.test"
+# The page answers SITE's host only, and only requests carrying its key (a cookie).
+PAGE = PageAccess(key="test-page-key-0123456789", hosts=frozenset({"localslack.test"}))
+KEYED = {PAGE.cookie: PAGE.key}
 
 Call = Callable[..., dict[str, Any]]
 
@@ -70,10 +74,10 @@ async def browser(ws: Workspace, app: FakeApp) -> AsyncIterator[httpx.AsyncClien
     """A browser on the page, with `app` installed; the Web API (response_urls) is served
     by the same in-process site, as in the embedded bot."""
     ws.install_app(request_url=APP_URL, signing_secret=SECRET)
-    page = build_page(ws, transport=httpx.MockTransport(app.handle))
+    page = build_page(ws, access=PAGE, transport=httpx.MockTransport(app.handle))
     site = Starlette(routes=[Mount(API_PREFIX, app=build_api(ws)), Mount("/", app=page)])
     transport = httpx.ASGITransport(app=site)
     async with httpx.AsyncClient(
-        transport=transport, base_url=SITE, follow_redirects=True
+        transport=transport, base_url=SITE, follow_redirects=True, cookies=KEYED
     ) as client:
         yield client

@@ -9,7 +9,7 @@ import pytest
 
 from bot.localslack import Workspace, build_page
 
-from .conftest import Call
+from .conftest import KEYED, PAGE, Call
 
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
@@ -17,8 +17,10 @@ BOB = "U0BOB00001"
 
 @pytest.fixture
 async def http(ws: Workspace) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_page(ws))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localslack.test") as http:
+    transport = httpx.ASGITransport(app=build_page(ws, access=PAGE))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://localslack.test", cookies=KEYED
+    ) as http:
         yield http
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.localslack import API_PREFIX, Workspace
+from bot.localslack.access import PageAccess
 from bot.localslack.server import build_standalone
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port
@@ -95,10 +96,16 @@ def browser(ws: Workspace) -> Iterator[httpx.Client]:
     channel = ws.ensure_channel("incidents", members=[ALICE])["id"]
     bot = bolt_app(f"http://127.0.0.1:{site_port}{API_PREFIX}/", channel)
     ws.install_app(request_url=f"http://127.0.0.1:{bot_port}/slack/events", signing_secret=SECRET)
+    access = PageAccess.loopback(port=site_port, key="test-page-key-0123456789")
     with (
-        ServerThread(build_standalone(ws), site_port) as site,
+        ServerThread(build_standalone(ws, access=access), site_port) as site,
         ServerThread(bot, bot_port),
-        httpx.Client(base_url=site.url, follow_redirects=True, timeout=10) as client,
+        httpx.Client(
+            base_url=site.url,
+            follow_redirects=True,
+            timeout=10,
+            cookies={access.cookie: access.key},
+        ) as client,
     ):
         yield client
 

@@ -10,7 +10,7 @@ import httpx
 
 from bot.localslack import Workspace
 
-from .conftest import ALICE, BOB, SITE, Call
+from .conftest import ALICE, BOB, KEYED, PAGE, SITE, Call
 from .fakeapp import FakeApp, reply
 from .htmlforms import form_with, forms
 from .test_page_composer import act_as
@@ -201,8 +201,8 @@ async def test_without_anyone_to_act_as_buttons_are_inert(call: Call, channel: s
     empty = Workspace(tokens=["xoxb-x"])
     room = empty.ensure_channel("incidents")["id"]
     empty.dispatch("chat.postMessage", {"channel": room, "blocks": BLOCKS}, "xoxb-x")
-    transport = httpx.ASGITransport(app=build_page(empty))
-    async with httpx.AsyncClient(transport=transport, base_url=SITE) as browser:
+    transport = httpx.ASGITransport(app=build_page(empty, access=PAGE))
+    async with httpx.AsyncClient(transport=transport, base_url=SITE, cookies=KEYED) as browser:
         html = (await browser.get("/")).text
 
     assert [f for f in forms(html) if f.action.endswith("/click")] == []

@@ -9,7 +9,7 @@ import httpx
 
 from bot.localslack import Workspace
 
-from .conftest import ALICE, BOB, SITE, Call
+from .conftest import ALICE, BOB, KEYED, PAGE, SITE, Call
 from .fakeapp import APP_URL, SECRET, FakeApp, reply
 from .htmlforms import form_to
 
@@ -161,9 +161,9 @@ async def test_an_unreachable_app_is_a_banner(
 async def test_without_an_app_messages_still_post(ws: Workspace, call: Call, channel: str) -> None:
     from bot.localslack import build_page
 
-    transport = httpx.ASGITransport(app=build_page(ws))
+    transport = httpx.ASGITransport(app=build_page(ws, access=PAGE))
     async with httpx.AsyncClient(
-        transport=transport, base_url=SITE, follow_redirects=True
+        transport=transport, base_url=SITE, follow_redirects=True, cookies=KEYED
     ) as browser:
         page = (await browser.get("/", params={"channel": channel})).text
         assert "No app installed" in page and "slash commands need an installed app" in page

@@ -11,7 +11,7 @@ import pytest
 
 from bot.localslack import Workspace, build_page
 
-from .conftest import SITE
+from .conftest import KEYED, PAGE, SITE
 from .htmlforms import forms
 
 
@@ -38,9 +38,9 @@ def samples() -> FakeSampleAlerts:
 
 @pytest.fixture
 async def page(ws: Workspace, samples: FakeSampleAlerts) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_page(ws, alerts=samples))
+    transport = httpx.ASGITransport(app=build_page(ws, access=PAGE, alerts=samples))
     async with httpx.AsyncClient(
-        transport=transport, base_url=SITE, follow_redirects=True
+        transport=transport, base_url=SITE, follow_redirects=True, cookies=KEYED
     ) as client:
         yield client
 
@@ -77,8 +77,8 @@ async def test_an_unknown_service_is_refused_without_firing(
 
 
 async def test_no_menu_without_a_drill(ws: Workspace) -> None:
-    transport = httpx.ASGITransport(app=build_page(ws))
-    async with httpx.AsyncClient(transport=transport, base_url=SITE) as client:
+    transport = httpx.ASGITransport(app=build_page(ws, access=PAGE))
+    async with httpx.AsyncClient(transport=transport, base_url=SITE, cookies=KEYED) as client:
         html = (await client.get("/")).text
         refused = await client.post("/fire-alert", data={"service": "search-ranker"})
     assert "Fire test alert" not in html

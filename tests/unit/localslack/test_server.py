@@ -13,6 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.localslack import API_PREFIX, LocalSlackServer, Workspace
 from bot.localslack.server import build_standalone
 
+from .conftest import KEYED, PAGE
+
 TOKEN = "xoxb-local-test"
 ALICE = "U0ALICE001"
 
@@ -104,8 +106,10 @@ def test_base_url_and_lifecycle(ws: Workspace) -> None:
 
 
 async def test_standalone_layout_matches_the_embedded_one(ws: Workspace) -> None:
-    transport = httpx.ASGITransport(app=build_standalone(ws))
-    async with httpx.AsyncClient(transport=transport, base_url="http://localslack.test") as http:
+    transport = httpx.ASGITransport(app=build_standalone(ws, access=PAGE))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://localslack.test", cookies=KEYED
+    ) as http:
         api = await http.post(
             f"{API_PREFIX}/auth.test", headers={"Authorization": f"Bearer {TOKEN}"}
         )

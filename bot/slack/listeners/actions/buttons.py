@@ -9,6 +9,7 @@ from typing import Any
 from bot.durations import format_duration
 from bot.incidents import lifecycle, roles
 from bot.incidents.errors import Refused
+from bot.mrkdwn import mention
 from bot.slack.blocks.messages import snooze_choice
 from bot.slack.deps import Deps
 from bot.slack.listeners.actions.clicks import number, on_click
@@ -39,12 +40,12 @@ async def _acknowledge(deps: Deps, user: str, value: str) -> Reply:
 
 async def _accept(deps: Deps, user: str, value: str) -> Reply:
     await roles.accept_handoff(deps.ctx, incident_id=number(value), user=user)
-    return {"replace_original": True, "text": f":handshake: <@{user}> accepted command."}
+    return {"replace_original": True, "text": f":handshake: {mention(user)} accepted command."}
 
 
 async def _decline(deps: Deps, user: str, value: str) -> Reply:
     await roles.decline_handoff(deps.ctx, incident_id=number(value), user=user)
-    return {"replace_original": True, "text": f"<@{user}> declined command."}
+    return {"replace_original": True, "text": f"{mention(user)} declined command."}
 
 
 async def _resolve(deps: Deps, user: str, value: str) -> Reply:

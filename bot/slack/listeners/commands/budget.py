@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.budget.ledger import budget_of
 from bot.incidents import impact as impacts
 from bot.incidents.errors import Refused
+from bot.mrkdwn import escape
 from bot.slack.blocks.budget import budget_text
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
@@ -13,7 +14,8 @@ async def budget(inv: Invocation) -> None:
     service = inv.args.strip() or (inv.incident.service if inv.incident else None)
     if not service:
         raise Refused(
-            "Which service? `/incident budget <service>` (in an incident's channel, its service)."
+            "Which service? `/incident budget &lt;service&gt;` (in an incident's channel, its "
+            "service)."
         )
     found = await budget_of(
         inv.deps.ctx, service=service, incident_id=inv.incident.id if inv.incident else None
@@ -21,7 +23,7 @@ async def budget(inv: Invocation) -> None:
     if found is None:
         configured = sorted(n for n, s in inv.deps.ctx.config.services.items() if s.slo)
         raise Refused(
-            f"{service} has no SLO in firebreak.yaml"
+            f"{escape(service)} has no SLO in firebreak.yaml"
             + (f" (services with one: {', '.join(configured)})." if configured else ".")
         )
     await inv.tell(budget_text(found, incident_ref=inv.incident.ref if inv.incident else None))

@@ -8,6 +8,7 @@ from bot.drills import flows as drills
 from bot.drills.scenario import names
 from bot.incidents.cards import line_of
 from bot.incidents.errors import Refused
+from bot.mrkdwn import channel_link, escape
 from bot.slack.blocks.changes import change_blocks
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
@@ -34,18 +35,23 @@ async def drill(inv: Invocation) -> None:
     name = inv.args.strip()
     folder = inv.deps.drills_dir
     if not name:
-        known = ", ".join(f"`{n}`" for n in names(folder)) or f"none (add JSON files to {folder})"
-        await inv.tell(f"`/incident drill <scenario>` starts a drill. Scenarios: {known}.")
+        known = ", ".join(f"`{escape(n)}`" for n in names(folder)) or escape(
+            f"none (add JSON files to {folder})"
+        )
+        await inv.tell(f"`/incident drill &lt;scenario&gt;` starts a drill. Scenarios: {known}.")
         return
     if name == "end":
         await inv.ack()
         await drills.end(inv.deps.ctx, incident_id=inv.here().id, by=inv.user)
         return
-    await inv.tell(f":performing_arts: Starting the DRILL `{name}`: a `drill-inc-…` channel opens.")
+    await inv.tell(
+        f":performing_arts: Starting the DRILL `{escape(name)}`: a `drill-inc-…` channel opens."
+    )
     incident = await drills.start(
         inv.deps.ctx, drills=inv.deps.runner.drills, folder=folder, name=name, by=inv.user
     )
-    await inv.tell(f"DRILL {incident.ref} is open in <#{incident.channel_id}>.")
+    where = channel_link(incident.channel_id) if incident.channel_id else "its channel"
+    await inv.tell(f"DRILL {incident.ref} is open in {where}.")
 
 
 SUBCOMMANDS = {

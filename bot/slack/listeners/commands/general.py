@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.incidents import flows, service
+from bot.mrkdwn import escape
 from bot.slack.blocks.declare import declare_modal
 from bot.slack.blocks.incident_list import incident_list
-from bot.slack.blocks.messages import escape
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
 MAX_TITLE = 300

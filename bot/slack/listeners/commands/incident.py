@@ -12,6 +12,7 @@ from bot.incidents import notes, service
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
 from bot.logs import incident_logs
+from bot.mrkdwn import escape, unescape
 from bot.slack.deps import deps_of
 from bot.slack.listeners.commands import (
     budget,
@@ -25,7 +26,6 @@ from bot.slack.listeners.commands import (
 )
 from bot.slack.listeners.commands.base import Ack, Invocation, Subcommand
 from bot.slack.listeners.reply import Respond, slack_refused
-from bot.slack.mentions import unescape
 
 COMMAND = "/incident"
 log = logging.getLogger(__name__)
@@ -38,7 +38,9 @@ async def incident_command(
     name, _, args = text.partition(" ")
     sub = SUBCOMMANDS.get(name.lower() or "help")
     if sub is None:
-        await ack(response_type="ephemeral", text=f"I don't know `{name}`.\n\n{help_text()}")
+        await ack(
+            response_type="ephemeral", text=f"I don't know `{escape(name)}`.\n\n{help_text()}"
+        )
         return
     deps = deps_of(context)
     async with deps.ctx.reading() as session:
@@ -94,5 +96,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def help_text() -> str:
-    lines = [f"• `{sub.usage}` — {sub.summary}" for sub in SUBCOMMANDS.values()]
+    # Usages show placeholders like <text>: escaped, as in any mrkdwn.
+    lines = [f"• `{escape(sub.usage)}` — {escape(sub.summary)}" for sub in SUBCOMMANDS.values()]
     return "*Firebreak* — `/incident` commands:\n" + "\n".join(lines)

@@ -40,7 +40,7 @@ async def severity(inv: Invocation) -> None:
 async def update(inv: Invocation) -> None:
     text = inv.args.strip()
     if not text:
-        raise Refused("Say what we know: `/incident update <what we know, what is next>`.")
+        raise Refused("Say what we know: `/incident update &lt;what we know, what is next&gt;`.")
     if len(text) > MAX_UPDATE:
         raise Refused(f"That update has {len(text)} characters; {MAX_UPDATE} at most.")
     incident = inv.here()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 
 from bot.incidents.errors import Refused
+from bot.mrkdwn import escape
 from bot.slack.blocks.runs import playbook_list
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 
@@ -22,7 +23,7 @@ def parse_run(args: str) -> tuple[dict[str, str], bool]:
     try:
         words = shlex.split(args)
     except ValueError as exc:
-        raise Refused(f"Cannot read the arguments: {exc}.") from exc
+        raise Refused(f"Cannot read the arguments: {escape(exc)}.") from exc
     params: dict[str, str] = {}
     dry_run = False
     for word in words:
@@ -32,7 +33,7 @@ def parse_run(args: str) -> tuple[dict[str, str], bool]:
             key, _, value = word.partition("=")
             params[key] = value
         else:
-            raise Refused(f"`{word}` is not `key=value` or `--dry-run`.")
+            raise Refused(f"`{escape(word)}` is not `key=value` or `--dry-run`.")
     return params, dry_run
 
 
@@ -47,7 +48,7 @@ async def run(inv: Invocation) -> None:
     name, _, rest = inv.args.strip().partition(" ")
     if not name:
         raise Refused(
-            "Say which: `/incident run <playbook> [key=value …] [--dry-run]`, or "
+            "Say which: `/incident run &lt;playbook&gt; [key=value …] [--dry-run]`, or "
             "`/incident run resume`. `/incident playbooks` lists them."
         )
     if name == "resume":

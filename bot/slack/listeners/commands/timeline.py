@@ -6,6 +6,7 @@ from datetime import date
 
 from bot.incidents import notes, service
 from bot.incidents.errors import Refused
+from bot.mrkdwn import escape
 from bot.slack.blocks.timeline import timeline_blocks
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 from bot.slack.mentions import parse_user
@@ -14,7 +15,7 @@ from bot.slack.mentions import parse_user
 async def note(inv: Invocation) -> None:
     text = inv.args.strip()
     if not text:
-        raise Refused("Say what to note: `/incident note <text>`.")
+        raise Refused("Say what to note: `/incident note &lt;text&gt;`.")
     incident = inv.here()
     await inv.ack()
     await notes.add_note(inv.deps.ctx, incident_id=incident.id, text=text, by=inv.user)
@@ -42,12 +43,12 @@ async def action(inv: Invocation) -> None:
             try:
                 due = date.fromisoformat(word[4:])
             except ValueError as exc:
-                raise Refused(f"`{word}`: a due date is like due=2026-12-04.") from exc
+                raise Refused(f"`{escape(word)}`: a due date is like due=2026-12-04.") from exc
         else:
             rest.append(word)
     if not rest:
         raise Refused(
-            "Say what: `/incident action [mitigate|prevent|process] <text> "
+            "Say what: `/incident action [mitigate|prevent|process] &lt;text&gt; "
             "[@owner] [due=YYYY-MM-DD]`."
         )
     incident = inv.here()

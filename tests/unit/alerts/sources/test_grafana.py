@@ -44,20 +44,30 @@ def signed(body: bytes, *, secret: str = SECRET, stamp: str | None = None) -> di
     return headers
 
 
-def test_signature_of_the_body_alone_and_with_a_timestamp() -> None:
-    grafana.check_signature(signed(BODY), BODY, SECRET, now=NOW)
-    stamp = str(int(NOW) - 60)
-    grafana.check_signature(signed(BODY, stamp=stamp), BODY, SECRET, now=NOW)
+def test_signature_of_the_timestamp_and_body() -> None:
+    for stamp in (str(int(NOW) - 60), str(int(NOW)), str(int(NOW) + 60)):
+        grafana.check_signature(signed(BODY, stamp=stamp), BODY, SECRET, now=NOW)
+
+
+def test_a_signature_without_its_timestamp_is_refused() -> None:
+    """It would verify forever: one captured notification could be replayed at any time."""
+    with pytest.raises(grafana.BadSignature, match="missing X-Grafana-Alerting-Signature-Time"):
+        grafana.check_signature(signed(BODY), BODY, SECRET, now=NOW)
+    # Not even the moment after it was made.
+    with pytest.raises(grafana.BadSignature, match="replayed forever"):
+        grafana.check_signature(signed(BODY), BODY, SECRET, now=NOW + 3600 * 24 * 365)
 
 
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
         ({}, "missing X-Grafana-Alerting-Signature"),
-        (signed(BODY, secret="another-secret"), "does not match the body"),
-        (signed(BODY + b" "), "does not match the body"),
+        (signed(BODY, secret="another-secret", stamp=str(int(NOW))), "does not match the body"),
+        (signed(BODY + b" ", stamp=str(int(NOW))), "does not match the body"),
         (signed(BODY, stamp=str(int(NOW) - 301)), "more than 300 s away"),
+        (signed(BODY, stamp=str(int(NOW) + 301)), "more than 300 s away"),
         (signed(BODY, stamp="yesterday"), "not a Unix time"),
+        (signed(BODY, stamp="9" * 5000), "not a Unix time"),
         # The timestamp is part of what is signed: another one breaks the signature.
         (
             {**signed(BODY, stamp=str(int(NOW))), grafana.TIMESTAMP_HEADER: str(int(NOW) - 1)},

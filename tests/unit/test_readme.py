@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bot.slack.listeners.commands.incident import SUBCOMMANDS
 from tests.paths import ROOT
 
@@ -20,16 +22,19 @@ def test_the_two_commands_come_first() -> None:
     assert "make run" in first_block and "make test" in first_block
 
 
-def test_the_reliability_page_names_tests_that_exist() -> None:
-    """docs/reliability.md proves each guarantee by a test: each one it names must exist."""
-
-    page = (ROOT / "docs" / "reliability.md").read_text()
-    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", page)
+@pytest.mark.parametrize("page", ["reliability.md", "security.md"])
+def test_the_guarantee_pages_name_tests_that_exist(page: str) -> None:
+    """docs/reliability.md and docs/security.md prove each guarantee by a test: each one they
+    name must exist."""
+    text = (ROOT / "docs" / page).read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", text)
     assert len(named) > 30
     missing = [
         f"{path}::{name}" for path, name in named if f"def {name}(" not in (ROOT / path).read_text()
     ]
-    assert not missing, f"docs/reliability.md names tests that do not exist: {missing}"
+    assert not missing, f"docs/{page} names tests that do not exist: {missing}"
+    files = re.findall(r"`(tests/[\w/]+\.py)`", text)
+    assert [f for f in files if not (ROOT / f).is_file()] == []
 
 
 def test_every_picture_it_shows_is_there() -> None:

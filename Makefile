@@ -8,10 +8,11 @@ MLFLOW_VERSION ?= 3.17.2
 HOST ?= 127.0.0.1
 PORT ?= 8080
 export FIREBREAK_CONFIG ?= examples/firebreak.yaml
-# pytest-xdist workers: most tests wait on sockets and servers, so more workers than cores;
-# loadgroup keeps the tests of one shared server (xdist_group) on one worker.
+# pytest-xdist workers: most tests wait on sockets and servers, so more workers than cores.
+# loadfile keeps a module's tests on one worker, so a module's shared server (MLflow) starts
+# once (xdist_group cannot: pytest-xdist 3.8 sets a node id pytest 9 no longer reads).
 JOBS ?= 4
-XDIST = -n $(JOBS) --dist loadgroup
+XDIST = -n $(JOBS) --dist loadfile
 
 .PHONY: run test install lint typecheck unit integration e2e servers constraints clean example-service demo screenshots bench
 

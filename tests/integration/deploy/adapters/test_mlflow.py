@@ -18,9 +18,6 @@ from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared
 from tests.servers import free_port
 
-# One worker runs them all, so the run starts one MLflow server (~10 s), not one per worker.
-pytestmark = pytest.mark.xdist_group("mlflow")
-
 _models = itertools.count(1)
 
 

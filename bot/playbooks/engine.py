@@ -41,6 +41,7 @@ from bot.playbooks.approvals import (
 )
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
+from bot.playbooks.parameters import parameters
 from bot.playbooks.ports import NoTarget, Probe, RunMeter, Targets
 from bot.playbooks.progress import Progress, steps_of
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
@@ -86,7 +87,7 @@ class Runner:
         runs `execute`)."""
         playbook = self._playbook(name)
         incident = await load(self.ctx, incident_id=incident_id)
-        resolved = self._params(playbook, params, incident)
+        resolved = parameters(playbook, params, incident)
         services = targets(playbook, resolved, incident)
         if dry_run:  # it changes nothing: for anyone in the channel
             await require_may_change(self.ctx, incident, by)
@@ -550,36 +551,6 @@ class Runner:
             known = ", ".join(sorted(self.library.playbooks)) or "none"
             raise Refused(f"There is no playbook {escape(repr(name))} (there are: {known}).")
         return playbook
-
-    def _params(
-        self, playbook: Playbook, given: dict[str, str], incident: Incident
-    ) -> dict[str, str]:
-        unknown = set(given) - set(playbook.parameters)
-        if unknown:
-            raise Refused(
-                f"{playbook.name} has no parameter {escape(', '.join(sorted(unknown)))}; it "
-                f"takes: {', '.join(playbook.parameters) or 'none'}."
-            )
-        resolved: dict[str, str] = {}
-        for name, spec in playbook.parameters.items():
-            value = given.get(name)
-            if value is None and spec.default is not None:
-                try:
-                    value = str(
-                        render(
-                            spec.default,
-                            {"incident": incident_vars(incident)},
-                            where=f"parameters.{name}.default",
-                        )
-                    )
-                except RenderError as exc:
-                    raise Refused(f"Cannot work out {name}: {escape(str(exc))}") from exc
-            if (value is None or value == "") and spec.required:
-                raise Refused(f"{playbook.name} needs {name}: `{name}=…`.")
-            if value and spec.choices and value not in spec.choices:
-                raise Refused(f"{name} is one of: {', '.join(spec.choices)}.")
-            resolved[name] = value or ""
-        return resolved
 
     async def _not_awaiting(self, run_id: int) -> str:
         run, _ = await self._load(run_id)  # as it is now: another click may just have won

@@ -19,7 +19,7 @@ from bot.app import Runtime, build_app
 from bot.config import FirebreakConfig, Settings
 from bot.context import utcnow
 from bot.db.migrate import upgrade
-from bot.localslack import Workspace
+from bot.localslack import LocalSlackServer, Workspace
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port, slack_headers
 
@@ -287,3 +287,32 @@ def running_bot(
         workspace = runtime.workspace if runtime.workspace is not None else slack
         assert workspace is not None, "no Slack stand-in to talk to"
         yield Bot(http=http, runtime=runtime, workspace=workspace, server=server)
+
+
+@contextmanager
+def on_slack(
+    tmp_path: Path,
+    config: FirebreakConfig,
+    *,
+    token: str,
+    users: tuple[str, ...] = (),
+    **settings: Any,
+) -> Iterator[Bot]:
+    """The bot with a Slack token, talking to a stand-in served apart as a real workspace
+    would be: no embedded page, no local mode. `users` are its members (IDs; named after them)."""
+    workspace = Workspace(tokens=[token])
+    for user in users:
+        workspace.add_user(user, user.lower())
+    workspace.ensure_channel("incidents")
+    with (
+        LocalSlackServer(workspace) as slack,
+        running_bot(
+            tmp_path,
+            config,
+            slack=workspace,
+            SLACK_BOT_TOKEN=token,
+            FIREBREAK_SLACK_API_URL=slack.base_url,
+            **settings,
+        ) as bot,
+    ):
+        yield bot

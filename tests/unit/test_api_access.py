@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +9,8 @@ import httpx
 import pytest
 
 from bot.config import FirebreakConfig
-from bot.localslack import LocalSlackServer, Workspace
 from tests.payloads import am_notification
-from tests.scenario import API_TOKEN, Bot, clean_env, running_bot
+from tests.scenario import API_TOKEN, Bot, clean_env, on_slack, running_bot
 
 SLACK_TOKEN = "xoxb-api-access-1"
 # Every route under /api, the deploy gate and a path that matches nothing included.
@@ -27,23 +24,8 @@ API_PATHS = (
 REALM = 'Bearer realm="firebreak-api"'
 
 
-@contextmanager
-def slack_bot(tmp_path: Path, config: FirebreakConfig, **settings: Any) -> Iterator[Bot]:
-    """The bot with a Slack token (a real workspace's shape: no local page, no local mode)."""
-    workspace = Workspace(tokens=[SLACK_TOKEN])
-    workspace.ensure_channel("incidents")
-    with (
-        LocalSlackServer(workspace) as slack,
-        running_bot(
-            tmp_path,
-            config,
-            slack=workspace,
-            SLACK_BOT_TOKEN=SLACK_TOKEN,
-            FIREBREAK_SLACK_API_URL=slack.base_url,
-            **settings,
-        ) as bot,
-    ):
-        yield bot
+def slack_bot(tmp_path: Path, config: FirebreakConfig, **settings: Any) -> Any:
+    return on_slack(tmp_path, config, token=SLACK_TOKEN, **settings)
 
 
 def anonymous(bot: Bot, path: str, **headers: str) -> httpx.Response:

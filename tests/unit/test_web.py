@@ -23,7 +23,6 @@ from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import head_revision
-from bot.localslack import LocalSlackServer, Workspace
 from bot.playbooks.engine import Runner
 from bot.scheduler import ReminderScheduler
 from bot.slack.deps import Deps
@@ -32,7 +31,15 @@ from bot.tasks import Background
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
-from tests.scenario import SIGNING_SECRET, WEBHOOK_TOKEN, Bot, clean_env, running_bot, settled
+from tests.scenario import (
+    SIGNING_SECRET,
+    WEBHOOK_TOKEN,
+    Bot,
+    clean_env,
+    on_slack,
+    running_bot,
+    settled,
+)
 from tests.servers import free_port, slack_headers
 
 
@@ -440,20 +447,9 @@ def test_a_configured_slack_api_gets_every_call(
     tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clean_env(monkeypatch)
-    workspace = Workspace(tokens=["xoxb-elsewhere-1"])
-    workspace.add_user("U0ANA0001", "ana")
-    workspace.add_user("U0BEN0002", "ben")
-    workspace.ensure_channel("incidents")
-    with (
-        LocalSlackServer(workspace) as slack,
-        running_bot(
-            tmp_path,
-            config,
-            slack=workspace,
-            SLACK_BOT_TOKEN="xoxb-elsewhere-1",
-            FIREBREAK_SLACK_API_URL=slack.base_url,
-        ) as bot,
-    ):
+    users = ("U0ANA0001", "U0BEN0002")
+    with on_slack(tmp_path, config, token="xoxb-elsewhere-1", users=users) as bot:
+        workspace = bot.workspace
         assert bot.runtime.workspace is None  # no embedded stand-in when a token is set
         assert bot.http.get("/").status_code == 404
         assert bot.command("help").status_code == 200

@@ -523,21 +523,17 @@ def health_router(
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
-        answer = await _readiness(deps, outbox, scheduler, schema_head)
-        if access is None or access.allows(request):
-            return answer
-        said = json.loads(bytes(answer.body))
-        return JSONResponse(
-            {k: v for k, v in said.items() if k in ("status", "reason")},
-            status_code=answer.status_code,
-        )
+        said = await _readiness(deps, outbox, scheduler, schema_head)
+        if access is not None and not access.allows(request):
+            said = {k: v for k, v in said.items() if k in ("status", "reason")}
+        return JSONResponse(said, status_code=200 if said["status"] == "ok" else 503)
 
     return router
 
 
 async def _readiness(
     deps: Deps, outbox: Outbox, scheduler: ReminderScheduler, schema_head: str | None
-) -> JSONResponse:
+) -> dict[str, Any]:
     try:
         async with deps.ctx.reading() as session:
             await session.execute(text("SELECT 1"))
@@ -558,17 +554,15 @@ async def _readiness(
     backlog = await outbox.backlog()
     # A backlog means Slack is slow or away: the bot still takes alerts and commands, so it
     # stays ready, and says how far behind it is.
-    return JSONResponse(
-        {
-            "status": "ok",
-            "database": "ok",
-            "schema": schema_head,
-            "background_tasks": deps.background.pending,
-            "slack_outbox": backlog.as_dict(),
-            # One replica runs the reminders; the others stand by to take over.
-            "reminders": "owner" if scheduler.owner else "standby",
-        }
-    )
+    return {
+        "status": "ok",
+        "database": "ok",
+        "schema": schema_head,
+        "background_tasks": deps.background.pending,
+        "slack_outbox": backlog.as_dict(),
+        # One replica runs the reminders; the others stand by to take over.
+        "reminders": "owner" if scheduler.owner else "standby",
+    }
 
 
 async def _schema_versions(deps: Deps) -> set[str]:
@@ -581,8 +575,8 @@ async def _schema_versions(deps: Deps) -> set[str]:
         return set()
 
 
-def _unready(reason: str, **detail: Any) -> JSONResponse:
-    return JSONResponse({"status": "unavailable", "reason": reason, **detail}, status_code=503)
+def _unready(reason: str, **detail: Any) -> dict[str, Any]:
+    return {"status": "unavailable", "reason": reason, **detail}
 
 
 def metrics_router(

@@ -89,8 +89,9 @@ servers:
 	  $(PYTHON) -m venv .venv-mlflow && .venv-mlflow/bin/pip install --quiet mlflow==$(MLFLOW_VERSION); }
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests migrations bench examples
-	$(BIN)/ruff format --check bot tests migrations bench examples
+	$(BIN)/ruff check bot tests migrations bench examples tools
+	$(BIN)/ruff format --check bot tests migrations bench examples tools
+	$(BIN)/python tools/imports.py
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bench.server import Bot, running_bot, workspace
 from bench.stats import percentiles
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
 

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.server import SECRET, running_bot, workspace
 from bench.stats import percentiles
-from bot.localslack import LocalSlackServer
+from bot.localslack.server import LocalSlackServer
 from examples.model_service.app import build_app as build_model_service
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until

@@ -31,7 +31,7 @@ from bench.server import running_bot, workspace
 from bench.stats import Progress, percentile, percentiles
 from bench.storm import StormResult, storm, tables
 from bot.db.migrate import upgrade
-from bot.localslack import LocalSlackServer
+from bot.localslack.server import LocalSlackServer
 from tests import postgres
 
 ROOT = Path(__file__).parent.parent

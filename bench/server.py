@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.processes import firebreak_command, process
 from tests.servers import free_port, slack_headers
 

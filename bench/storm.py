@@ -33,7 +33,7 @@ from bench.alert_to_announcement import announced_at
 from bench.server import Bot, profiled, running_bot, workspace
 from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
-from bot.localslack import LocalSlackServer
+from bot.localslack.server import LocalSlackServer
 
 ROOT = Path(__file__).parent.parent
 SETTLE_S = 180.0

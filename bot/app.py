@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -26,26 +27,39 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import web
+from bot import followups
 from bot.config import FirebreakConfig, Settings, reveal
-from bot.context import Context, utcnow
+from bot.context import Context, Reminders, utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.probe import HttpProbe
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
-from bot.incidents import flows, reminders, service
-from bot.incidents.ports import Chat, ChatError, Reminders
-from bot.localslack import API_PREFIX, Workspace, build_api, build_page
+from bot.drills import recovery
+from bot.drills import report as drill_report
+from bot.events import Bus
+from bot.http.api import ApiAccess, api_router
+from bot.http.errors import install_error_handlers
+from bot.http.health import bench_router, health_router, metrics_router
+from bot.http.slack import slack_router
+from bot.http.webhooks import WebhookChecks, webhook_router
+from bot.incidents import flows, nudges, service
+from bot.incidents.events import IncidentResolved
+from bot.incidents.ports import ChatError
 from bot.localslack.access import PageAccess, new_key
+from bot.localslack.api import API_PREFIX, build_api
+from bot.localslack.page import build_page
+from bot.localslack.state import Workspace
 from bot.metrics import Metrics
 from bot.playbooks.engine import Runner
+from bot.playbooks.events import StepConfirmed
 from bot.playbooks.loader import load_library
 from bot.playbooks.runs import PlaybookRun
+from bot.postmortem import flows as postmortem_flows
 from bot.sample_alerts import SampleAlerts
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
-from bot.slack.deps import Deps
+from bot.slack.deps import AppChat, AppContext, Deps
 from bot.slack.metered import MeteredRetry, MeteredWebClient
 from bot.slack.notifier import SlackChat
 from bot.slack.outbox import Outbox
@@ -78,8 +92,16 @@ class Runtime:
     signing_secret: str = field(repr=False)
     workspace: Workspace | None  # the embedded Slack stand-in, when no bot token is set
     socket_mode: SocketModeLink | None
-    api: web.ApiAccess = field(default_factory=web.ApiAccess, repr=False)  # /api/*, /metrics
+    api: ApiAccess = field(default_factory=ApiAccess, repr=False)  # /api/*, /metrics
     page: PageAccess | None = field(default=None, repr=False)  # the local page's hosts and key
+
+
+def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
+    """The domain's own reactions to its events, awaited by whoever publishes (the chat
+    follow-ups of intake, which must not hold up a webhook, are bot.followups')."""
+    bus.subscribe(IncidentResolved, partial(drill_report.on_resolved, ctx))
+    bus.subscribe(IncidentResolved, partial(postmortem_flows.on_resolved, ctx))
+    bus.subscribe(StepConfirmed, partial(recovery.on_step_confirmed, ctx))
 
 
 class StartupError(Exception):
@@ -142,7 +164,7 @@ def build_app(
     )
 
     async def fire(incident_id: int, kind: str) -> None:
-        await reminders.fire(ctx, incident_id=incident_id, kind=kind)
+        await nudges.fire(ctx, incident_id=incident_id, kind=kind)
 
     scheduler = ReminderScheduler(
         engine=engine,
@@ -151,13 +173,17 @@ def build_app(
         owner_check=settings.scheduler_takeover_s,
         metrics=metrics,
     )
-    ctx = Context(
+    bus = Bus()
+    ctx: AppContext = Context(
         sessions=make_sessions(engine),
         config=config,
         chat=SlackChat(client, outbox),
         reminders=scheduler,
+        events=bus,
         clock=clock,
     )
+    subscribe_flows(bus, ctx)
+    followups.subscribe(bus, ctx=ctx, background=background)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs and probes
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:
@@ -165,7 +191,9 @@ def build_app(
     runner = Runner(
         ctx=ctx,
         library=library,
-        targets=ConfiguredTargets(config, outbound, history=DbAliasHistory(ctx.sessions, clock)),
+        targets=ConfiguredTargets(
+            config.deploy_specs(), outbound, history=DbAliasHistory(ctx.sessions, clock)
+        ),
         probe=HttpProbe(outbound),
         meter=metrics,
     )
@@ -183,7 +211,7 @@ def build_app(
         if workspace is not None
         else None
     )
-    access = web.ApiAccess(
+    access = ApiAccess(
         token=reveal(settings.api_token), local_hosts=page.hosts if page is not None else None
     )
     runtime = Runtime(
@@ -212,18 +240,18 @@ def build_app(
         openapi_url="/openapi.json" if docs else None,
     )
     api.state.firebreak = runtime
-    web.install_error_handlers(api)
+    install_error_handlers(api)
     api.include_router(
-        web.slack_router(
+        slack_router(
             AsyncSlackRequestHandler(bolt),
             max_body=settings.max_body_bytes,
             signed=SignedRequests(signing_secret),
         )
     )
     api.include_router(
-        web.webhook_router(
+        webhook_router(
             deps=deps,
-            checks=web.WebhookChecks(
+            checks=WebhookChecks(
                 token=reveal(settings.webhook_token),
                 grafana_secret=reveal(settings.grafana_secret),
                 max_alerts=settings.max_alerts,
@@ -232,9 +260,9 @@ def build_app(
             max_body=settings.max_body_bytes,
         )
     )
-    api.include_router(web.api_router(deps=deps, access=access))
+    api.include_router(api_router(deps=deps, access=access))
     api.include_router(
-        web.health_router(
+        health_router(
             deps=deps,
             outbox=outbox,
             scheduler=scheduler,
@@ -243,7 +271,7 @@ def build_app(
         )
     )
     api.include_router(
-        web.metrics_router(
+        metrics_router(
             deps=deps,
             metrics=metrics,
             outbox=outbox,
@@ -251,7 +279,7 @@ def build_app(
         )
     )
     if settings.bench_noop:
-        api.include_router(web.bench_router())
+        api.include_router(bench_router())
     if workspace is not None and page is not None:
         # The stand-in sends the page's commands and clicks here, signed as Slack would.
         workspace.install_app(
@@ -375,15 +403,18 @@ class _Offline:
 
 def offline_context(
     settings: Settings, config: FirebreakConfig, *, clock: Callable[[], datetime] = utcnow
-) -> tuple[Context, AsyncEngine]:
+) -> tuple[AppContext, AsyncEngine]:
     """A Context on the database alone; the caller disposes of the engine."""
     engine = make_engine(settings.database_url)
     offline = _Offline()
-    ctx = Context(
+    bus = Bus()
+    ctx: AppContext = Context(
         sessions=make_sessions(engine),
         config=config,
-        chat=cast(Chat, offline),
+        chat=cast(AppChat, offline),
         reminders=cast(Reminders, offline),
+        events=bus,
         clock=clock,
     )
+    subscribe_flows(bus, ctx)
     return ctx, engine

@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "demo":  # its own servers and config: the environment's are not read
-        from bot.demo import run_demo
+        from bot.demo.story import run_demo
 
         return run_demo(output=args.output, monitoring=not args.without_monitoring)
     level = getattr(args, "log_level", "info")
@@ -129,8 +129,8 @@ def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout
 
     from bot.app import offline_context
     from bot.incidents.errors import NotFound
-    from bot.incidents.models import parse_ref
     from bot.postmortem import flows
+    from bot.refs import parse_ref
 
     number = parse_ref(ref)
     if number is None:
@@ -189,7 +189,7 @@ def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident:
     from bot.audit.table import table
     from bot.context import utcnow
     from bot.durations import parse_duration
-    from bot.incidents.models import parse_ref
+    from bot.refs import parse_ref
 
     try:
         back = parse_duration(since)

@@ -21,9 +21,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.budget.slo import Slo, SloError, load_openslo
 from bot.deploy.config import DeployConfig
 from bot.durations import Duration
-from bot.incidents.oncall import Rotation
-from bot.incidents.people import UserId
-from bot.incidents.severity import Severity
+from bot.oncall import Rotation
+from bot.people import UserId
+from bot.severity import Severity
 from bot.validation import describe
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -290,6 +290,10 @@ class FirebreakConfig(BaseModel):
 
     def service(self, name: str | None) -> ServiceConfig | None:
         return self.services.get(name) if name else None
+
+    def deploy_specs(self) -> dict[str, DeployConfig]:
+        """Service → its deployment target's settings, for the services that have one."""
+        return {name: svc.deploy for name, svc in self.services.items() if svc.deploy}
 
 
 class ConfigError(Exception):

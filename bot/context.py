@@ -1,28 +1,47 @@
-"""What every flow needs, bundled once by the composition root (bot/app.py)."""
+"""What every flow needs, bundled once by the composition root (bot/app.py).
+
+The context is generic in its chat: each package types the chat it asks for by the capability
+ports it declares (bot.incidents.ports.IncidentContext, bot.playbooks.ports.PlaybookContext …),
+and `Context[object]` is a flow that needs no chat at all. One Slack adapter serves them all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import FirebreakConfig
-from bot.incidents.locks import KeyedLocks
-from bot.incidents.ports import Chat, Reminders
+from bot.events import Publisher
+from bot.locks import KeyedLocks
+
+ChatT = TypeVar("ChatT", covariant=True)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Reminders(Protocol):
+    """Timed nudges that survive restarts. `key` is stable: scheduling it again replaces it."""
+
+    async def schedule(
+        self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
+    ) -> None: ...
+
+    async def cancel(self, *, key: str) -> None: ...
+
+
 @dataclass(frozen=True)
-class Context:
+class Context(Generic[ChatT]):
     sessions: async_sessionmaker[AsyncSession]
     config: FirebreakConfig
-    chat: Chat
+    chat: ChatT
     reminders: Reminders
+    events: Publisher
     clock: Callable[[], datetime] = utcnow
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from bot.incidents.models import format_ref
+from bot.refs import format_ref
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(incident_tag)s: %(message)s"

@@ -19,7 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 
 # Webhook answers are expected in milliseconds; the top buckets catch a stalled store.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

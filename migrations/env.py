@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from bot.config import Settings
 from bot.db.engine import make_engine
-from bot.db.models import Base
+from bot.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import subscribe_flows
 from bot.config import FirebreakConfig, PostmortemConfig, ServiceConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import upgrade
+from bot.events import Bus
 from examples.model_service.app import build_app as build_model_service
 from tests.fakes import FakeChat, FakeClock, FakeReminders
 from tests.postgres import create_database, postgres_server
@@ -84,11 +86,17 @@ async def ctx(
     db_url: str, config: FirebreakConfig, chat: FakeChat, clock: FakeClock, reminders: FakeReminders
 ) -> AsyncIterator[Context]:
     engine = make_engine(db_url)
-    yield Context(
+    bus = Bus()
+    built: Context = Context(
         sessions=make_sessions(engine),
         config=config,
         chat=chat,
         reminders=reminders,
+        events=bus,
         clock=clock,
     )
+    # The domain's own reactions, as the app wires them; chat follow-ups of intake are not
+    # (they run in the background in the app: tests/scenario.py runs the whole bot for them).
+    subscribe_flows(bus, built)
+    yield built
     await engine.dispose()

@@ -17,9 +17,8 @@ async def load_incident(ctx: Context, incident_id: int) -> Incident:
 
 async def incident_with_channel(ctx: Context, *, members: tuple[str, ...] = ()) -> Incident:
     """An alert-opened incident whose channel exists; `members` join the channel."""
-    from bot.alerts import intake
     from bot.alerts.sources import alertmanager
-    from bot.incidents import flows
+    from bot.incidents import flows, intake
     from tests.fakes import FakeChat
     from tests.payloads import am_notification
 

@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.budget.ledger import ServiceBudget
-from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
+from bot.deploy.ports import (
+    Action,
+    DeployError,
+    Prepared,
+    ProbeResponse,
+    Request,
+    Response,
+    Result,
+    State,
+)
+from bot.incidents.ledger import ServiceBudget
 from bot.incidents.ports import (
     ChannelNameTaken,
     ChannelRef,
@@ -19,11 +28,10 @@ from bot.incidents.ports import (
     IncidentCard,
     MessageRef,
     Reminder,
-    RunView,
     StatusUpdate,
-    Upload,
 )
-from bot.playbooks.ports import ProbeResponse
+from bot.playbooks.ports import RunView
+from bot.postmortem.ports import Upload
 
 
 @dataclass
@@ -239,7 +247,7 @@ class FakeTargets:
     targets: dict[str, FakeTarget] = field(default_factory=dict)
 
     def for_service(self, service: str) -> FakeTarget:
-        from bot.playbooks.ports import NoTarget
+        from bot.deploy.ports import NoTarget
 
         if service not in self.targets:
             raise NoTarget(f"{service} has no deployment target in firebreak.yaml")

@@ -19,7 +19,8 @@ from bot.app import Runtime, build_app
 from bot.config import FirebreakConfig, Settings
 from bot.context import utcnow
 from bot.db.migrate import upgrade
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port, slack_headers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
 from bot.config import AlertsConfig
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 
 SERVICE_MAX = 200
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
-
-if TYPE_CHECKING:
-    from bot.incidents.models import Incident
 
 
 class AlertOccurrence(Base):
@@ -37,5 +34,3 @@ class AlertOccurrence(Base):
     generator_url: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     resolved_received_at: Mapped[datetime | None]
-
-    incident: Mapped[Incident] = relationship(back_populates="alerts", lazy="raise")

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from bot.changes.models import Change, Freeze
-from bot.incidents.models import format_ref
+from bot.refs import format_ref
 
 
 class ChangeKind(StrEnum):

@@ -91,6 +91,10 @@ def in_progress(changes: Sequence[Change]) -> list[Change]:
     return running
 
 
+async def get_freeze(*, session: AsyncSession, freeze_id: int) -> Freeze | None:
+    return await session.get(Freeze, freeze_id)
+
+
 async def active_freeze(*, session: AsyncSession, service: str) -> Freeze | None:
     query = (
         select(Freeze)

@@ -1,5 +1,2 @@
-"""`firebreak demo`: the whole loop on a real monitoring stack, narrated as it happens."""
-
-from bot.demo.story import run_demo
-
-__all__ = ["run_demo"]
+"""`firebreak demo`: the whole loop on a real monitoring stack, narrated as it happens
+(bot.demo.story.run_demo)."""

@@ -16,7 +16,7 @@ from string import Template
 
 from bot.config import load_config
 from bot.demo.processes import child, free_port
-from bot.incidents.oncall import WEEKDAYS
+from bot.oncall import WEEKDAYS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "examples" / "demo"

@@ -15,12 +15,12 @@ from bot.deploy.ports import (
     DeployError,
     DeploymentTarget,
     Prepared,
+    ProbeResponse,
     Request,
     Response,
     Result,
     State,
 )
-from bot.playbooks.ports import ProbeResponse
 
 BASE = "drill://"  # shown in the drill's requests, so nobody mistakes them for real ones
 

@@ -1,22 +1,33 @@
-"""The Targets port: each service's deployment target, built from firebreak.yaml on first use."""
+"""The Targets port: each service's deployment target, built from its firebreak.yaml entry on
+first use."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 
-from bot.config import FirebreakConfig
 from bot.deploy.adapters.http import HttpTarget
-from bot.deploy.config import HttpTargetConfig, KubernetesTargetConfig, MlflowTargetConfig
+from bot.deploy.config import (
+    DeployConfig,
+    HttpTargetConfig,
+    KubernetesTargetConfig,
+    MlflowTargetConfig,
+)
 from bot.deploy.history import DbAliasHistory
-from bot.deploy.ports import DeploymentTarget
-from bot.playbooks.ports import NoTarget
+from bot.deploy.ports import DeploymentTarget, NoTarget
 
 
 class ConfiguredTargets:
     def __init__(
-        self, config: FirebreakConfig, client: httpx.AsyncClient, *, history: DbAliasHistory
+        self,
+        specs: Mapping[str, DeployConfig],
+        client: httpx.AsyncClient,
+        *,
+        history: DbAliasHistory,
     ) -> None:
-        self._config = config
+        """`specs`: service → its `deploy:` entry (services without one are left out)."""
+        self._specs = specs
         self._client = client
         self._history = history
         self._built: dict[str, DeploymentTarget] = {}
@@ -24,14 +35,13 @@ class ConfiguredTargets:
     def for_service(self, service: str) -> DeploymentTarget:
         if service in self._built:
             return self._built[service]
-        svc = self._config.service(service)
-        if svc is None or svc.deploy is None:
+        spec = self._specs.get(service)
+        if spec is None:
             raise NoTarget(
                 f"{service} has no deployment target: add services.{service}.deploy "
                 "to firebreak.yaml"
             )
         target: DeploymentTarget
-        spec = svc.deploy
         if isinstance(spec, HttpTargetConfig):
             target = HttpTarget(spec, service=service, client=self._client)
         elif isinstance(spec, MlflowTargetConfig):

@@ -6,23 +6,22 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
-from bot.alerts import intake
 from bot.changes.flows import receive
 from bot.changes.schemas import ChangeEvent
-from bot.context import Context
 from bot.deploy.recording import DrillTargets
 from bot.drills.scenario import Scenario, load
-from bot.incidents import changes, flows, service, timeline
+from bot.incidents import flows, intake, reading, service, timeline
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
+from bot.incidents.ports import IncidentContext
 from bot.mrkdwn import escape
+from bot.people import mention
 
 STARTED = "drill.started"  # the timeline entry that carries the scenario's expectations
 
 
 async def start(
-    ctx: Context, *, drills: DrillTargets, folder: Path, name: str, by: str
+    ctx: IncidentContext, *, drills: DrillTargets, folder: Path, name: str, by: str
 ) -> Incident:
     scenario = load(folder, name)
     now = ctx.clock()
@@ -49,11 +48,11 @@ async def start(
         )
     await _stage(ctx, drills, scenario, incident_id, now)
     await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
-    return await changes.load(ctx, incident_id=incident_id)
+    return await reading.load(ctx, incident_id=incident_id)
 
 
 async def _stage(
-    ctx: Context, drills: DrillTargets, scenario: Scenario, incident_id: int, now: datetime
+    ctx: IncidentContext, drills: DrillTargets, scenario: Scenario, incident_id: int, now: datetime
 ) -> None:
     """The scenario's world: the changes that led to it (seen by this drill alone) and the
     deployment its recording target starts from."""
@@ -73,10 +72,10 @@ async def _stage(
         )
 
 
-async def end(ctx: Context, *, incident_id: int, by: str) -> Incident:
+async def end(ctx: IncidentContext, *, incident_id: int, by: str) -> Incident:
     from bot.incidents import lifecycle  # resolving a drill posts its report (lifecycle → here)
 
-    incident = await changes.load(ctx, incident_id=incident_id)
+    incident = await reading.load(ctx, incident_id=incident_id)
     if not incident.drill:
         raise Refused(f"{incident.ref} is not a drill: `/incident resolve` resolves it.")
     return await lifecycle.resolve(ctx, incident_id=incident_id, by=by)

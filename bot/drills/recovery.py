@@ -6,17 +6,24 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.alerts import intake
 from bot.alerts.models import AlertOccurrence
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
 from bot.context import Context
-from bot.incidents import flows
+from bot.incidents import intake
 from bot.incidents.models import Incident
+from bot.incidents.reading import load
+from bot.playbooks.events import StepConfirmed
 
 MITIGATIONS = {"rollback", "set_mode"}  # step actions that undo a bad change
 
 
-async def drill_mitigated(ctx: Context, *, incident: Incident) -> None:
+async def on_step_confirmed(ctx: Context[object], event: StepConfirmed) -> None:
+    if event.drill and event.action in MITIGATIONS:
+        await drill_mitigated(ctx, incident=await load(ctx, incident_id=event.incident_id))
+
+
+async def drill_mitigated(ctx: Context[object], *, incident: Incident) -> None:
+    """The scenario's firing alerts resolve, through intake as a real service's would."""
     if not incident.drill or incident.group_key is None:
         return
     now = ctx.clock()
@@ -46,7 +53,4 @@ async def drill_mitigated(ctx: Context, *, incident: Incident) -> None:
     batch = AlertBatch(
         source=incident.source, group_key=incident.group_key, alerts=resolved, drill=True
     )
-    result = await intake.receive(ctx=ctx, batch=batch)
-    await flows.alerts_changed(
-        ctx=ctx, incident_id=incident.id, all_resolved=incident.id in result.all_resolved
-    )
+    await intake.receive(ctx=ctx, batch=batch)

@@ -6,15 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.context import Context
 from bot.drills.flows import STARTED
 from bot.durations import format_duration
 from bot.incidents import service
 from bot.incidents.errors import NotFound
-from bot.incidents.models import Incident, TimelineEntry, format_ref
+from bot.incidents.events import IncidentResolved
+from bot.incidents.models import Incident, TimelineEntry
+from bot.incidents.ports import IncidentContext
+from bot.incidents.reading import load
+from bot.incidents.unit_of_work import tell
 from bot.mrkdwn import escape
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepStatus
 from bot.playbooks.runs import of_incident as runs_of
+from bot.refs import format_ref
 
 MITIGATING = (RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.INTERRUPTED)
 
@@ -35,7 +39,7 @@ class DrillReport:
     requests: list[str]  # what the runs sent to the recording target
 
 
-async def gather(ctx: Context, *, incident_id: int) -> DrillReport:
+async def gather(ctx: IncidentContext, *, incident_id: int) -> DrillReport:
     async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
@@ -136,3 +140,10 @@ def _done(
     if arg == "resolved":
         return incident.resolved_at is not None
     return any(e.kind == "status.changed" and (e.data or {}).get("status") == arg for e in entries)
+
+
+async def on_resolved(ctx: IncidentContext, event: IncidentResolved) -> None:
+    """A drill ends with its report in its channel, instead of a postmortem."""
+    if event.drill:
+        incident = await load(ctx, incident_id=event.incident_id)
+        await tell(ctx, incident, text(await gather(ctx, incident_id=event.incident_id)))

@@ -4,18 +4,20 @@ its budget (50%, 100%), and when it is spent offer the freeze playbook."""
 from __future__ import annotations
 
 from bot.budget.account import crossed
-from bot.budget.ledger import ServiceBudget
-from bot.changes.freezes import freeze_started
-from bot.context import Context
 from bot.durations import format_duration
 from bot.incidents import service
+from bot.incidents.freezes import freeze_started
+from bot.incidents.ledger import ServiceBudget
 from bot.incidents.models import Incident
+from bot.incidents.ports import IncidentContext
 from bot.mrkdwn import escape
 
 POLICY = "error-budget policy"  # who a freeze the policy starts is by
 
 
-async def announce_thresholds(ctx: Context, incident: Incident, budget: ServiceBudget) -> None:
+async def announce_thresholds(
+    ctx: IncidentContext, incident: Incident, budget: ServiceBudget
+) -> None:
     """Each threshold is announced once per incident, whichever tick crosses it first."""
     rules = ctx.config.budget
     passed = crossed(

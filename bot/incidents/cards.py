@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from bot.changes.feed import what_changed
 from bot.changes.models import Change
-from bot.context import Context
 from bot.incidents import service
 from bot.incidents.models import Incident
-from bot.incidents.ports import ChangeLine, IncidentCard
+from bot.incidents.ports import ChangeLine, IncidentCard, IncidentContext
+from bot.incidents.what_changed import what_changed
 
 
-async def card_for(ctx: Context, incident: Incident) -> IncidentCard:
+async def card_for(ctx: IncidentContext, incident: Incident) -> IncidentCard:
     async with ctx.reading() as session:
         firing = await service.firing_count(session=session, incident_id=incident.id)
     svc = ctx.config.service(incident.service)

@@ -8,15 +8,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context
-from bot.incidents import changes, roles, service, timeline
+from bot.incidents import roles, service, timeline
 from bot.incidents.cards import card_for
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
-from bot.incidents.people import mention
-from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError
-from bot.incidents.severity import Severity
+from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentContext
+from bot.incidents.reading import load
+from bot.incidents.sync import sync
+from bot.incidents.unit_of_work import tell
 from bot.logs import incident_logs
+from bot.people import mention
+from bot.severity import Severity
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,7 @@ MAX_NAME_ATTEMPTS = 8
 
 async def declare(
     *,
-    ctx: Context,
+    ctx: IncidentContext,
     title: str,
     declared_by: str,
     service_name: str | None = None,
@@ -58,7 +60,7 @@ async def declare(
     return incident
 
 
-async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
+async def open_in_chat(*, ctx: IncidentContext, incident_id: int) -> None:
     """Create the incident's channel, invite its people and announce it; safe to run again.
 
     Every step is saved as it completes, so a run cut short (Slack down, a restart) resumes
@@ -68,7 +70,7 @@ async def open_in_chat(*, ctx: Context, incident_id: int) -> None:
         await _open_in_chat(ctx, incident_id)
 
 
-async def _open_in_chat(ctx: Context, incident_id: int) -> None:
+async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> None:
     async with ctx.locks(incident_id):
         async with ctx.reading() as session:
             incident = await service.get(session=session, incident_id=incident_id)
@@ -92,8 +94,8 @@ async def _open_in_chat(ctx: Context, incident_id: int) -> None:
             await _invite(ctx, incident)  # inviting again is harmless; noted once
             if incident.source != "slack":
                 await roles.assign_on_call(ctx, incident_id=incident_id)  # once: it checks
-            incident = await changes.load(ctx, incident_id=incident_id)
-            await changes.sync(ctx, incident)  # topic and reminders
+            incident = await load(ctx, incident_id=incident_id)
+            await sync(ctx, incident)  # topic and reminders
         if incident.announcement_ts is None:
             card = await card_for(ctx, incident)
             assert incident.channel_id is not None
@@ -111,16 +113,16 @@ async def _open_in_chat(ctx: Context, incident_id: int) -> None:
                 )
 
 
-async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) -> None:
+async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:
     """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
     with incident_logs(incident_id):
         await _open_in_chat(ctx, incident_id)
-        incident = await changes.load(ctx, incident_id=incident_id)
-        await changes.sync(ctx, incident)  # serialised per incident by sync itself
+        incident = await load(ctx, incident_id=incident_id)
+        await sync(ctx, incident)  # serialised per incident by sync itself
         if all_resolved and not await _firing(ctx, incident_id):
             # Not when an alert fired again before this ran (merged follow-ups, a slow Slack):
             # the card now shows it firing, and the timeline keeps both moments.
-            await changes.tell(
+            await tell(
                 ctx,
                 incident,
                 ":white_check_mark: All alerts of this incident have resolved. "
@@ -128,12 +130,12 @@ async def alerts_changed(*, ctx: Context, incident_id: int, all_resolved: bool) 
             )
 
 
-async def _firing(ctx: Context, incident_id: int) -> int:
+async def _firing(ctx: IncidentContext, incident_id: int) -> int:
     async with ctx.reading() as session:
         return await service.firing_count(session=session, incident_id=incident_id)
 
 
-async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:
+async def _create_channel(ctx: IncidentContext, incident: Incident) -> ChannelRef:
     names = channel_names(incident.id, incident.title, drill=incident.drill)
     for name in islice(names, MAX_NAME_ATTEMPTS):
         try:
@@ -143,7 +145,7 @@ async def _create_channel(ctx: Context, incident: Incident) -> ChannelRef:
     raise ChatError("name_taken", f"no free channel name after {MAX_NAME_ATTEMPTS} tries")
 
 
-async def _invite(ctx: Context, incident: Incident) -> None:
+async def _invite(ctx: IncidentContext, incident: Incident) -> None:
     svc = ctx.config.service(incident.service)
     people = list(
         dict.fromkeys([*(svc.owners if svc else []), *filter(None, [incident.declared_by])])
@@ -185,7 +187,7 @@ async def _reload(session: AsyncSession, incident_id: int) -> Incident:
 
 
 async def _note(
-    ctx: Context,
+    ctx: IncidentContext,
     session: AsyncSession,
     incident: Incident,
     kind: str,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from bot.context import Context
 from bot.durations import parse_duration
-from bot.incidents.changes import change
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
+from bot.incidents.ports import IncidentContext
+from bot.incidents.unit_of_work import change
 from bot.mrkdwn import escape
+from bot.people import mention
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _SHARE = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
@@ -48,7 +48,7 @@ def parse_share(text: str) -> float:
     return float(share.group(1)) / 100
 
 
-async def state(ctx: Context, *, incident_id: int, by: str, words: list[str]) -> Incident:
+async def state(ctx: IncidentContext, *, incident_id: int, by: str, words: list[str]) -> Incident:
     """`start <time>`, `end <time>`, or `40%`."""
     now = ctx.clock()
     value: float | datetime

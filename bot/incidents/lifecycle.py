@@ -8,24 +8,26 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import Context
 from bot.durations import format_duration
 from bot.incidents import reminders
 from bot.incidents.cards import card_for
-from bot.incidents.changes import change, tell
 from bot.incidents.errors import Refused
+from bot.incidents.events import IncidentResolved
 from bot.incidents.models import Incident, Status
-from bot.incidents.people import mention
-from bot.incidents.ports import StatusUpdate
-from bot.incidents.severity import Severity
+from bot.incidents.ports import IncidentContext, StatusUpdate
+from bot.incidents.unit_of_work import change, tell
 from bot.mrkdwn import escape
+from bot.people import mention
+from bot.severity import Severity
 
 log = logging.getLogger(__name__)
 ORDER = list(Status)
 MITIGATED_OR_LATER = {Status.MITIGATED, Status.MONITORING, Status.RESOLVED}
 
 
-async def set_status(ctx: Context, *, incident_id: int, status: Status, by: str) -> Incident:
+async def set_status(
+    ctx: IncidentContext, *, incident_id: int, status: Status, by: str
+) -> Incident:
     if status is Status.RESOLVED:
         return await resolve(ctx, incident_id=incident_id, by=by)
     async with change(ctx, incident_id=incident_id, by=by) as c:
@@ -47,7 +49,9 @@ async def set_status(ctx: Context, *, incident_id: int, status: Status, by: str)
     return incident
 
 
-async def set_severity(ctx: Context, *, incident_id: int, severity: Severity, by: str) -> Incident:
+async def set_severity(
+    ctx: IncidentContext, *, incident_id: int, severity: Severity, by: str
+) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
         _require_open(incident)
@@ -65,7 +69,7 @@ async def set_severity(ctx: Context, *, incident_id: int, severity: Severity, by
     return incident
 
 
-async def resolve(ctx: Context, *, incident_id: int, by: str) -> Incident:
+async def resolve(ctx: IncidentContext, *, incident_id: int, by: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
         _require_open(incident)
@@ -84,33 +88,12 @@ async def resolve(ctx: Context, *, incident_id: int, by: str) -> Incident:
         await ctx.chat.say(
             channel=ctx.config.broadcast_channel, text=f"{text} {escape(incident.title)}"
         )
-    if incident.drill:
-        await _report_drill(ctx, incident)
-    elif ctx.config.postmortem.on_resolve:
-        await _write_postmortem(ctx, incident)
+    # A drill's report, or the postmortem draft, follow from this (subscribers in bot/app.py).
+    await ctx.events.publish(IncidentResolved(incident.id, drill=incident.drill))
     return incident
 
 
-async def _report_drill(ctx: Context, incident: Incident) -> None:
-    """A drill ends with its report in its channel, instead of a postmortem."""
-    from bot.drills import report  # the report reads playbook runs: import it when used
-
-    await tell(ctx, incident, report.text(await report.gather(ctx, incident_id=incident.id)))
-
-
-async def _write_postmortem(ctx: Context, incident: Incident) -> None:
-    from bot.postmortem import flows  # the postmortem reads incidents: import it when used
-
-    try:
-        await flows.publish(ctx, incident_id=incident.id)
-    except Exception as exc:  # the incident is resolved either way; say why there is no draft
-        log.warning("postmortem of %s not written: %s", incident.ref, exc)
-        await tell(
-            ctx, incident, f":warning: The postmortem draft could not be written: {escape(exc)}"
-        )
-
-
-async def reopen(ctx: Context, *, incident_id: int, by: str) -> Incident:
+async def reopen(ctx: IncidentContext, *, incident_id: int, by: str) -> Incident:
     try:
         async with change(ctx, incident_id=incident_id, by=by) as c:
             incident = c.incident
@@ -130,7 +113,7 @@ async def reopen(ctx: Context, *, incident_id: int, by: str) -> Incident:
     return incident
 
 
-async def post_update(ctx: Context, *, incident_id: int, text: str, by: str) -> Incident:
+async def post_update(ctx: IncidentContext, *, incident_id: int, text: str, by: str) -> Incident:
     """A structured status update, in the incident channel and the broadcast channel."""
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
@@ -151,7 +134,9 @@ async def post_update(ctx: Context, *, incident_id: int, text: str, by: str) -> 
     return incident
 
 
-async def snooze_updates(ctx: Context, *, incident_id: int, by: str, wait: timedelta) -> Incident:
+async def snooze_updates(
+    ctx: IncidentContext, *, incident_id: int, by: str, wait: timedelta
+) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
         _require_open(incident)

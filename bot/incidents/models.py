@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -11,7 +10,8 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base
-from bot.incidents.severity import Severity
+from bot.refs import format_ref
+from bot.severity import Severity
 
 if TYPE_CHECKING:
     from bot.alerts.models import AlertOccurrence
@@ -80,7 +80,7 @@ class Incident(Base):
     drill: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     alerts: Mapped[list[AlertOccurrence]] = relationship(
-        back_populates="incident", order_by="AlertOccurrence.id", lazy="raise"
+        order_by="AlertOccurrence.id", lazy="raise"
     )
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="incident", order_by="TimelineEntry.at, TimelineEntry.id", lazy="raise"
@@ -125,19 +125,3 @@ class TimelineEntry(Base):
     recorded_at: Mapped[datetime]
 
     incident: Mapped[Incident] = relationship(back_populates="timeline", lazy="raise")
-
-
-def format_ref(incident_id: int) -> str:
-    return f"INC-{incident_id}"
-
-
-_NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-def parse_ref(ref: str) -> int | None:
-    """'INC-7', 'inc-7' or '7' → 7; anything else → None."""
-    value = ref.strip()
-    if value.upper().startswith("INC-"):
-        value = value[4:]
-    # ASCII digits only (str.isdigit takes '²'), and few enough for a 32-bit id column.
-    return int(value) if _NUMBER.fullmatch(value) else None

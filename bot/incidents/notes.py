@@ -6,17 +6,17 @@ from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.context import Context
 from bot.incidents import service, timeline
-from bot.incidents.changes import change
 from bot.incidents.errors import NotFound, Refused
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
+from bot.incidents.ports import IncidentContext
+from bot.incidents.unit_of_work import change
+from bot.people import mention
 
 MAX_NOTE = 3000
 
 
-async def add_note(ctx: Context, *, incident_id: int, text: str, by: str) -> Incident:
+async def add_note(ctx: IncidentContext, *, incident_id: int, text: str, by: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         await c.note("note", text[:MAX_NOTE])
     return c.incident
@@ -26,7 +26,7 @@ ACTION_TYPES = ("mitigate", "prevent", "process")
 
 
 async def add_action(
-    ctx: Context,
+    ctx: IncidentContext,
     *,
     incident_id: int,
     text: str,
@@ -49,7 +49,7 @@ async def add_action(
     return c.incident
 
 
-async def record_command(ctx: Context, *, incident_id: int, by: str, command: str) -> None:
+async def record_command(ctx: IncidentContext, *, incident_id: int, by: str, command: str) -> None:
     """Every command run in an incident channel is on its timeline, whatever it changed."""
     now = ctx.clock()
     async with ctx.sessions.begin() as session:
@@ -64,7 +64,7 @@ async def record_command(ctx: Context, *, incident_id: int, by: str, command: st
 
 
 async def record_message(
-    ctx: Context, *, channel_id: str, ts: str, flagged_by: str, how: str
+    ctx: IncidentContext, *, channel_id: str, ts: str, flagged_by: str, how: str
 ) -> bool:
     """A message pinned or flagged in an incident channel goes on the timeline once, with its own
     time, author and link, however often it is flagged or the event is redelivered."""

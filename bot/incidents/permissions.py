@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.context import Context
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
+from bot.incidents.ports import IncidentContext
 from bot.mrkdwn import escape
 
 SYSTEM = "firebreak"  # the bot itself: timers and alert intake
 
 
-async def require_may_change(ctx: Context, incident: Incident, user: str) -> None:
+async def require_may_change(ctx: IncidentContext, incident: Incident, user: str) -> None:
     rules = ctx.config.permissions
     if user == SYSTEM or user in rules.admins or rules.change == "anyone":
         return

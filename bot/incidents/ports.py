@@ -1,21 +1,25 @@
-"""Ports the incident domain needs from the outside world, and the shapes they exchange.
+"""What the incident domain needs from the chat platform, in small capability ports, and the
+shapes they exchange. Playbooks (bot.playbooks.ports) and postmortems (bot.postmortem.ports)
+declare the few more they need; the Slack adapter implements them all.
 
-Text conventions (bot.mrkdwn): the shapes (cards, updates, run views, change lines, messages
-read back) carry plain text, as it was sent, which the chat adapter escapes when it renders
-them; a `text`, `topic` or `comment` argument of the Chat port, and a Reminder's text, are
-mrkdwn the domain wrote, with every outside value passed through bot.mrkdwn.escape and people
-mentioned through bot.incidents.people.mention.
+Text conventions (bot.mrkdwn): the shapes (cards, updates, change lines, messages read back)
+carry plain text, as it was sent, which the chat adapter escapes when it renders them; a
+`text`, `topic` or `comment` argument of a port, and a Reminder's text, are mrkdwn the domain
+wrote, with every outside value passed through bot.mrkdwn.escape and people mentioned through
+bot.people.mention.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.context import Context
+
 if TYPE_CHECKING:
-    from bot.budget.ledger import ServiceBudget
+    from bot.incidents.ledger import ServiceBudget
 
 
 @dataclass(frozen=True)
@@ -109,40 +113,6 @@ class Reminder:
     snooze: Sequence[timedelta] = ()  # offered as buttons; empty: nothing to snooze
 
 
-@dataclass(frozen=True)
-class StepLine:
-    name: str
-    status: str  # pending, running, succeeded, failed, skipped
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file to share in a channel."""
-
-    filename: str
-    title: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class RunView:
-    """A playbook run as its progress message shows it (updated in place as steps run)."""
-
-    run_id: int
-    incident_id: int
-    ref: str  # the incident's
-    playbook: str
-    description: str
-    status: str
-    params: Mapping[str, str]
-    requested_by: str
-    approved_by: str | None
-    steps: Sequence[StepLine]
-    awaiting_approval: bool = False
-    dry_run: bool = False
-
-
 # ChatError code: the bot is shutting down; the call is stored and sent after the next start.
 STOPPING = "stopping"
 
@@ -160,10 +130,8 @@ class ChannelNameTaken(ChatError):
         super().__init__("name_taken", name)
 
 
-class Chat(Protocol):
-    """Where incidents are worked: a channel per incident, plus a broadcast channel.
-
-    `text`, `topic` and `comment` are mrkdwn: outside values escaped (bot.mrkdwn.escape)."""
+class Channels(Protocol):
+    """A channel per incident."""
 
     async def create_channel(self, *, name: str) -> ChannelRef:
         """Raises ChannelNameTaken when the name is in use, ChatError otherwise."""
@@ -175,9 +143,9 @@ class Chat(Protocol):
 
     async def set_topic(self, *, channel_id: str, topic: str) -> None: ...
 
-    async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef: ...
 
-    async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None: ...
+class Conversation(Protocol):
+    """Plain messages, and reading one back. `text` is mrkdwn, outside values escaped."""
 
     async def say(self, *, channel: str, text: str) -> None: ...
 
@@ -187,9 +155,22 @@ class Chat(Protocol):
 
     async def direct_message(self, *, user: str, text: str) -> None: ...
 
-    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> None: ...
+    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
+        """A message by its ts, with a permalink; None if it does not exist."""
+        ...
+
+
+class Announcements(Protocol):
+    """The incident's cards and prompts: the announcement (in its channel and the broadcast
+    channel), status updates, hand-over offers, reminders and playbook offers."""
+
+    async def announce(self, *, channel: str, card: IncidentCard) -> MessageRef: ...
+
+    async def refresh_announcement(self, *, message: MessageRef, card: IncidentCard) -> None: ...
 
     async def post_update(self, *, channel: str, update: StatusUpdate) -> None: ...
+
+    async def offer_handoff(self, *, channel: str, offer: HandoffOffer) -> None: ...
 
     async def remind(self, *, channel: str, reminder: Reminder) -> None: ...
 
@@ -199,35 +180,18 @@ class Chat(Protocol):
         """A message with a button that starts the playbook (approval rules apply)."""
         ...
 
-    async def share_files(
-        self, *, channel: str, files: Sequence[Upload], comment: str
-    ) -> str | None:
-        """Upload files into the channel in one message with a comment; the first file's
-        permalink, when known."""
-        ...
 
+class BudgetClock(Protocol):
     async def show_budget(
         self, *, channel: str, ref: str, budget: ServiceBudget, message: MessageRef | None
     ) -> MessageRef:
         """The budget clock: posted and pinned the first time, updated in place after."""
         ...
 
-    async def post_run(self, *, channel: str, run: RunView) -> MessageRef:
-        """The run's progress message (with Approve/Reject buttons while it awaits approval)."""
-        ...
 
-    async def update_run(self, *, message: MessageRef, run: RunView) -> None: ...
-
-    async def message(self, *, channel_id: str, ts: str) -> ChatMessage | None:
-        """A message by its ts, with a permalink; None if it does not exist."""
-        ...
+class IncidentChat(Channels, Conversation, Announcements, BudgetClock, Protocol):
+    """Everything the incident flows ask of the chat platform."""
 
 
-class Reminders(Protocol):
-    """Timed nudges that survive restarts. `key` is stable: scheduling it again replaces it."""
-
-    async def schedule(
-        self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
-    ) -> None: ...
-
-    async def cancel(self, *, key: str) -> None: ...
+# What the incident flows are given: the context with a chat that can do the above.
+IncidentContext = Context[IncidentChat]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from bot.context import Context
-from bot.incidents.changes import Change, change, load, tell
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
 from bot.incidents.permissions import SYSTEM
-from bot.incidents.ports import ChatError, HandoffOffer
+from bot.incidents.ports import ChatError, HandoffOffer, IncidentContext
+from bot.incidents.reading import load
+from bot.incidents.unit_of_work import UnitOfWork, change, tell
 from bot.mrkdwn import channel_link, escape
+from bot.people import mention
 
 
 class Role(StrEnum):
@@ -20,7 +20,9 @@ class Role(StrEnum):
     SCRIBE = "scribe"
 
 
-async def assign(ctx: Context, *, incident_id: int, role: Role, user: str, by: str) -> Incident:
+async def assign(
+    ctx: IncidentContext, *, incident_id: int, role: Role, user: str, by: str
+) -> Incident:
     """Give `user` a role. Command that someone already holds moves only by handoff."""
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
@@ -47,7 +49,7 @@ async def assign(ctx: Context, *, incident_id: int, role: Role, user: str, by: s
     return incident
 
 
-async def acknowledge(ctx: Context, *, incident_id: int, user: str) -> Incident:
+async def acknowledge(ctx: IncidentContext, *, incident_id: int, user: str) -> Incident:
     """The assigned (on-call) commander says they are on it."""
     async with change(ctx, incident_id=incident_id, by=user, check=False) as c:
         incident = c.incident
@@ -66,7 +68,7 @@ async def acknowledge(ctx: Context, *, incident_id: int, user: str) -> Incident:
     return incident
 
 
-async def assign_on_call(ctx: Context, *, incident_id: int) -> str | None:
+async def assign_on_call(ctx: IncidentContext, *, incident_id: int) -> str | None:
     """An alert opened the incident: its service's on-call person commands it, and is told so."""
     incident = await load(ctx, incident_id=incident_id)
     service = ctx.config.service(incident.service)
@@ -99,7 +101,7 @@ async def assign_on_call(ctx: Context, *, incident_id: int) -> str | None:
     return user
 
 
-async def offer_handoff(ctx: Context, *, incident_id: int, to: str, by: str) -> Incident:
+async def offer_handoff(ctx: IncidentContext, *, incident_id: int, to: str, by: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=by) as c:
         incident = c.incident
         if incident.commander == to:
@@ -124,7 +126,7 @@ async def offer_handoff(ctx: Context, *, incident_id: int, to: str, by: str) -> 
     return incident
 
 
-async def accept_handoff(ctx: Context, *, incident_id: int, user: str) -> Incident:
+async def accept_handoff(ctx: IncidentContext, *, incident_id: int, user: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=user, check=False) as c:
         incident = c.incident
         _require_offered_to(incident, user)
@@ -137,7 +139,7 @@ async def accept_handoff(ctx: Context, *, incident_id: int, user: str) -> Incide
     return incident
 
 
-async def decline_handoff(ctx: Context, *, incident_id: int, user: str) -> Incident:
+async def decline_handoff(ctx: IncidentContext, *, incident_id: int, user: str) -> Incident:
     async with change(ctx, incident_id=incident_id, by=user, check=False) as c:
         incident = c.incident
         _require_offered_to(incident, user)
@@ -162,7 +164,7 @@ def _require_offered_to(incident: Incident, user: str) -> None:
         )
 
 
-async def _make_commander(c: Change, user: str, *, handed_by: str | None = None) -> None:
+async def _make_commander(c: UnitOfWork, user: str, *, handed_by: str | None = None) -> None:
     incident = c.incident
     incident.commander = user
     incident.handoff_to = None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.alerts.models import AlertOccurrence
 from bot.incidents.models import Incident, Status
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 
 
 @dataclass(frozen=True)

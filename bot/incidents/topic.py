@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from bot.durations import format_duration
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
 from bot.mrkdwn import escape
+from bot.people import mention
 
 MAX_TOPIC = 250  # Slack's limit
 

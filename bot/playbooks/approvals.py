@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.audit import service as audit
-from bot.context import Context
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
 from bot.mrkdwn import escape, unescape
+from bot.people import mention
 from bot.playbooks.models import Playbook, Step
+from bot.playbooks.ports import PlaybookContext
 from bot.playbooks.runs import PlaybookRun
 from bot.playbooks.templates import RenderError, incident_vars, render
 
@@ -54,14 +54,14 @@ def targets(playbook: Playbook, params: dict[str, Any], incident: Incident) -> l
     return found
 
 
-def out_of_scope(ctx: Context, incident: Incident, services: Iterable[str]) -> list[str]:
+def out_of_scope(ctx: PlaybookContext, incident: Incident, services: Iterable[str]) -> list[str]:
     """Targets beyond the incident's own service and the services it depends on."""
     own = ctx.config.service(incident.service)
     scope = {incident.service, *(own.depends_on if own else ())}
     return [s for s in services if s not in scope]
 
 
-def right_on(ctx: Context, service: str, user: str) -> str | None:
+def right_on(ctx: PlaybookContext, service: str, user: str) -> str | None:
     """Why `user` may change `service`, or None."""
     if user in ctx.config.permissions.admins:
         return "an admin (permissions.admins)"
@@ -75,7 +75,7 @@ def right_on(ctx: Context, service: str, user: str) -> str | None:
     return None
 
 
-def holders(ctx: Context, service: str) -> list[str]:
+def holders(ctx: PlaybookContext, service: str) -> list[str]:
     """Everyone with rights on `service` now, in the order a refusal names them."""
     svc = ctx.config.service(service)
     people = [
@@ -87,7 +87,7 @@ def holders(ctx: Context, service: str) -> list[str]:
     return list(dict.fromkeys(people))
 
 
-def require_rights(ctx: Context, services: list[str], by: str) -> str:
+def require_rights(ctx: PlaybookContext, services: list[str], by: str) -> str:
     """Why `by` may change every one of `services`; Refused naming who may, by mention."""
     reasons = []
     for service in services:
@@ -108,7 +108,7 @@ def require_rights(ctx: Context, services: list[str], by: str) -> str:
     return "; ".join(dict.fromkeys(reasons)) or "the run changes no service"
 
 
-def require_approver(ctx: Context, run: PlaybookRun, services: list[str], by: str) -> str:
+def require_approver(ctx: PlaybookContext, run: PlaybookRun, services: list[str], by: str) -> str:
     """Who may approve (or reject) `run`; returns why this person may."""
     if ctx.config.playbooks.two_person and by == run.requested_by:
         raise Refused(
@@ -119,7 +119,7 @@ def require_approver(ctx: Context, run: PlaybookRun, services: list[str], by: st
 
 
 async def may_run(
-    ctx: Context, incident: Incident, playbook: Playbook, services: list[str], by: str
+    ctx: PlaybookContext, incident: Incident, playbook: Playbook, services: list[str], by: str
 ) -> str:
     """A playbook that runs without approval changes production only at the hands of someone
     who could have approved it."""
@@ -129,14 +129,14 @@ async def may_run(
     return "the playbook changes nothing"
 
 
-async def may_ask(ctx: Context, incident: Incident, by: str) -> str:
+async def may_ask(ctx: PlaybookContext, incident: Incident, by: str) -> str:
     await require_may_change(ctx, incident, by)
     return "a member of the incident channel may ask; someone with rights approves"
 
 
 @asynccontextmanager
 async def decided(
-    ctx: Context,
+    ctx: PlaybookContext,
     action: str,
     playbook: str,
     incident: Incident,
@@ -163,7 +163,12 @@ def _changing_steps(steps: list[Step]) -> list[Step]:
 
 
 async def _audit(
-    ctx: Context, action: str, playbook: str, incident: Incident, by: str, decision: Decision
+    ctx: PlaybookContext,
+    action: str,
+    playbook: str,
+    incident: Incident,
+    by: str,
+    decision: Decision,
 ) -> None:
     async with ctx.sessions.begin() as session:
         audit.record(

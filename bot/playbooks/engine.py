@@ -18,18 +18,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.changes.freezes import freeze_lifted, freeze_started
-from bot.context import Context
+from bot.deploy.ports import NoTarget, Probe, Targets
 from bot.deploy.recording import DrillTargets
-from bot.drills.recovery import MITIGATIONS, drill_mitigated
 from bot.incidents import timeline
-from bot.incidents.changes import load
 from bot.incidents.errors import NotFound, Refused
+from bot.incidents.freezes import freeze_lifted, freeze_started
 from bot.incidents.models import Incident
-from bot.incidents.people import mention
 from bot.incidents.permissions import require_may_change
+from bot.incidents.reading import load
 from bot.logs import incident_logs
 from bot.mrkdwn import escape
+from bot.people import mention
 from bot.playbooks.approvals import (
     decided,
     may_ask,
@@ -39,10 +38,11 @@ from bot.playbooks.approvals import (
     require_rights,
     targets,
 )
+from bot.playbooks.events import StepConfirmed
 from bot.playbooks.loader import Library
 from bot.playbooks.models import OnFailure, Playbook, Step
 from bot.playbooks.parameters import parameters
-from bot.playbooks.ports import NoTarget, Probe, RunMeter, Targets
+from bot.playbooks.ports import PlaybookContext, RunMeter
 from bot.playbooks.progress import Progress, steps_of
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
 from bot.playbooks.steps import StepEnv, StepFailed, run_action
@@ -57,7 +57,7 @@ BACKOFF_MAX_S = 8.0
 
 @dataclass
 class Runner:
-    ctx: Context
+    ctx: PlaybookContext
     library: Library
     targets: Targets
     probe: Probe
@@ -378,8 +378,8 @@ class Runner:
     async def _after(
         self, run: PlaybookRun, incident: Incident, action: str, args: dict[str, Any]
     ) -> None:
-        """What a confirmed step means beyond the deployment: a freeze for the deploy gate; in
-        a drill, a mitigation that makes the scenario's alerts resolve."""
+        """What a confirmed step means beyond the deployment: a freeze for the deploy gate; and
+        it is announced (in a drill, a mitigation then makes the scenario's alerts resolve)."""
         by = run.approved_by or run.requested_by
         if action == "freeze":
             await freeze_started(
@@ -394,8 +394,9 @@ class Runner:
             await freeze_lifted(
                 self.ctx, service_name=str(args["service"]), by=by, incident=incident
             )
-        if incident.drill and action in MITIGATIONS:
-            await drill_mitigated(self.ctx, incident=incident)
+        await self.ctx.events.publish(
+            StepConfirmed(run.id, incident.id, action=action, drill=incident.drill)
+        )
 
     # --- records ------------------------------------------------------------------------------
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.context import Context
+from bot.deploy.ports import Probe, Targets
 from bot.deploy.recording import DrillTargets
 from bot.incidents.models import Incident
-from bot.incidents.ports import MessageRef, RunView, StepLine
+from bot.incidents.ports import MessageRef
 from bot.playbooks.loader import Library
 from bot.playbooks.models import Playbook
-from bot.playbooks.ports import Probe, Targets
+from bot.playbooks.ports import PlaybookContext, RunView, StepLine
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
 from bot.playbooks.steps import StepEnv, plan_requests
 from bot.playbooks.templates import RenderError, incident_vars, render
 
 
-async def steps_of(ctx: Context, run_id: int) -> list[StepRun]:
+async def steps_of(ctx: PlaybookContext, run_id: int) -> list[StepRun]:
     async with ctx.reading() as session:
         return list(
             (
@@ -33,7 +33,7 @@ class Progress:
     def __init__(
         self,
         *,
-        ctx: Context,
+        ctx: PlaybookContext,
         library: Library,
         targets: Targets,
         probe: Probe,

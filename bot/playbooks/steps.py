@@ -9,15 +9,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.context import Context
-from bot.deploy.ports import Action, DeployError, DeploymentTarget, Request
+from bot.deploy.ports import (
+    Action,
+    DeployError,
+    DeploymentTarget,
+    Probe,
+    ProbeError,
+    Request,
+    Targets,
+)
 from bot.durations import parse_duration
 from bot.incidents import service as incidents
 from bot.incidents import timeline
 from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.playbooks.actions import ACTIONS, HttpRequestArgs, WaitForArgs
-from bot.playbooks.ports import Probe, ProbeError, Targets
+from bot.playbooks.ports import PlaybookContext
 
 COMPARE = {
     "<": operator.lt,
@@ -53,7 +60,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StepEnv:
-    ctx: Context
+    ctx: PlaybookContext
     targets: Targets
     probe: Probe
     incident: Incident

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.budget.burn import BurnPoint
-from bot.incidents.people import check_user_id
+from bot.people import check_user_id
 from bot.postmortem.measures import Measure, Milestones, measure, standard_measures
 from bot.postmortem.sources import (
     AlertLike,

@@ -4,23 +4,29 @@ folder, and telling the channel where it is."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.budget.burn import burn_down
-from bot.budget.ledger import budget_of
-from bot.context import Context
 from bot.incidents import service
 from bot.incidents.errors import NotFound
-from bot.incidents.models import Incident, format_ref
+from bot.incidents.events import IncidentResolved
+from bot.incidents.ledger import budget_of
+from bot.incidents.models import Incident
 from bot.incidents.naming import slugify
-from bot.incidents.ports import Upload
+from bot.incidents.reading import load
+from bot.incidents.unit_of_work import tell
 from bot.mrkdwn import escape
 from bot.playbooks.runs import of_incident as runs_of
 from bot.postmortem.chart import Marker, burn_down_svg
 from bot.postmortem.facts import Facts, facts_from
+from bot.postmortem.ports import PostmortemContext, Upload
 from bot.postmortem.render import render
+from bot.refs import format_ref
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,12 +43,12 @@ class Draft:
         return out
 
 
-async def draft(ctx: Context, *, incident_id: int) -> str:
+async def draft(ctx: PostmortemContext, *, incident_id: int) -> str:
     """The Markdown draft, rendered now (nothing is written)."""
     return (await _draft(ctx, incident_id=incident_id)).markdown
 
 
-async def _draft(ctx: Context, *, incident_id: int) -> Draft:
+async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
     async with ctx.reading() as session:
         incident = await service.get(session=session, incident_id=incident_id, full=True)
         if incident is None:
@@ -82,7 +88,7 @@ async def _draft(ctx: Context, *, incident_id: int) -> Draft:
     return await asyncio.to_thread(compose)
 
 
-def _render(ctx: Context, facts: Facts) -> str:
+def _render(ctx: PostmortemContext, facts: Facts) -> str:
     return render(facts=facts, template=ctx.config.postmortem.template)
 
 
@@ -125,13 +131,13 @@ def _days(window: timedelta) -> str:
     return f"{window.days}d" if window == timedelta(days=window.days) else str(window)
 
 
-async def write(ctx: Context, *, incident_id: int) -> Path:
+async def write(ctx: PostmortemContext, *, incident_id: int) -> Path:
     """Render and save `<postmortem.folder>/INC-7-<slug>.md` and its burn-down chart beside it
     (replacing an earlier draft); the Markdown's path."""
     return (await _write(ctx, incident_id=incident_id))[0]
 
 
-async def _write(ctx: Context, *, incident_id: int) -> tuple[Path, Draft]:
+async def _write(ctx: PostmortemContext, *, incident_id: int) -> tuple[Path, Draft]:
     made = await _draft(ctx, incident_id=incident_id)
     folder = ctx.config.postmortem.folder
 
@@ -144,7 +150,7 @@ async def _write(ctx: Context, *, incident_id: int) -> tuple[Path, Draft]:
     return folder / made.name, made
 
 
-async def publish(ctx: Context, *, incident_id: int) -> Path:
+async def publish(ctx: PostmortemContext, *, incident_id: int) -> Path:
     """Write the draft and share it in the incident's channel (Slack's file upload)."""
     path, made = await _write(ctx, incident_id=incident_id)
     async with ctx.reading() as session:
@@ -164,3 +170,19 @@ async def publish(ctx: Context, *, incident_id: int) -> Path:
             ),
         )
     return path
+
+
+async def on_resolved(ctx: PostmortemContext, event: IncidentResolved) -> None:
+    """The draft is written as the incident resolves (unless the config says not to; a drill
+    gets its report instead). The incident is resolved either way: a failure says why there is
+    no draft."""
+    if event.drill or not ctx.config.postmortem.on_resolve:
+        return
+    try:
+        await publish(ctx, incident_id=event.incident_id)
+    except Exception as exc:
+        log.warning("postmortem of %s not written: %s", format_ref(event.incident_id), exc)
+        incident = await load(ctx, incident_id=event.incident_id)
+        await tell(
+            ctx, incident, f":warning: The postmortem draft could not be written: {escape(exc)}"
+        )

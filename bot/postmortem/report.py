@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.alerts.models import AlertOccurrence
-from bot.budget.ledger import budget_of
 from bot.context import Context
 from bot.durations import format_duration
+from bot.incidents.ledger import budget_of
 from bot.incidents.models import Incident
 from bot.postmortem.measures import DEFINITIONS, Milestones, standard_measures
 
@@ -26,7 +26,7 @@ class ServiceLine:
     times: dict[str, list[timedelta]]  # measure name → the values that are known
 
 
-async def gather(ctx: Context, *, since: datetime) -> list[ServiceLine]:
+async def gather(ctx: Context[object], *, since: datetime) -> list[ServiceLine]:
     async with ctx.reading() as session:
         first_alert = (
             select(AlertOccurrence.incident_id, func.min(AlertOccurrence.starts_at).label("t"))

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.budget.ledger import ServiceBudget
+from bot.incidents.ledger import ServiceBudget
 from bot.incidents.ports import (
     ChannelNameTaken,
     ChannelRef,
@@ -22,11 +22,11 @@ from bot.incidents.ports import (
     IncidentCard,
     MessageRef,
     Reminder,
-    RunView,
     StatusUpdate,
-    Upload,
 )
 from bot.mrkdwn import escape, unescape
+from bot.playbooks.ports import RunView
+from bot.postmortem.ports import Upload
 from bot.slack.blocks import actions, messages
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.announcement import announcement

@@ -16,13 +16,7 @@ from starlette.responses import Response
 from . import metrics
 from .idempotency import IdempotencyStore, fingerprint
 from .ranking import is_bad, rank
-from .schemas import (
-    DeployRequest,
-    FreezeRequest,
-    ModeRequest,
-    RankRequest,
-    RollbackRequest,
-)
+from .schemas import DeployRequest, FreezeRequest, ModeRequest, RankRequest, RollbackRequest
 from .state import ApiError, Clock, Registry, Service, utc_now
 
 DEFAULT_SERVICES: dict[str, list[str]] = {

@@ -17,7 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.polling import wait_until
 from tests.processes import firebreak_command, process, require_binary
 from tests.servers import free_port

@@ -157,8 +157,8 @@ async def test_postmortem_and_report_from_the_command_line(
     import asyncio
     from datetime import UTC, datetime, timedelta
 
-    from bot.alerts import intake
     from bot.alerts.sources import alertmanager
+    from bot.incidents import intake
     from tests.payloads import am_alert, am_notification
 
     # `firebreak report` reads the real clock: the incident is from now, not from a fixed day

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
 from tests.processes import firebreak_command, process

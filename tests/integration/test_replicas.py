@@ -21,7 +21,8 @@ import asyncpg
 import httpx
 
 from bot.db.migrate import upgrade
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
 from tests.postgres import create_database

@@ -17,7 +17,8 @@ import pytest
 
 from bot.config import FirebreakConfig, Settings
 from bot.db.migrate import upgrade
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
 from tests.processes import firebreak_command, process

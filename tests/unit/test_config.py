@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_config
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from tests.paths import ROOT
 
 

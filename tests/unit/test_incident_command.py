@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bot.config import FirebreakConfig
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from bot.slack.blocks import actions
 from tests.fakes import FakeClock
 from tests.payloads import am_notification

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from bot import logs
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.context import Context
-from bot.incidents import flows
-from bot.localslack import LocalSlackServer, Workspace
+from bot.incidents import flows, intake
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.fakes import FakeChat
 from tests.payloads import am_notification
 from tests.polling import wait_until

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import FirebreakConfig
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from bot.slack.outbox import worker as outbox_worker
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until

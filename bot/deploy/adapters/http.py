@@ -18,16 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.deploy.adapters.wire import REDACTED, send
 from bot.deploy.config import HttpTargetConfig
-from bot.deploy.ports import (
-    Action,
-    DeployError,
-    Mode,
-    Prepared,
-    Request,
-    Response,
-    Result,
-    State,
-)
+from bot.deploy.ports import Action, DeployError, Mode, Prepared, Request, Response, Result, State
 
 
 class HttpTarget:

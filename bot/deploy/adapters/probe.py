@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bot.playbooks.ports import ProbeError, ProbeResponse
+from bot.deploy.ports import ProbeError, ProbeResponse
 
 
 class HttpProbe:

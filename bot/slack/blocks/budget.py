@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.budget.ledger import ServiceBudget
 from bot.durations import format_duration
+from bot.incidents.ledger import ServiceBudget
 from bot.mrkdwn import escape
 
 

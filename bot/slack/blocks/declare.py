@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import FirebreakConfig
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from bot.slack.blocks.actions import DECLARE_VIEW
 
 TITLE, SERVICE, SEVERITY, DESCRIPTION = "title", "service", "severity", "description"

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.incidents.ports import RunView
 from bot.mrkdwn import escape, mention
 from bot.playbooks.models import Playbook
+from bot.playbooks.ports import RunView
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.messages import section

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, events, views
+from bot.slack.listeners.commands import incident as commands
 
 
 def register(app: AsyncApp) -> None:

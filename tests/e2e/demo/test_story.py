@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import run_demo
+from bot.demo.story import run_demo
 from tests.processes import require_binary
 
 ON_CALL = "U0BEN0002 is on call for search-ranker this week"

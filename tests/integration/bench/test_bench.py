@@ -16,7 +16,7 @@ from bench.server import workspace
 from bench.storm import storm
 from bench.storm_plan import plan
 from bot.db.migrate import upgrade
-from bot.localslack import LocalSlackServer
+from bot.localslack.server import LocalSlackServer
 from tests.paths import ROOT
 from tests.postgres import create_database
 

@@ -5,7 +5,7 @@ import pytest
 from bot.alerts import classify
 from bot.alerts.sources import alertmanager
 from bot.config import AlertsConfig
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from tests.payloads import am_alert, am_notification
 
 

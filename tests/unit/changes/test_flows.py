@@ -7,19 +7,32 @@ from datetime import timedelta
 
 import pytest
 
-from bot.budget.ledger import budget_of
 from bot.budget.slo import Slo
 from bot.changes import flows, service
-from bot.changes.feed import what_changed
-from bot.changes.freezes import freeze_lifted, freeze_started
+from bot.changes.events import ChangeRecorded
 from bot.changes.schemas import ChangeEvent, ChangeKind
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
-from bot.incidents import changes as incident_changes
+from bot.events import Bus
+from bot.incidents import deploys
 from bot.incidents.budget_policy import POLICY, announce_thresholds
 from bot.incidents.errors import Refused
+from bot.incidents.freezes import freeze_lifted, freeze_started
+from bot.incidents.ledger import budget_of
+from bot.incidents.reading import load
+from bot.incidents.what_changed import what_changed
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock
+
+
+def follow_changes(ctx: Context) -> None:
+    """What the app subscribes in the background (bot.followups), here awaited by receive."""
+
+    async def follow(event: ChangeRecorded) -> None:
+        await deploys.change_recorded(ctx, event)
+
+    assert isinstance(ctx.events, Bus)
+    ctx.events.subscribe(ChangeRecorded, follow)
 
 
 def event(n: int, **kw: object) -> ChangeEvent:
@@ -79,13 +92,13 @@ async def test_a_canary_is_in_progress_until_aborted(ctx: Context, clock: FakeCl
     assert {c.kind for c in found.in_progress} == {"canary_start", "shadow_start"}
 
     canary = next(c for c in found.in_progress if c.kind == "canary_start")
-    ended = await flows.end_rollout(
+    ended = await deploys.end_rollout(
         ctx, incident_id=incident.id, change_id=canary.id, by="U0ANA0001"
     )
     assert ended.kind == ChangeKind.CANARY_ABORT and ended.author == "U0ANA0001"
     assert [c.kind for c in (await what_changed(ctx, incident)).in_progress] == ["shadow_start"]
     with pytest.raises(Refused, match="already ended"):
-        await flows.end_rollout(ctx, incident_id=incident.id, change_id=canary.id, by="U0ANA0001")
+        await deploys.end_rollout(ctx, incident_id=incident.id, change_id=canary.id, by="U0ANA0001")
     timeline = (await load_incident(ctx, incident.id)).timeline
     assert any(t.kind == "change.canary_abort" and "no canary endpoint" in t.text for t in timeline)
 
@@ -125,9 +138,9 @@ async def test_a_change_during_a_freeze_is_flagged_in_the_incident(
         source="playbook",
         incident=incident,
     )
+    follow_changes(ctx)
     received = await flows.receive(ctx, event=event(7))
     assert received.freeze is not None and received.change.freeze_id == received.freeze.id
-    await flows.follow_up(ctx, received)
     flags = [t for c, t in chat.said if c == incident.channel_id and "during a freeze" in t]
     assert len(flags) == 1 and "deploy of search-ranker v6 → v7 by ci" in flags[0]
     entries = (await load_incident(ctx, incident.id)).timeline
@@ -141,10 +154,10 @@ async def test_a_change_without_a_freeze_joins_the_open_incident(
     ctx: Context, chat: FakeChat
 ) -> None:
     incident = await incident_with_channel(ctx)
+    follow_changes(ctx)
     received = await flows.receive(ctx, event=event(3, kind="model_promotion"))
     assert received.freeze is None
-    await flows.follow_up(ctx, received)
-    await flows.follow_up(ctx, await flows.receive(ctx, event=event(3)))  # a replay: nothing
+    await flows.receive(ctx, event=event(3))  # a replay announces nothing
     entries = (await load_incident(ctx, incident.id)).timeline
     assert [t.kind for t in entries].count("change.recorded") == 1
     assert not [t for _, t in chat.said if "during a freeze" in t]
@@ -158,7 +171,7 @@ async def test_a_spent_budget_freezes_the_service(
     clock.advance(minutes=10)  # the alert has burned more than the 5.04 minutes by now
     budget = await budget_of(ctx, service="search-ranker", incident_id=incident.id)
     assert budget is not None and budget.report.consumed_fraction > 1
-    await announce_thresholds(ctx, await incident_changes.load(ctx, incident_id=1), budget)
+    await announce_thresholds(ctx, await load(ctx, incident_id=1), budget)
     async with ctx.sessions() as session:
         frozen = await service.active_freeze(session=session, service="search-ranker")
     assert frozen is not None and frozen.by == POLICY and frozen.source == "budget_policy"

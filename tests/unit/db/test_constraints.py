@@ -12,7 +12,7 @@ from bot.alerts.models import AlertOccurrence
 from bot.context import Context
 from bot.incidents import service
 from bot.incidents.models import Incident, Status
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 GROUP = '{}:{alertname="RankerNDCGDrop"}'

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from bot.db.engine import make_engine
 from bot.db.migrate import alembic_config, current_revision, head_revision, upgrade
-from bot.db.models import Base
+from bot.schema import Base
 
 
 async def _diff(url: str) -> list[object]:

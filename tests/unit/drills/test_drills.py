@@ -7,19 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
-from bot.budget.ledger import budget_of
 from bot.budget.slo import Slo
 from bot.changes import service as changes_service
-from bot.changes.feed import what_changed
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
 from bot.drills import flows as drills
 from bot.drills import report
-from bot.incidents import lifecycle, roles
+from bot.incidents import intake, lifecycle, roles
 from bot.incidents.errors import Refused
+from bot.incidents.ledger import budget_of
 from bot.incidents.models import Status
+from bot.incidents.what_changed import what_changed
 from bot.playbooks import engine
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.context import Context
-from bot.incidents import flows, service
+from bot.incidents import flows, intake, service
 from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.budget.ledger import budget_of
 from bot.budget.slo import Slo
 from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.incidents import impact
 from bot.incidents.errors import Refused
+from bot.incidents.ledger import budget_of
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeClock
 

@@ -4,14 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.config import FirebreakConfig
 from bot.context import Context
-from bot.incidents import lifecycle, roles
+from bot.incidents import intake, lifecycle, roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Status
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock
 from tests.payloads import am_alert, am_notification

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.context import Context
-from bot.incidents import lifecycle, roles
+from bot.incidents import lifecycle, nudges, roles
 from bot.incidents import reminders as remind
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock, FakeReminders
 
@@ -32,13 +32,13 @@ async def test_commander_reminder_fires_only_while_nobody_commands(
 ) -> None:
     incident = await incident_with_channel(ctx)
     clock.advance(minutes=2)
-    assert await remind.fire(ctx, incident_id=incident.id, kind=remind.COMMANDER)
+    assert await nudges.fire(ctx, incident_id=incident.id, kind=remind.COMMANDER)
     [(channel, reminder)] = chat.reminded
     assert channel == incident.channel_id
     assert reminder.text.startswith(":rotating_light: INC-1 has had no incident commander for 2m")
     assert chat.said[-1][0] == "incidents"
     await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=ANA, by=ANA)
-    assert not await remind.fire(ctx, incident_id=incident.id, kind=remind.COMMANDER)
+    assert not await nudges.fire(ctx, incident_id=incident.id, kind=remind.COMMANDER)
     assert len(chat.reminded) == 1
 
 
@@ -73,7 +73,7 @@ async def test_status_reminder_follows_severity_updates_and_snoozes(
         timedelta(minutes=30),
     )
 
-    assert await remind.fire(ctx, incident_id=incident.id, kind=remind.STATUS_UPDATE)
+    assert await nudges.fire(ctx, incident_id=incident.id, kind=remind.STATUS_UPDATE)
     reminder = chat.reminded[-1][1]
     assert "time for a status update on INC-1 (SEV2: every 30m)" in reminder.text
     assert list(reminder.snooze) == [timedelta(minutes=15), timedelta(minutes=30)]
@@ -87,7 +87,7 @@ async def test_sev4_has_no_status_reminder_and_resolve_stops_all(
     assert "INC-1-status-update" not in reminders.jobs
     await lifecycle.resolve(ctx, incident_id=incident.id, by=ANA)
     assert reminders.jobs == {}
-    assert not await remind.fire(ctx, incident_id=incident.id, kind=remind.STATUS_UPDATE)
+    assert not await nudges.fire(ctx, incident_id=incident.id, kind=remind.STATUS_UPDATE)
 
 
 async def test_an_overdue_commander_reminder_is_not_planned_again(

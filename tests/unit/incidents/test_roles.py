@@ -6,7 +6,7 @@ from bot.config import FirebreakConfig, PermissionsConfig, ServiceConfig
 from bot.context import Context
 from bot.incidents import roles
 from bot.incidents.errors import Refused
-from bot.incidents.oncall import Rotation
+from bot.oncall import Rotation
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock
 

@@ -11,8 +11,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bot.localslack import API_PREFIX, LocalSlackServer, Workspace, build_api, build_page
 from bot.localslack.access import PageAccess
+from bot.localslack.api import API_PREFIX, build_api
+from bot.localslack.page import build_page
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 
 from .fakeapp import APP_URL, SECRET, FakeApp
 

@@ -13,7 +13,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
-from bot.localslack import API_PREFIX, Workspace, build_api
+from bot.localslack.api import API_PREFIX, build_api
+from bot.localslack.state import Workspace
 
 TOKEN = "xoxb-local-test"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.localslack import Workspace
 from bot.localslack.client import AppClient
 from bot.localslack.installed import InstalledApp, signature
 from bot.localslack.payloads import REQUIRED, slack_escape, state_values, team_domain
+from bot.localslack.state import Workspace
 
 from .fakeapp import APP_URL, SECRET
 

@@ -10,7 +10,9 @@ import pytest
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.localslack import API_PREFIX, LocalSlackServer, Workspace
+from bot.localslack.api import API_PREFIX
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 
 from .conftest import SITE, TOKEN, Call
 

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.localslack import Workspace, build_page
+from bot.localslack.page import build_page
+from bot.localslack.state import Workspace
 
 from .conftest import KEYED, PAGE, Call
 

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.localslack import API_PREFIX, Workspace
 from bot.localslack.access import PageAccess
+from bot.localslack.api import API_PREFIX
 from bot.localslack.server import build_standalone
+from bot.localslack.state import Workspace
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port
 

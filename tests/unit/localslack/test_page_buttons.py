@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import ALICE, BOB, KEYED, PAGE, SITE, Call
 from .fakeapp import FakeApp, reply
@@ -196,7 +196,8 @@ async def test_a_failed_click_is_a_banner_not_a_crash(
 
 
 async def test_without_anyone_to_act_as_buttons_are_inert(call: Call, channel: str) -> None:
-    from bot.localslack import Workspace, build_page
+    from bot.localslack.page import build_page
+    from bot.localslack.state import Workspace
 
     empty = Workspace(tokens=["xoxb-x"])
     room = empty.ensure_channel("incidents")["id"]

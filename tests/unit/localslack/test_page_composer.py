@@ -7,7 +7,7 @@ import hmac
 
 import httpx
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import ALICE, BOB, KEYED, PAGE, SITE, Call
 from .fakeapp import APP_URL, SECRET, FakeApp, reply
@@ -159,7 +159,7 @@ async def test_an_unreachable_app_is_a_banner(
 
 
 async def test_without_an_app_messages_still_post(ws: Workspace, call: Call, channel: str) -> None:
-    from bot.localslack import build_page
+    from bot.localslack.page import build_page
 
     transport = httpx.ASGITransport(app=build_page(ws, access=PAGE))
     async with httpx.AsyncClient(

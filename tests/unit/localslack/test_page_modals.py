@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import ALICE, BOB, TOKEN, Call
 from .fakeapp import FakeApp, reply

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from bot.localslack import Workspace, build_page
+from bot.localslack.page import build_page
+from bot.localslack.state import Workspace
 
 from .conftest import KEYED, PAGE, SITE
 from .htmlforms import forms

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import ALICE, BOB, Call
 from .htmlforms import forms

@@ -10,8 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.localslack import API_PREFIX, LocalSlackServer, Workspace
-from bot.localslack.server import build_standalone
+from bot.localslack.api import API_PREFIX
+from bot.localslack.server import LocalSlackServer, build_standalone
+from bot.localslack.state import Workspace
 
 from .conftest import KEYED, PAGE
 

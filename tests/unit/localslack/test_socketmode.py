@@ -14,7 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bot.localslack import API_PREFIX, LocalSlackServer, Workspace, build_api
+from bot.localslack.api import API_PREFIX, build_api
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from tests.polling import eventually
 
 from .conftest import APP_TOKEN, TOKEN

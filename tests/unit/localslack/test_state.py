@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 TOKEN = "xoxb-local-test"
 ALICE = "U0ALICE001"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import Call
 

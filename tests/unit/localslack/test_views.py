@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.localslack import Workspace
+from bot.localslack.state import Workspace
 
 from .conftest import Call
 

@@ -5,21 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.audit import service as audit
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
 from bot.deploy.ports import DeployError
-from bot.incidents import roles
+from bot.incidents import intake, roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
-from bot.incidents.oncall import Rotation
-from bot.incidents.ports import MessageRef, RunView
+from bot.incidents.ports import MessageRef
 from bot.metrics import Metrics
+from bot.oncall import Rotation
 from bot.playbooks import engine
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
+from bot.playbooks.ports import RunView
 from bot.playbooks.runs import RunStatus
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeProbe, FakeTarget, FakeTargets

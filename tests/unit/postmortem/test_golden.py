@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.budget.slo import Slo
 from bot.config import FirebreakConfig
 from bot.context import Context
-from bot.incidents import lifecycle, notes, roles
+from bot.incidents import intake, lifecycle, notes, roles
 from bot.incidents.models import Status
 from bot.playbooks import engine
 from bot.playbooks.engine import Runner

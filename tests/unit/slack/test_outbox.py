@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.context import utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.incidents.ports import ChatError
-from bot.localslack import LocalSlackServer, Workspace
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 from bot.slack.outbox import Outbox, OutboxMessage
 from bot.slack.outbox import worker as outbox_worker
 from bot.slack.outbox.models import SENDING, SENT

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.changes import service
-from bot.changes.flows import end_rollout
+from bot.incidents.deploys import end_rollout
 from bot.incidents.errors import Refused
 from bot.slack.deps import Deps
 from bot.slack.listeners.actions.clicks import number, on_click

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.budget.ledger import budget_of
 from bot.incidents import impact as impacts
 from bot.incidents.errors import Refused
+from bot.incidents.ledger import budget_of
 from bot.mrkdwn import escape
 from bot.slack.blocks.budget import budget_text
 from bot.slack.listeners.commands.base import Invocation, Subcommand

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from bot.changes.feed import what_changed
 from bot.drills import flows as drills
 from bot.drills.scenario import names
 from bot.incidents.cards import line_of
 from bot.incidents.errors import Refused
+from bot.incidents.what_changed import what_changed
 from bot.mrkdwn import channel_link, escape
 from bot.slack.blocks.changes import change_blocks
 from bot.slack.listeners.commands.base import Invocation, Subcommand

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt.async_app import AsyncApp
+
 from bot.incidents import notes, service
 from bot.incidents.errors import Refused
 from bot.incidents.ports import ChatError
@@ -99,3 +101,7 @@ def help_text() -> str:
     # Usages show placeholders like <text>: escaped, as in any mrkdwn.
     lines = [f"• `{escape(sub.usage)}` — {escape(sub.summary)}" for sub in SUBCOMMANDS.values()]
     return "*Firebreak* — `/incident` commands:\n" + "\n".join(lines)
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND)(incident_command)

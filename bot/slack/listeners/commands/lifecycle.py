@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.incidents import lifecycle
 from bot.incidents.errors import Refused
 from bot.incidents.models import Status
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 from bot.slack.blocks.messages import resolve_confirmation
 from bot.slack.listeners.commands.base import Invocation, Subcommand
 

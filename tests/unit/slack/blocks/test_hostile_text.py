@@ -19,21 +19,14 @@ import pytest
 
 import bot.slack.blocks
 from bot.budget.account import BudgetReport
-from bot.budget.ledger import ServiceBudget
 from bot.budget.slo import Slo
 from bot.config import FirebreakConfig, ServiceConfig
+from bot.incidents.ledger import ServiceBudget
 from bot.incidents.models import Incident, TimelineEntry
-from bot.incidents.ports import (
-    ChangeLine,
-    HandoffOffer,
-    IncidentCard,
-    Reminder,
-    RunView,
-    StatusUpdate,
-    StepLine,
-)
+from bot.incidents.ports import ChangeLine, HandoffOffer, IncidentCard, Reminder, StatusUpdate
 from bot.mrkdwn import escape, mention
 from bot.playbooks.models import Parameter, Playbook
+from bot.playbooks.ports import RunView, StepLine
 from bot.slack.blocks import (
     actions,
     announcement,

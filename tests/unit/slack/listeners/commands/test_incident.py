@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
 from bot.config import FirebreakConfig
 from bot.context import Context
+from bot.incidents import intake
 from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
 from bot.slack.deps import CONTEXT_KEY, Deps

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.alerts import intake
 from bot.alerts.sources import alertmanager
-from bot.budget.ledger import budget_of
 from bot.budget.slo import Slo
 from bot.config import FirebreakConfig
 from bot.context import Context
-from bot.incidents import changes
+from bot.incidents import intake
+from bot.incidents.ledger import budget_of
+from bot.incidents.sync import sync
 from bot.incidents.topic import topic_for
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock, FakeReminders
@@ -60,7 +60,7 @@ async def test_the_topic_counts_the_budget_down(
         timedelta(minutes=2),
     )
     clock.advance(minutes=4)
-    await changes.sync(ctx, await load_incident(ctx, incident.id))
+    await sync(ctx, await load_incident(ctx, incident.id))
     assert chat.topics[-1][1].endswith("budget spent, 57s over")
     # The pinned budget message: posted once, then the same message updated.
     refs = {ref for ref, _ in chat.budget_messages}
@@ -83,8 +83,8 @@ async def test_crossing_half_and_all_of_the_budget_is_announced_once(
     incident = await incident_with_channel(ctx)  # ~2m of 5m2s used: under half
     assert not [t for _, t in chat.said if "error budget" in t]
     clock.advance(minutes=1)  # ~3m: over half
-    await changes.sync(ctx, await load_incident(ctx, incident.id))
-    await changes.sync(ctx, await load_incident(ctx, incident.id))  # the next tick: nothing new
+    await sync(ctx, await load_incident(ctx, incident.id))
+    await sync(ctx, await load_incident(ctx, incident.id))  # the next tick: nothing new
     half = [(w, t) for w, t in chat.said if "error budget" in t]
     assert half == [
         (
@@ -99,7 +99,7 @@ async def test_crossing_half_and_all_of_the_budget_is_announced_once(
         ),
     ]
     clock.advance(minutes=3)  # over the whole budget
-    await changes.sync(ctx, await load_incident(ctx, incident.id))
+    await sync(ctx, await load_incident(ctx, incident.id))
     [(channel, playbook, text)] = chat.offered_playbooks
     assert (channel, playbook) == (incident.channel_id, "traffic-freeze")
     assert text.startswith(":rotating_light: search-ranker has spent its whole error budget")

@@ -3,6 +3,9 @@
 One open incident per alert group. Each alert occurrence (fingerprint, startsAt) is stored
 once; a repeated delivery changes nothing. Resolution is final for an occurrence: a late,
 out-of-order "firing" copy of a resolved occurrence is ignored (a new firing has a new startsAt).
+
+What the notification changed is announced as events once it is stored (bot.incidents.events):
+intake decides nothing about chat; the subscribers do.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from bot.alerts.models import AlertOccurrence
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
 from bot.context import Context
 from bot.db import locks
+from bot.events import Event
 from bot.incidents import service as incidents_service
 from bot.incidents import timeline
+from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished
 from bot.incidents.models import Incident
-from bot.incidents.severity import Severity
+from bot.severity import Severity
 
 RACE_RETRIES = 3
 
@@ -42,10 +47,32 @@ class IntakeResult:
     def changed(self) -> bool:
         return self.opened or self.firing > 0 or self.resolved > 0
 
+    def events(self) -> list[Event]:
+        """What happened, per incident the notification touched."""
+        happened: list[Event] = []
+        if self.opened and self.incident_id is not None:
+            happened.append(IncidentOpened(self.incident_id))
+        elif self.incident_id is not None and not self.changed and not self.chat_done:
+            happened.append(SetUpUnfinished(self.incident_id))
+        touched = set(self.all_resolved)
+        if self.changed and self.incident_id is not None and not self.opened:
+            touched.add(self.incident_id)
+        for incident_id in sorted(touched):
+            happened.append(AlertsChanged(incident_id, incident_id in self.all_resolved))
+        return happened
 
-async def receive(*, ctx: Context, batch: AlertBatch) -> IntakeResult:
+
+async def receive(*, ctx: Context[object], batch: AlertBatch) -> IntakeResult:
+    """Record the batch (see record), then announce what it changed."""
+    result = await record(ctx=ctx, batch=batch)
+    for event in result.events():
+        await ctx.events.publish(event)
+    return result
+
+
+async def record(*, ctx: Context[object], batch: AlertBatch) -> IntakeResult:
     """Record the batch in one transaction, retried when a unique constraint says a
-    concurrent transaction stored the same row first."""
+    concurrent transaction stored the same row first. Announces nothing."""
     repeat = await _repeat(ctx, batch)
     if repeat is not None:
         return repeat

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from bot.incidents.oncall import Rotation
+from bot.oncall import Rotation
 
 A, B, C = "U0AAA0001", "U0BBB0002", "U0CCC0003"
 

@@ -1,46 +1,25 @@
-"""Scenario tests: the whole app over HTTP, with the embedded Slack stand-in answering as Slack."""
+"""Scenario tests of the webhook receivers (bot/http/webhooks.py): the whole app over HTTP,
+with the embedded Slack stand-in answering as Slack."""
 
 from __future__ import annotations
 
 import hmac
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256
 from pathlib import Path
-from typing import cast
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
-from bot import web
-from bot.alerts import intake
 from bot.config import FirebreakConfig
-from bot.context import Context
-from bot.db.engine import make_engine, make_sessions
-from bot.db.migrate import head_revision
-from bot.playbooks.engine import Runner
-from bot.scheduler import ReminderScheduler
-from bot.slack.deps import Deps
-from bot.slack.outbox import Outbox
-from bot.tasks import Background
-from tests.fakes import FakeChat, FakeReminders
+from bot.incidents import intake
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
-from tests.scenario import (
-    SIGNING_SECRET,
-    WEBHOOK_TOKEN,
-    Bot,
-    clean_env,
-    on_slack,
-    running_bot,
-    settled,
-)
-from tests.servers import free_port, slack_headers
+from tests.scenario import WEBHOOK_TOKEN, Bot, clean_env, running_bot, settled
 
 
 @pytest.fixture
@@ -252,121 +231,6 @@ def test_odd_unicode_is_stored_exactly_or_refused_by_name(
         assert incident["title"].startswith(rtl)
 
 
-def test_api_errors_are_json(bot: Bot) -> None:
-    missing = bot.http.get("/api/incidents/INC-42")
-    assert missing.status_code == 404 and missing.json() == {
-        "error": "not_found",
-        "message": "no incident INC-42",
-    }
-    assert bot.http.get("/api/incidents/banana").status_code == 404
-    # Unicode digits are not an id, nor is a number beyond the id column's range.
-    for odd in ("INC-%C2%B2", "INC-99999999999", "a%2Fb", "INC-1/elsewhere"):
-        answer = bot.http.get(f"/api/incidents/{odd}")
-        assert answer.status_code == 404 and answer.json()["error"] == "not_found", odd
-    assert bot.http.get("/api/incidents?limit=0").status_code == 422
-    assert bot.http.get("/api/incidents?limit=x").json()["error"] == "invalid_request"
-
-
-def test_health_and_readiness(bot: Bot) -> None:
-    assert bot.http.get("/healthz").json() == {"status": "ok"}
-    ready = bot.http.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["database"] == "ok"
-    assert ready.json()["schema"] == head_revision()
-
-
-def test_not_ready_while_the_schema_is_behind_the_code(bot: Bot, tmp_path: Path) -> None:
-    head = head_revision()
-    with sqlite3.connect(tmp_path / "firebreak.db") as db:
-        db.execute("UPDATE alembic_version SET version_num = '0006'")
-    behind = bot.http.get("/readyz")
-    assert behind.status_code == 503
-    assert behind.json() == {
-        "status": "unavailable",
-        "reason": f"the database schema is at 0006, this Firebreak needs {head}: "
-        "run `firebreak migrate`",
-        "database": "ok",
-        "schema": ["0006"],
-        "schema_head": head,
-    }
-    with sqlite3.connect(tmp_path / "firebreak.db") as db:
-        db.execute("DROP TABLE alembic_version")
-    never = bot.http.get("/readyz")
-    assert never.status_code == 503 and never.json()["schema"] == []
-    assert never.json()["reason"].startswith("the database schema is at no schema")
-
-
-async def test_not_ready_while_the_database_is_unreachable() -> None:
-    # Nothing listens on a port just freed: every connection is refused.
-    engine = make_engine(f"postgresql+asyncpg://firebreak@127.0.0.1:{free_port()}/none")
-    deps = Deps(
-        ctx=Context(
-            sessions=make_sessions(engine),
-            config=FirebreakConfig(),
-            chat=FakeChat(),
-            reminders=FakeReminders(),
-        ),
-        background=Background(),
-        runner=cast(Runner, None),  # readiness never runs a playbook
-    )
-    api = FastAPI()
-    api.include_router(
-        web.health_router(
-            deps=deps,
-            # Never reached: readiness stops at the unreachable database.
-            outbox=cast(Outbox, None),
-            scheduler=cast(ReminderScheduler, None),
-            schema_head=head_revision(),
-        )
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api), base_url="http://bot"
-    ) as http:
-        answer = await http.get("/readyz")
-    await engine.dispose()
-    assert answer.status_code == 503
-    assert answer.json() == {
-        "status": "unavailable",
-        "reason": "the database is unreachable",
-        "database": "unreachable",
-    }
-
-
-def test_slash_commands_are_verified_and_answered(bot: Bot) -> None:
-    help_reply = bot.command("help")
-    assert help_reply.status_code == 200
-    assert "/incident declare [title]" in help_reply.json()["text"]
-
-    declared = bot.command("declare Checkout fraud scores all zero", user="U0CHO0003")
-    assert declared.status_code == 200
-    assert declared.json()["text"].startswith("INC-1 declared: Checkout fraud scores all zero")
-    incident = bot.announced("INC-1")
-    assert incident["channel_name"] == "inc-1-checkout-fraud-scores-all-zero"
-    assert incident["declared_by"] == "U0CHO0003"
-
-    listed = bot.command("list").json()
-    assert "*INC-1* Checkout fraud scores all zero" in listed["text"]
-
-
-def test_unsigned_or_stale_slack_requests_are_refused(bot: Bot) -> None:
-    assert bot.command("declare forged", secret="not-the-secret").status_code == 401
-    assert bot.command("declare replayed", timestamp=1_500_000_000).status_code == 401
-    # Slack's replay window is five minutes: six minutes old is too old.
-    stale = bot.command("declare stale", timestamp=int(time.time()) - 360)
-    assert stale.status_code == 401 and stale.json() == {"error": "invalid request"}
-    no_headers = bot.http.post(
-        "/slack/events",
-        content=b"command=%2Fincident&text=list",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert no_headers.status_code == 401
-    body = b"command=%2Fincident&text=declare+unsigned"
-    only_timestamp = slack_headers(SIGNING_SECRET, body)
-    del only_timestamp["X-Slack-Signature"]
-    assert bot.http.post("/slack/events", content=body, headers=only_timestamp).status_code == 401
-    assert bot.http.get("/api/incidents").json() == []
-    assert bot.workspace.calls_to("conversations.create") == []
-
-
 def test_grafana_signature_when_a_secret_is_set(
     tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -430,35 +294,6 @@ def test_slack_rate_limit_is_waited_out(bot: Bot) -> None:
     creates = bot.workspace.calls_to("conversations.create")
     assert [c.status for c in creates] == [429, 200]
     assert incident["channel_id"] is not None
-
-
-def test_page_shows_the_incident_channel(bot: Bot) -> None:
-    bot.webhook("alertmanager", am_notification())
-    incident = bot.announced("INC-1")
-    page = bot.http.get("/", params={"channel": incident["channel_id"]})
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "inc-1-rankerndcgdrop-on-search-ranker" in page.text
-    assert "RankerNDCGDrop on search-ranker" in page.text
-    state = bot.http.get("/state.json").json()
-    assert incident["channel_id"] in json.dumps(state)
-
-
-def test_a_configured_slack_api_gets_every_call(
-    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    clean_env(monkeypatch)
-    users = ("U0ANA0001", "U0BEN0002")
-    with on_slack(tmp_path, config, token="xoxb-elsewhere-1", users=users) as bot:
-        workspace = bot.workspace
-        assert bot.runtime.workspace is None  # no embedded stand-in when a token is set
-        assert bot.http.get("/").status_code == 404
-        assert bot.command("help").status_code == 200
-        bot.webhook("alertmanager", am_notification())
-        bot.announced("INC-1")
-        methods = [call.method for call in workspace.calls]
-        assert methods[0] == "auth.test"  # Bolt checks its token against the same API
-        assert {"conversations.create", "conversations.invite", "chat.postMessage"} <= set(methods)
-        assert {call.token for call in workspace.calls} == {"xoxb-elsewhere-1"}
 
 
 def test_database_outage_is_a_503_alertmanager_retries(

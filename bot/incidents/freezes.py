@@ -10,7 +10,13 @@ from bot.incidents.models import Incident
 
 
 async def freeze_started(
-    ctx: Context, *, service_name: str, reason: str, by: str, source: str, incident: Incident
+    ctx: Context[object],
+    *,
+    service_name: str,
+    reason: str,
+    by: str,
+    source: str,
+    incident: Incident,
 ) -> None:
     """Recorded for the deploy gate. A drill rehearses a freeze without freezing anything."""
     if incident.drill:
@@ -36,7 +42,9 @@ async def freeze_started(
         )
 
 
-async def freeze_lifted(ctx: Context, *, service_name: str, by: str, incident: Incident) -> None:
+async def freeze_lifted(
+    ctx: Context[object], *, service_name: str, by: str, incident: Incident
+) -> None:
     if incident.drill:
         return
     now = ctx.clock()

@@ -25,7 +25,7 @@ class ServiceBudget:
 
 
 async def budget_of(
-    ctx: Context,
+    ctx: Context[object],
     *,
     service: str | None,
     incident_id: int | None = None,

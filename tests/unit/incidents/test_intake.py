@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.alerts import intake
 from bot.alerts.models import AlertOccurrence
 from bot.alerts.sources import alertmanager
 from bot.context import Context
-from bot.incidents import flows, service
+from bot.incidents import flows, intake, service
 from bot.incidents.models import Incident, Status, TimelineEntry
 from tests.domain import load_incident
 from tests.fakes import FakeClock

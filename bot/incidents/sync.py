@@ -1,0 +1,59 @@
+"""Chat and reminders follow the incident's state: after every change, and on the budget clock's
+tick, the reminders are planned again and the channel's topic, pinned budget and announcement are
+brought up to date."""
+
+from __future__ import annotations
+
+from bot.incidents import reminders, service
+from bot.incidents.budget_policy import announce_thresholds
+from bot.incidents.cards import card_for
+from bot.incidents.ledger import ServiceBudget, budget_of
+from bot.incidents.models import Incident
+from bot.incidents.ports import IncidentContext, MessageRef
+from bot.incidents.reading import load
+from bot.incidents.topic import topic_for
+
+
+async def sync(ctx: IncidentContext, incident: Incident) -> None:
+    """Reminders, channel topic and the announcement follow the incident's state.
+
+    Changes may finish in any order; each sync reads the incident afresh, one at a time, so
+    the last one leaves the channel showing the newest state. A ChatError here leaves the
+    change saved; callers tell the responder Slack refused.
+    """
+    async with ctx.locks(("sync", incident.id)):
+        incident = await load(ctx, incident_id=incident.id)
+        await reminders.plan(ctx, incident)
+        if incident.channel_id is None:
+            return  # open_in_chat sets them up when the channel exists
+        budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
+        if budget is not None and incident.is_open:
+            await _show_budget(ctx, incident, budget)
+            if not incident.drill:  # a drill consumes nothing; the policy is not its to invoke
+                await announce_thresholds(ctx, incident, budget)
+        topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
+        if topic != incident.channel_topic:
+            await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
+            async with ctx.sessions.begin() as session:
+                stored = await service.get(session=session, incident_id=incident.id)
+                if stored is not None:
+                    stored.channel_topic = topic
+        if incident.announcement_ts:
+            await ctx.chat.refresh_announcement(
+                message=MessageRef(incident.channel_id, incident.announcement_ts),
+                card=await card_for(ctx, incident),
+            )
+
+
+async def _show_budget(ctx: IncidentContext, incident: Incident, budget: ServiceBudget) -> None:
+    """The pinned budget message of the channel, posted once and then updated in place."""
+    assert incident.channel_id is not None
+    known = MessageRef(incident.channel_id, incident.budget_ts) if incident.budget_ts else None
+    shown = await ctx.chat.show_budget(
+        channel=incident.channel_id, ref=incident.ref, budget=budget, message=known
+    )
+    if known is None:
+        async with ctx.sessions.begin() as session:
+            stored = await service.get(session=session, incident_id=incident.id)
+            if stored is not None:
+                stored.budget_ts = shown.ts

@@ -1,0 +1,3 @@
+"""tests/unit/http/test_webhooks.py on PostgreSQL."""
+
+from tests.unit.http.test_webhooks import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/unit/incidents/test_intake.py on PostgreSQL."""
+
+from tests.unit.incidents.test_intake import *  # noqa: F403

@@ -25,9 +25,9 @@ async def start(
 ) -> Incident:
     scenario = load(folder, name)
     now = ctx.clock()
-    result = await intake.receive(
-        ctx=ctx, batch=scenario.batch(now=now, nonce=secrets.token_hex(4))
-    )
+    # Recorded, not announced: the drill stages its world first and then sets up its channel
+    # itself, so the person who started it is invited and its card shows the staged changes.
+    result = await intake.record(ctx=ctx, batch=scenario.batch(now=now, nonce=secrets.token_hex(4)))
     if result.incident_id is None or not result.opened:
         raise Refused(
             f"The scenario {escape(repr(name))} has no firing alert to open a drill with."

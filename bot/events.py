@@ -44,9 +44,6 @@ class Bus:
     def subscribe(self, kind: type[E], handler: Handler[E]) -> None:
         self._handlers.setdefault(kind, []).append(handler)
 
-    def handlers(self, kind: type[Event]) -> list[Handler[Any]]:
-        return list(self._handlers.get(kind, ()))
-
     async def publish(self, event: Event) -> None:
         for handler in self._handlers.get(type(event), ()):
             try:

@@ -1,4 +1,5 @@
-"""The deployment-target port: what a playbook step may ask of a service's deployment system.
+"""The deployment ports: the target (what a playbook step may ask of a service's deployment
+system), the targets by service, and the plain-HTTP probe for templated requests and waits.
 
 Every change is prepared first, as the exact HTTP requests it will make, and executed second.
 A dry run shows the prepared requests and stops; a real run executes them. Preparing may read

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -28,6 +29,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import followups
+from bot.alerts.sources.receiver import Receiver
+from bot.alerts.sources.registry import receivers
+from bot.alerts.sources.templated import SourceError
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
 from bot.db.engine import make_engine, make_sessions
@@ -106,6 +110,21 @@ def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
 
 class StartupError(Exception):
     """The bot cannot start with these settings; the message says what to change."""
+
+
+def _receivers(
+    settings: Settings, config: FirebreakConfig, clock: Callable[[], datetime]
+) -> dict[str, Receiver]:
+    try:
+        return receivers(
+            config=config,
+            clock=clock,
+            environ=os.environ,  # config sources name the variables holding their secrets
+            grafana_secret=reveal(settings.grafana_secret),
+            pagerduty_secret=reveal(settings.pagerduty_secret),
+        )
+    except SourceError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 def build_app(
@@ -248,16 +267,17 @@ def build_app(
             signed=SignedRequests(signing_secret),
         )
     )
+    receivers_here = _receivers(settings, config, clock)
     api.include_router(
         webhook_router(
             deps=deps,
             checks=WebhookChecks(
-                token=reveal(settings.webhook_token),
-                grafana_secret=reveal(settings.grafana_secret),
-                max_alerts=settings.max_alerts,
+                token=reveal(settings.webhook_token), max_alerts=settings.max_alerts
             ),
             metrics=metrics,
             max_body=settings.max_body_bytes,
+            receivers=receivers_here,
+            outbound=outbound,
         )
     )
     api.include_router(api_router(deps=deps, access=access))
@@ -288,7 +308,8 @@ def build_app(
         api.mount(API_PREFIX, build_api(workspace))
         samples = SampleAlerts(
             config,
-            webhook_url=f"{self_url.rstrip('/')}/webhooks/alertmanager",
+            webhooks_url=f"{self_url.rstrip('/')}/webhooks",
+            receivers=receivers_here,
             token=reveal(settings.webhook_token),
             client=outbound,
             clock=clock,

@@ -331,8 +331,9 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
     print(
         f"playbooks in {settings.playbooks_dir}: {', '.join(sorted(library.playbooks)) or '(none)'}"
     )
+    print(f"sources: {', '.join(sorted(config.sources)) or '(none)'}")
     failed = False
-    for problem in library.problems:
+    for problem in [*library.problems, *_source_problems(config)]:
         print(f"firebreak: {problem}", file=sys.stderr)
         failed = True
     if not settings.embedded_slack and not reveal(settings.slack_signing_secret):
@@ -342,6 +343,33 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
         return 2
     print("ok")
     return 0
+
+
+def _source_problems(config: FirebreakConfig) -> list[str]:
+    """Each config source built as `serve` would build it, and its sample read: what would
+    fail at start-up, or answer the sender 422, is said now."""
+    import os
+
+    from bot.alerts.sources.errors import Unreadable
+    from bot.alerts.sources.templated import SourceError, make_receiver
+    from bot.context import utcnow
+
+    problems: list[str] = []
+    for name, spec in sorted(config.sources.items()):
+        try:
+            receiver = make_receiver(name, spec, clock=utcnow, environ=os.environ)
+        except SourceError as exc:
+            problems.append(str(exc))
+            continue
+        if receiver.sample is None:
+            continue
+        try:
+            receiver.parse(receiver.sample)
+        except Unreadable as exc:
+            problems.append(
+                f"sources.{name}.sample: {exc.field}: {exc.reason} (expression {exc.expression!r})"
+            )
+    return problems
 
 
 def _loopback(host: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = Field(None, alias="FIREBREAK_WEBHOOK_TOKEN")
     # Grafana's HMAC signature of each notification (X-Grafana-Alerting-Signature); optional.
     grafana_secret: SecretStr | None = Field(None, alias="FIREBREAK_GRAFANA_SECRET")
+    # PagerDuty's v3 webhook signature (X-PagerDuty-Signature: v1=<hex>); optional.
+    pagerduty_secret: SecretStr | None = Field(None, alias="FIREBREAK_PAGERDUTY_SECRET")
     config_path: Path | None = Field(None, alias="FIREBREAK_CONFIG")
     playbooks_dir: Path = Field(Path("playbooks"), alias="FIREBREAK_PLAYBOOKS")
     max_body_bytes: int = Field(1_048_576, alias="FIREBREAK_MAX_BODY_BYTES", gt=0)
@@ -146,6 +149,9 @@ class AlertsConfig(BaseModel):
     # Label value (lower-cased) → severity; merged over the defaults below.
     severity_map: dict[str, Severity] = Field(default_factory=dict)
     default_severity: Severity = Severity.SEV4
+    # A sender's name for a service (a PagerDuty service, an Opsgenie tag, a label value) →
+    # the service of this file it is; names not listed are taken as they are.
+    service_map: dict[str, str] = Field(default_factory=dict)
 
     def severity_for(self, value: str | None) -> Severity:
         if value is None:
@@ -159,7 +165,64 @@ DEFAULT_SEVERITY_MAP: dict[str, Severity] = {
     "high": Severity.SEV2,
     "error": Severity.SEV2,
     "warning": Severity.SEV3,
+    # Opsgenie's and PagerDuty's priorities.
+    "p1": Severity.SEV1,
+    "p2": Severity.SEV2,
+    "p3": Severity.SEV3,
+    "p4": Severity.SEV4,
+    "p5": Severity.SEV4,
 }
+
+
+class PagerDutyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Which field of a PagerDuty incident names the service (then read through
+    # alerts.service_map): a dotted path such as service.summary, service.id, title.
+    service_field: str = Field("service.summary", min_length=1)
+
+
+class OpsgenieConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # An alert's tag "<service_tag>:<name>" names the service, else its details[<service_tag>],
+    # else its entity (then read through alerts.service_map).
+    service_tag: str = Field("service", min_length=1)
+
+
+class SignatureSpec(BaseModel):
+    """Senders that cannot send a bearer token sign their bodies instead (Sentry): the hex
+    HMAC-SHA256 of the raw body in `header`, keyed by the secret in environment variable
+    `secret_env` (secrets never live in this file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    header: str = Field(min_length=1, max_length=100)
+    secret_env: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SourceSpec(BaseModel):
+    """A receiver at POST /webhooks/<name>: each field a sandboxed Jinja2 expression over the
+    parsed JSON body (`payload`), rendered to a string (bot.alerts.sources.templated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group_key: str = Field(min_length=1, description="one open incident per value")
+    title: str = Field(min_length=1)
+    status: str = Field("firing", description="firing, resolved, or ignore")
+    alert_key: str | None = Field(None, description="one alert within the group")
+    service: str | None = None
+    severity: str | None = None
+    description: str | None = None
+    link: str | None = None
+    started_at: str | None = Field(None, description="RFC 3339 or epoch s/ms; else received")
+    labels: dict[str, str] = Field(default_factory=dict)
+    signature: SignatureSpec | None = None  # asked instead of the webhook's bearer token
+    # Amazon SNS: fetch a subscription's SubscribeURL when asked (else it is only logged).
+    confirm_subscription: bool = False
+    # A body this sender posts: what `firebreak check` reads the expressions against, and
+    # what the local page's "Fire test alert" menu sends.
+    sample: dict[str, Any] | None = None
 
 
 class RemindersConfig(BaseModel):
@@ -260,6 +323,11 @@ class ChangesConfig(BaseModel):
     shown: int = Field(8, ge=1, le=20)  # changes listed in an announcement
 
 
+# Paths under /webhooks/ that Firebreak's own receivers answer: no config source may take one.
+BUILT_IN_SOURCES = ("alertmanager", "grafana", "generic", "pagerduty", "opsgenie", "changes")
+SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # a path segment, and fits alerts.source
+
+
 class FirebreakConfig(BaseModel):
     """The team's firebreak.yaml: services, their owners, and where incidents are broadcast."""
 
@@ -276,6 +344,10 @@ class FirebreakConfig(BaseModel):
     postmortem: PostmortemConfig = Field(default_factory=PostmortemConfig)
     changes: ChangesConfig = Field(default_factory=ChangesConfig)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    pagerduty: PagerDutyConfig = Field(default_factory=PagerDutyConfig)
+    opsgenie: OpsgenieConfig = Field(default_factory=OpsgenieConfig)
+    # Config-defined alert sources, by the name in their path (/webhooks/<name>).
+    sources: dict[str, SourceSpec] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_dependencies(self) -> FirebreakConfig:
@@ -285,6 +357,17 @@ class FirebreakConfig(BaseModel):
                 raise ValueError(
                     f"services.{name}.depends_on: {', '.join(unknown)} is not another service "
                     "of this file"
+                )
+        for name in self.sources:
+            if name in BUILT_IN_SOURCES:
+                raise ValueError(
+                    f"sources.{name}: /webhooks/{name} is a built-in receiver; "
+                    "give this source another name"
+                )
+            if not re.match(SOURCE_NAME, name):
+                raise ValueError(
+                    f"sources.{name}: a source name is 1 to 40 of a-z, 0-9, '-' and '_', "
+                    "starting with a letter or digit (it is a URL path segment)"
                 )
         return self
 

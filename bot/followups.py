@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.changes.events import ChangeRecorded
 from bot.events import Bus
 from bot.incidents import deploys, flows
-from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished
+from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
 from bot.incidents.ports import IncidentContext
 from bot.logs import incident_logs
 from bot.refs import format_ref
@@ -26,9 +26,14 @@ class _FollowUp:
 
     changed: bool  # alerts new or resolved; else only the set-up is owed
     all_resolved: bool = False
+    said: tuple[str, ...] = ()  # what alert sources said, for the channel, in order
 
     def merge(self, later: _FollowUp) -> _FollowUp:
-        return _FollowUp(self.changed or later.changed, self.all_resolved or later.all_resolved)
+        return _FollowUp(
+            self.changed or later.changed,
+            self.all_resolved or later.all_resolved,
+            self.said + later.said,
+        )
 
     async def run(self, ctx: IncidentContext, incident_id: int) -> None:
         if self.changed:
@@ -37,6 +42,10 @@ class _FollowUp:
             )
         else:
             await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+        # After the set-up, in the same turn: a note that comes with the opening notification
+        # is said in the channel it opens, not lost before the channel exists.
+        for text in self.said:
+            await flows.source_noted(ctx=ctx, incident_id=incident_id, text=text)
 
 
 def subscribe(bus: Bus, *, ctx: IncidentContext, background: Background) -> None:
@@ -59,10 +68,14 @@ def subscribe(bus: Bus, *, ctx: IncidentContext, background: Background) -> None
     async def changed(event: AlertsChanged) -> None:
         follow_up(event.incident_id, _FollowUp(changed=True, all_resolved=event.all_resolved))
 
+    async def source_noted(event: SourceNoted) -> None:
+        follow_up(event.incident_id, _FollowUp(changed=False, said=(event.text,)))
+
     async def change_recorded(event: ChangeRecorded) -> None:
         background.spawn(deploys.change_recorded(ctx, event), name=f"change-{event.change_id}")
 
     bus.subscribe(IncidentOpened, opened)
     bus.subscribe(SetUpUnfinished, opened)
     bus.subscribe(AlertsChanged, changed)
+    bus.subscribe(SourceNoted, source_noted)
     bus.subscribe(ChangeRecorded, change_recorded)

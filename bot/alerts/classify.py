@@ -10,7 +10,11 @@ SERVICE_MAX = 200
 
 
 def alert_severity(alert: Alert, batch: AlertBatch, rules: AlertsConfig) -> Severity:
-    value = alert.labels.get(rules.severity_label) or batch.common_labels.get(rules.severity_label)
+    value = (
+        batch.severity
+        or alert.labels.get(rules.severity_label)
+        or batch.common_labels.get(rules.severity_label)
+    )
     return rules.severity_for(value)
 
 
@@ -21,10 +25,18 @@ def group_severity(batch: AlertBatch, rules: AlertsConfig) -> Severity:
 
 
 def group_service(batch: AlertBatch, rules: AlertsConfig) -> str | None:
+    """The service the sender names (read through alerts.service_map), else the label's."""
     label = rules.service_label
-    values = [batch.common_labels.get(label), *(a.labels.get(label) for a in batch.alerts)]
+    values = [
+        batch.service,
+        batch.common_labels.get(label),
+        *(a.labels.get(label) for a in batch.alerts),
+    ]
+    named = next((v for v in values if v), None)
+    if named is None:
+        return None
     # A label may hold anything; a service name is what fits the column (longer matches nothing).
-    return next((v[:SERVICE_MAX] for v in values if v), None)
+    return rules.service_map.get(named, named)[:SERVICE_MAX]
 
 
 def group_title(batch: AlertBatch) -> str:

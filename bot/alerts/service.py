@@ -16,17 +16,18 @@ OccurrenceKey = tuple[str, datetime]
 
 
 async def statuses(
-    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey]
+    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey], keyed: bool = False
 ) -> dict[OccurrenceKey, str]:
     """The stored status of each known occurrence: three columns, no objects (the repeat check
-    of every notification in a storm)."""
+    of every notification in a storm). `keyed`: see `find`."""
     wanted = set(keys)
     if not wanted:
         return {}
     query = _statuses_query()
     fingerprints = sorted({fp for fp, _ in wanted})
     rows = (await session.execute(query, {"source": source, "fingerprints": fingerprints})).all()
-    return {(fp, at): status for fp, at, status in rows if (fp, at) in wanted}
+    stored = {(fp, at): status for fp, at, status in rows}
+    return {key: stored[found] for key, found in _matched(wanted, stored, keyed).items()}
 
 
 @cache
@@ -41,9 +42,12 @@ def _statuses_query() -> Select[Any]:
 
 
 async def find(
-    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey]
+    *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey], keyed: bool = False
 ) -> dict[OccurrenceKey, AlertOccurrence]:
-    wanted = list(dict.fromkeys(keys))
+    """The stored occurrence of each key. `keyed`: a key whose start is not stored means the
+    occurrence of its fingerprint that is still firing, if any (senders that name alerts by
+    key alone give a different start from one notification to the next)."""
+    wanted = set(keys)
     if not wanted:
         return {}
     fingerprints = {fp for fp, _ in wanted}
@@ -51,5 +55,21 @@ async def find(
         AlertOccurrence.source == source, AlertOccurrence.fingerprint.in_(fingerprints)
     )
     rows = (await session.scalars(query)).all()
-    found = {(row.fingerprint, row.starts_at): row for row in rows}
-    return {key: found[key] for key in wanted if key in found}
+    stored = {(row.fingerprint, row.starts_at): row for row in rows}
+    statuses = {key: row.status for key, row in stored.items()}
+    return {key: stored[found] for key, found in _matched(wanted, statuses, keyed).items()}
+
+
+def _matched(
+    wanted: set[OccurrenceKey], stored: dict[OccurrenceKey, str], keyed: bool
+) -> dict[OccurrenceKey, OccurrenceKey]:
+    """Each wanted key that is stored → the stored key it means."""
+    matched = {key: key for key in wanted if key in stored}
+    if keyed:
+        firing: dict[str, OccurrenceKey] = {}
+        for fp, at in sorted(k for k, status in stored.items() if status == "firing"):
+            firing[fp] = (fp, at)  # the latest start wins, should there be two
+        for key in wanted - matched.keys():
+            if key[0] in firing:
+                matched[key] = firing[key[0]]
+    return matched

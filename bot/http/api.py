@@ -89,7 +89,7 @@ def api_router(*, deps: Deps, access: ApiAccess) -> APIRouter:
             rows = await service.list_with_alert_counts(
                 session=session, open_only=status == "open", limit=limit
             )
-        return [IncidentSummary.of(incident, count) for incident, count in rows]
+        return [IncidentSummary.of(incident, n.total, n.firing) for incident, n in rows]
 
     @router.get("/incidents/{ref}", response_model=IncidentPage)
     async def get_incident(

@@ -4,6 +4,8 @@ Shared by the routers: each failure is a `Problem` (401, 413, 415, 400) naming w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 from typing import Any
@@ -16,14 +18,21 @@ from bot.validation import unstorable_text
 MAX_JSON_DEPTH = 32
 
 
-def authenticate(request: Request, token: str | None, *, realm: str = "firebreak-webhooks") -> None:
+def authenticate(
+    request: Request, token: str | None, *, realm: str = "firebreak-webhooks", basic: bool = False
+) -> None:
+    """`Authorization: Bearer <token>`; with `basic`, also HTTP basic auth whose password is
+    the token (any user name): senders that can only put credentials in the URL (Amazon SNS)."""
     if not token:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    presented = given.strip()
+    if basic and scheme.lower() == "basic":
+        presented = _basic_password(presented)
+    elif scheme.lower() != "bearer":
+        presented = ""
     # compare_digest: the time taken must not reveal how much of the token matched.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
+    if not presented or not hmac.compare_digest(presented.encode(), token.encode()):
         raise Problem(
             401,
             "unauthorized",
@@ -32,12 +41,22 @@ def authenticate(request: Request, token: str | None, *, realm: str = "firebreak
         )
 
 
-async def read_json_body(request: Request, max_body: int) -> bytes:
-    """The raw body, once its content type and size are acceptable (signatures cover raw bytes)."""
+def _basic_password(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]
+
+
+async def read_json_body(request: Request, max_body: int, *, text: bool = False) -> bytes:
+    """The raw body, once its content type and size are acceptable (signatures cover raw bytes).
+    `text`: JSON may also come as text/plain (Amazon SNS sends it so)."""
     content_type = (
         request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     )
-    if content_type != "application/json" and not content_type.endswith("+json"):
+    json_type = content_type == "application/json" or content_type.endswith("+json")
+    if not json_type and not (text and content_type == "text/plain"):
         raise Problem(
             415,
             "unsupported_media_type",

@@ -6,25 +6,29 @@ chat follow-ups run in the background (bot.followups)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from bot.alerts.sources import grafana
-from bot.alerts.sources.registry import PARSERS
+from bot.alerts.schemas import AlertBatch, Ignored, Notification, SourceNote, SubscriptionRequest
+from bot.alerts.sources.errors import BadSignature, Unreadable
+from bot.alerts.sources.receiver import Receiver
 from bot.changes import flows as change_flows
 from bot.changes.schemas import ChangeEvent, ChangeOut
 from bot.http.bodies import authenticate, parse_json, read_json_body
 from bot.http.errors import Problem
 from bot.incidents import intake
 from bot.metrics import Metrics
+from bot.refs import format_ref
 from bot.slack.deps import Deps
 from bot.validation import describe
 
@@ -33,20 +37,31 @@ from bot.validation import describe
 # with bench.storm, 8 at a time brought announcements from ~10 s to ~3 s behind their alert
 # for ~10% fewer notifications a second (docs/benchmarks.md).
 INTAKE_AT_ONCE = 8
+SUBSCRIBE_TIMEOUT_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WebhookChecks:
-    """What a webhook must prove: the bearer token, and Grafana's HMAC signature (when set)."""
+    """What a webhook must prove: the bearer token (unless its sender signs instead)."""
 
     token: str | None = field(default=None, repr=False)
-    grafana_secret: str | None = field(default=None, repr=False)
     max_alerts: int = 1000  # alerts one notification may carry (413 above)
 
 
 def webhook_router(
-    *, deps: Deps, metrics: Metrics, checks: WebhookChecks, max_body: int
+    *,
+    deps: Deps,
+    metrics: Metrics,
+    checks: WebhookChecks,
+    max_body: int,
+    receivers: Mapping[str, Receiver],
+    outbound: httpx.AsyncClient,
 ) -> APIRouter:
+    """Who may call: senders with the webhook bearer token (FIREBREAK_WEBHOOK_TOKEN, also as
+    the basic-auth password), or, for a config source with a `signature`, a body signed with
+    its secret; a receiver with a secret (Grafana, PagerDuty) also checks its signature."""
     router = APIRouter()
     intake_turns = asyncio.Semaphore(INTAKE_AT_ONCE)
 
@@ -67,46 +82,96 @@ def webhook_router(
 
     @router.post("/webhooks/{source}")
     async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
-        parse = PARSERS.get(source)
+        receiver = receivers.get(source)
         # Only known sources become label values: a scanner must not mint new series.
-        with _measured(metrics, source if parse else "unknown"):
-            if parse is None:
+        with _measured(metrics, source if receiver else "unknown"):
+            if receiver is None:
                 raise Problem(
                     404,
                     "unknown_source",
-                    f"no webhook receiver for {source!r}; use one of: {', '.join(sorted(PARSERS))}",
+                    f"no webhook receiver for {source!r}; "
+                    f"use one of: {', '.join(sorted(receivers))}",
                 )
-            authenticate(request, checks.token)
-            raw = await read_json_body(request, max_body)
-            if source == grafana.SOURCE and checks.grafana_secret:
+            if receiver.bearer:
+                authenticate(request, checks.token, basic=True)
+            raw = await read_json_body(request, max_body, text=receiver.text_bodies)
+            if receiver.verify is not None:
                 try:
-                    grafana.check_signature(
-                        request.headers, raw, checks.grafana_secret, now=time.time()
-                    )
-                except grafana.BadSignature as exc:
+                    receiver.verify(request.headers, raw, time.time())
+                except BadSignature as exc:
                     raise Problem(401, "bad_signature", str(exc)) from exc
             body = parse_json(raw)
             # Counted before validating: 7,000 alerts are refused without building 7,000 models.
             listed = body.get("alerts") if isinstance(body, dict) else None
             _bounded(len(listed) if isinstance(listed, list) else 0, checks.max_alerts)
-            try:
-                batch = parse(body)
-            except ValidationError as exc:
-                raise Problem(
-                    422, "invalid_notification", f"not a valid {source} notification", describe(exc)
-                ) from exc
-            _bounded(len(batch.alerts), checks.max_alerts)
-            async with intake_turns:
-                result = await intake.receive(ctx=deps.ctx, batch=batch)
-            return {
-                "incident": f"INC-{result.incident_id}" if result.incident_id else None,
-                "opened": result.opened,
-                "firing": result.firing,
-                "resolved": result.resolved,
-                "ignored": result.ignored,
-            }
+            notification = _parsed(receiver, source, body)
+            match notification:
+                case AlertBatch():
+                    _bounded(len(notification.alerts), checks.max_alerts)
+                    async with intake_turns:
+                        result = await intake.receive(ctx=deps.ctx, batch=notification)
+                    return _answer(
+                        result.incident_id,
+                        opened=result.opened,
+                        firing=result.firing,
+                        resolved=result.resolved,
+                        ignored=result.ignored,
+                    )
+                case SourceNote():
+                    noted = await intake.note(ctx=deps.ctx, note=notification)
+                    return _answer(noted.incident_id, noted=noted.added)
+                case Ignored():
+                    return _answer(None, reason=notification.reason)
+                case SubscriptionRequest():
+                    return await _subscription(notification, receiver, outbound)
 
     return router
+
+
+def _parsed(receiver: Receiver, source: str, body: Any) -> Notification:
+    try:
+        return receiver.parse(body)
+    except ValidationError as exc:
+        raise Problem(
+            422, "invalid_notification", f"not a valid {source} notification", describe(exc)
+        ) from exc
+    except Unreadable as exc:
+        raise Problem(
+            422,
+            "invalid_notification",
+            f"sources.{source}.{exc.field}: {exc.reason} (expression {exc.expression!r})",
+            [{"field": exc.field, "message": exc.reason, "expression": exc.expression}],
+        ) from exc
+
+
+def _answer(incident_id: int | None, **outcome: Any) -> dict[str, Any]:
+    """One answer shape for every sender: the incident (if any) and what changed."""
+    base: dict[str, Any] = {"opened": False, "firing": 0, "resolved": 0, "ignored": 0}
+    return {"incident": format_ref(incident_id) if incident_id else None, **base, **outcome}
+
+
+async def _subscription(
+    request: SubscriptionRequest, receiver: Receiver, outbound: httpx.AsyncClient
+) -> dict[str, Any]:
+    """Amazon SNS's handshake: a person confirms by opening the URL logged here, unless the
+    source says to confirm at once (anyone who can post here could subscribe it to a topic)."""
+    log.warning(
+        "Amazon SNS asks %s to confirm a subscription to %s: open %s to confirm it",
+        request.source,
+        request.topic,
+        request.subscribe_url,
+    )
+    if not receiver.confirm_subscription:
+        return _answer(None, subscription="logged", topic=request.topic)
+    try:
+        response = await outbound.get(request.subscribe_url, timeout=SUBSCRIBE_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise Problem(
+            502, "subscription_failed", f"confirming the subscription failed: {exc!r}"
+        ) from exc
+    log.info("confirmed the SNS subscription of %s to %s", request.source, request.topic)
+    return _answer(None, subscription="confirmed", topic=request.topic)
 
 
 def _bounded(alerts: int, most: int) -> None:

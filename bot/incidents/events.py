@@ -34,3 +34,12 @@ class SetUpUnfinished(Event):
 class IncidentResolved(Event):
     incident_id: int
     drill: bool = False
+
+
+@dataclass(frozen=True)
+class SourceNoted(Event):
+    """An alert source said something about the incident (acknowledged, a note…): on the
+    timeline now; `text` is plain text."""
+
+    incident_id: int
+    text: str

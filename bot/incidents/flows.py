@@ -17,6 +17,7 @@ from bot.incidents.reading import load
 from bot.incidents.sync import sync
 from bot.incidents.unit_of_work import tell
 from bot.logs import incident_logs
+from bot.mrkdwn import escape
 from bot.people import mention
 from bot.severity import Severity
 
@@ -128,6 +129,13 @@ async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved
                 ":white_check_mark: All alerts of this incident have resolved. "
                 "It stays open until its commander resolves it.",
             )
+
+
+async def source_noted(*, ctx: IncidentContext, incident_id: int, text: str) -> None:
+    """Say in the channel what an alert source said (PagerDuty's acknowledgement, a note…)."""
+    with incident_logs(incident_id):
+        incident = await load(ctx, incident_id=incident_id)
+        await tell(ctx, incident, f":memo: {escape(text)}")
 
 
 async def _firing(ctx: IncidentContext, incident_id: int) -> int:

@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.alerts import classify
 from bot.alerts import service as alerts_service
 from bot.alerts.models import AlertOccurrence
-from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
+from bot.alerts.schemas import Alert, AlertBatch, AlertStatus, SourceNote
 from bot.context import Context
 from bot.db import locks
 from bot.events import Event
 from bot.incidents import service as incidents_service
 from bot.incidents import timeline
-from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished
+from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
 from bot.incidents.models import Incident
 from bot.severity import Severity
 
 RACE_RETRIES = 3
+NOTE_MAX = 4_000  # characters of a sender's note kept on the timeline
 
 
 @dataclass
@@ -42,6 +43,7 @@ class IntakeResult:
     all_resolved: set[int] = field(default_factory=set)  # incidents whose last alert resolved
     # The incident's channel exists and it was announced everywhere: a repeat needs no chat work.
     chat_done: bool = False
+    said: list[str] = field(default_factory=list)  # new timeline lines the channel should see
 
     @property
     def changed(self) -> bool:
@@ -59,6 +61,8 @@ class IntakeResult:
             touched.add(self.incident_id)
         for incident_id in sorted(touched):
             happened.append(AlertsChanged(incident_id, incident_id in self.all_resolved))
+        if self.incident_id is not None:
+            happened += [SourceNoted(self.incident_id, text) for text in self.said]
         return happened
 
 
@@ -89,6 +93,46 @@ async def record(*, ctx: Context[object], batch: AlertBatch) -> IntakeResult:
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class NoteResult:
+    incident_id: int | None  # the group's open incident; None: no incident took the note
+    added: bool  # False for a repeat of an event already on the timeline
+
+
+async def note(*, ctx: Context[object], note: SourceNote) -> NoteResult:
+    """Put what a sender says about an alert group (acknowledged, a note…) on the timeline of
+    the group's open incident, once per sender's event id, then announce it."""
+    text = note.text[:NOTE_MAX]
+    incident_id: int | None = None
+    try:
+        async with ctx.sessions.begin() as session:
+            incident = await incidents_service.get_open_by_group(
+                session=session, source=note.source, group_key=note.group_key
+            )
+            if incident is None:
+                return NoteResult(incident_id=None, added=False)
+            incident_id, now = incident.id, ctx.clock()
+            entry = await timeline.record(
+                session=session,
+                incident_id=incident.id,
+                kind=note.kind,
+                text=text,
+                actor=note.source,
+                at=note.at,
+                link=note.link,
+                now=now,
+                dedup_key=f"{note.source}:{note.event_id}"[:200],
+            )
+            if entry is None:
+                return NoteResult(incident_id=incident_id, added=False)
+            incident.updated_at = now
+    except IntegrityError:
+        # A concurrent copy of the same event recorded it first (the unique dedup key).
+        return NoteResult(incident_id=incident_id, added=False)
+    await ctx.events.publish(SourceNoted(incident_id, text))
+    return NoteResult(incident_id=incident_id, added=True)
+
+
 async def _repeat(ctx: Context, batch: AlertBatch) -> IntakeResult | None:
     """The answer to a notification that would change nothing, from a read alone; None when
     it may change something (then `_record` decides, under the write lock).
@@ -97,9 +141,13 @@ async def _repeat(ctx: Context, batch: AlertBatch) -> IntakeResult | None:
     storm is repeats: every alert already stored with this status, the incident already as
     severe. Recording such a batch would write nothing, so it need not wait for writers.
     """
+    if batch.truncated_alerts:
+        return None  # the count left out may be new: `_record` notes it
     keys = [(a.fingerprint, a.starts_at) for a in batch.alerts]
     async with ctx.reading() as session:
-        known = await alerts_service.statuses(session=session, source=batch.source, keys=keys)
+        known = await alerts_service.statuses(
+            session=session, source=batch.source, keys=keys, keyed=batch.keyed
+        )
         if any(
             known.get(key) == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
             for key, alert in zip(keys, batch.alerts, strict=True)
@@ -144,6 +192,7 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
         session=session,
         source=batch.source,
         keys=[(a.fingerprint, a.starts_at) for a in batch.alerts],
+        keyed=batch.keyed,
     )
     incident = await incidents_service.get_open_by_group(
         session=session, source=batch.source, group_key=batch.group_key
@@ -185,6 +234,8 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
 
     if incident is not None and not result.opened:
         await _escalate(session, incident, classify.group_severity(batch, rules), now)
+    if incident is not None and batch.truncated_alerts:
+        await _note_truncated(session, incident, batch, now, result)
     for incident_id, (before, after) in touched.items():
         if before > 0 and after == 0:
             result.all_resolved.add(incident_id)
@@ -313,6 +364,34 @@ async def _escalate(
             actor=incident.source,
             now=now,
         )
+
+
+async def _note_truncated(
+    session: AsyncSession,
+    incident: Incident,
+    batch: AlertBatch,
+    now: datetime,
+    result: IntakeResult,
+) -> None:
+    """Alertmanager's max_alerts left alerts out of the notification: they are in no list here,
+    so the incident says how many (once per count)."""
+    left_out = batch.truncated_alerts
+    text = (
+        f"{batch.source} left {left_out} alert{'s' if left_out != 1 else ''} of this group out "
+        "of its notification (its max_alerts): they are not listed here"
+    )
+    entry = await timeline.record(
+        session=session,
+        incident_id=incident.id,
+        kind="alerts.truncated",
+        text=text,
+        actor=batch.source,
+        now=now,
+        data={"truncated_alerts": left_out},
+        dedup_key=f"truncated:{left_out}",
+    )
+    if entry is not None:
+        result.said.append(text)
 
 
 async def _counts(

@@ -25,11 +25,12 @@ class IncidentSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
-    alerts: int
+    alerts: int  # alert occurrences ever recorded
+    alerts_firing: int  # of them, still firing
     drill: bool = False  # a rehearsal
 
     @classmethod
-    def of(cls, incident: Incident, alerts: int) -> IncidentSummary:
+    def of(cls, incident: Incident, alerts: int, firing: int) -> IncidentSummary:
         return cls(
             id=incident.ref,
             number=incident.id,
@@ -46,6 +47,7 @@ class IncidentSummary(BaseModel):
             updated_at=incident.updated_at,
             resolved_at=incident.resolved_at,
             alerts=alerts,
+            alerts_firing=firing,
             drill=incident.drill,
         )
 
@@ -89,7 +91,8 @@ class IncidentDetail(IncidentSummary):
 
     @classmethod
     def full(cls, incident: Incident) -> IncidentDetail:
-        base = IncidentSummary.of(incident, len(incident.alerts)).model_dump()
+        firing = sum(a.status == "firing" for a in incident.alerts)
+        base = IncidentSummary.of(incident, len(incident.alerts), firing).model_dump()
         return cls(
             **base,
             summary=incident.summary,

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -69,23 +69,35 @@ def _open_group_query() -> Select[Any]:
     )
 
 
+@dataclass(frozen=True)
+class AlertCounts:
+    total: int  # occurrences ever recorded
+    firing: int  # of them, still firing
+
+
 async def list_with_alert_counts(
     *, session: AsyncSession, open_only: bool = False, limit: int = 100
-) -> list[tuple[Incident, int]]:
+) -> list[tuple[Incident, AlertCounts]]:
+    firing = case((AlertOccurrence.status == "firing", 1), else_=0)
     counts = (
-        select(AlertOccurrence.incident_id, func.count().label("n"))
+        select(
+            AlertOccurrence.incident_id,
+            func.count().label("n"),
+            func.sum(firing).label("firing"),
+        )
         .group_by(AlertOccurrence.incident_id)
         .subquery()
     )
     query = (
-        select(Incident, func.coalesce(counts.c.n, 0))
+        select(Incident, func.coalesce(counts.c.n, 0), func.coalesce(counts.c.firing, 0))
         .outerjoin(counts, counts.c.incident_id == Incident.id)
         .order_by(Incident.id.desc())
         .limit(limit)
     )
     if open_only:
         query = query.where(Incident.status != Status.RESOLVED)
-    return [(incident, int(n)) for incident, n in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    return [(incident, AlertCounts(int(n), int(on))) for incident, n, on in rows]
 
 
 async def firing_count(*, session: AsyncSession, incident_id: int) -> int:

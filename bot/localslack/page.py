@@ -57,7 +57,15 @@ class SampleAlerts(Protocol):
 
     def services(self) -> list[str]: ...
 
-    async def fire(self, *, service: str, resolved: bool) -> tuple[bool, str]:
+    def sources(self) -> list[str]:
+        """The senders it can imitate for any service (the first is the default)."""
+        ...
+
+    def samples(self) -> list[str]:
+        """Config sources whose own sample body it can send."""
+        ...
+
+    async def fire(self, *, service: str, resolved: bool, source: str) -> tuple[bool, str]:
         """(whether the app took it, what to tell the person)."""
         ...
 
@@ -137,6 +145,8 @@ def build_page(
             messages=pageview.threaded(views),
             pinned=[m for m in views if m["pinned"]],
             alert_services=alerts.services() if alerts else [],
+            alert_sources=alerts.sources() if alerts else [],
+            alert_samples=alerts.samples() if alerts else [],
             fmt=fmt,
             me=me,
             people=pageview.people(list(users.values())),
@@ -206,11 +216,15 @@ def build_page(
         me, service = person(request), form.get("service", "")
         if alerts is None or me is None:
             return _back(request, form.get("channel"))
-        if service not in alerts.services():
+        source = form.get("source") or (alerts.sources() or [""])[0]
+        sample = source in alerts.samples()
+        if not sample and source not in alerts.sources():
+            notes.notice(me["id"], f"No source {source!r} to fire a test alert from.")
+        elif not sample and service not in alerts.services():
             notes.notice(me["id"], f"No service {service!r} to fire a test alert for.")
         else:
             resolved = form.get("status") == "resolved"
-            ok, told = await alerts.fire(service=service, resolved=resolved)
+            ok, told = await alerts.fire(service=service, resolved=resolved, source=source)
             notes.notice(me["id"], told, ok=ok)
             if ok and not resolved:
                 return _back(request, None)  # the newest channel: the incident's, once opened

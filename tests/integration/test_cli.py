@@ -151,6 +151,28 @@ def test_check_catches_a_broken_playbook_precisely(tmp_path: Path) -> None:
     )
 
 
+def test_check_reads_each_source_sample(tmp_path: Path) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n"
+        "  good:\n"
+        '    group_key: "{{ payload.id }}"\n'
+        '    title: "{{ payload.name }}"\n'
+        "    sample: {id: a1, name: Drift on ranker}\n"
+        "  misread:\n"
+        '    group_key: "{{ payload.alert.id }}"\n'
+        '    title: "{{ payload.name }}"\n'
+        "    sample: {id: a1, name: Drift on ranker}\n"
+    )
+    result = run(["check"], tmp_path, FIREBREAK_CONFIG=str(tmp_path / "sources.yaml"))
+    assert result.returncode == 2
+    assert "sources: good, misread" in result.stdout
+    [problem] = result.stderr.splitlines()
+    assert problem == (
+        "firebreak: sources.misread.sample: group_key: 'dict object' has no attribute 'alert' "
+        "(expression '{{ payload.alert.id }}')"
+    )
+
+
 async def test_postmortem_and_report_from_the_command_line(
     ctx: Context, clock: FakeClock, db_url: str, tmp_path: Path
 ) -> None:

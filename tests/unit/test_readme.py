@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
+from bot.alerts.schemas import AlertBatch
+from bot.alerts.sources.templated import make_receiver
+from bot.config import load_config
 from bot.slack.listeners.commands.incident import SUBCOMMANDS
+from tests.fakes import FakeClock
 from tests.paths import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -48,3 +54,20 @@ def test_make_targets_it_names_exist() -> None:
     makefile = (ROOT / "Makefile").read_text()
     named = set(re.findall(r"`make ([a-z-]+)`", README)) | {"run", "test", "demo"}
     assert [t for t in sorted(named) if not re.search(rf"^{t}:", makefile, re.M)] == []
+
+
+def test_its_config_snippets_load_and_its_sources_read_their_samples(tmp_path: Path) -> None:
+    """Every ```yaml block that is a firebreak.yaml fragment (not Alertmanager's config or a CI
+    step) loads, and a source it shows reads its own sample."""
+    blocks = re.findall(r"```yaml\n(.*?)```", README, re.S)
+    fragments = [b for b in blocks if isinstance(yaml.safe_load(b), dict) and "receivers" not in b]
+    assert any(b.startswith("sources:") for b in fragments)
+    for n, block in enumerate(fragments):
+        path = tmp_path / f"block{n}.yaml"
+        path.write_text(block, encoding="utf-8")
+        config = load_config(path)
+        for name, spec in config.sources.items():
+            assert spec.sample is not None, name
+            receiver = make_receiver(name, spec, clock=FakeClock(), environ={})
+            batch = receiver.parse(spec.sample)
+            assert isinstance(batch, AlertBatch) and batch.service == "search-ranker"

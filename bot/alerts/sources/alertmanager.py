@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.alerts.schemas import AlertBatch
-from bot.alerts.sources.common import WireGroup
+from bot.alerts.sources.common import WireGroup, fingerprint
 
 SOURCE = "alertmanager"
 
@@ -71,12 +70,6 @@ def notification(
             }
         ],
     }
-
-
-def fingerprint(labels: dict[str, str]) -> str:
-    """Stable per label set, as Alertmanager's (16 hex digits); not its exact hash."""
-    text = "\xff".join(f"{k}\xff{v}" for k, v in sorted(labels.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -12,6 +12,22 @@ from bot.alerts.schemas import Alert, AlertStatus
 # Alertmanager zeroes endsAt of firing alerts: "0001-01-01T00:00:00Z".
 _ZERO_YEAR = 1
 
+# 64-bit FNV-1a, and the byte between label names and values, of prometheus/common's
+# model.LabelSet.Fingerprint (model/signature.go, model/fnv.go).
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_SEPARATOR = b"\xff"
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """The fingerprint Alertmanager gives an alert with these labels: FNV-1a over the labels
+    sorted by name, each name and value followed by 0xff, as 16 hex digits."""
+    digest = _FNV_OFFSET
+    for name in sorted(labels):
+        for byte in name.encode() + _SEPARATOR + labels[name].encode() + _SEPARATOR:
+            digest = ((digest ^ byte) * _FNV_PRIME) & 0xFFFF_FFFF_FFFF_FFFF
+    return f"{digest:016x}"
+
 
 class WireAlert(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -22,7 +38,8 @@ class WireAlert(BaseModel):
     startsAt: datetime
     endsAt: datetime | None = None
     generatorURL: str | None = None
-    fingerprint: str = Field(min_length=1, max_length=128)
+    # Alertmanager before 0.19 sends none: then derived from the labels, as Alertmanager does.
+    fingerprint: str | None = Field(None, min_length=1, max_length=128)
 
     @field_validator("startsAt", "endsAt")
     @classmethod
@@ -38,7 +55,7 @@ class WireAlert(BaseModel):
         if ends is not None and ends.year == _ZERO_YEAR:
             ends = None
         return Alert(
-            fingerprint=self.fingerprint,
+            fingerprint=self.fingerprint or fingerprint(self.labels),
             status=AlertStatus(self.status),
             labels=dict(self.labels),
             annotations=dict(self.annotations),

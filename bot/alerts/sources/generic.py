@@ -3,22 +3,26 @@
 Body: {"dedup_key": "...", "title": "...", "status": "firing"|"resolved", "service": "...",
 "severity": "critical", "description": "...", "source_url": "...", "runbook_url": "...",
 "labels": {...}, "started_at": RFC 3339}. One dedup_key is one alert group and one alert.
+Fields it does not know are ignored (senders add their own); without started_at the alert is
+taken as starting when received, and its repeats are the same alert while it fires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
+from bot.alerts.sources.errors import Unreadable
 
 SOURCE = "generic"
 
 
 class GenericAlert(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     dedup_key: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=300)
@@ -29,7 +33,9 @@ class GenericAlert(BaseModel):
     source_url: str | None = Field(None, max_length=2_000)
     runbook_url: str | None = Field(None, max_length=2_000)
     labels: dict[str, str] = Field(default_factory=dict)
-    started_at: datetime = Field(description="when the problem started; one occurrence per value")
+    started_at: datetime | None = Field(
+        None, description="when the problem started (default: when received)"
+    )
     ended_at: datetime | None = None
 
     @field_validator("started_at", "ended_at")
@@ -40,8 +46,14 @@ class GenericAlert(BaseModel):
         return value.astimezone(UTC) if value else None
 
 
-def parse(body: Any) -> AlertBatch:
+def parse(body: Any, *, received: Callable[[], datetime] | None = None) -> AlertBatch:
+    """Raises pydantic.ValidationError naming the field at fault; without `received` (a
+    replayed drill), started_at is required."""
     note = GenericAlert.model_validate(body)
+    if note.started_at is None and received is None:
+        raise Unreadable(field="started_at", expression="started_at", reason="Field required")
+    starts_at = note.started_at or (received() if received else None)
+    assert starts_at is not None
     labels = {"alertname": note.title, **note.labels}
     if note.service:
         labels.setdefault("service", note.service)
@@ -61,7 +73,7 @@ def parse(body: Any) -> AlertBatch:
         status=AlertStatus(note.status),
         labels=labels,
         annotations=annotations,
-        starts_at=note.started_at,
+        starts_at=starts_at,
         ends_at=note.ended_at if note.status == "resolved" else None,
         generator_url=note.source_url,
     )
@@ -73,4 +85,5 @@ def parse(body: Any) -> AlertBatch:
         common_annotations=annotations,
         external_url=note.source_url,
         title=note.title,
+        keyed=note.started_at is None,
     )

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from bot.alerts.schemas import AlertBatch
 from bot.alerts.sources.common import WireGroup
+from bot.alerts.sources.errors import BadSignature
 
 SOURCE = "grafana"
 
@@ -41,10 +42,6 @@ def parse(body: Any) -> AlertBatch:
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 TIMESTAMP_HEADER = "X-Grafana-Alerting-Signature-Timestamp"
 REPLAY_WINDOW_S = 300
-
-
-class BadSignature(Exception):
-    """The notification is not signed with the configured secret; the message says how."""
 
 
 def check_signature(headers: Mapping[str, str], raw: bytes, secret: str, *, now: float) -> None:

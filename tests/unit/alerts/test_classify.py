@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.alerts import classify
@@ -65,3 +67,23 @@ def test_title_from_summary_or_alert_names() -> None:
     assert classify.group_title(alertmanager.parse(body)) == "RankerNDCGDrop (+1 more)"
     body["commonAnnotations"] = {"summary": "Ranker quality dropped"}
     assert classify.group_title(alertmanager.parse(body)) == "Ranker quality dropped"
+
+
+def test_a_sender_naming_the_service_outright_goes_through_the_service_map() -> None:
+    rules = AlertsConfig(service_map={"API Service": "search-ranker"})
+    batch = alertmanager.parse(am_notification(am_alert(service="checkout-fraud")))
+    assert classify.group_service(batch, rules) == "checkout-fraud"  # labels, unmapped
+    named = replace(batch, service="API Service")
+    assert classify.group_service(named, rules) == "search-ranker"  # over the labels, mapped
+    assert classify.group_service(replace(batch, service="other"), rules) == "other"
+
+
+@pytest.mark.parametrize(
+    ("priority", "severity"),
+    [("P1", Severity.SEV1), ("p2", Severity.SEV2), ("P3", Severity.SEV3), ("P5", Severity.SEV4)],
+)
+def test_a_senders_priority_maps_to_severity_over_the_labels(
+    priority: str, severity: Severity
+) -> None:
+    batch = alertmanager.parse(am_notification(am_alert(severity="warning")))
+    assert classify.group_severity(replace(batch, severity=priority), AlertsConfig()) is severity

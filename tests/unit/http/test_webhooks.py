@@ -73,6 +73,7 @@ def test_alertmanager_alert_opens_an_incident_channel(bot: Bot) -> None:
             "updated_at": listed[0]["updated_at"],
             "resolved_at": None,
             "alerts": 1,
+            "alerts_firing": 1,
             "drill": False,
         }
     ]
@@ -176,11 +177,11 @@ def test_bad_bodies_get_a_4xx_that_names_the_problem(bot: Bot) -> None:
     assert form.status_code == 415
 
     body = am_notification()
-    del body["alerts"][0]["fingerprint"]
+    del body["alerts"][0]["startsAt"]
     invalid = bot.webhook("alertmanager", body)
     assert invalid.status_code == 422
     assert invalid.json()["detail"] == [
-        {"field": "alerts[0].fingerprint", "message": "Field required"}
+        {"field": "alerts[0].startsAt", "message": "Field required"}
     ]
 
     wrong_version = bot.webhook("alertmanager", am_notification(version="5"))
@@ -198,7 +199,7 @@ def test_bad_bodies_get_a_4xx_that_names_the_problem(bot: Bot) -> None:
     too_big = bot.webhook("alertmanager", big)
     assert too_big.status_code == 413 and too_big.json()["error"] == "body_too_large"
 
-    unknown = bot.webhook("pagerduty", am_notification())
+    unknown = bot.webhook("nagios", am_notification())
     assert unknown.status_code == 404 and "alertmanager" in unknown.json()["message"]
 
     assert bot.http.get("/api/incidents").json() == []

@@ -23,12 +23,20 @@ class FakeSampleAlerts:
         "Sent ModelQualityDrop firing on search-ranker: INC-1 opened.",
     )
     fired: list[tuple[str, bool]] = field(default_factory=list)
+    sources_fired: list[str] = field(default_factory=list)
 
     def services(self) -> list[str]:
         return ["checkout-fraud", "search-ranker"]
 
-    async def fire(self, *, service: str, resolved: bool) -> tuple[bool, str]:
+    def sources(self) -> list[str]:
+        return ["alertmanager", "pagerduty"]
+
+    def samples(self) -> list[str]:
+        return ["datadog"]
+
+    async def fire(self, *, service: str, resolved: bool, source: str) -> tuple[bool, str]:
         self.fired.append((service, resolved))
+        self.sources_fired.append(source)
         return self.answer
 
 
@@ -53,11 +61,17 @@ async def test_one_form_per_service_that_fires_and_resolves(
     html = (await page.get("/", params={"channel": channel})).text
 
     menu = [f for f in forms(html) if f.action == f"{SITE}/fire-alert"]
-    assert [f.fields["service"] for f in menu] == ["checkout-fraud", "search-ranker"]
-    assert all(f.buttons == ["Fire", "Resolve"] for f in menu)
+    assert [f.fields.get("service") for f in menu] == ["checkout-fraud", "search-ranker", None]
+    assert all(f.buttons == ["Fire", "Resolve"] for f in menu[:2])
+    assert menu[1].selects["source"] == [
+        ("alertmanager", "alertmanager"),
+        ("pagerduty", "pagerduty"),
+    ]
+    assert menu[1].fields["source"] == "alertmanager"  # selected first
 
     fired = await page.post(menu[1].action, data={**menu[1].fields, "status": "firing"})
     assert samples.fired == [("search-ranker", False)]
+    assert samples.sources_fired == ["alertmanager"]
     # Firing shows the newest channel (the incident's, once it opens), with the news.
     assert str(fired.url) == f"{SITE}/"
     assert '<div class="banner ok" role="status">✓ Sent ModelQualityDrop firing' in fired.text
@@ -67,6 +81,21 @@ async def test_one_form_per_service_that_fires_and_resolves(
     assert samples.fired[-1] == ("search-ranker", True)
     assert str(resolved.url) == f"{SITE}/?channel={channel}"
     assert '<div class="banner" role="alert">⚠ The webhook answered 401' in resolved.text
+
+
+async def test_each_sender_and_each_config_sample_can_be_fired(
+    page: httpx.AsyncClient, samples: FakeSampleAlerts, ws: Workspace
+) -> None:
+    html = (await page.get("/")).text
+    *services, datadog = [f for f in forms(html) if f.action == f"{SITE}/fire-alert"]
+    await page.post(services[0].action, data={**services[0].fields, "source": "pagerduty"})
+    assert samples.fired == [("checkout-fraud", False)]
+    assert datadog.fields["source"] == "datadog" and datadog.buttons == ["Fire"]
+    await page.post(datadog.action, data={**datadog.fields, "status": "firing"})
+    assert samples.sources_fired == ["pagerduty", "datadog"]
+    shown = await page.post("/fire-alert", data={"service": "search-ranker", "source": "x<y"})
+    assert "No source &#39;x&lt;y&#39; to fire a test alert from." in shown.text
+    assert len(samples.fired) == 2
 
 
 async def test_an_unknown_service_is_refused_without_firing(

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.alerts.schemas import AlertStatus
-from bot.alerts.sources import alertmanager
+from bot.alerts.sources import alertmanager, common
 from bot.validation import describe
 from tests.payloads import am_alert, am_notification
 
@@ -44,7 +44,7 @@ def test_unknown_fields_of_newer_versions_are_accepted() -> None:
         (lambda b: b.update(version="3"), "version"),
         (lambda b: b.pop("groupKey"), "groupKey"),
         (lambda b: b.update(alerts=[]), "alerts"),
-        (lambda b: b["alerts"][0].pop("fingerprint"), "alerts[0].fingerprint"),
+        (lambda b: b["alerts"][0].update(fingerprint=""), "alerts[0].fingerprint"),
         (lambda b: b["alerts"][0].update(startsAt="yesterday"), "alerts[0].startsAt"),
         (lambda b: b["alerts"][0].update(startsAt="2026-11-27T03:00:00"), "alerts[0].startsAt"),
         (lambda b: b["alerts"][0].update(status="pending"), "alerts[0].status"),
@@ -92,5 +92,30 @@ def test_a_built_notification_parses_back() -> None:
     # The same labels, the same alert: the resolve closes what the firing opened.
     assert first.alerts[0].fingerprint == last.alerts[0].fingerprint
     assert len(first.alerts[0].fingerprint) == 16
-    other = alertmanager.fingerprint({**labels, "severity": "warning"})
+    other = common.fingerprint({**labels, "severity": "warning"})
     assert other != first.alerts[0].fingerprint
+
+
+def test_the_fingerprint_is_alertmanagers_own() -> None:
+    # prometheus/common model/signature_test.go's vectors for LabelSet.Fingerprint.
+    assert int(common.fingerprint({}), 16) == 14695981039346656037
+    labels = {"name": "garland, briggs", "fear": "love is not enough"}
+    assert int(common.fingerprint(labels), 16) == 5799056148416392346
+
+
+def test_an_alertmanager_older_than_0_19_sends_no_fingerprint_and_one_is_derived() -> None:
+    body = am_notification(am_alert(), am_alert(alertname="RankerLatencyHigh"))
+    for alert in body["alerts"]:
+        alert.pop("fingerprint")
+    body.pop("truncatedAlerts")  # before 0.21 there is no such field either
+    body["unknown_future_field"] = {"anything": 1}
+    batch = alertmanager.parse(body)
+    first, second = batch.alerts
+    assert first.fingerprint == common.fingerprint(body["alerts"][0]["labels"])
+    assert first.fingerprint != second.fingerprint
+    assert batch.truncated_alerts == 0
+
+
+def test_truncated_alerts_are_accepted_and_counted() -> None:
+    batch = alertmanager.parse({**am_notification(am_alert()), "truncatedAlerts": 12})
+    assert batch.truncated_alerts == 12

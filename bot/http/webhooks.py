@@ -155,8 +155,9 @@ async def _subscription(
 ) -> dict[str, Any]:
     """Amazon SNS's handshake: a person confirms by opening the URL logged here, unless the
     source says to confirm at once (anyone who can post here could subscribe it to a topic)."""
+    # %r: the topic and URL come from the body, so they are shown quoted, on one line.
     log.warning(
-        "Amazon SNS asks %s to confirm a subscription to %s: open %s to confirm it",
+        "Amazon SNS asks %s to confirm a subscription to %r: open %r to confirm it",
         request.source,
         request.topic,
         request.subscribe_url,
@@ -170,7 +171,7 @@ async def _subscription(
         raise Problem(
             502, "subscription_failed", f"confirming the subscription failed: {exc!r}"
         ) from exc
-    log.info("confirmed the SNS subscription of %s to %s", request.source, request.topic)
+    log.info("confirmed the SNS subscription of %s to %r", request.source, request.topic)
     return _answer(None, subscription="confirmed", topic=request.topic)
 
 

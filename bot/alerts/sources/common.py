@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bot.alerts.schemas import Alert, AlertStatus
+
+
+def _aware(value: datetime) -> datetime:
+    # A time without a zone could be any of 24 instants: refuse it rather than guess.
+    if value.tzinfo is None:
+        raise ValueError("time must carry a zone (RFC 3339, e.g. 2026-11-27T03:00:00Z)")
+    return value.astimezone(UTC)
+
+
+# A sender's time, in UTC; one without a zone is refused (every source's wire models use it).
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
 
 # Alertmanager zeroes endsAt of firing alerts: "0001-01-01T00:00:00Z".
 _ZERO_YEAR = 1
@@ -35,20 +46,11 @@ class WireAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: AwareTime
+    endsAt: AwareTime | None = None
     generatorURL: str | None = None
     # Alertmanager before 0.19 sends none: then derived from the labels, as Alertmanager does.
     fingerprint: str | None = Field(None, min_length=1, max_length=128)
-
-    @field_validator("startsAt", "endsAt")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("time must carry a zone (RFC 3339, e.g. 2026-11-27T03:00:00Z)")
-        return value.astimezone(UTC)
 
     def normalise(self) -> Alert:
         ends = self.endsAt

@@ -10,12 +10,13 @@ taken as starting when received, and its repeats are the same alert while it fir
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
+from bot.alerts.sources.common import AwareTime
 from bot.alerts.sources.errors import Unreadable
 
 SOURCE = "generic"
@@ -33,17 +34,10 @@ class GenericAlert(BaseModel):
     source_url: str | None = Field(None, max_length=2_000)
     runbook_url: str | None = Field(None, max_length=2_000)
     labels: dict[str, str] = Field(default_factory=dict)
-    started_at: datetime | None = Field(
+    started_at: AwareTime | None = Field(
         None, description="when the problem started (default: when received)"
     )
-    ended_at: datetime | None = None
-
-    @field_validator("started_at", "ended_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("time must carry a zone (RFC 3339, e.g. 2026-11-27T03:00:00Z)")
-        return value.astimezone(UTC) if value else None
+    ended_at: AwareTime | None = None
 
 
 def parse(body: Any, *, received: Callable[[], datetime] | None = None) -> AlertBatch:

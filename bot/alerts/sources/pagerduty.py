@@ -14,9 +14,9 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.alerts.schemas import (
     Alert,
@@ -26,6 +26,7 @@ from bot.alerts.schemas import (
     Notification,
     SourceNote,
 )
+from bot.alerts.sources.common import AwareTime
 from bot.alerts.sources.errors import BadSignature
 from bot.config import PagerDutyConfig
 
@@ -42,16 +43,6 @@ NOTE_KINDS = {
     REASSIGNED: "pagerduty.reassigned",
     ANNOTATED: "pagerduty.annotated",
 }
-
-
-def _aware(value: datetime) -> datetime:
-    # A time without a zone could be any of 24 instants: refuse it rather than guess.
-    if value.tzinfo is None:
-        raise ValueError("time must carry a zone (ISO 8601, e.g. 2026-11-27T03:00:00Z)")
-    return value.astimezone(UTC)
-
-
-AwareTime = Annotated[datetime, AfterValidator(_aware)]
 
 
 class _Wire(BaseModel):

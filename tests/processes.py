@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 from bot.demo.processes import child
+from tests.scenario import ENV
 
 
 def require_binary(name: str, package: str) -> str:
@@ -24,3 +28,16 @@ process = child
 
 def firebreak_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot", *args]
+
+
+def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`firebreak <args>` to its end, in `cwd`, with the test's settings cleared and `env` set."""
+    clean = {k: v for k, v in os.environ.items() if k not in ENV}
+    return subprocess.run(
+        firebreak_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**clean, **env},
+    )

@@ -1,4 +1,4 @@
-"""The `firebreak` command: serve, migrate, check, postmortem, report, localslack, demo."""
+"""The `firebreak` command: serve, migrate, check, postmortem, report, audit, localslack, demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import gc
 import ipaddress
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,14 +21,108 @@ from bot.validation import describe
 log = logging.getLogger("firebreak")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="firebreak", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+Firebreak, the incident-response Slack bot. Every command but demo reads its
+settings from the environment (below) and the team's firebreak.yaml
+(FIREBREAK_CONFIG); a wrong setting stops it with exit code 2 and a message
+naming the file, the place and the reason."""
 
-    serve = commands.add_parser("serve", help="run the bot (HTTP on 127.0.0.1:8080 by default)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+ENVIRONMENT = """\
+environment:
+  FIREBREAK_CONFIG         path to firebreak.yaml (default: none, built-in defaults)
+  FIREBREAK_DATABASE_URL   SQLAlchemy URL of the store (default: sqlite:///firebreak.db);
+                           postgresql://... works too
+  FIREBREAK_PLAYBOOKS      folder of playbook YAML files (default: playbooks)
+  FIREBREAK_LOG_FORMAT     text or json log lines (default: text)
+  SLACK_BOT_TOKEN          the Slack app's bot token; unset: the built-in Slack stand-in
+  SLACK_SIGNING_SECRET     verifies Slack's requests; needed with SLACK_BOT_TOKEN
+  SLACK_APP_TOKEN          app-level token, for serve --socket-mode
+  FIREBREAK_SLACK_API_URL  base URL of the Slack Web API (default: https://slack.com/api/)
+  FIREBREAK_WEBHOOK_TOKEN  bearer token the webhooks ask for
+serve reads more (FIREBREAK_API_TOKEN, FIREBREAK_DRILLS, ...): see the README's table."""
+
+CHECK_EPILOG = """\
+exit codes:
+  0  everything checked is fine ("ok" is the last line printed)
+  2  a problem was found: each is printed to stderr as
+     "firebreak: FILE: PLACE: REASON", e.g.
+     "firebreak: playbooks/rollback.yaml: steps[2].with.text: steps['rollbak'] names
+     no step of this playbook; ..."
+
+environment:
+  FIREBREAK_CONFIG         firebreak.yaml to check (default: none, built-in defaults)
+  FIREBREAK_PLAYBOOKS      the playbooks folder checked when no PATH is given
+                           (default: playbooks)
+  SLACK_BOT_TOKEN          with it, SLACK_SIGNING_SECRET must be set too
+  SLACK_SIGNING_SECRET     verifies Slack's requests
+  FIREBREAK_SLACK_API_URL  the Slack Web API the bot would call
+  and the variables a source's signature.secret_env names."""
+
+STORE_EPILOG = """\
+environment:
+  FIREBREAK_DATABASE_URL   the store to read (default: sqlite:///firebreak.db); a SQLite
+                           file is brought up to the current schema first, quietly
+  FIREBREAK_CONFIG         firebreak.yaml (default: none, built-in defaults)"""
+
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `firebreak` command line: its commands, their options and help."""
+    text = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="firebreak",
+        description=DESCRIPTION,
+        epilog=ENVIRONMENT + "\n\nfirebreak COMMAND --help describes a command and its options.",
+        formatter_class=text,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    # Every command but serve (its own, below) and demo (its own servers and logging).
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="how much to log to stderr (default: info); debug also shows Alembic's "
+        "migration steps",
+    )
+
+    def command(
+        name: str, summary: str, description: str, *, epilog: str | None = None, logs: bool = True
+    ) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(description, width=80),
+            epilog=epilog,
+            formatter_class=text,
+            parents=[logging_options] if logs else [],
+        )
+
+    serve = command(
+        "serve",
+        "run the bot (HTTP on 127.0.0.1:8080 by default)",
+        "Run the bot: Slack's events and commands, the alert webhooks, the JSON API and "
+        "/metrics over HTTP. A SQLite store is brought up to the current schema at start; "
+        "PostgreSQL must be migrated first (firebreak migrate). Exit code 2 when the settings "
+        "are refused, 3 when the port cannot be taken.",
+        epilog=ENVIRONMENT,
+        logs=False,
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1); a non-loopback address needs "
+        "SLACK_BOT_TOKEN, and FIREBREAK_WEBHOOK_TOKEN unless --insecure-webhooks",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="how much the bot and uvicorn log (default: info)",
+    )
     serve.add_argument(
         "--insecure-webhooks",
         action="store_true",
@@ -39,35 +134,93 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="receive Slack's requests over a WebSocket (needs SLACK_APP_TOKEN); no public URL",
     )
 
-    commands.add_parser("migrate", help="create or upgrade the database schema")
-    commands.add_parser("check", help="validate firebreak.yaml and the environment")
-
-    postmortem = commands.add_parser(
-        "postmortem", help="write an incident's postmortem draft (as /incident postmortem)"
+    command(
+        "migrate",
+        "create or upgrade the database schema",
+        "Create the database schema, or upgrade it to the one this Firebreak needs, and print "
+        "one line saying which. Run it before serve on PostgreSQL.",
+        epilog="environment:\n  FIREBREAK_DATABASE_URL   the store to migrate "
+        "(default: sqlite:///firebreak.db)",
     )
-    postmortem.add_argument("incident", help="INC-7, or 7")
-    postmortem.add_argument("--stdout", action="store_true", help="print it instead of writing")
 
-    report = commands.add_parser(
-        "report", help="incidents per service, budget and times (Markdown)"
+    check = command(
+        "check",
+        "validate firebreak.yaml, the playbooks and the environment",
+        "Validate firebreak.yaml, the playbooks, each alert source (against its sample) and "
+        "the Slack settings, without starting anything. A playbook is checked for its schema, "
+        "its templates' syntax and what they refer to: steps['name'] or steps.name must be a "
+        "step that runs before the one using it, params.name a declared parameter, "
+        "incident.name a field of the incident.",
+        epilog=CHECK_EPILOG,
     )
-    report.add_argument("--since", default="30d", help="how far back, e.g. 7d, 30d (default 30d)")
-
-    audit = commands.add_parser(
-        "audit", help="who approved, ran or was refused a playbook, and why (a table)"
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="playbook files or folders to check instead of the playbooks folder "
+        "(default: FIREBREAK_PLAYBOOKS, else playbooks); a folder's *.yaml and *.yml are read",
     )
-    audit.add_argument("--since", default="7d", help="how far back, e.g. 24h, 7d (default 7d)")
-    audit.add_argument("--incident", help="only this incident, e.g. INC-7")
 
-    local = commands.add_parser(
-        "localslack", help="run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)"
+    postmortem = command(
+        "postmortem",
+        "write an incident's postmortem draft (as /incident postmortem)",
+        "Write the postmortem draft of an incident from the store, as /incident postmortem "
+        "does, into postmortem.folder of firebreak.yaml (default: postmortems), and print "
+        "where. Exit code 2 when there is no such incident.",
+        epilog=STORE_EPILOG,
     )
-    local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--port", type=int, default=8090)
+    postmortem.add_argument("incident", help="the incident: INC-7, or 7")
+    postmortem.add_argument(
+        "--stdout", action="store_true", help="print the Markdown instead of writing the file"
+    )
 
-    demo = commands.add_parser(
+    report = command(
+        "report",
+        "incidents per service, budget and times (Markdown)",
+        "Print a Markdown table: per service, its incidents, error budget used, and median "
+        "and worst times to detect, acknowledge, mitigate and resolve.",
+        epilog=STORE_EPILOG,
+    )
+    report.add_argument(
+        "--since", default="30d", help="how far back to look, e.g. 7d, 30d (default: 30d)"
+    )
+
+    audit = command(
+        "audit",
+        "who approved, ran or was refused a playbook, and why (a table)",
+        "Print the audit log as a Markdown table: who asked for, approved or ran a playbook, "
+        "or was refused, when, on which incident, and why.",
+        epilog=STORE_EPILOG,
+    )
+    audit.add_argument(
+        "--since", default="7d", help="how far back to look, e.g. 24h, 7d (default: 7d)"
+    )
+    audit.add_argument("--incident", help="only this incident's decisions, e.g. INC-7")
+
+    local = command(
+        "localslack",
+        "run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)",
+        "Run only the built-in Slack stand-in, for a bot started elsewhere with "
+        "FIREBREAK_SLACK_API_URL=http://HOST:PORT/localslack/api/. Prints its page's address "
+        "with its key.",
+        epilog="environment:\n  SLACK_BOT_TOKEN          the token the stand-in accepts "
+        "(required), e.g. xoxb-dev\n  FIREBREAK_CONFIG         firebreak.yaml: the people "
+        "and the broadcast channel it starts with",
+    )
+    local.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    local.add_argument("--port", type=int, default=8090, help="port to listen on (default: 8090)")
+
+    demo = command(
         "demo",
-        help="the whole loop on the example model service, Prometheus and Alertmanager (< 2 min)",
+        "the whole loop on the example model service, Prometheus and Alertmanager (< 2 min)",
+        "Run the whole loop on the example model service with Prometheus and Alertmanager: "
+        "an alert opens an incident, a playbook rolls the model back, the postmortem is "
+        "written. Uses its own servers, store and configuration: the environment's "
+        "FIREBREAK_* settings are not read.",
+        logs=False,
     )
     demo.add_argument(
         "--output",
@@ -80,7 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="post Alertmanager's webhook from the demo instead of running Prometheus",
     )
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":  # its own servers and config: the environment's are not read
         from bot.demo.story import run_demo
@@ -92,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         return _fail("; ".join(f"{e['field']}: {e['message']}" for e in describe(exc)))
     logs.configure(level=level, log_format=settings.log_format)
+    # Alembic logs each migration step, and each of its plugins as it is imported, at INFO:
+    # held at WARNING so a command prints only its own output (`--log-level debug` shows them;
+    # `migrate` says what it did in one line).
+    logging.getLogger("alembic").setLevel(logging.NOTSET if level == "debug" else logging.WARNING)
     try:
         config = load_config(settings.config_path)
     except ConfigError as exc:
@@ -108,10 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             insecure_webhooks=args.insecure_webhooks,
         )
     if args.command == "migrate":
-        from bot.db.migrate import upgrade
-
-        upgrade(settings.database_url)
-        print("database schema is up to date")
+        print(_migrate(settings.database_url))
         return 0
     if args.command == "postmortem":
         return _postmortem(settings, config, ref=args.incident, stdout=args.stdout)
@@ -121,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _audit(settings, config, since=args.since, incident=args.incident)
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
-    return _check(settings, config)
+    return _check(settings, config, paths=args.paths)
 
 
 def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout: bool) -> int:
@@ -222,6 +380,21 @@ def _current_schema(settings: Settings) -> None:
         upgrade(settings.database_url)  # as serve does: a single file is ours to keep current
 
 
+def _migrate(url: str) -> str:
+    """Upgrade the schema to head; one line on what was done (Alembic's own steps are logged
+    only at --log-level debug)."""
+    from bot.db.migrate import current_revision, upgrade
+
+    before = current_revision(url)
+    upgrade(url)
+    after = current_revision(url)
+    if before == after:
+        return f"database schema is up to date (revision {after})"
+    if before is None:
+        return f"database schema created (revision {after})"
+    return f"database schema upgraded from revision {before} to {after}"
+
+
 def _localslack(settings: Settings, config: FirebreakConfig, *, host: str, port: int) -> int:
     from bot.app import seeded_workspace
     from bot.localslack.server import serve_forever
@@ -250,10 +423,11 @@ def _serve(
 
     from bot.app import StartupError, build_app
     from bot.db.engine import is_sqlite
-    from bot.db.migrate import current_revision, head_revision, upgrade
+    from bot.db.migrate import current_revision, head_revision
 
     if is_sqlite(settings.database_url):
-        upgrade(settings.database_url)  # a single-file store: keeping it current is our job
+        # A single-file store: keeping it current is our job.
+        log.info("%s", _migrate(settings.database_url))
     elif (current := current_revision(settings.database_url)) != (head := head_revision()):
         return _fail(
             f"the database schema is at {current or 'nothing'}, this Firebreak needs {head}: "
@@ -317,8 +491,8 @@ def refusal(settings: Settings, *, host: str, insecure_webhooks: bool) -> str | 
     return None
 
 
-def _check(settings: Settings, config: FirebreakConfig) -> int:
-    from bot.playbooks.loader import load_library
+def _check(settings: Settings, config: FirebreakConfig, *, paths: Sequence[Path] = ()) -> int:
+    from bot.playbooks.loader import load_library, load_paths
 
     print(f"config: {settings.config_path or '(none: built-in defaults)'}")
     print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
@@ -327,10 +501,11 @@ def _check(settings: Settings, config: FirebreakConfig) -> int:
         "built-in stand-in" if settings.embedded_slack else f"Web API at {settings.slack_api_url}"
     )
     print(f"slack: {slack}")
-    library = load_library(settings.playbooks_dir)
-    print(
-        f"playbooks in {settings.playbooks_dir}: {', '.join(sorted(library.playbooks)) or '(none)'}"
-    )
+    if paths:
+        library, place = load_paths(paths), ", ".join(str(p) for p in paths)
+    else:
+        library, place = load_library(settings.playbooks_dir), str(settings.playbooks_dir)
+    print(f"playbooks in {place}: {', '.join(sorted(library.playbooks)) or '(none)'}")
     print(f"sources: {', '.join(sorted(config.sources)) or '(none)'}")
     failed = False
     for problem in [*library.problems, *_source_problems(config)]:

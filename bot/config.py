@@ -238,7 +238,7 @@ class RemindersConfig(BaseModel):
             Severity.SEV3: timedelta(minutes=60),
         }
     )
-    # How often the channel topic's budget clock is brought up to date.
+    # How often the pinned budget message's countdown is brought up to date.
     budget_every: Duration = timedelta(minutes=2)
     snooze_choices: list[Duration] = Field(
         default_factory=lambda: [timedelta(minutes=15), timedelta(minutes=30)], min_length=1

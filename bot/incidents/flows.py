@@ -109,6 +109,7 @@ async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> None:
             async with ctx.sessions.begin() as session:
                 incident = await _reload(session, incident_id)
                 incident.broadcast_ts = posted.ts
+                incident.broadcast_channel_id = posted.channel_id
                 await _note(
                     ctx, session, incident, "incident.announced", f"Announced in {broadcast}"
                 )

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from bot.durations import format_duration
-from bot.incidents import reminders
+from bot.incidents import reminders, service
 from bot.incidents.cards import card_for
 from bot.incidents.errors import Refused
 from bot.incidents.events import IncidentResolved
@@ -91,6 +91,13 @@ async def resolve(ctx: IncidentContext, *, incident_id: int, by: str) -> Inciden
     # A drill's report, or the postmortem draft, follow from this (subscribers in bot/app.py).
     await ctx.events.publish(IncidentResolved(incident.id, drill=incident.drill))
     return incident
+
+
+async def alerts_firing(ctx: IncidentContext, *, incident_id: int) -> int:
+    """How many of the incident's alerts are still firing: resolving while some are asks
+    twice (the impact may not be over)."""
+    async with ctx.reading() as session:
+        return await service.firing_count(session=session, incident_id=incident_id)
 
 
 async def reopen(ctx: IncidentContext, *, incident_id: int, by: str) -> Incident:

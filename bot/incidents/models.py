@@ -60,6 +60,8 @@ class Incident(Base):
     channel_name: Mapped[str | None] = mapped_column(String(80))
     announcement_ts: Mapped[str | None] = mapped_column(String(40))
     broadcast_ts: Mapped[str | None] = mapped_column(String(40))
+    # The broadcast channel is configured by name; Slack updates a message by channel id.
+    broadcast_channel_id: Mapped[str | None] = mapped_column(String(40))
     # Milestones. Detected is when Firebreak learned of it: created_at.
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -42,12 +42,12 @@ async def _commander_missing(ctx: IncidentContext, incident: Incident) -> bool:
     if incident.commander:
         text = (
             f":rotating_light: {incident.ref}: {mention(incident.commander)} (on call) has not "
-            f"acknowledged after {waited}. Anyone can take command: `/incident commander @me`."
+            f"acknowledged after {waited}. Anyone can take command: `/incident commander me`."
         )
     else:
         text = (
             f":rotating_light: {incident.ref} has had no incident commander for {waited}. "
-            f"Take it with the button on the announcement or `/incident commander @me`."
+            f"Take it with the button on the announcement or `/incident commander me`."
         )
     assert incident.channel_id is not None
     await ctx.chat.remind(

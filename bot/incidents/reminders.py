@@ -16,7 +16,7 @@ from bot.refs import format_ref
 
 COMMANDER = "commander"
 STATUS_UPDATE = "status-update"
-BUDGET = "budget"  # the live budget clock: the channel topic counts down
+BUDGET = "budget"  # the live budget clock: the pinned budget message counts down
 KINDS = (COMMANDER, STATUS_UPDATE, BUDGET)
 
 

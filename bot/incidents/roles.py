@@ -56,7 +56,7 @@ async def acknowledge(ctx: IncidentContext, *, incident_id: int, user: str) -> I
         if incident.commander != user:
             raise Refused(
                 f"Only the commander, {mention(incident.commander)}, acknowledges "
-                f"{incident.ref}. To take command: `/incident commander @me`."
+                f"{incident.ref}. To take command: `/incident commander me`."
             )
         if incident.acknowledged_at is not None:
             raise Refused(f"You already acknowledged {incident.ref}.")

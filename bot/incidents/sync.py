@@ -1,6 +1,6 @@
 """Chat and reminders follow the incident's state: after every change, and on the budget clock's
-tick, the reminders are planned again and the channel's topic, pinned budget and announcement are
-brought up to date."""
+tick, the reminders are planned again and the channel's topic, pinned budget and both copies of
+the announcement (the channel's and the broadcast's) are brought up to date."""
 
 from __future__ import annotations
 
@@ -31,18 +31,34 @@ async def sync(ctx: IncidentContext, incident: Incident) -> None:
             await _show_budget(ctx, incident, budget)
             if not incident.drill:  # a drill consumes nothing; the policy is not its to invoke
                 await announce_thresholds(ctx, incident, budget)
-        topic = topic_for(incident, budget_left=budget.report.remaining if budget else None)
+        # The topic changes only with what it shows (severity, status, roles): each change is a
+        # message in the channel. The budget countdown is the pinned budget message's.
+        topic = topic_for(incident)
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
             async with ctx.sessions.begin() as session:
                 stored = await service.get(session=session, incident_id=incident.id)
                 if stored is not None:
                     stored.channel_topic = topic
-        if incident.announcement_ts:
-            await ctx.chat.refresh_announcement(
-                message=MessageRef(incident.channel_id, incident.announcement_ts),
-                card=await card_for(ctx, incident),
-            )
+        await _refresh_cards(ctx, incident)
+
+
+async def _refresh_cards(ctx: IncidentContext, incident: Incident) -> None:
+    """Every copy of the card (the channel's, the broadcast's) is one rendering of the current
+    state: buttons no longer valid (claiming command once acknowledged…) go with it."""
+    copies = [
+        MessageRef(channel_id, ts)
+        for channel_id, ts in (
+            (incident.channel_id, incident.announcement_ts),
+            (incident.broadcast_channel_id, incident.broadcast_ts),
+        )
+        if channel_id and ts
+    ]
+    if not copies:
+        return
+    card = await card_for(ctx, incident)
+    for message in copies:
+        await ctx.chat.refresh_announcement(message=message, card=card)
 
 
 async def _show_budget(ctx: IncidentContext, incident: Incident, budget: ServiceBudget) -> None:

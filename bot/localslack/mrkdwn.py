@@ -6,8 +6,9 @@ inject markup into the page.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -92,17 +93,56 @@ class Formatter:
         return self.mrkdwn(str(obj.get("text", "")))
 
     def mrkdwn(self, text: str, *, links: bool = True) -> Markup:
-        """`links=False` shows URLs as text, for places already inside a link (the sidebar)."""
+        """`links=False` shows URLs as text, for places already inside a link (the sidebar).
+
+        Slack's rules: `<…>` control sequences (mentions, channels, links) are read first, and
+        stay what they are inside code too; a code span is one pair of backticks on one line,
+        so a backtick left open at a line's end is shown as typed; nothing is styled inside
+        code; `&lt;`, `&gt;` and `&amp;` show as `<`, `>` and `&` everywhere."""
+        references = list(_ANGLE.finditer(text))
+        # Where the code spans are, with each control sequence masked: one of them neither
+        # opens nor closes a span, whatever it holds, and line breaks in it still end one.
+        masked = list(text)
+        for match in references:
+            for i in range(match.start(), match.end()):
+                if masked[i] != "\n":
+                    masked[i] = "x"
         parts: list[Markup] = []
         position = 0
-        for match in _ANGLE.finditer(text):
-            parts.append(_inline(text[position : match.start()]))
-            parts.append(self._reference(match, links=links))
-            position = match.end()
-        parts.append(_inline(text[position:]))
+        for code in _CODE.finditer("".join(masked)):
+            parts.append(self._run(text, position, code.start(), references, links, _inline))
+            inner = self._run(text, code.start(1), code.end(1), references, links, _plain)
+            parts.append(Markup("<code>{}</code>").format(inner))
+            position = code.end()
+        parts.append(self._run(text, position, len(text), references, links, _inline))
         return Markup("").join(parts)
 
-    def _reference(self, match: re.Match[str], *, links: bool) -> Markup:
+    def _run(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        references: list[re.Match[str]],
+        links: bool,
+        render: Callable[[str], Markup],
+    ) -> Markup:
+        """text[start:end], its control sequences (wholly inside or outside it) rendered."""
+        parts: list[Markup] = []
+        position = start
+        # In order and apart, so those inside are the ones from the first that starts in it.
+        first = bisect.bisect_left(references, start, key=lambda m: m.start())
+        for match in references[first:]:
+            if match.end() > end:
+                break
+            parts.append(render(text[position : match.start()]))
+            parts.append(self._reference(match, links=links, render=render))
+            position = match.end()
+        parts.append(render(text[position:end]))
+        return Markup("").join(parts)
+
+    def _reference(
+        self, match: re.Match[str], *, links: bool, render: Callable[[str], Markup]
+    ) -> Markup:
         target, label = match.group(1), match.group(2)
         if target.startswith("#"):
             name = label or self._channels.get(target[1:], target[1:])
@@ -114,17 +154,16 @@ class Formatter:
             name = label or "@" + target[1:].split("^", 1)[0]
             return Markup('<span class="ref">{}</span>').format(name)
         if safe_url(target):
-            shown = _inline(label) if label else escape(target)
+            shown = render(label) if label else escape(target)
             if not links:
                 return shown
             return Markup('<a href="{}" rel="noopener noreferrer">{}</a>').format(target, shown)
-        return _inline(match.group(0))  # not a control sequence: show it as typed
+        return render(match.group(0))  # not a control sequence: show it as typed
 
 
 def _inline(text: str) -> Markup:
     """Escaped text with `code`, *bold*, _italic_, ~strike~ and line breaks."""
-    # Slack text arrives with &, < and > entity-escaped; undo that before escaping for HTML.
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = _unescape(text)
     pieces: list[Markup] = []
     position = 0
     for match in _CODE.finditer(text):
@@ -133,6 +172,16 @@ def _inline(text: str) -> Markup:
         position = match.end()
     pieces.append(_styled(text[position:]))
     return Markup("").join(pieces)
+
+
+def _plain(text: str) -> Markup:
+    """Inside code: the characters, no styles (code never holds a line break)."""
+    return escape(_unescape(text))
+
+
+def _unescape(text: str) -> str:
+    # Slack text arrives with &, < and > entity-escaped; undo that before escaping for HTML.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _styled(text: str) -> Markup:

@@ -1,7 +1,12 @@
-"""Load playbooks/*.yaml; report every error with its file, place (steps[2].action) and reason."""
+"""Load playbooks/*.yaml; report every error with its file, place (steps[2].action) and reason.
+
+Besides the schema and template syntax, what the templates refer to is checked (references.py):
+a playbook whose step would fail on `steps['rollbak']` or `params.servce` is not loaded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +16,7 @@ from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError
 
 from bot.playbooks.models import Playbook
+from bot.playbooks.references import reference_problems
 from bot.playbooks.templates import environment
 from bot.validation import describe, field_path
 
@@ -35,9 +41,31 @@ class Library:
 
 
 def load_library(folder: Path) -> Library:
-    playbooks: dict[str, Playbook] = {}
+    """The playbooks of a folder (none when it does not exist)."""
+    return _load(playbook_files(folder) if folder.is_dir() else [], [])
+
+
+def load_paths(paths: Iterable[Path]) -> Library:
+    """The playbooks of these files and folders (`firebreak check PATH…`): a file is read
+    whatever its name; a folder, for its *.yaml and *.yml; a path that is neither is a problem."""
+    files: list[Path] = []
     problems: list[Problem] = []
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
+    for path in paths:
+        if path.is_dir():
+            files += playbook_files(path)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(path, "(file)", "no such file or folder"))
+    return _load(list(dict.fromkeys(files)), problems)
+
+
+def playbook_files(folder: Path) -> list[Path]:
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
+def _load(files: list[Path], problems: list[Problem]) -> Library:
+    playbooks: dict[str, Playbook] = {}
     for path in files:
         playbook, found = load_file(path)
         problems += found
@@ -67,6 +95,8 @@ def load_file(path: Path) -> tuple[Playbook | None, list[Problem]]:
     except ValidationError as exc:
         playbook = None
         problems = [Problem(path, e["field"], e["message"]) for e in describe(exc)] + problems
+    if playbook is not None:
+        problems += [Problem(path, where, reason) for where, reason in reference_problems(playbook)]
     return (None if problems else playbook), problems
 
 

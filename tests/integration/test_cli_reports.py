@@ -3,11 +3,19 @@ store."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from bot.context import Context
 from tests.fakes import FakeClock
 from tests.processes import run_cli as run
+
+
+def assert_quiet(result: subprocess.CompletedProcess[str]) -> None:
+    """Only the command's own output: Alembic's steps ("INFO  [alembic.runtime.migration]
+    Running upgrade …", or in our log format "INFO alembic.runtime…") are not shown."""
+    for line in (result.stdout + result.stderr).splitlines():
+        assert "alembic" not in line.lower(), line
 
 
 async def test_postmortem_and_report_from_the_command_line(
@@ -30,6 +38,7 @@ async def test_postmortem_and_report_from_the_command_line(
     shown = await asyncio.to_thread(run, ["postmortem", "INC-1", "--stdout"], tmp_path, **env)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("# INC-1 postmortem: RankerNDCGDrop on search-ranker")
+    assert_quiet(shown)
     written = await asyncio.to_thread(run, ["postmortem", "inc-1"], tmp_path, **env)
     assert written.stdout.strip() == (
         "postmortem draft written to postmortems/INC-1-rankerndcgdrop-on-search-ranker.md"
@@ -40,6 +49,8 @@ async def test_postmortem_and_report_from_the_command_line(
 
     report = await asyncio.to_thread(run, ["report", "--since", "365d"], tmp_path, **env)
     assert report.returncode == 0, report.stderr
+    assert_quiet(report)
+    assert report.stderr == ""
     [row] = [line for line in report.stdout.splitlines() if line.startswith("| search-ranker")]
     # Detected 1m59.88s after the alert started: 2m to detect.
     assert row == "| search-ranker | 1 | no SLO | 2m / 2m | - | - | - |"
@@ -74,6 +85,8 @@ async def test_audit_shows_decisions_as_a_table(ctx: Context, db_url: str, tmp_p
     env = {"FIREBREAK_DATABASE_URL": db_url}
     shown = await asyncio.to_thread(run, ["audit", "--incident", "INC-1"], tmp_path, **env)
     assert shown.returncode == 0, shown.stderr
+    assert_quiet(shown)
+    assert shown.stderr == ""
     header, rule, *rows = shown.stdout.strip().splitlines()
     assert header.startswith("| when (UTC) | who | decision |") and rule.startswith("|---|")
     assert len(rows) == 1  # the other is older than the default week, or another incident's

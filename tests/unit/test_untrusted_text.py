@@ -169,6 +169,8 @@ def test_hostile_text_reaches_slack_inert_and_the_api_as_sent(bot: Bot, tmp_path
     # Resolved: the broadcast channel is told, with the incident's title (the alert's summary).
     answers.append(typed(bot, "resolve", user=ANA, channel=channel))
     bot.click(actions.RESOLVE_CONFIRM, "1", user=ANA, channel=channel)
+    # Its alert still fires: Resolve asks a second time.
+    bot.click(actions.RESOLVE_CONFIRM, "1:firing", user=ANA, channel=channel)
     wait_until(lambda: bot.incident("INC-1")["status"] == "resolved", what="INC-1 resolved")
     wait_until(
         lambda: bot.workspace.calls_to("files.completeUploadExternal"), what="the postmortem"

@@ -1,4 +1,6 @@
-"""`/incident budget`: where a service's error budget stands, in one glance."""
+"""Where a service's error budget stands, in one glance: `/incident budget`'s answer and the
+incident channel's pinned budget message (updated in place on every sync and budget tick), both
+led by the countdown."""
 
 from __future__ import annotations
 
@@ -13,18 +15,23 @@ def _span(delta: timedelta) -> str:
     return format_duration(timedelta(seconds=int(abs(delta.total_seconds()))))
 
 
+def _countdown(remaining: timedelta) -> str:
+    """e.g. `3m12s of budget left`, `budget spent, 1m5s over` (whole seconds)."""
+    whole = timedelta(seconds=int(remaining.total_seconds()))
+    if whole > timedelta(0):
+        return f"{_span(whole)} of budget left"
+    return f"budget spent, {_span(whole)} over"
+
+
 def budget_text(budget: ServiceBudget, *, incident_ref: str | None = None) -> str:
-    """mrkdwn; the service's name (and the incident's ref) are escaped."""
+    """mrkdwn; the service's name (and the incident's ref) are escaped. The countdown comes
+    first: it is what the pinned budget message is read for."""
     report, slo = budget.report, budget.slo
     lines = [
+        f"*{_countdown(report.remaining)}*",
         f"*{escape(budget.service)}* · SLO {slo.target:g}% over {format_duration(slo.window)} "
         f"({escape(slo.method)}-based) · budget {_span(report.budget)}",
-        f"Consumed {_span(report.consumed)} ({report.consumed_fraction:.0%}); "
-        + (
-            f"{_span(report.remaining)} left."
-            if report.remaining > timedelta(0)
-            else f"spent, {_span(report.remaining)} over."
-        ),
+        f"Consumed {_span(report.consumed)} ({report.consumed_fraction:.0%}).",
     ]
     if report.burn_rate > 0:
         burning = f"Burning at {report.burn_rate:,.0f} times the sustainable rate"

@@ -106,21 +106,35 @@ def reminder(item: Reminder) -> tuple[str, Blocks]:
     return item.text, blocks
 
 
-def resolve_confirmation(incident_id: int, ref: str, title: str) -> tuple[str, Blocks]:
-    text = f"Resolve {escape(ref)}? The impact is over and no more action is needed now."
-    value = str(incident_id)
+def resolve_confirmation(
+    incident_id: int, ref: str, title: str, *, firing: int = 0, again: bool = False
+) -> tuple[str, Blocks]:
+    """Asks before resolving. `firing`: alerts still firing, said on the first ask; `again`:
+    the second ask, after Resolve was clicked while they fire (its button says so)."""
+    alerts = f"{firing} alert{'s are' if firing != 1 else ' is'} still firing"
+    if again:
+        text = f"{alerts} on {escape(ref)}. Resolve it anyway?"
+        question = (
+            f":warning: *{escape(ref)}* {escape(title)}: {alerts}, so the impact may not be "
+            "over. Resolve it anyway? Its reminders stop and the broadcast channel is told."
+        )
+        confirm = button(
+            "Resolve anyway", actions.RESOLVE_CONFIRM, f"{incident_id}:firing", "danger"
+        )
+    else:
+        text = f"Resolve {escape(ref)}? The impact is over and no more action is needed now."
+        warning = f" :warning: {alerts}." if firing else ""
+        question = (
+            f"Resolve *{escape(ref)}* {escape(title)}?{warning} Its reminders stop and the "
+            "broadcast channel is told. `/incident reopen` undoes it."
+        )
+        confirm = button("Resolve", actions.RESOLVE_CONFIRM, str(incident_id), "danger")
     return text, [
-        section(
-            f"Resolve *{escape(ref)}* {escape(title)}? Its reminders stop and the broadcast "
-            "channel is told. `/incident reopen` undoes it."
-        ),
+        section(question),
         {
             "type": "actions",
             "block_id": "resolve",
-            "elements": [
-                button("Resolve", actions.RESOLVE_CONFIRM, value, "danger"),
-                button("Cancel", actions.RESOLVE_CANCEL, value),
-            ],
+            "elements": [confirm, button("Cancel", actions.RESOLVE_CANCEL, str(incident_id))],
         },
     ]
 

@@ -8,7 +8,8 @@ it in its turn:
   reads as it was written even across retries; other queues do not wait for a stuck one;
 - 429: the queue waits for Slack's `Retry-After`; 5xx, timeouts and refused connections: it
   retries with exponential backoff (capped); any other Slack error fails that call alone, and
-  the queue goes on;
+  the queue goes on (except an error that means the call's work is already done, which counts
+  as delivered: `_done_anyway`);
 - a restart delivers what was stored and not yet sent; a process killed mid-call leaves the row
   `sending`, and once stale (older than the
   call's timeout) any process sends it again (at least once: Slack has no
@@ -386,6 +387,8 @@ class Outbox:
             outcome = dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
             outcome = _judge(exc, attempts=row.attempts)
+            if isinstance(outcome, ChatError) and _done_anyway(row, exc):
+                outcome = dict(exc.response.data) if isinstance(exc.response.data, dict) else {}
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             outcome = _Retry(_backoff(row.attempts), type(exc).__name__, "connection_error")
         except Exception as exc:  # the SDK refusing the call itself: sending again cannot help
@@ -465,6 +468,32 @@ def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:
         return _Retry(_backoff(attempts), f"http_{status}", "server_error")
     code = str(exc.response.get("error") or f"http_{status}")
     return ChatError(code)
+
+
+def _done_anyway(row: OutboxMessage, exc: SlackApiError) -> bool:
+    """Slack refused the call, but what it was for is already so: it counts as delivered, not
+    failed (a failed call is counted by /readyz and the metrics as something Slack refused).
+
+    conversations.invite answers `already_in_channel` when an invitee is a member already: for
+    Firebreak, which invites again whenever it is unsure (a resumed set-up, the on-call person
+    who is also an owner), that is success. Only when every invitee is already in, though: with
+    several, one member already in fails the whole call and invites nobody (Slack's docs), so
+    that stays a failure and the caller (bot.incidents.flows._invite) invites one by one.
+    Callers that wait still get Slack's answer; they already take this code as success."""
+    if row.method != "conversations_invite" or exc.response.get("error") != "already_in_channel":
+        return False
+    invitees = {u.strip() for u in str(json.loads(row.args).get("users", "")).split(",")}
+    invitees.discard("")
+    if len(invitees) <= 1:
+        return True
+    # Slack lists each refused invitee; absent that list, nobody is known to be in.
+    refused = exc.response.get("errors") or []
+    already = {
+        e.get("user")
+        for e in refused
+        if isinstance(e, dict) and e.get("error") == "already_in_channel"
+    }
+    return invitees <= already
 
 
 def _backoff(attempts: int) -> timedelta:

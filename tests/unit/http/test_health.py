@@ -17,13 +17,15 @@ from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import head_revision
 from bot.events import Bus
 from bot.http.health import health_router
+from bot.oncall import Rotation
 from bot.playbooks.engine import Runner
 from bot.scheduler import ReminderScheduler
 from bot.slack.deps import Deps
 from bot.slack.outbox import Outbox
 from bot.tasks import Background
 from tests.fakes import FakeChat, FakeReminders
-from tests.scenario import Bot, clean_env, running_bot
+from tests.payloads import am_notification
+from tests.scenario import Bot, clean_env, running_bot, settled
 from tests.servers import free_port
 
 
@@ -39,6 +41,25 @@ def test_health_and_readiness(bot: Bot) -> None:
     ready = bot.http.get("/readyz")
     assert ready.status_code == 200 and ready.json()["database"] == "ok"
     assert ready.json()["schema"] == head_revision()
+
+
+def test_inviting_someone_already_in_the_channel_is_no_failure(
+    tmp_path: Path, config: FirebreakConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A normal run: the on-call person is also an owner of the service, so the channel invites
+    them with the owners, then again as its commander. Slack answers `already_in_channel`,
+    which is what Firebreak wanted: /readyz counts no failed Slack call."""
+    clean_env(monkeypatch)
+    config.services["search-ranker"].oncall = Rotation(users=["U0ANA0001"])
+    with running_bot(tmp_path, config) as bot:
+        assert bot.webhook("alertmanager", am_notification()).status_code == 200
+        assert bot.announced("INC-1")["commander"] == "U0ANA0001"
+        settled(bot)
+        invites = bot.workspace.calls_to("conversations.invite")
+        assert [c.response.get("error") for c in invites] == [None, "already_in_channel"]
+        ready = bot.http.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["slack_outbox"] == {"pending": 0, "oldest_seconds": None, "failed": 0}
 
 
 def test_not_ready_while_the_schema_is_behind_the_code(bot: Bot, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from bot.context import Context
 from bot.incidents import intake
 from bot.incidents.ledger import budget_of
 from bot.incidents.sync import sync
-from bot.incidents.topic import topic_for
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock, FakeReminders
 from tests.payloads import am_alert, am_notification
@@ -45,7 +44,7 @@ async def test_alert_intervals_consume_the_budget(
     assert await budget_of(ctx, service="checkout-fraud") is None  # no SLO there
 
 
-async def test_the_topic_counts_the_budget_down(
+async def test_the_pinned_message_counts_the_budget_down(
     ctx: Context,
     config: FirebreakConfig,
     chat: FakeChat,
@@ -54,26 +53,21 @@ async def test_the_topic_counts_the_budget_down(
 ) -> None:
     config.services["search-ranker"].slo = SLO
     incident = await incident_with_channel(ctx)
-    assert chat.topics[-1][1].endswith("budget 3m2s left")  # 5m2s minus the 2m firing so far
+    left = chat.budget_messages[-1][1]
+    assert int(left.total_seconds()) == 182  # 5m2s minus the 2m firing so far
     assert reminders.jobs["INC-1-budget"][2:] == (
         clock.now + timedelta(minutes=2),
         timedelta(minutes=2),
     )
     clock.advance(minutes=4)
     await sync(ctx, await load_incident(ctx, incident.id))
-    assert chat.topics[-1][1].endswith("budget spent, 57s over")
+    assert int(chat.budget_messages[-1][1].total_seconds()) == -57  # spent, 57s over
     # The pinned budget message: posted once, then the same message updated.
     refs = {ref for ref, _ in chat.budget_messages}
     assert len(refs) == 1 and len(chat.budget_messages) >= 2
     assert (await load_incident(ctx, incident.id)).budget_ts == refs.pop().ts
-    assert chat.budget_messages[-1][1] < timedelta(0)
-
-
-def test_topic_without_an_slo_says_nothing_of_budgets() -> None:
-    from bot.incidents.models import Incident
-
-    incident = Incident(id=1, severity="SEV2", status="mitigated", commander="U0ANA0001")
-    assert topic_for(incident) == "SEV2 · mitigated · commander <@U0ANA0001>"
+    # The topic does not count down: it was set once, when the channel was opened.
+    assert len(chat.topics) == 1 and "budget" not in chat.topics[0][1]
 
 
 async def test_crossing_half_and_all_of_the_budget_is_announced_once(

@@ -63,3 +63,41 @@ def test_known_emoji_codes_are_drawn_and_others_kept() -> None:
         "✅ rollback <strong>done</strong> at 02:55:00"
     )
     assert str(fmt.mrkdwn(":party_parrot: `:rewind:`")) == (":party_parrot: <code>:rewind:</code>")
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        # Slack's escaping holds inside code as anywhere: &lt; &gt; &amp; show as < > &.
+        ("`/incident note &lt;text&gt;`", "<code>/incident note &lt;text&gt;</code>"),
+        (
+            "`a &amp;&amp; b` and `&amp;lt;`",
+            "<code>a &amp;&amp; b</code> and <code>&amp;lt;</code>",
+        ),
+        # Two code spans on one line are two, not one from the first backtick to the last.
+        (
+            "• `/incident run &lt;playbook&gt;` — or `/incident run resume` later",
+            "• <code>/incident run &lt;playbook&gt;</code> — or <code>/incident run resume</code>"
+            " later",
+        ),
+        # A backtick left open at a line's end is shown as typed …
+        ("run `kubectl\nthen *wait*", "run `kubectl<br>\nthen <strong>wait</strong>"),
+        # … and a code span never crosses a line break, even with a closing backtick below.
+        ("a `b\nc` d", "a `b<br>\nc` d"),
+        ("• `one\n• `two` — x", "• `one<br>\n• <code>two</code> — x"),
+        # Nothing is styled inside code.
+        ("`*not bold* _nor this_`", "<code>*not bold* _nor this_</code>"),
+        # A control sequence inside code stays one, and does not break the span.
+        (
+            "`/incident commander <@U0ALICE001>` done",
+            '<code>/incident commander <span class="ref">@alice</span></code> done',
+        ),
+        (
+            "`see <https://grafana.example/d/1|*board*>`",
+            '<code>see <a href="https://grafana.example/d/1" rel="noopener noreferrer">'
+            "*board*</a></code>",
+        ),
+    ],
+)
+def test_code_spans_follow_slacks_rules(text: str, html: str) -> None:
+    assert str(fmt.mrkdwn(text)) == html

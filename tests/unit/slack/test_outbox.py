@@ -144,6 +144,62 @@ async def test_a_refused_call_fails_alone_and_its_queue_goes_on(
     assert (backlog.pending, backlog.failed) == (0, 1)
 
 
+async def test_inviting_someone_already_in_the_channel_is_delivered_not_failed(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """Slack answers `already_in_channel`; for Firebreak the invitee is in, as asked: nothing
+    failed, so /readyz and the metrics count no failed call."""
+    ana, ben = "U0ANA0001", "U0BEN0002"
+    ws.add_user(ana, "ana")
+    ws.add_user(ben, "ben")
+    alpha = ws.ensure_channel("alpha", members=[ana, ben])["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        for users in (ana, f"{ana},{ben}"):
+            answer = await box.send(
+                "conversations_invite",
+                queue=alpha,
+                args={"channel": alpha, "users": users},
+                wait=True,
+            )
+            assert answer["error"] == "already_in_channel"  # Slack's answer, for who asks
+    finally:
+        await box.stop()
+    calls = ws.calls_to("conversations.invite")
+    assert [c.response.get("error") for c in calls] == ["already_in_channel"] * 2
+    backlog = await box.backlog()
+    assert (backlog.pending, backlog.failed) == (0, 0)
+    async with sessions() as session:  # type: ignore[operator]
+        states = (await session.scalars(select(OutboxMessage.state))).all()
+    assert states == [SENT, SENT]
+
+
+async def test_an_invite_that_left_someone_out_still_fails(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """With several invitees, one already in fails the whole call: the others were not invited,
+    so it fails, and the caller (bot.incidents.flows._invite) invites them one by one."""
+    ana, ben = "U0ANA0001", "U0BEN0002"
+    ws.add_user(ana, "ana")
+    ws.add_user(ben, "ben")
+    alpha = ws.ensure_channel("alpha", members=[ana])["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        with pytest.raises(ChatError) as refused:
+            await box.send(
+                "conversations_invite",
+                queue=alpha,
+                args={"channel": alpha, "users": f"{ben},{ana}"},
+                wait=True,
+            )
+    finally:
+        await box.stop()
+    assert refused.value.code == "already_in_channel"
+    assert (await box.backlog()).failed == 1
+
+
 async def test_a_call_to_an_idle_queue_is_sent_by_its_caller_and_order_holds(
     ws: Workspace, slack: LocalSlackServer, sessions: object
 ) -> None:

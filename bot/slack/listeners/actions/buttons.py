@@ -9,8 +9,9 @@ from typing import Any
 from bot.durations import format_duration
 from bot.incidents import lifecycle, roles
 from bot.incidents.errors import Refused
+from bot.incidents.reading import load
 from bot.mrkdwn import mention
-from bot.slack.blocks.messages import snooze_choice
+from bot.slack.blocks.messages import resolve_confirmation, snooze_choice
 from bot.slack.deps import Deps
 from bot.slack.listeners.actions.clicks import number, on_click
 from bot.slack.listeners.commands.base import Ack
@@ -49,7 +50,17 @@ async def _decline(deps: Deps, user: str, value: str) -> Reply:
 
 
 async def _resolve(deps: Deps, user: str, value: str) -> Reply:
-    incident = await lifecycle.resolve(deps.ctx, incident_id=number(value), by=user)
+    incident_id = number(value)
+    # Alerts firing at the click (not only when asked): a second, explicit confirmation.
+    if not value.endswith(":firing"):
+        firing = await lifecycle.alerts_firing(deps.ctx, incident_id=incident_id)
+        if firing:
+            incident = await load(deps.ctx, incident_id=incident_id)
+            text, blocks = resolve_confirmation(
+                incident_id, incident.ref, incident.title, firing=firing, again=True
+            )
+            return {"replace_original": True, "text": text, "blocks": blocks}
+    incident = await lifecycle.resolve(deps.ctx, incident_id=incident_id, by=user)
     return {"delete_original": True, "text": f"{incident.ref} resolved."}
 
 

@@ -53,7 +53,8 @@ async def resolve(inv: Invocation) -> None:
     incident = inv.here()
     if not incident.is_open:
         raise Refused(f"{incident.ref} is already resolved.")
-    text, blocks = resolve_confirmation(incident.id, incident.ref, incident.title)
+    firing = await lifecycle.alerts_firing(inv.deps.ctx, incident_id=incident.id)
+    text, blocks = resolve_confirmation(incident.id, incident.ref, incident.title, firing=firing)
     await inv.tell(text, blocks=blocks)
 
 

@@ -76,7 +76,7 @@ class Interactions:
                 parent = self._ws.find_message(channel_id, thread_ts)
                 if parent is None or parent[1]:  # gone, or only ever shown to one person
                     return Outcome(notice="That thread's message is gone.", draft=text)
-            escaped = payloads.slack_escape(text)
+            escaped = self._typed(text, labelled=False)
             self._ws.add_message(channel_id, user["id"], escaped, thread_ts=thread_ts)
             return Outcome()
         app = self._ws.installed_app
@@ -88,7 +88,7 @@ class Interactions:
             user=user,
             channel=payloads.channel_ref(channel),
             command=command,
-            text=rest[0] if rest else "",
+            text=self._typed(rest[0] if rest else "", labelled=True),
             response_url=self._ws.response_url(
                 base_url=self._api_url, channel_id=channel_id, user_id=user_id
             ),
@@ -100,6 +100,12 @@ class Interactions:
         self._show_ack(reply, user_id=user_id, channel_id=channel_id, typed=text)
         return Outcome()
 
+    def _typed(self, text: str, *, labelled: bool) -> str:
+        """What Slack sends of text a person typed: escaped, "@name" of a member a mention."""
+        return payloads.with_mentions(
+            payloads.slack_escape(text), self._ws.users(), labelled=labelled
+        )
+
     def _show_ack(self, reply: Reply, *, user_id: str, channel_id: str, typed: str) -> None:
         shown: dict[str, Any] | None = None
         if reply.body is not None and (reply.body.get("text") or reply.body.get("blocks")):
@@ -110,7 +116,7 @@ class Interactions:
             return
         if shown.get("response_type") == "in_channel":
             # Slack shares the command as typed along with an in_channel answer.
-            self._ws.add_message(channel_id, user_id, payloads.slack_escape(typed))
+            self._ws.add_message(channel_id, user_id, self._typed(typed, labelled=False))
         self._ws.show_reply(channel_id, user_id, shown)
 
     # messages' buttons and selects

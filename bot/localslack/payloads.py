@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,38 @@ def team_domain(team_name: str) -> str:
 def slack_escape(text: str) -> str:
     """Escape &, < and > as Slack does in what people type (messages, command text)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# "@name" typed as a word of its own: not an e-mail address, not inside a link, and not a
+# mention typed whole ("<@U123>", escaped to "&lt;@U123&gt;" by then, which Slack keeps).
+_TYPED_MENTION = re.compile(r"(?<![\w@&<|/.;])@([A-Za-z0-9][\w.\-]*)")
+
+
+def with_mentions(escaped: str, users: Iterable[dict[str, Any]], *, labelled: bool) -> str:
+    """What Slack makes of "@name" typed in the composer when `name` is a member (their user
+    name, display name or ID, in any case): a mention. Slash command text, with the app's
+    "escape channels, users and links" on (manifest.yaml), carries `<@U123|name>`; a message
+    carries `<@U123>`. Anything else typed with an @ stays as typed. `escaped`: text already
+    through slack_escape, so the mentions made here are the only markup in it."""
+    known: dict[str, dict[str, Any]] = {}
+    for user in users:
+        if user.get("deleted") or user.get("is_bot"):
+            continue
+        names = (user["id"], user["name"], user.get("profile", {}).get("display_name") or "")
+        for name in names:
+            if name:
+                known.setdefault(name.lower(), user)
+
+    def mention(found: re.Match[str]) -> str:
+        word = found.group(1)
+        name, trail = word.rstrip(".-"), word[len(word.rstrip(".-")) :]
+        user = known.get(name.lower())
+        if user is None:
+            return found.group(0)
+        label = f"|{user['name']}" if labelled else ""
+        return f"<@{user['id']}{label}>{trail}"
+
+    return _TYPED_MENTION.sub(mention, escaped)
 
 
 def action_ts(now: float | None = None) -> str:
@@ -85,7 +118,7 @@ def slash_command(
         "user_id": user["id"],
         "user_name": user["name"],
         "command": command,
-        "text": slack_escape(text),
+        "text": text,  # escaped, its @names made mentions (with_mentions)
         "api_app_id": origin.api_app_id,
         "is_enterprise_install": "false",
         "response_url": response_url,

@@ -245,3 +245,24 @@ async def test_version_changes_only_when_the_workspace_does(
 
     assert before == same != after
     assert f'data-version="{after}"' in page
+
+
+async def test_a_typed_at_name_reaches_the_app_as_slack_sends_it(
+    browser: httpx.AsyncClient, app: FakeApp, ws: Workspace, channel: str
+) -> None:
+    """Slack, with the app's escaping on, sends "@bob" typed in a slash command as
+    <@U…|bob>, and shows it in a message as a mention; an unknown @word, an e-mail address and
+    a mention typed whole (escaped, as Slack escapes it) stay as typed."""
+    app.answer = reply({"response_type": "ephemeral", "text": "ok"})
+    await send(browser, channel, "/incident handoff @BOB & @nobody, mail bob@example.com")
+    assert app.last.form["text"] == (
+        f"handoff <@{BOB}|bob> &amp; @nobody, mail bob@example.com"
+    )
+    await send(browser, channel, f"/incident scribe <@{BOB}>")
+    assert app.last.form["text"] == f"scribe &lt;@{BOB}&gt;"
+
+    await send(browser, channel, "@bob can you take the rollback?")
+    [message] = ws.messages(channel)
+    assert message["text"] == f"<@{BOB}> can you take the rollback?"
+    shown = (await browser.get("/", params={"channel": channel})).text
+    assert '<span class="ref">@bob</span> can you take the rollback?' in shown

@@ -255,9 +255,7 @@ async def test_a_typed_at_name_reaches_the_app_as_slack_sends_it(
     a mention typed whole (escaped, as Slack escapes it) stay as typed."""
     app.answer = reply({"response_type": "ephemeral", "text": "ok"})
     await send(browser, channel, "/incident handoff @BOB & @nobody, mail bob@example.com")
-    assert app.last.form["text"] == (
-        f"handoff <@{BOB}|bob> &amp; @nobody, mail bob@example.com"
-    )
+    assert app.last.form["text"] == (f"handoff <@{BOB}|bob> &amp; @nobody, mail bob@example.com")
     await send(browser, channel, f"/incident scribe <@{BOB}>")
     assert app.last.form["text"] == f"scribe &lt;@{BOB}&gt;"
 

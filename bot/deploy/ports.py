@@ -8,10 +8,11 @@ A dry run shows the prepared requests and stops; a real run executes them. Prepa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class Action(StrEnum):
@@ -38,7 +39,8 @@ class Request:
     content_type: str | None = None  # when not application/json (e.g. merge-patch+json)
 
     def describe(self) -> str:
-        body = "" if self.json is None else f" {self.json}"
+        # JSON, as it is sent: a Python repr ({'to_version': None}) is not what goes out.
+        body = "" if self.json is None else f" {json.dumps(self.json, sort_keys=True)}"
         return f"{self.method} {self.url}{body}"
 
 
@@ -106,6 +108,16 @@ class DeploymentTarget(Protocol):
 
     async def execute(self, prepared: Prepared, *, timeout_s: float) -> Result:
         """Send the prepared requests. Raises DeployError; the caller decides on retries."""
+        ...
+
+
+@runtime_checkable
+class StateReader(Protocol):
+    """A target that can read a service's current state without changing anything: what the
+    approval card's plan starts from. Targets that cannot (yet) leave the plan "unknown"."""
+
+    async def read_state(self, service: str, *, timeout_s: float) -> State:
+        """Raises DeployError when the state cannot be read."""
         ...
 
 

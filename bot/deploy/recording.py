@@ -50,6 +50,10 @@ class RecordingTarget:
             note="drill: recorded, not sent",
         )
 
+    async def read_state(self, service: str, *, timeout_s: float) -> State:
+        """Its simulated state, read without recording a request (an approval card's plan)."""
+        return self.state
+
     async def execute(self, prepared: Prepared, *, timeout_s: float) -> Result:
         self.sent.extend(prepared.requests)
         args = prepared.requests[0].json or {}

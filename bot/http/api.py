@@ -16,6 +16,7 @@ from bot.http.errors import Problem
 from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.schemas import IncidentDetail, IncidentSummary
+from bot.playbooks.runs import of_incident as runs_of
 from bot.postmortem import flows as postmortem
 from bot.refs import parse_ref
 from bot.slack.deps import Deps
@@ -109,12 +110,17 @@ def api_router(*, deps: Deps, access: ApiAccess) -> APIRouter:
         async with rendering:
             async with deps.ctx.reading() as session:
                 incident = await service.get(session=session, incident_id=number, full=True)
+                runs = await runs_of(session=session, incident_id=number) if incident else None
             if incident is None:
                 raise Problem(404, "not_found", f"no incident INC-{number}")
             # Building and encoding a long timeline is CPU work: off the event loop, so health
             # checks and Slack's acks do not wait behind it.
             body = await asyncio.to_thread(
-                _incident_page, incident, offset=timeline_offset, limit=timeline_limit
+                _incident_page,
+                incident,
+                runs[0] if runs else [],
+                offset=timeline_offset,
+                limit=timeline_limit,
             )
         return Response(body, media_type="application/json")
 
@@ -160,8 +166,8 @@ class IncidentPage(IncidentDetail):
     timeline_limit: int
 
 
-def _incident_page(incident: Any, *, offset: int, limit: int) -> bytes:
-    detail = IncidentDetail.full(incident)
+def _incident_page(incident: Any, runs: list[Any], *, offset: int, limit: int) -> bytes:
+    detail = IncidentDetail.full(incident, runs)
     page = IncidentPage(
         **{**detail.__dict__, "timeline": detail.timeline[offset : offset + limit]},
         timeline_total=len(detail.timeline),

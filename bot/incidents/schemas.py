@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
 from bot.incidents.models import Incident
+from bot.incidents.moments import RunRow, moments_of
 
 
 class IncidentSummary(BaseModel):
@@ -80,8 +82,9 @@ class IncidentDetail(IncidentSummary):
     declared_by: str | None
     group_key: str | None
     handoff_to: str | None
-    # Milestones: detected (Firebreak learned of it), acknowledged (a commander is on it),
-    # mitigated (impact stopped), resolved.
+    # Milestones, as bot.incidents.moments defines them: detected (Firebreak learned of it),
+    # acknowledged (the commander acknowledged or first acted), mitigated (impact stopped: the
+    # first of a mitigation run's success, status mitigated, every alert resolved), resolved.
     detected_at: datetime
     acknowledged_at: datetime | None
     mitigated_at: datetime | None
@@ -90,7 +93,12 @@ class IncidentDetail(IncidentSummary):
     timeline: list[TimelineOut]
 
     @classmethod
-    def full(cls, incident: Incident) -> IncidentDetail:
+    def full(cls, incident: Incident, runs: Iterable[RunRow] = ()) -> IncidentDetail:
+        """With its alerts and timeline loaded; `runs`: its playbook runs (a mitigation's
+        success is a moment)."""
+        moments = moments_of(
+            incident=incident, alerts=incident.alerts, timeline=incident.timeline, runs=runs
+        )
         firing = sum(a.status == "firing" for a in incident.alerts)
         base = IncidentSummary.of(incident, len(incident.alerts), firing).model_dump()
         return cls(
@@ -103,8 +111,8 @@ class IncidentDetail(IncidentSummary):
             group_key=incident.group_key,
             handoff_to=incident.handoff_to,
             detected_at=incident.detected_at,
-            acknowledged_at=incident.acknowledged_at,
-            mitigated_at=incident.mitigated_at,
+            acknowledged_at=moments.acknowledged,
+            mitigated_at=moments.mitigated,
             last_update_at=incident.last_update_at,
             occurrences=[
                 AlertOut(

@@ -109,7 +109,10 @@ class Runner:
                 run, incident, await self.progress.dry_lines(run, playbook, incident)
             )
         elif run.status == RunStatus.AWAITING_APPROVAL:
-            await self.progress.post(run, incident)
+            # The approver sees what will change, read from the targets now.
+            await self.progress.post(
+                run, incident, await self.progress.plan_lines(run, playbook, incident)
+            )
             await self._note(
                 incident, f"{mention(by)} asked to run {playbook.name}; awaiting approval", by, run
             )

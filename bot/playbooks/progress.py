@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from sqlalchemy import select
 
-from bot.deploy.ports import Probe, Targets
+from bot.deploy.ports import Probe, State, StateReader, Targets
 from bot.deploy.recording import DrillTargets
 from bot.incidents.models import Incident
 from bot.incidents.ports import MessageRef
+from bot.playbooks.actions import ACTIONS
 from bot.playbooks.loader import Library
 from bot.playbooks.models import Playbook
 from bot.playbooks.ports import PlaybookContext, RunView, StepLine
 from bot.playbooks.runs import PlaybookRun, RunStatus, StepRun, StepStatus
-from bot.playbooks.steps import StepEnv, plan_requests
+from bot.playbooks.steps import (
+    DEPLOY_ACTIONS,
+    StepEnv,
+    describe_change,
+    describe_other,
+    plan_requests,
+)
 from bot.playbooks.templates import RenderError, incident_vars, render
+
+# How long the approval card waits for a target's state: past it, the plan says "unknown".
+READ_STATE_S = 3.0
+LATER = "(uses results of earlier steps: known when it runs)"
 
 
 async def steps_of(ctx: PlaybookContext, run_id: int) -> list[StepRun]:
@@ -67,10 +81,47 @@ class Progress:
                 args = render(step.args, context, where=f"steps[{position}].with")
                 detail = "\n".join(await plan_requests(step.action, args, env))
             except RenderError:
-                detail = "(uses results of earlier steps: known when it runs)"
+                detail = LATER
             except Exception as exc:  # a dry run reports what a real run would trip over
                 detail = f"would fail: {exc}"
             lines.append(StepLine(name=step.name, status="planned", detail=detail))
+        return lines
+
+    async def plan_lines(
+        self, run: PlaybookRun, playbook: Playbook, incident: Incident
+    ) -> list[StepLine]:
+        """The approval card's plan: what each step will change, from the state of each service
+        read now (at once, time-boxed: a target that does not answer leaves it "unknown")."""
+        context = {"params": run.params, "incident": incident_vars(incident), "steps": {}}
+        targets, _ = self.tools(incident)
+        rendered: list[dict[str, Any] | str] = []
+        for position, step in enumerate(playbook.steps):
+            try:
+                args = render(step.args, context, where=f"steps[{position}].with")
+                ACTIONS[step.action].check(args)
+                rendered.append(args)
+            except RenderError:
+                rendered.append(LATER)
+            except Exception as exc:  # the run would trip over it: say so, as a dry run does
+                rendered.append(f"would fail: {exc}")
+        services = sorted(
+            {
+                str(args["service"])
+                for step, args in zip(playbook.steps, rendered, strict=True)
+                if isinstance(args, dict) and step.action in DEPLOY_ACTIONS
+            }
+        )
+        read = await asyncio.gather(*(_read_state(targets, service) for service in services))
+        states = dict(zip(services, read, strict=True))
+        lines = []
+        for step, args in zip(playbook.steps, rendered, strict=True):
+            if isinstance(args, str):
+                detail = args
+            elif step.action in DEPLOY_ACTIONS:
+                detail = describe_change(step.action, args, states[str(args["service"])])
+            else:  # no I/O: what it will send or post
+                detail = "; ".join(describe_other(step.action, args))
+            lines.append(StepLine(name=step.name, status="pending", detail=detail))
         return lines
 
     async def view(
@@ -141,3 +192,19 @@ class Progress:
                 message=MessageRef(fresh.progress_channel, fresh.progress_ts),
                 run=await self.view(fresh, incident),
             )
+
+
+async def _read_state(targets: Targets, service: str) -> State | str:
+    """The service's state now, or why it is unknown; never raises, never waits past
+    READ_STATE_S."""
+    try:
+        target = targets.for_service(service)
+        if not isinstance(target, StateReader):
+            return f"the {target.kind} target cannot report its state"
+        return await asyncio.wait_for(
+            target.read_state(service, timeout_s=READ_STATE_S), READ_STATE_S
+        )
+    except TimeoutError:
+        return f"no answer within {READ_STATE_S:g} s"
+    except Exception as exc:  # the card is posted whatever the target does
+        return str(exc) or type(exc).__name__

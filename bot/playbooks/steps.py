@@ -16,6 +16,7 @@ from bot.deploy.ports import (
     Probe,
     ProbeError,
     Request,
+    State,
     Targets,
 )
 from bot.durations import parse_duration
@@ -85,6 +86,11 @@ async def plan_requests(action: str, args: dict[str, Any], env: StepEnv) -> list
             idempotency_key=env.key,
         )
         return [_show(r) for r in prepared.requests] + ([prepared.note] if prepared.note else [])
+    return describe_other(action, args)
+
+
+def describe_other(action: str, args: dict[str, Any]) -> list[str]:
+    """What a step that is no deployment action will send or post (no I/O)."""
     if action == "http_request":
         spec = HttpRequestArgs.model_validate(args)
         return [f"{spec.method} {spec.url}" + (f" {spec.json_body}" if spec.json_body else "")]
@@ -95,6 +101,46 @@ async def plan_requests(action: str, args: dict[str, Any], env: StepEnv) -> list
 
 
 DEPLOY_ACTIONS = {a.value for a in Action}
+
+
+def describe_change(action: str, args: dict[str, Any], now: State | str) -> str:
+    """One line of the approval card's plan: what a deployment step will change, from the
+    service's state read just now, or (`now` a string) why that state is unknown."""
+    service = str(args["service"])
+    act = Action(action)
+    if not isinstance(now, State):
+        unknown = f"current version unknown ({now})"
+        if act is Action.ROLLBACK:
+            to = args.get("to_version") or "the version before the current one"
+            return f"{service}: {unknown} → {to} (rollback)"
+        if act is Action.SET_MODE:
+            return f"{service}: current mode unknown ({now}) → {args.get('mode')}"
+        if act is Action.FREEZE:
+            return f"{service}: deploys frozen (reason: {args.get('reason')}); {unknown}"
+        if act is Action.UNFREEZE:
+            return f"{service}: deploys unfrozen; {unknown}"
+        return f"{service}: reads its state; {unknown}"
+    active = now.active_version or "no version"
+    if act is Action.ROLLBACK:
+        to = args.get("to_version") or (now.previous_versions[0] if now.previous_versions else "")
+        if not to:
+            return f"{service}: {active} → ? (rollback: no earlier version known)"
+        if to == now.active_version:
+            return f"{service}: already at {active} (rollback: nothing to change)"
+        return f"{service}: {active} → {to} (rollback)"
+    if act is Action.SET_MODE:
+        mode = str(args.get("mode"))
+        if mode == now.mode:
+            return f"{service}: already {mode} (nothing to change)"
+        return f"{service}: {now.mode} → {mode}"
+    was = f"frozen now (reason: {now.freeze_reason or 'none given'})" if now.frozen else ""
+    if act is Action.FREEZE:
+        change = f"{service}: deploys frozen (reason: {args.get('reason')})"
+        return change + (f"; {was}, the reason is replaced" if was else f", at {active}")
+    if act is Action.UNFREEZE:
+        return f"{service}: deploys unfrozen" + (f"; {was}" if was else "; not frozen now")
+    frozen = ", frozen" if now.frozen else ""
+    return f"{service}: reads its state (now {active}, {now.mode}{frozen})"
 
 
 def _target(args: dict[str, Any], env: StepEnv) -> DeploymentTarget:

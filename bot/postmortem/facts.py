@@ -6,6 +6,8 @@ once; rendering then needs no database and no ORM object, so it is pure and easy
 
 from __future__ import annotations
 
+import ast
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.budget.burn import BurnPoint
+from bot.incidents.moments import moments_of
 from bot.people import check_user_id
+from bot.postmortem.charge import impact_stated
 from bot.postmortem.measures import Measure, Milestones, measure, standard_measures
 from bot.postmortem.sources import (
     AlertLike,
@@ -24,6 +28,9 @@ from bot.postmortem.sources import (
     SloLike,
     StepLike,
 )
+
+# Timeline kinds the postmortem leaves out: every command typed (help, typos, refusals too).
+LEFT_OUT = frozenset({"command"})
 
 # The example error-budget policy: one incident spending more than this share of the window's
 # budget calls for a postmortem with at least one priority action item.
@@ -71,6 +78,7 @@ class StepFacts:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunFacts:
+    id: int  # the run's number as the channel shows it: "run #3"
     playbook: str
     status: str
     requested_by: str
@@ -82,6 +90,11 @@ class RunFacts:
     finished_at: datetime | None = None
     steps: tuple[StepFacts, ...] = ()
 
+    @property
+    def dry_run(self) -> bool:
+        """A rehearsal: planned and shown, nothing sent."""
+        return self.status == "dry_run"
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BudgetFacts:
@@ -92,12 +105,15 @@ class BudgetFacts:
     method: str | None  # "time" or "requests"
     budget: timedelta  # minutes of full outage the window allows
     budget_requests: int | None  # the same budget as failed requests, when traffic is known
-    consumed: timedelta  # bad minutes charged to this incident
+    consumed: timedelta  # bad minutes charged to this incident (see `stated`)
     window_consumed: timedelta  # by every incident in the window, this one included
     remaining: timedelta  # of the window's budget; negative once overspent
     window_start: datetime
     window_end: datetime
     burn: tuple[BurnPoint, ...] = ()  # the budget left over the incident's span, for the chart
+    # True: the impact responders stated (`/incident impact`); False: the alerts' firing time at
+    # full impact, counted only from impact start to mitigation (bot.postmortem.charge).
+    stated: bool = False
 
     @property
     def fraction(self) -> float:
@@ -129,7 +145,9 @@ class Facts:
     scribe: str | None = None
     responders: tuple[str, ...] = ()  # people who acted on the timeline, by first action
     milestones: Milestones
-    timeline: tuple[EntryFacts, ...] = ()  # in time order
+    # In time order: what a reviewer needs. Typed commands (`command` entries) are left out;
+    # they stay on the stored timeline and in the API.
+    timeline: tuple[EntryFacts, ...] = ()
     alerts: tuple[AlertFacts, ...] = ()  # by start
     runs: tuple[RunFacts, ...] = ()  # by creation
     budget: BudgetFacts | None = None
@@ -162,9 +180,17 @@ class Facts:
 
     @property
     def impact_duration(self) -> Measure:
-        """From impact start (or detection, when no alert says when impact began) to mitigation."""
-        start = "impact_started" if self.milestones.impact_started else "detected"
-        return self._measure("Impact duration", start, "mitigated")
+        """From impact start to mitigation (bot.incidents.moments defines both)."""
+        return self._measure("Impact duration", "impact_started", "mitigated")
+
+    @property
+    def rehearsals(self) -> tuple[RunFacts, ...]:
+        """Dry runs: shown, not run."""
+        return tuple(r for r in self.runs if r.dry_run)
+
+    @property
+    def real_runs(self) -> tuple[RunFacts, ...]:
+        return tuple(r for r in self.runs if not r.dry_run)
 
     @property
     def actions(self) -> tuple[EntryFacts, ...]:
@@ -218,6 +244,9 @@ def facts_from(
     id); `burn` is the budget left over the incident's span; `names` maps Slack user IDs to
     display names for the rendered text.
     """
+    alerts = list(alerts)
+    timeline = list(timeline)
+    runs = list(runs)
     alert_facts = tuple(sorted((_alert(a) for a in alerts), key=lambda a: a.starts_at))
     entries = tuple(
         sorted(
@@ -225,23 +254,19 @@ def facts_from(
                 EntryFacts(
                     at=e.at,
                     kind=e.kind,
-                    text=e.text,
+                    text=_entry_text(e),
                     actor=e.actor,
                     link=e.link,
                     **_action_fields(getattr(e, "data", None)),
                 )
                 for e in timeline
+                if e.kind not in LEFT_OUT
             ),
             key=lambda e: e.at,  # stable: entries at the same moment keep their given order
         )
     )
-    milestones = Milestones(
-        impact_started=getattr(incident, "impact_started_at", None)
-        or (alert_facts[0].starts_at if alert_facts else None),
-        detected=incident.detected_at,
-        acknowledged=incident.acknowledged_at,
-        mitigated=incident.mitigated_at,
-        resolved=incident.resolved_at,
+    milestones = Milestones.of(
+        moments_of(incident=incident, alerts=alerts, timeline=timeline, runs=runs)
     )
     return Facts(
         incident_id=incident.id,
@@ -265,7 +290,13 @@ def facts_from(
         runs=_runs(runs, steps),
         budget=None
         if budget is None
-        else _budget(budget, slo=slo, incident_id=incident.id, burn=tuple(burn)),
+        else _budget(
+            budget,
+            slo=slo,
+            incident_id=incident.id,
+            burn=tuple(burn),
+            stated=impact_stated(incident),
+        ),
         names=MappingProxyType(dict(names)) if names else _NO_NAMES,
     )
 
@@ -314,6 +345,7 @@ def _runs(runs: Iterable[RunLike], steps: Iterable[StepLike]) -> tuple[RunFacts,
     ordered = sorted(runs, key=lambda r: (r.created_at, r.id))
     return tuple(
         RunFacts(
+            id=run.id,
             playbook=run.playbook,
             status=str(run.status),
             requested_by=run.requested_by,
@@ -346,7 +378,12 @@ def _step(step: StepLike) -> StepFacts:
 
 
 def _budget(
-    report: BudgetLike, *, slo: SloLike | None, incident_id: int, burn: tuple[BurnPoint, ...]
+    report: BudgetLike,
+    *,
+    slo: SloLike | None,
+    incident_id: int,
+    burn: tuple[BurnPoint, ...],
+    stated: bool,
 ) -> BudgetFacts:
     if report.incident_consumed is not None and report.incident_id == incident_id:
         consumed = report.incident_consumed
@@ -364,6 +401,7 @@ def _budget(
         window_start=report.window_start,
         window_end=report.now,
         burn=burn,
+        stated=stated,
     )
 
 
@@ -372,3 +410,39 @@ def _action_fields(data: Mapping[str, Any] | None) -> dict[str, str | None]:
     return {
         key: (str(data[key]) if data.get(key) else None) for key in ("owner", "action_type", "due")
     }
+
+
+def _entry_text(entry: EntryLike) -> str:
+    """The entry's text, with the request bodies of a playbook step as JSON."""
+    data = getattr(entry, "data", None) or {}
+    text = entry.text
+    requests = data.get("requests") if entry.kind == "playbook.step" else None
+    if not isinstance(requests, list):
+        return text
+    for shown in requests:
+        if isinstance(shown, str) and shown in text:
+            text = text.replace(shown, json_request(shown))
+    return text
+
+
+def json_request(shown: str) -> str:
+    """`POST https://x/y {'to_version': None} [Idempotency-Key: k]` (a request as a playbook step
+    shows it, its body a Python repr) with the body as JSON: `{"to_version": null}`."""
+    parts = shown.split(" ", 2)
+    if len(parts) < 3:
+        return shown
+    method, url, rest = parts
+    cuts = [len(rest)] + [i for i in range(len(rest) - 1, 0, -1) if rest.startswith(" [", i)]
+    for cut in cuts:
+        try:
+            body = ast.literal_eval(rest[:cut])
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        if not isinstance(body, dict | list):
+            return shown
+        try:
+            as_json = json.dumps(body, sort_keys=True)
+        except (TypeError, ValueError):
+            return shown
+        return f"{method} {url} {as_json}{rest[cut:]}"
+    return shown

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.budget.account import BudgetReport, account
 from bot.budget.burn import burn_down
+from bot.budget.impact import Impact
 from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.events import IncidentResolved
-from bot.incidents.ledger import budget_of
+from bot.incidents.ledger import ServiceBudget, budget_of
 from bot.incidents.models import Incident
+from bot.incidents.moments import RunRow, moments_of
 from bot.incidents.naming import slugify
 from bot.incidents.reading import load
 from bot.incidents.unit_of_work import tell
 from bot.mrkdwn import escape
 from bot.playbooks.runs import of_incident as runs_of
+from bot.postmortem.charge import charged, impact_stated
 from bot.postmortem.chart import Marker, burn_down_svg
 from bot.postmortem.facts import Facts, facts_from
 from bot.postmortem.ports import PostmortemContext, Upload
@@ -58,17 +63,19 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
     budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
 
     def compose() -> Draft:
+        report: BudgetReport | None = None
+        impacts: tuple[Impact, ...] = ()
+        if budget:
+            report, impacts = charged_budget(budget, incident=incident, runs=runs)
         facts = facts_from(
             incident=incident,
             alerts=incident.alerts,
             timeline=incident.timeline,
             runs=runs,
             steps=steps,
-            budget=budget.report if budget else None,
+            budget=report,
             slo=budget.slo if budget else None,
-            burn=burn_down(slo=budget.slo, impacts=budget.impacts, start=start, end=end)
-            if budget
-            else (),
+            burn=burn_down(slo=budget.slo, impacts=impacts, start=start, end=end) if budget else (),
         )
         slug = slugify(incident.title)
         stem = f"{incident.ref}-{slug}" if slug else incident.ref
@@ -86,6 +93,28 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
     # the event loop goes on answering health checks, webhooks and Slack meanwhile. What it
     # reads was loaded above; nothing in it touches the database.
     return await asyncio.to_thread(compose)
+
+
+def charged_budget(
+    budget: ServiceBudget, *, incident: Incident, runs: Iterable[RunRow]
+) -> tuple[BudgetReport, tuple[Impact, ...]]:
+    """The service's budget report and impacts, with this incident's alert time counted from
+    impact start to mitigation only, so its bad time agrees with its impact duration
+    (bot.postmortem.charge). `incident` with its alerts and timeline loaded."""
+    moments = moments_of(
+        incident=incident, alerts=incident.alerts, timeline=incident.timeline, runs=runs
+    )
+    impacts = charged(
+        budget.impacts,
+        incident_id=incident.id,
+        moments=moments,
+        stated=impact_stated(incident),
+        now=budget.report.now,
+    )
+    report = account(
+        slo=budget.slo, impacts=impacts, now=budget.report.now, incident_id=incident.id
+    )
+    return report, impacts
 
 
 def _render(ctx: PostmortemContext, facts: Facts) -> str:

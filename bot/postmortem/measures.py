@@ -1,9 +1,14 @@
-"""Incident milestones and the times measured between them (time to detect, and so on)."""
+"""Incident milestones and the times measured between them (time to detect, and so on).
+
+The milestones are the incident's moments, defined once in bot.incidents.moments.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from bot.incidents.moments import Moments
 
 # Each milestone's name in prose, and what marks it, as a reader of the postmortem needs both.
 LABELS = {
@@ -14,17 +19,19 @@ LABELS = {
     "resolved": "resolution",
 }
 MEANINGS = {
-    "impact_started": "the first alert began firing",
+    "impact_started": "when responders say impact began, else when the first alert began firing",
     "detected": "the incident was opened",
-    "acknowledged": "a commander took the incident",
-    "mitigated": "user impact stopped",
+    "acknowledged": "the commander acknowledged it or first acted on it",
+    "mitigated": (
+        "the first of: a mitigation run succeeded, the status said mitigated, every alert resolved"
+    ),
     "resolved": "the incident was closed",
 }
 # Why a milestone may be missing.
 ABSENT = {
-    "impact_started": "no alert marks when impact began",
+    "impact_started": "no impact start is known",
     "detected": "no detection time",
-    "acknowledged": "no commander has taken the incident",
+    "acknowledged": "no commander has acknowledged or acted yet",
     "mitigated": "not mitigated yet",
     "resolved": "not resolved yet",
 }
@@ -48,6 +55,16 @@ class Milestones:
     acknowledged: datetime | None
     mitigated: datetime | None
     resolved: datetime | None
+
+    @classmethod
+    def of(cls, moments: Moments) -> Milestones:
+        return cls(
+            impact_started=moments.impact_started,
+            detected=moments.detected,
+            acknowledged=moments.acknowledged,
+            mitigated=moments.mitigated,
+            resolved=moments.resolved,
+        )
 
     def at(self, name: str) -> datetime | None:
         if name not in LABELS:

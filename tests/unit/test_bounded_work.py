@@ -135,9 +135,9 @@ def test_postmortems_and_incident_details_are_rendered_off_the_event_loop(
         held.hold()
         return render(**kwargs)
 
-    def slow_full(incident: Any) -> IncidentDetail:
+    def slow_full(incident: Any, runs: Any = ()) -> IncidentDetail:
         held.hold()
-        return full(incident)
+        return full(incident, runs)
 
     monkeypatch.setattr(postmortem_flows, "render", slow_render)
     monkeypatch.setattr(IncidentDetail, "full", slow_full)

@@ -186,7 +186,7 @@ def test_roll_back_this_change_restores_its_previous_version(bot: Bot, model_ser
     # The change's previous version (v40), not the version before the current one (v41).
     assert active_version(model_service) == "v40"
     steps = [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "playbook.step"]
-    assert any("/rollback {'to_version': 'v40'}" in s for s in steps)
+    assert any('/rollback {"to_version": "v40"}' in s for s in steps)
 
     listing = bot.command("changes", user=ANA, channel=channel).json()  # the ack answers
     assert listing["text"] == "What changed before INC-1: 2 changes"
@@ -276,7 +276,7 @@ def test_a_complete_drill_touches_nothing_real(bot: Bot, model_service: str) -> 
     assert active_version(model_service) == "v42-bad"  # the real service never heard of it
     assert bot.http.get("/api/freeze?service=search-ranker").status_code == 200
     steps = [t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "playbook.step"]
-    assert any("POST drill://search-ranker/rollback {'to_version': 'v41'}" in s for s in steps)
+    assert any('POST drill://search-ranker/rollback {"to_version": "v41"}' in s for s in steps)
 
     bot.command("drill end", user=ANA, channel=channel)
     report = wait_until(

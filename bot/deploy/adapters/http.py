@@ -77,6 +77,15 @@ class HttpTarget:
         state = _state(prepared.service, tuple(responses)) if responses else None
         return Result(prepared=prepared, responses=tuple(responses), state=state)
 
+    async def read_state(self, service: str, *, timeout_s: float) -> State:
+        """GET /v1/services/{service}: the state the approval card's plan starts from."""
+        prepared = await self.prepare(
+            action=Action.GET_STATE, service=service, args={}, idempotency_key="read-state"
+        )
+        result = await self.execute(prepared, timeout_s=timeout_s)
+        assert result.state is not None  # one GET, parsed or refused by _state
+        return result.state
+
     @asynccontextmanager
     async def _client_scope(self) -> AsyncIterator[httpx.AsyncClient]:
         if self._client is not None:

@@ -155,6 +155,31 @@ class KubernetesTarget:
                     )
         return Result(prepared, tuple(responses), self._state_after(prepared, responses))
 
+    async def read_state(self, service: str, *, timeout_s: float) -> State:
+        """The workload and the ReplicaSets it controls, as get_state reads them; nothing
+        written."""
+        if service != self._service:
+            raise _refused(f"this target deploys {self._service}, not {service}")
+        async with self._session() as client:
+            workload = await read(
+                client, self._request("GET", self._url), token=self._token, timeout_s=timeout_s
+            )
+            if self._config.resource == "inferenceservice":
+                return _kserve_state(service, workload)
+            selector = _selector(workload)
+            listed = (
+                {}
+                if selector is None
+                else await read(
+                    client,
+                    self._request("GET", self._replicasets_url(selector)),
+                    token=self._token,
+                    timeout_s=timeout_s,
+                )
+            )
+        history = _revisions(listed, _dig(workload, "metadata", "uid"), self._kind)
+        return _workload_state(service, workload, history, self._kind)
+
     # -- planning: reads only ------------------------------------------------------------------
 
     async def _plan(

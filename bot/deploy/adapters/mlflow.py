@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.deploy.adapters.wire import REDACTED, read, send_into
+from bot.deploy.adapters.wire import REDACTED, read, send, send_into
 from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
 
@@ -132,6 +132,19 @@ class MlflowTarget:
             return Result(prepared, tuple(responses), None)
         await self._history.record(model=self._model, alias=self._alias, version=version)
         return Result(prepared, tuple(responses), await self._state(prepared.service, version))
+
+    async def read_state(self, service: str, *, timeout_s: float) -> State:
+        """The version the alias points at now (recorded in the alias history, as get_state
+        does), and the earlier ones the history knows."""
+        if service != self._service:
+            raise _refused(f"this target deploys {self._service}, not {service}")
+        async with self._session() as client:
+            response = await send(client, self._get_alias(), token=self._token, timeout_s=timeout_s)
+        active = _alias_version(response.body)
+        if active is None:
+            return State(service=service, active_version=None)
+        await self._history.record(model=self._model, alias=self._alias, version=active)
+        return await self._state(service, active)
 
     # -- planning: reads only ------------------------------------------------------------------
 

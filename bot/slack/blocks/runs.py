@@ -32,6 +32,10 @@ HEADLINE = {
     "failed": "FAILED",
     "interrupted": "Interrupted — `/incident run resume` continues",
 }
+PLAN_NOTE = (
+    "Plan: what each step will change, read from the deployment targets when the run was asked "
+    "for. Steps that use earlier steps' results are known when they run."
+)
 
 
 def run_message(run: RunView) -> tuple[str, list[dict[str, Any]]]:
@@ -46,11 +50,14 @@ def run_message(run: RunView) -> tuple[str, list[dict[str, Any]]]:
         who += f", {verb} by {mention(run.approved_by)}"
     lines = []
     for number, step in enumerate(run.steps, start=1):
-        detail = (
-            f"\n      `{escape(step.detail)}`"
-            if step.detail and run.dry_run
-            else (f" — {escape(step.detail)}" if step.detail else "")
-        )
+        if not step.detail:
+            detail = ""
+        elif run.dry_run:
+            detail = f"\n      `{escape(step.detail)}`"
+        elif run.awaiting_approval:  # the plan: what the step will change, read just now
+            detail = f"\n      {escape(step.detail)}"
+        else:
+            detail = f" — {escape(step.detail)}"
         lines.append(
             f"{MARK.get(step.status, ':grey_question:')} {number}. {escape(step.name)}{detail}"
         )
@@ -60,6 +67,13 @@ def run_message(run: RunView) -> tuple[str, list[dict[str, Any]]]:
         section("\n".join(lines) or "_no steps_"),
     ]
     if run.awaiting_approval:
+        if any(step.detail for step in run.steps):
+            blocks.append(
+                {
+                    "type": "context",
+                    "elements": [{"type": "mrkdwn", "text": PLAN_NOTE}],
+                }
+            )
         value = str(run.run_id)
         blocks.append(
             {

@@ -30,7 +30,8 @@ def test_milestones_start_at_the_earliest_alert_and_follow_the_incident() -> Non
     assert m.impact_started == s.at(0)  # the earlier of the two alerts, though given second
     assert m.detected == s.at(3)
     assert m.acknowledged == s.at(5)
-    assert m.mitigated == s.at(21)
+    # The rollback (a run that changes state) succeeded at 03:14, before the status change.
+    assert m.mitigated == s.at(14)
     assert m.resolved == s.at(48)
 
 
@@ -38,7 +39,7 @@ def test_every_duration_is_measured_between_the_right_milestones() -> None:
     facts = build()
     assert facts.time_to_detect == timedelta(minutes=3)  # impact start → detected
     assert facts.time_to_acknowledge == timedelta(minutes=2)  # detected → acknowledged
-    assert facts.time_to_mitigate == timedelta(minutes=21)  # impact start → mitigated
+    assert facts.time_to_mitigate == timedelta(minutes=14)  # impact start → mitigated
     assert facts.time_to_resolve == timedelta(minutes=45)  # detected → resolved
     assert [(m.name, m.start, m.end) for m in facts.measures] == [
         ("Time to detect", "impact_started", "detected"),
@@ -52,23 +53,26 @@ def test_every_duration_is_measured_between_the_right_milestones() -> None:
         facts.time_to_mitigate,
         facts.time_to_resolve,
     ]
-    assert facts.impact_duration.value == timedelta(minutes=21)
+    assert facts.impact_duration.value == timedelta(minutes=14)
 
 
 def test_durations_are_none_when_an_end_is_missing() -> None:
     facts = build(
-        incident=s.incident(acknowledged_at=None, mitigated_at=None, resolved_at=None), alerts=[]
+        incident=s.incident(acknowledged_at=None, mitigated_at=None, resolved_at=None),
+        alerts=[],
+        timeline=[],
+        runs=[],
     )
-    assert facts.milestones.impact_started is None
-    assert facts.time_to_detect is None
+    assert facts.milestones.impact_started == s.at(3)  # no alert: impact counts from detection
+    assert facts.time_to_detect == timedelta(0)
     assert facts.time_to_acknowledge is None
     assert facts.time_to_mitigate is None
     assert facts.time_to_resolve is None
     notes = [m.note for m in facts.measures]
     assert notes == [
-        "unknown (no alert marks when impact began)",
-        "unknown (no commander has taken the incident)",
-        "unknown (no alert marks when impact began; not mitigated yet)",
+        None,
+        "unknown (no commander has acknowledged or acted yet)",
+        "unknown (not mitigated yet)",
         "unknown (not resolved yet)",
     ]
     assert facts.impact_duration.value is None
@@ -76,9 +80,10 @@ def test_durations_are_none_when_an_end_is_missing() -> None:
 
 def test_impact_duration_counts_from_detection_without_an_alert() -> None:
     facts = build(alerts=[])
-    assert facts.time_to_mitigate is None
-    assert facts.impact_duration.start == "detected"
-    assert facts.impact_duration.value == timedelta(minutes=18)
+    assert facts.milestones.impact_started == s.at(3)
+    assert facts.time_to_mitigate == timedelta(minutes=11)
+    assert facts.impact_duration.start == "impact_started"
+    assert facts.impact_duration.value == timedelta(minutes=11)
 
 
 def test_an_end_before_its_start_gives_no_value() -> None:
@@ -86,7 +91,7 @@ def test_an_end_before_its_start_gives_no_value() -> None:
     facts = build(alerts=[s.alert("Skewed", 4)])
     assert facts.time_to_detect is None
     assert facts.measures[0].note == "unknown (detection is recorded before impact start)"
-    assert facts.time_to_mitigate == timedelta(minutes=17)
+    assert facts.time_to_mitigate == timedelta(minutes=10)
 
 
 def test_responders_are_distinct_people_in_order_of_first_action() -> None:

@@ -135,7 +135,7 @@ def test_step_errors_with_pipes_do_not_break_the_steps_table() -> None:
     steps[0].error = "HTTP 409 | conflict\nretry later"
     steps[0].status = "failed"
     text = render(facts=facts(steps=steps))
-    part = section(text, "### Playbook run 1: rollback (succeeded)")
+    part = section(text, "### Playbook run #3: rollback (succeeded)")
     rows = [line for line in part.splitlines() if line.startswith("| ")]
     assert len(rows) == 3 and all(len(cells(r)) == 7 for r in rows)
     assert "HTTP 409 \\| conflict<br>retry later" in rows[2]
@@ -146,6 +146,7 @@ def test_budget_numbers_and_the_priority_row_above_twenty_percent() -> None:
     text = render(facts=facts(**s.budget_for(20)))
     impact = section(text, "## Impact")
     assert "this incident consumed 10m of bad time, 23.1% of the 43m 12s budget" in impact
+    assert "Bad time is the alerts' firing time at full impact, counted from impact start" in impact
     assert "the 99.9% SLO allows over 30d" in impact
     assert ": 33m 12s, after 10m spent by all incidents." in impact
     actions = section(text, "## Action items")
@@ -174,9 +175,10 @@ def test_without_a_budget_nothing_is_invented() -> None:
 def test_metrics_say_what_each_time_is_measured_from() -> None:
     metrics = section(render(facts=facts()), "## Metrics")
     rows = {cells(r)[0]: cells(r)[1:] for r in metrics.splitlines() if r.startswith("| Time")}
-    assert rows["Time to detect"][:2] == ["3m", "impact start: the first alert began firing"]
+    began = "impact start: when responders say impact began, else when the first alert began firing"
+    assert rows["Time to detect"][:2] == ["3m", began]
     assert rows["Time to acknowledge"][:2] == ["2m", "detection: the incident was opened"]
-    assert rows["Time to mitigate"][:2] == ["21m", "impact start: the first alert began firing"]
+    assert rows["Time to mitigate"][:2] == ["14m", began]
     assert rows["Time to resolve"][:2] == ["45m", "detection: the incident was opened"]
     assert "| Impact started | 2026-11-27 03:00:00 UTC |" in metrics
 
@@ -192,7 +194,8 @@ def test_a_declared_incident_without_alerts_or_runs_still_renders() -> None:
     )
     assert "no alert fired; the incident was declared by Ana Ortiz from slack." in text
     assert "No playbook was run." in text
-    assert "- **Duration:** unknown (not mitigated yet)." in text
+    # No alert: impact counts from detection (03:03) to the status change to mitigated (03:21).
+    assert "- **Duration:** 18m of impact, from impact start (when responders say" in text
 
 
 def test_a_custom_template_path_overrides_the_default(tmp_path: Path) -> None:

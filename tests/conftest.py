@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,11 +10,11 @@ from bot.app import subscribe_flows
 from bot.config import FirebreakConfig, PostmortemConfig, ServiceConfig
 from bot.context import Context
 from bot.db.engine import make_engine, make_sessions
-from bot.db.migrate import upgrade
 from bot.events import Bus
 from examples.model_service.app import build_app as build_model_service
+from tests import migrated
 from tests.fakes import FakeChat, FakeClock, FakeReminders
-from tests.postgres import create_database, postgres_server
+from tests.postgres import postgres_server
 from tests.servers import ServerThread, free_port
 
 _database_names = itertools.count(1)
@@ -37,12 +36,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def migrated_database(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> str:
     if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
-    else:
-        base = request.getfixturevalue("postgres")
-        url = asyncio.run(create_database(base, f"test_{next(_database_names)}"))
-    upgrade(url)
-    return url
+        return migrated.sqlite_url(tmp_path / "firebreak.db")
+    base = request.getfixturevalue("postgres")
+    return migrated.postgres_url(base, f"test_{next(_database_names)}")
 
 
 @pytest.fixture

@@ -86,13 +86,14 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-async def create_database(base_url: str, name: str) -> str:
-    """A new empty database on the server at base_url; its URL."""
+async def create_database(base_url: str, name: str, *, template: str | None = None) -> str:
+    """A new database on the server at base_url, empty or a copy of `template`; its URL."""
     import asyncpg
 
     conn = await asyncpg.connect(base_url.replace("+asyncpg", "") + "/postgres")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copied = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copied}')
     finally:
         await conn.close()
     return f"{base_url}/{name}"

@@ -18,9 +18,9 @@ import pytest
 from bot.app import Runtime, build_app
 from bot.config import FirebreakConfig, Settings
 from bot.context import utcnow
-from bot.db.migrate import upgrade
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
+from tests import migrated
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port, slack_headers
 
@@ -257,8 +257,7 @@ def running_bot(
     """The bot on a free port; with `slack` (and SLACK_BOT_TOKEN, FIREBREAK_SLACK_API_URL in
     settings) it talks to that stand-in instead of its embedded one. Its client sends the API
     token (FIREBREAK_API_TOKEN, API_TOKEN unless given) and carries the local page's key."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'firebreak.db'}"
-    upgrade(url)
+    url = migrated.sqlite_url(tmp_path / "firebreak.db")
     values = {
         "FIREBREAK_DATABASE_URL": url,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

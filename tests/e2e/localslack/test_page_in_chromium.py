@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from bot.deploy.config import HttpTargetConfig
 from bot.slack.blocks import actions
 from examples.model_service.app import build_app as build_model_service
 from tests.browser import WINDOW, NoBrowser, chromium, screenshot_folder, until
-from tests.scenario import clean_env, running_bot
+from tests.scenario import Bot, clean_env, running_bot
 from tests.servers import ServerThread, free_port
 
 pytestmark = pytest.mark.browser
@@ -102,6 +103,27 @@ def from_menu(driver: WebDriver, status: str) -> None:
     act(driver, choose)
 
 
+def broadcast_card(bot: Bot) -> dict[str, Any]:
+    """The broadcast channel's copy of INC-1's card: its fields by name, and its buttons."""
+    channel = bot.workspace.channel_by_name("incidents")
+    assert channel is not None
+    cards = [m for m in bot.workspace.messages(channel["id"]) if m.get("blocks")]
+    if not cards:
+        return {"buttons": []}
+    fields = {}
+    for block in cards[0]["blocks"]:
+        for field in block.get("fields", []):
+            name, _, value = field["text"].partition("\n")
+            fields[name.strip("*").lower()] = value
+    buttons = [
+        e["action_id"]
+        for b in cards[0]["blocks"]
+        if b["type"] == "actions"
+        for e in b.get("elements", [])
+    ]
+    return {**fields, "buttons": buttons}
+
+
 def png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
@@ -154,10 +176,28 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
 
         click(driver, actions.CLAIM_COMMANDER)
         until(driver, lambda _: bot.incident("INC-1")["commander"] == ANA, what="ana in command")
+        # The broadcast copy of the card follows: ana commands, nobody is offered command.
+        until(
+            driver,
+            lambda _: (
+                broadcast_card(bot).get("commander") == f"<@{ANA}>"
+                and actions.CLAIM_COMMANDER not in broadcast_card(bot)["buttons"]
+            ),
+            what="the broadcast card showing ana in command",
+        )
+        # A scribe by typed name, as a person types it in Slack.
+        type_in_composer(driver, "/incident scribe @u0ben0002")
+        until(driver, lambda _: bot.incident("INC-1")["scribe"] == BEN, what="ben scribing")
+        until(
+            driver,
+            lambda _: broadcast_card(bot).get("scribe") == f"<@{BEN}>",
+            what="the broadcast card showing ben scribing",
+        )
 
         type_in_composer(driver, "/incident rollback")
         until(driver, lambda d: button(d, actions.RUN_APPROVE), what="the approve button")
-        assert shows(driver, "Awaiting approval")
+        # The card shows the plan, read from the model service when the run was asked for.
+        assert shows(driver, "Awaiting approval", "search-ranker: v43-bad → v42 (rollback)")
         driver.save_screenshot(str(shots / "rollback-approval.png"))
         click(driver, actions.RUN_APPROVE)
         until(driver, lambda d: shows(d, "rolled back from v43-bad to v42"), what="the rollback")
@@ -181,6 +221,14 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         click(driver, actions.RESOLVE_CONFIRM)
         until(
             driver,
+            lambda _: (
+                broadcast_card(bot).get("status") == "resolved"
+                and not broadcast_card(bot)["buttons"]
+            ),
+            what="the broadcast card resolved, without buttons",
+        )
+        until(
+            driver,
             lambda d: d.find_element(By.PARTIAL_LINK_TEXT, "INC-1-search-ranker"),
             what="the postmortem's link",
         )
@@ -201,6 +249,12 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         assert document.startswith("# INC-1 postmortem: search-ranker: model quality dropped")
         assert "rollback step 2/4 `roll back`" in document
         assert "this incident consumed" in document
+        # One account of the moments: ana acknowledged by acting, the rollback mitigated.
+        assert "no commander has taken the incident" not in document
+        assert "ran `/incident" not in document  # commands typed are not the timeline
+        detail = bot.incident("INC-1")
+        assert detail["acknowledged_at"] and detail["mitigated_at"]
+        assert detail["acknowledged_at"] <= detail["mitigated_at"] <= detail["resolved_at"]
         driver.save_screenshot(str(shots / "postmortem.png"))
 
     for name in (

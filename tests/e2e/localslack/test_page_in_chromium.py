@@ -168,8 +168,13 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         assert shows(driver, "INC-1", "search-ranker: model quality dropped (test alert)")
         banner = driver.find_element(By.CSS_SELECTOR, ".banner.ok").text
         assert banner == "✓ Sent ModelQualityDrop firing on search-ranker: INC-1 opened."
-        # The broadcast channel got the announcement too: unread for ana, who is elsewhere.
-        unread = driver.find_element(By.CSS_SELECTOR, "nav a.unread .count").text
+        # The broadcast channel got the announcement too: unread for ana, who is elsewhere. It
+        # may be posted after the channel's own card, and the page shows it at its next reload.
+        unread = until(
+            driver,
+            lambda d: d.find_element(By.CSS_SELECTOR, "nav a.unread .count").text,
+            what="the broadcast channel's unread count",
+        )
         assert int(unread) >= 1
         driver.save_screenshot(str(shots / "incident-opened.png"))
         act(driver, lambda d: d.find_element(By.XPATH, "//button[text()='Dismiss']").click())

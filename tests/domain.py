@@ -29,3 +29,21 @@ async def incident_with_channel(ctx: Context, *, members: tuple[str, ...] = ()) 
     assert isinstance(ctx.chat, FakeChat) and incident.channel_id
     ctx.chat.channel_members[incident.channel_id].update(members)
     return incident
+
+
+async def commanded_incident(
+    ctx: Context, *, commander: str, members: tuple[str, ...] = ()
+) -> Incident:
+    """An incident with its channel, `commander` in command, and its alert resolved (the
+    shipped playbooks end by waiting for the alerts to resolve: they have)."""
+    from bot.alerts.sources import alertmanager
+    from bot.incidents import intake, roles
+    from tests.payloads import am_alert, am_notification
+
+    incident = await incident_with_channel(ctx, members=members)
+    await roles.assign(
+        ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=commander, by=commander
+    )
+    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00Z"))
+    await intake.receive(ctx=ctx, batch=alertmanager.parse(resolved))
+    return await load_incident(ctx, incident.id)

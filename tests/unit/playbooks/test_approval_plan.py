@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from bot.alerts.sources import alertmanager
 from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.deploy.adapters.http import HttpTarget
 from bot.deploy.config import HttpTargetConfig
 from bot.deploy.ports import DeploymentTarget, NoTarget, State
 from bot.deploy.recording import DrillTargets
-from bot.incidents import intake, roles
 from bot.incidents.models import Incident
 from bot.playbooks import progress
 from bot.playbooks.engine import Runner
@@ -24,10 +22,9 @@ from bot.playbooks.loader import load_library
 from bot.playbooks.ports import RunView
 from bot.playbooks.runs import RunStatus
 from bot.slack.blocks.runs import PLAN_NOTE, run_message
-from tests.domain import incident_with_channel, load_incident
+from tests.domain import commanded_incident
 from tests.fakes import FakeChat, FakeProbe, FakeTarget
 from tests.paths import ROOT
-from tests.payloads import am_alert, am_notification
 from tests.servers import free_port
 
 ANA, BEN = "U0ANA0001", "U0BEN0002"
@@ -77,11 +74,7 @@ def runner(ctx: Context, target: DeploymentTarget | None) -> Runner:
 
 
 async def commanded(ctx: Context) -> Incident:
-    incident = await incident_with_channel(ctx, members=(BEN,))
-    await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=ANA, by=ANA)
-    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00Z"))
-    await intake.receive(ctx=ctx, batch=alertmanager.parse(resolved))
-    return await load_incident(ctx, incident.id)
+    return await commanded_incident(ctx, commander=ANA, members=(BEN,))
 
 
 async def asked(

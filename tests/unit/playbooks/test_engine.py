@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.sources import alertmanager
 from bot.audit import service as audit
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.context import Context
 from bot.deploy.ports import DeployError
-from bot.incidents import intake, roles
+from bot.incidents import roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Incident
 from bot.incidents.ports import MessageRef
@@ -21,10 +20,9 @@ from bot.playbooks.engine import Runner
 from bot.playbooks.loader import load_library
 from bot.playbooks.ports import RunView
 from bot.playbooks.runs import RunStatus
-from tests.domain import incident_with_channel, load_incident
+from tests.domain import commanded_incident, incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeProbe, FakeTarget, FakeTargets
 from tests.paths import ROOT
-from tests.payloads import am_alert, am_notification
 from tests.polling import eventually
 
 SHIPPED = ROOT / "playbooks"
@@ -58,12 +56,7 @@ def runner(ctx: Context, target: FakeTarget) -> Runner:
 
 
 async def commanded(ctx: Context) -> Incident:
-    incident = await incident_with_channel(ctx, members=(BEN,))
-    await roles.assign(ctx, incident_id=incident.id, role=roles.Role.COMMANDER, user=ANA, by=ANA)
-    # The shipped playbooks end by waiting for the alerts to resolve: let them have.
-    resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:10:00Z"))
-    await intake.receive(ctx=ctx, batch=alertmanager.parse(resolved))
-    return await load_incident(ctx, incident.id)
+    return await commanded_incident(ctx, commander=ANA, members=(BEN,))
 
 
 async def test_dry_run_shows_exact_requests_and_changes_nothing(

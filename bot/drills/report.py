@@ -12,6 +12,7 @@ from bot.incidents import service
 from bot.incidents.errors import NotFound
 from bot.incidents.events import IncidentResolved
 from bot.incidents.models import Incident, TimelineEntry
+from bot.incidents.moments import moments_of
 from bot.incidents.ports import IncidentContext
 from bot.incidents.reading import load
 from bot.incidents.unit_of_work import tell
@@ -50,17 +51,22 @@ async def gather(ctx: IncidentContext, *, incident_id: int) -> DrillReport:
     scribe = _first(entries, "role.scribe")
     mitigating = [r for r in runs if r.changes_state and r.status in MITIGATING]
     first = mitigating[0] if mitigating else None
+    # When the commander took the incident is one of its moments, defined once (the stored
+    # stamp alone misses a commander who acted without pressing Acknowledge).
+    acknowledged = moments_of(incident=incident, timeline=entries, runs=runs).acknowledged
     return DrillReport(
         ref=incident.ref,
         scenario=_scenario(entries),
         lasted=(incident.resolved_at or ctx.clock()) - start,
-        commander=_since(start, incident.acknowledged_at),
+        commander=_since(start, acknowledged),
         scribe=_since(start, scribe.at if scribe else None),
         mitigation=first.playbook if first else None,
         mitigation_asked=_since(start, first.created_at if first else None),
         mitigation_started=_since(start, first.started_at if first else None),
         mitigation_finished=_since(start, first.finished_at if first else None),
-        skipped=[e for e in _expected(entries) if not _done(e, incident, entries, runs)],
+        skipped=[
+            e for e in _expected(entries) if not _done(e, incident, entries, runs, acknowledged)
+        ],
         failed_steps=[
             f"{run.playbook}: {s.name} ({s.status})"
             for run in runs
@@ -126,11 +132,15 @@ def _expected(entries: list[TimelineEntry]) -> list[str]:
 
 
 def _done(
-    expected: str, incident: Incident, entries: list[TimelineEntry], runs: list[PlaybookRun]
+    expected: str,
+    incident: Incident,
+    entries: list[TimelineEntry],
+    runs: list[PlaybookRun],
+    acknowledged: datetime | None,
 ) -> bool:
     kind, _, arg = expected.partition(":")
     if kind == "commander":
-        return incident.acknowledged_at is not None
+        return acknowledged is not None
     if kind == "scribe":
         return _first(entries, "role.scribe") is not None
     if kind == "update":

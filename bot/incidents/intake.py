@@ -239,6 +239,7 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
     for incident_id, (before, after) in touched.items():
         if before > 0 and after == 0:
             result.all_resolved.add(incident_id)
+            await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
             await timeline.record(
                 session=session,
                 incident_id=incident_id,

@@ -1,11 +1,13 @@
-"""A service's error budget now: its incidents' alert intervals, accounted against its SLO."""
+"""A service's error budget now: its incidents' alert intervals up to mitigation, accounted
+against its SLO."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 
 from bot.alerts.models import AlertOccurrence
 from bot.budget.account import BudgetReport, account
@@ -49,6 +51,8 @@ async def budget_of(
                     AlertOccurrence.starts_at,
                     AlertOccurrence.ends_at,
                     Incident.drill,
+                    Incident.mitigated_at,
+                    Incident.resolved_at,
                 )
                 .join(Incident, Incident.id == AlertOccurrence.incident_id)
                 .where(
@@ -74,18 +78,35 @@ async def budget_of(
             )
         ).all()
     by_responders = {incident.id: incident for incident in stated}
-    # An alert's firing interval is full impact, unless responders said otherwise.
+    # An alert's firing interval is full impact until the incident was mitigated (or resolved),
+    # unless responders said otherwise: an alert that resolves minutes after the rollback, or
+    # never, charges nothing for the time after impact stopped (as bot.postmortem.charge does).
     # Drills are kept as such: the accounting leaves them out of consumption and burn.
     impacts = [
-        Impact(start=start, end=end, incident_id=owner, drill=drill)
-        for owner, start, end, drill in rows
-        if owner not in by_responders
+        Impact(start=start, end=_clipped(end, stop), incident_id=owner, drill=drill)
+        for owner, start, end, drill, stop in _stops(rows)
+        if owner not in by_responders and (stop is None or start < stop)
     ]
     for incident in stated:
-        own = [(start, end) for owner, start, end, _ in rows if owner == incident.id]
+        own = [(row.starts_at, row.ends_at) for row in rows if row.incident_id == incident.id]
         impacts.append(_stated(incident, own))
     report = account(slo=svc.slo, impacts=impacts, now=now, incident_id=incident_id)
     return ServiceBudget(service=service, slo=svc.slo, report=report, impacts=tuple(impacts))
+
+
+def _clipped(end: datetime | None, stop: datetime | None) -> datetime | None:
+    if stop is None:
+        return end
+    return stop if end is None else min(end, stop)
+
+
+def _stops(
+    rows: Iterable[Row[int, datetime, datetime | None, bool, datetime | None, datetime | None]],
+) -> Iterator[tuple[int, datetime, datetime | None, bool, datetime | None]]:
+    """Each alert row with the moment its incident's impact stopped: mitigated, else resolved."""
+    for owner, start, end, drill, mitigated, resolved in rows:
+        stops = [m for m in (mitigated, resolved) if m is not None]
+        yield owner, start, end, drill, min(stops, default=None)
 
 
 def _stated(incident: Incident, alerts: list[tuple[datetime, datetime | None]]) -> Impact:

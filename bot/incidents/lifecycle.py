@@ -75,7 +75,6 @@ async def resolve(ctx: IncidentContext, *, incident_id: int, by: str) -> Inciden
         _require_open(incident)
         incident.status = Status.RESOLVED
         incident.resolved_at = c.now
-        incident.mitigated_at = incident.mitigated_at or c.now
         incident.handoff_to = None
         await c.note("incident.resolved", f"{mention(by)} resolved {incident.ref}")
     lasted = format_duration(

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -105,6 +105,21 @@ async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
         AlertOccurrence.incident_id == incident_id, AlertOccurrence.status == "firing"
     )
     return int((await session.scalar(query)) or 0)
+
+
+async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetime) -> None:
+    """Stamp the first moment impact stopped (a state-changing playbook succeeded, status set
+    to mitigated, every alert resolved), so the budget ledger can stop charging there without
+    reading the timeline (bot.incidents.moments reads it all for the postmortem)."""
+    await session.execute(
+        update(Incident)
+        .where(
+            Incident.id == incident_id,
+            Incident.mitigated_at.is_(None),
+            Incident.resolved_at.is_(None),
+        )
+        .values(mitigated_at=at)
+    )
 
 
 async def open_by_severity(*, session: AsyncSession) -> dict[str, int]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.deploy.ports import NoTarget, Probe, Targets
 from bot.deploy.recording import DrillTargets
+from bot.incidents import service as incidents_service
 from bot.incidents import timeline
 from bot.incidents.errors import NotFound, Refused
 from bot.incidents.freezes import freeze_lifted, freeze_started
@@ -104,20 +105,13 @@ class Runner:
                 decision.reason = await may_run(self.ctx, incident, playbook, services, by)
                 run = await self._plan(incident, playbook, resolved, by, RunStatus.RUNNING)
                 decision.run_id = run.id
-        if dry_run:
-            await self.progress.post(
-                run, incident, await self.progress.dry_lines(run, playbook, incident)
-            )
-        elif run.status == RunStatus.AWAITING_APPROVAL:
-            # The approver sees what will change, read from the targets now.
-            await self.progress.post(
-                run, incident, await self.progress.plan_lines(run, playbook, incident)
-            )
+        # A dry run shows its rehearsal; the approver sees what will change, read from the
+        # targets now (bot.playbooks.progress).
+        await self.progress.post(run, incident)
+        if run.status == RunStatus.AWAITING_APPROVAL:
             await self._note(
                 incident, f"{mention(by)} asked to run {playbook.name}; awaiting approval", by, run
             )
-        else:
-            await self.progress.post(run, incident)
         return run
 
     async def start(
@@ -528,6 +522,10 @@ class Runner:
             assert run is not None
             run.status = RunStatus.FAILED if failure else RunStatus.SUCCEEDED
             run.error, run.finished_at = failure, now
+            if failure is None and run.changes_state:
+                await incidents_service.mark_mitigated(
+                    session=session, incident_id=run.incident_id, at=now
+                )
         run, incident = await self._load(run_id)
         text = (
             f":white_check_mark: {run.playbook} succeeded in {incident.ref}."

@@ -124,28 +124,9 @@ class Progress:
             lines.append(StepLine(name=step.name, status="pending", detail=detail))
         return lines
 
-    async def view(
-        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
-    ) -> RunView:
+    async def view(self, run: PlaybookRun, incident: Incident) -> RunView:
         playbook = self.library.get(run.playbook)
-        steps = await steps_of(self.ctx, run.id)
-        by_position = {s.position: s for s in steps if s.phase == "main"}
-        if lines is None and playbook is not None:
-            lines = []
-            for position, step in enumerate(playbook.steps):
-                row = by_position.get(position)
-                detail = ""
-                if row is not None and row.status != StepStatus.RUNNING:
-                    code = f" → {row.response_status}" if row.response_status else ""
-                    detail = f"{row.duration_ms} ms{code}" + (f": {row.error}" if row.error else "")
-                lines.append(
-                    StepLine(name=step.name, status=row.status if row else "pending", detail=detail)
-                )
-            lines += [
-                StepLine(name=f"compensate: {s.name}", status=s.status, detail=s.error or "")
-                for s in steps
-                if s.phase != "main"
-            ]
+        lines = await self._lines(run, playbook, incident) if playbook is not None else []
         return RunView(
             run_id=run.id,
             incident_id=incident.id,
@@ -156,18 +137,44 @@ class Progress:
             params=run.params,
             requested_by=run.requested_by,
             approved_by=run.approved_by,
-            steps=lines or [],
+            steps=lines,
             awaiting_approval=run.status == RunStatus.AWAITING_APPROVAL,
             dry_run=run.status == RunStatus.DRY_RUN,
         )
 
-    async def post(
-        self, run: PlaybookRun, incident: Incident, lines: list[StepLine] | None = None
-    ) -> None:
+    async def _lines(
+        self, run: PlaybookRun, playbook: Playbook, incident: Incident
+    ) -> list[StepLine]:
+        """What the run's message shows: the plan while it awaits approval (read again, so a
+        refresh keeps it and it stays current), the rehearsal of a dry run, else its steps."""
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            return await self.plan_lines(run, playbook, incident)
+        if run.status == RunStatus.DRY_RUN:
+            return await self.dry_lines(run, playbook, incident)
+        steps = await steps_of(self.ctx, run.id)
+        by_position = {s.position: s for s in steps if s.phase == "main"}
+        lines = []
+        for position, step in enumerate(playbook.steps):
+            row = by_position.get(position)
+            detail = ""
+            if row is not None and row.status != StepStatus.RUNNING:
+                code = f" → {row.response_status}" if row.response_status else ""
+                detail = f"{row.duration_ms} ms{code}" + (f": {row.error}" if row.error else "")
+            lines.append(
+                StepLine(name=step.name, status=row.status if row else "pending", detail=detail)
+            )
+        lines += [
+            StepLine(name=f"compensate: {s.name}", status=s.status, detail=s.error or "")
+            for s in steps
+            if s.phase != "main"
+        ]
+        return lines
+
+    async def post(self, run: PlaybookRun, incident: Incident) -> None:
         if incident.channel_id is None:
             return
         posted = await self.ctx.chat.post_run(
-            channel=incident.channel_id, run=await self.view(run, incident, lines)
+            channel=incident.channel_id, run=await self.view(run, incident)
         )
         async with self.ctx.sessions.begin() as session:
             stored = await session.get(PlaybookRun, run.id)

@@ -141,6 +141,9 @@ async def test_all_resolved_is_said_in_the_channel_unless_an_alert_fired_again(
     channel = chat.channels[0].id
     resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:20:00Z"))
     assert (await receive(ctx, resolved)).all_resolved == {incident_id}
+    # Every alert resolved: impact stopped then, whatever comes after.
+    mitigated = (await load_incident(ctx, incident_id)).mitigated_at
+    assert mitigated is not None
     # The alert fires again (a new startsAt) before the follow-up of its resolution runs.
     refired = await receive(ctx, am_notification(am_alert(starts_at="2026-11-27T03:25:00Z")))
     assert refired.incident_id == incident_id and refired.firing == 1
@@ -156,6 +159,7 @@ async def test_all_resolved_is_said_in_the_channel_unless_an_alert_fired_again(
     await flows.alerts_changed(ctx=ctx, incident_id=incident_id, all_resolved=True)
     told = [text for where, text in chat.said if where == channel and "All alerts" in text]
     assert len(told) == 1 and "have resolved" in told[0]
+    assert (await load_incident(ctx, incident_id)).mitigated_at == mitigated  # the first
 
 
 async def receive(ctx: Context, body: dict[str, object]) -> intake.IntakeResult:

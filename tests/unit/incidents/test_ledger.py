@@ -6,8 +6,9 @@ from bot.alerts.sources import alertmanager
 from bot.budget.slo import Slo
 from bot.config import FirebreakConfig
 from bot.context import Context
-from bot.incidents import intake
+from bot.incidents import intake, lifecycle
 from bot.incidents.ledger import budget_of
+from bot.incidents.models import Status
 from bot.incidents.sync import sync
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock, FakeReminders
@@ -15,6 +16,7 @@ from tests.payloads import am_alert, am_notification
 
 # 99.95% over 7 days: 5.04 minutes of full outage.
 SLO = Slo(target=99.95, window="7d")
+ANA = "U0ANA0001"
 
 
 async def test_alert_intervals_consume_the_budget(
@@ -42,6 +44,36 @@ async def test_alert_intervals_consume_the_budget(
     assert report.projected_exhaustion is not None
     assert report.projected_exhaustion > clock.now
     assert await budget_of(ctx, service="checkout-fraud") is None  # no SLO there
+
+
+async def test_alert_time_after_mitigation_is_not_charged(
+    ctx: Context, config: FirebreakConfig, clock: FakeClock
+) -> None:
+    config.services["search-ranker"].slo = SLO
+    incident = await incident_with_channel(ctx)  # firing since 02:58:00.123, now 03:00
+    clock.advance(minutes=1)
+    await lifecycle.set_status(ctx, incident_id=incident.id, status=Status.MITIGATED, by=ANA)
+    clock.advance(minutes=30)  # the alert still fires: the metric lags the fix
+
+    found = await budget_of(ctx, service="search-ranker", incident_id=incident.id)
+    assert found is not None
+    # 02:58:00.123 → 03:01, not → 03:31: the live budget agrees with the postmortem's bad time.
+    assert found.report.incident_consumed == timedelta(minutes=3) - timedelta(microseconds=123456)
+    assert (await load_incident(ctx, incident.id)).mitigated_at == clock.now - timedelta(minutes=30)
+
+
+async def test_a_resolved_incident_is_charged_up_to_its_resolution(
+    ctx: Context, config: FirebreakConfig, clock: FakeClock
+) -> None:
+    config.services["search-ranker"].slo = SLO
+    incident = await incident_with_channel(ctx)
+    clock.advance(minutes=1)
+    await lifecycle.resolve(ctx, incident_id=incident.id, by=ANA)  # the alert never resolved
+    clock.advance(hours=2)
+
+    found = await budget_of(ctx, service="search-ranker", incident_id=incident.id)
+    assert found is not None
+    assert found.report.incident_consumed == timedelta(minutes=3) - timedelta(microseconds=123456)
 
 
 async def test_the_pinned_message_counts_the_budget_down(

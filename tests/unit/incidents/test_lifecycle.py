@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.incidents import intake, lifecycle, roles
 from bot.incidents.errors import Refused
 from bot.incidents.models import Status
+from bot.incidents.moments import moments_of
 from bot.severity import Severity
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock
@@ -54,14 +55,17 @@ async def test_status_moves_and_milestones_are_kept(
         await lifecycle.set_severity(ctx, incident_id=incident.id, severity=Severity.SEV2, by=ANA)
 
 
-async def test_resolving_without_mitigation_marks_it_mitigated_then(
+async def test_resolving_stamps_no_mitigation_the_moments_take_the_resolution(
     ctx: Context, clock: FakeClock
 ) -> None:
     incident = await incident_with_channel(ctx)
     clock.advance(minutes=7)
     await lifecycle.resolve(ctx, incident_id=incident.id, by=ANA)
     stored = await load_incident(ctx, incident.id)
-    assert stored.mitigated_at == stored.resolved_at == clock.now
+    # Resolving is not mitigating: the stored stamp is only for what stopped the impact.
+    assert stored.mitigated_at is None
+    moments = moments_of(incident=stored, alerts=stored.alerts, timeline=stored.timeline)
+    assert moments.mitigated == moments.resolved == clock.now
 
 
 async def test_reopen_and_the_one_open_incident_per_group_rule(ctx: Context) -> None:

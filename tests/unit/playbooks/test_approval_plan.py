@@ -117,6 +117,24 @@ async def test_a_rollback_shows_from_which_version_to_which(
     assert state["active_version"] == "v42-bad"
 
 
+async def test_a_refresh_while_awaiting_approval_keeps_the_plan_current(
+    ctx: Context, chat: FakeChat
+) -> None:
+    target = ReadableFake()
+    incident = await commanded(ctx)
+    engine = runner(ctx, target)
+    run = await engine.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    target.versions.append("v43")  # someone deployed meanwhile
+
+    await engine.progress.refresh(run, incident)
+
+    [(posted, first), (updated, again)] = chat.runs
+    assert updated == posted and again.awaiting_approval
+    assert first.steps[1].detail == "search-ranker: v42 → v41 (rollback)"
+    assert again.steps[1].detail == "search-ranker: v43 → v42 (rollback)"
+    assert target.reads == ["search-ranker", "search-ranker"]
+
+
 async def test_a_rollback_to_a_given_version(ctx: Context, chat: FakeChat) -> None:
     incident = await commanded(ctx)
     await runner(ctx, ReadableFake()).request(

@@ -21,7 +21,7 @@ from bot.playbooks.loader import load_library
 from bot.playbooks.ports import RunView
 from bot.playbooks.runs import RunStatus
 from tests.domain import commanded_incident, incident_with_channel, load_incident
-from tests.fakes import FakeChat, FakeProbe, FakeTarget, FakeTargets
+from tests.fakes import FakeChat, FakeClock, FakeProbe, FakeTarget, FakeTargets
 from tests.paths import ROOT
 from tests.polling import eventually
 
@@ -116,6 +116,27 @@ async def test_approved_run_rolls_back_and_records_every_step(
     progress = {ref.ts for ref, _ in chat.runs}
     assert len(progress) == 1 and len(chat.runs) > 5  # one message, updated in place
     assert chat.runs[-1][1].status == "succeeded"
+
+
+async def test_a_state_changing_run_that_succeeds_marks_the_incident_mitigated(
+    ctx: Context, runner: Runner, clock: FakeClock
+) -> None:
+    incident = await commanded(ctx)
+    async with ctx.sessions.begin() as session:  # as if its alert had not resolved yet
+        stored = await session.get(Incident, incident.id)
+        assert stored is not None
+        stored.mitigated_at = None
+    clock.advance(minutes=2)
+    await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN, dry_run=True)
+    assert (await load_incident(ctx, incident.id)).mitigated_at is None  # a rehearsal is not
+
+    run = await runner.request(incident_id=incident.id, name="rollback", params={}, by=BEN)
+    await runner.approve(run_id=run.id, by=ANA)
+    clock.advance(seconds=40)
+    done = await runner.execute(run.id)
+    # Impact stopped when the rollback succeeded: the budget ledger stops charging there.
+    assert done.finished_at == clock.now
+    assert (await load_incident(ctx, incident.id)).mitigated_at == clock.now
 
 
 async def test_a_run_approved_as_its_message_appears_still_shows_how_it_ended(

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,22 +32,26 @@ from bot import followups
 from bot.alerts.sources.receiver import Receiver
 from bot.alerts.sources.registry import receivers
 from bot.alerts.sources.templated import SourceError
+from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
 from bot.db.engine import make_engine, make_sessions
 from bot.db.migrate import head_revision
+from bot.deploy.adapters.mlflow import MlflowRegistry
 from bot.deploy.adapters.probe import HttpProbe
+from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.history import DbAliasHistory
 from bot.deploy.targets import ConfiguredTargets
 from bot.drills import recovery
 from bot.drills import report as drill_report
 from bot.events import Bus
+from bot.evidence.adapters.prometheus import HttpEvidence
 from bot.http.api import ApiAccess, api_router
 from bot.http.errors import install_error_handlers
 from bot.http.health import bench_router, health_router, metrics_router
 from bot.http.slack import slack_router
 from bot.http.webhooks import WebhookChecks, webhook_router
-from bot.incidents import flows, nudges, service
+from bot.incidents import flows, model_card, nudges, service
 from bot.incidents.events import IncidentResolved
 from bot.incidents.ports import ChatError
 from bot.localslack.access import PageAccess, new_key
@@ -64,8 +68,8 @@ from bot.sample_alerts import SampleAlerts
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import AppChat, AppContext, Deps
+from bot.slack.directory import NamingSlackChat, SlackDirectory
 from bot.slack.metered import MeteredRetry, MeteredWebClient
-from bot.slack.notifier import SlackChat
 from bot.slack.outbox import Outbox
 from bot.slack.replay import SignedRequests
 from bot.slack.socket_mode import SocketModeLink
@@ -98,6 +102,8 @@ class Runtime:
     socket_mode: SocketModeLink | None
     api: ApiAccess = field(default_factory=ApiAccess, repr=False)  # /api/*, /metrics
     page: PageAccess | None = field(default=None, repr=False)  # the local page's hosts and key
+    # Model registries read as a change feed (changes.registry_poll), by the scheduler's owner.
+    registry_watcher: RegistryWatcher | None = field(default=None, repr=False)
 
 
 def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
@@ -196,14 +202,14 @@ def build_app(
     ctx: AppContext = Context(
         sessions=make_sessions(engine),
         config=config,
-        chat=SlackChat(client, outbox),
+        chat=NamingSlackChat(client, outbox, directory=SlackDirectory(client, clock=clock)),
         reminders=scheduler,
         events=bus,
         clock=clock,
     )
     subscribe_flows(bus, ctx)
-    followups.subscribe(bus, ctx=ctx, background=background)
-    outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs and probes
+    outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs
+    followups.subscribe(bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound))
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:
         log.error("playbook not loaded: %s", problem)
@@ -215,6 +221,9 @@ def build_app(
         ),
         probe=HttpProbe(outbound),
         meter=metrics,
+    )
+    model_card.subscribe(
+        bus, ctx=ctx, targets=runner.targets, drills=runner.drills, background=background
     )
     deps = Deps(ctx=ctx, background=background, runner=runner, drills_dir=settings.drills_dir)
     bolt = build_bolt(client=client, signing_secret=signing_secret, deps=deps)
@@ -247,6 +256,7 @@ def build_app(
         socket_mode=link,
         api=access,
         page=page,
+        registry_watcher=registry_watcher(ctx, outbound, owner=lambda: scheduler.owner),
     )
 
     docs = settings.api_docs  # FastAPI's /docs, /redoc, /openapi.json: only when asked for
@@ -319,6 +329,32 @@ def build_app(
     return api
 
 
+def registry_watcher(
+    ctx: AppContext, client: httpx.AsyncClient, *, owner: Callable[[], bool]
+) -> RegistryWatcher:
+    """The services deployed through MLflow whose aliases the change feed follows."""
+    watched = [
+        Watched(service=name, registry=MlflowRegistry(spec, client=client), aliases=tuple(aliases))
+        for name, spec in ctx.config.deploy_specs().items()
+        if isinstance(spec, MlflowTargetConfig) and (aliases := spec.watched_aliases)
+    ]
+    return RegistryWatcher(
+        ctx=ctx, watched=watched, every=ctx.config.changes.registry_poll, owner=owner
+    )
+
+
+def slack_directory(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow
+) -> SlackDirectory | None:
+    """People's names from the configured Slack, for the command line; None without a bot
+    token (the embedded stand-in lives only inside `serve`)."""
+    token = reveal(settings.slack_bot_token)
+    if not token:
+        return None
+    client = slack_client(token=token, base_url=settings.slack_api_url, metrics=Metrics())
+    return SlackDirectory(client, clock=clock)
+
+
 def slack_client(*, token: str, base_url: str, metrics: Metrics) -> MeteredWebClient:
     client = MeteredWebClient(
         metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S
@@ -352,6 +388,8 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.scheduler.start()
+        if runtime.registry_watcher is not None:
+            runtime.registry_watcher.start()  # after the scheduler: it polls while that owns
         runtime.outbox.start()  # delivers what an earlier run stored and did not send
         interrupted = await runtime.deps.runner.mark_interrupted()
         if runtime.socket_mode:
@@ -371,6 +409,8 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             prune.cancel()
             if runtime.socket_mode:
                 await runtime.socket_mode.stop()
+            if runtime.registry_watcher is not None:
+                await runtime.registry_watcher.stop()
             await runtime.scheduler.stop()
             if runtime.workspace is not None:
                 # The embedded stand-in stopped with this server: nothing more reaches it.
@@ -413,7 +453,14 @@ async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> Non
 
 
 class _Offline:
-    """Chat and reminders for command-line work that needs neither (postmortems, reports)."""
+    """Chat and reminders for command-line work that needs neither (postmortems, reports); it
+    names people through `directory` when Slack is configured."""
+
+    def __init__(self, directory: SlackDirectory | None = None) -> None:
+        self._directory = directory
+
+    async def names(self, user_ids: Iterable[str]) -> Mapping[str, str]:
+        return {} if self._directory is None else await self._directory.names(user_ids)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         async def refuse(*_: object, **__: object) -> None:
@@ -427,7 +474,7 @@ def offline_context(
 ) -> tuple[AppContext, AsyncEngine]:
     """A Context on the database alone; the caller disposes of the engine."""
     engine = make_engine(settings.database_url)
-    offline = _Offline()
+    offline = _Offline(slack_directory(settings, clock=clock))
     bus = Bus()
     ctx: AppContext = Context(
         sessions=make_sessions(engine),

@@ -342,7 +342,7 @@ def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
 def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident: str | None) -> int:
     import asyncio
 
-    from bot.app import offline_context
+    from bot.app import offline_context, slack_directory
     from bot.audit.service import entries
     from bot.audit.table import table
     from bot.context import utcnow
@@ -364,7 +364,11 @@ def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident:
         try:
             async with ctx.reading() as session:
                 found = await entries(session=session, since=utcnow() - back, incident_id=number)
-            return table(found)
+            # With a bot token, people are named (users.info, a few seconds at most); without
+            # one, or when Slack does not answer, the IDs alone are shown.
+            directory = slack_directory(settings)
+            names = await directory.names(e.actor for e in found) if directory else {}
+            return table(found, names=names)
         finally:
             await engine.dispose()
 

@@ -126,6 +126,18 @@ def reveal(secret: SecretStr | None) -> str | None:
     return (secret.get_secret_value() or None) if secret is not None else None
 
 
+def _http_url(url: str | None) -> str | None:
+    """An http(s) URL with a host, without a trailing slash; None stays None."""
+    if url is None:
+        return None
+    url = url.strip().rstrip("/")
+    if not re.match(r"^https?://[^/?#\s]+[^?#\s]*$", url):
+        raise ValueError(
+            "an http:// or https:// URL, without a query (e.g. http://prometheus:9090)"
+        )
+    return url
+
+
 class ServiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -139,6 +151,13 @@ class ServiceConfig(BaseModel):
     openslo: Path | None = None
     # Services whose changes can break this one: their changes show in its incidents too.
     depends_on: list[str] = Field(default_factory=list)
+    # The Prometheus its alerts' graphs are queried from (over alerts.prometheus_url).
+    prometheus_url: str | None = Field(None, description="e.g. http://prometheus.monitoring:9090")
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_url(cls, url: str | None) -> str | None:
+        return _http_url(url)
 
 
 class AlertsConfig(BaseModel):
@@ -152,6 +171,24 @@ class AlertsConfig(BaseModel):
     # A sender's name for a service (a PagerDuty service, an Opsgenie tag, a label value) →
     # the service of this file it is; names not listed are taken as they are.
     service_map: dict[str, str] = Field(default_factory=dict)
+    # The alert's graph, posted in its incident's channel: the Prometheus queried (else the one
+    # a Prometheus alert's generatorURL names; services.<name>.prometheus_url comes first), and
+    # how long it may take before the channel is told why there is no graph.
+    prometheus_url: str | None = None
+    graph_timeout: Duration = timedelta(seconds=5)
+    graphs: bool = True  # false: no graphs at all
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_url(cls, url: str | None) -> str | None:
+        return _http_url(url)
+
+    @field_validator("graph_timeout")
+    @classmethod
+    def _graph_timeout(cls, timeout: timedelta) -> timedelta:
+        if not timedelta(0) < timeout <= timedelta(minutes=1):
+            raise ValueError("more than 0s and at most 1m (the graph waits no longer)")
+        return timeout
 
     def severity_for(self, value: str | None) -> Severity:
         if value is None:
@@ -321,6 +358,16 @@ class ChangesConfig(BaseModel):
     # What "Roll back this change" runs, with the change's previous version as to_version.
     rollback_playbook: str = "rollback"
     shown: int = Field(8, ge=1, le=20)  # changes listed in an announcement
+    # How often the model registry of each service deployed through MLflow is read, a moved
+    # alias becoming a change (deploy.watch says which aliases); null: never.
+    registry_poll: Duration | None = timedelta(seconds=30)
+
+    @field_validator("registry_poll")
+    @classmethod
+    def _registry_poll(cls, every: timedelta | None) -> timedelta | None:
+        if every is not None and every < timedelta(seconds=1):
+            raise ValueError("at least 1s (or null to read no registry)")
+        return every
 
 
 # Paths under /webhooks/ that Firebreak's own receivers answer: no config source may take one.

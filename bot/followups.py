@@ -9,12 +9,16 @@ while one runs is merged into a single next run, not a queue of Slack calls per 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from bot.changes.events import ChangeRecorded
+from bot.context import Context
 from bot.events import Bus
+from bot.evidence import flows as evidence_flows
+from bot.evidence.ports import Evidence
 from bot.incidents import deploys, flows
 from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
-from bot.incidents.ports import IncidentContext
+from bot.incidents.ports import IncidentChat, IncidentContext
 from bot.logs import incident_logs
 from bot.refs import format_ref
 from bot.tasks import Background
@@ -27,12 +31,15 @@ class _FollowUp:
     changed: bool  # alerts new or resolved; else only the set-up is owed
     all_resolved: bool = False
     said: tuple[str, ...] = ()  # what alert sources said, for the channel, in order
+    # The alert's graph owed once this run has set the channel up (bot.evidence).
+    graph: Literal["opened", "recovered"] | None = None
 
     def merge(self, later: _FollowUp) -> _FollowUp:
         return _FollowUp(
             self.changed or later.changed,
             self.all_resolved or later.all_resolved,
             self.said + later.said,
+            "recovered" if "recovered" in (self.graph, later.graph) else self.graph or later.graph,
         )
 
     async def run(self, ctx: IncidentContext, incident_id: int) -> None:
@@ -48,10 +55,24 @@ class _FollowUp:
             await flows.source_noted(ctx=ctx, incident_id=incident_id, text=text)
 
 
-def subscribe(bus: Bus, *, ctx: IncidentContext, background: Background) -> None:
+class FollowUpChat(IncidentChat, evidence_flows.GraphChat, Protocol):
+    pass
+
+
+def subscribe(
+    bus: Bus,
+    *,
+    ctx: Context[FollowUpChat],
+    background: Background,
+    evidence: Evidence | None = None,
+) -> None:
+    """`evidence`: where alert graphs are read (none: no graphs)."""
+
     def follow_up(incident_id: int, asked: _FollowUp) -> None:
         async def work(asked: _FollowUp) -> None:
             await asked.run(ctx, incident_id)
+            if asked.graph and evidence is not None:
+                graph(incident_id, recovered=asked.graph == "recovered")
 
         with incident_logs(incident_id):  # also on the task's failure, logged when it ends
             background.spawn_merged(
@@ -62,11 +83,34 @@ def subscribe(bus: Bus, *, ctx: IncidentContext, background: Background) -> None
                 name=f"{format_ref(incident_id)}-alerts",
             )
 
+    def graph(incident_id: int, *, recovered: bool) -> None:
+        # Its own task, after the set-up: a slow Prometheus holds up no other chat work.
+        assert evidence is not None
+        with incident_logs(incident_id):
+            background.spawn_merged(
+                ("graph", incident_id),
+                lambda recovered: evidence_flows.post_graph(
+                    ctx, incident_id=incident_id, evidence=evidence, recovered=recovered
+                ),
+                recovered,
+                merge=lambda earlier, later: earlier or later,
+                name=f"{format_ref(incident_id)}-graph",
+            )
+
     async def opened(event: IncidentOpened | SetUpUnfinished) -> None:
-        follow_up(event.incident_id, _FollowUp(changed=False))
+        # A set-up finished late (SetUpUnfinished) may have posted its graph already.
+        first = isinstance(event, IncidentOpened)
+        follow_up(event.incident_id, _FollowUp(changed=False, graph="opened" if first else None))
 
     async def changed(event: AlertsChanged) -> None:
-        follow_up(event.incident_id, _FollowUp(changed=True, all_resolved=event.all_resolved))
+        follow_up(
+            event.incident_id,
+            _FollowUp(
+                changed=True,
+                all_resolved=event.all_resolved,
+                graph="recovered" if event.all_resolved else None,
+            ),
+        )
 
     async def source_noted(event: SourceNoted) -> None:
         follow_up(event.incident_id, _FollowUp(changed=False, said=(event.text,)))

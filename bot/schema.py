@@ -2,7 +2,7 @@
 
 from bot.alerts.models import AlertOccurrence
 from bot.audit.models import AuditEntry
-from bot.changes.models import Change, Freeze
+from bot.changes.models import Change, Freeze, RegistryAlias
 from bot.db.base import Base
 from bot.db.reminders import reminders
 from bot.deploy.history import AliasSighting
@@ -20,6 +20,7 @@ __all__ = [
     "Incident",
     "OutboxMessage",
     "PlaybookRun",
+    "RegistryAlias",
     "StepRun",
     "TimelineEntry",
     "reminders",

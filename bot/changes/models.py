@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base
@@ -53,3 +53,21 @@ class Change(Base):
     @property
     def ref(self) -> str:
         return f"{self.kind} of {self.service}" + (f" {self.version}" if self.version else "")
+
+
+class RegistryAlias(Base):
+    """Where a model registry's alias was last seen pointing, for a service whose changes the
+    registry is polled for (bot.changes.registry): the baseline a move is measured from."""
+
+    __tablename__ = "registry_aliases"
+    __table_args__ = (UniqueConstraint("service", "model", "alias"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    alias: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(200))
+    # Moves seen since the baseline: part of each move's event id, so moving back and forth
+    # again is a new change, while polling the same state again is none.
+    moves: Mapped[int] = mapped_column(default=0)
+    seen_at: Mapped[datetime]  # when the alias was first seen at this version

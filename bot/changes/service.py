@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.changes.models import Change, Freeze
+from bot.changes.models import Change, Freeze, RegistryAlias
 from bot.changes.schemas import ROLLOUTS, ChangeEvent, ChangeKind
 
 # A canary or shadow also ends when the same service is deployed or promoted outright.
@@ -145,3 +145,43 @@ async def lift(*, session: AsyncSession, service: str, by: str, now: datetime) -
     for row in lifted:
         row.lifted_at, row.lifted_by = now, by
     return lifted
+
+
+# --- model registry aliases (bot.changes.registry) -----------------------------------------
+
+
+async def registry_alias(
+    *, session: AsyncSession, service: str, model: str, alias: str
+) -> RegistryAlias | None:
+    """Where the alias was last seen, for the service; None before the first sighting."""
+    query = select(RegistryAlias).where(
+        RegistryAlias.service == service, RegistryAlias.model == model, RegistryAlias.alias == alias
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+def add_registry_alias(
+    *, session: AsyncSession, service: str, model: str, alias: str, version: str, now: datetime
+) -> RegistryAlias:
+    row = RegistryAlias(
+        service=service, model=model, alias=alias, version=version, moves=0, seen_at=now
+    )
+    session.add(row)
+    return row
+
+
+async def move_registry_alias(
+    *, session: AsyncSession, seen: RegistryAlias, version: str, now: datetime
+) -> bool:
+    """Move the baseline on from what `seen` says, unless someone moved it meanwhile."""
+    moved = await session.execute(
+        update(RegistryAlias)
+        .where(
+            RegistryAlias.id == seen.id,
+            RegistryAlias.version == seen.version,
+            RegistryAlias.moves == seen.moves,
+        )
+        .values(version=version, moves=seen.moves + 1, seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(moved, "rowcount", 0))

@@ -33,6 +33,13 @@ class MlflowTargetConfig(_Target):
     url: HttpUrl
     model: str = Field(min_length=1)
     alias: str = Field("champion", min_length=1)
+    # Aliases whose moves are recorded as changes of the service (changes.registry_poll):
+    # absent, the serving alias; [] watches none.
+    watch: list[str] | None = None
+
+    @property
+    def watched_aliases(self) -> list[str]:
+        return [self.alias] if self.watch is None else list(dict.fromkeys(self.watch))
 
 
 class KubernetesTargetConfig(_Target):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -70,6 +71,18 @@ class State:
     mode: str = Mode.MODEL
     frozen: bool = False
     freeze_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """One version of a model in a model registry, as the registry describes it."""
+
+    model: str
+    version: str
+    user: str | None = None  # who registered it, when the registry knows
+    created_at: datetime | None = None
+    run_id: str | None = None
+    link: str | None = None  # the version's page in the registry's UI
 
 
 @dataclass(frozen=True)

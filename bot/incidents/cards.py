@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.changes.models import Change
 from bot.incidents import service
-from bot.incidents.models import Incident
-from bot.incidents.ports import ChangeLine, IncidentCard, IncidentContext
+from bot.incidents.models import Incident, TimelineEntry
+from bot.incidents.ports import ChangeLine, IncidentCard, IncidentContext, ModelCard
 from bot.incidents.what_changed import what_changed
+
+# The timeline entry (its kind and dedup key) that keeps the model card as it was read when
+# the incident was announced (bot.incidents.model_card): every refresh shows that one.
+MODEL_CARD = "model.card"
 
 
 async def card_for(ctx: IncidentContext, incident: Incident) -> IncidentCard:
     async with ctx.reading() as session:
         firing = await service.firing_count(session=session, incident_id=incident.id)
+        model = await stored_model_card(session, incident.id)
     svc = ctx.config.service(incident.service)
     changed = await what_changed(ctx, incident)
     return IncidentCard(
@@ -37,6 +48,7 @@ async def card_for(ctx: IncidentContext, incident: Incident) -> IncidentCard:
         changes=[line_of(c) for c in changed.changes[: ctx.config.changes.shown]],
         in_progress=[line_of(c) for c in changed.in_progress],
         changes_lookback=ctx.config.changes.lookback if incident.service else None,
+        model=model,
     )
 
 
@@ -52,3 +64,46 @@ def line_of(change: Change) -> ChangeLine:
         at=change.at,
         during_freeze=change.freeze_id is not None,
     )
+
+
+async def stored_model_card(session: AsyncSession, incident_id: int) -> ModelCard | None:
+    entry = await session.scalar(
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == MODEL_CARD)
+        .order_by(TimelineEntry.id.desc())
+        .limit(1)
+    )
+    return None if entry is None else model_card_from(entry.data or {})
+
+
+def model_card_data(card: ModelCard) -> dict[str, Any]:
+    """The timeline entry's data: JSON, times as ISO 8601."""
+    return {
+        "service": card.service,
+        "read_at": card.read_at.isoformat(),
+        "live": card.live,
+        "previous": card.previous,
+        "live_since": card.live_since.isoformat() if card.live_since else None,
+        "since_kind": card.since_kind,
+        "unread": card.unread,
+    }
+
+
+def model_card_from(data: dict[str, Any]) -> ModelCard | None:
+    try:
+        since = data.get("live_since")
+        return ModelCard(
+            service=str(data["service"]),
+            read_at=datetime.fromisoformat(data["read_at"]),
+            live=_text(data.get("live")),
+            previous=_text(data.get("previous")),
+            live_since=datetime.fromisoformat(since) if since else None,
+            since_kind=_text(data.get("since_kind")),
+            unread=_text(data.get("unread")),
+        )
+    except (KeyError, TypeError, ValueError):  # not a card this version wrote: show none
+        return None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

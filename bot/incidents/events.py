@@ -43,3 +43,10 @@ class SourceNoted(Event):
 
     incident_id: int
     text: str
+
+
+@dataclass(frozen=True)
+class IncidentAnnounced(Event):
+    """Its announcement was just posted in its channel (once per incident)."""
+
+    incident_id: int

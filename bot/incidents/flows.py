@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents import roles, service, timeline
 from bot.incidents.cards import card_for
+from bot.incidents.events import IncidentAnnounced
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
 from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentContext
@@ -104,6 +105,8 @@ async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> None:
             async with ctx.sessions.begin() as session:
                 incident = await _reload(session, incident_id)
                 incident.announcement_ts = posted.ts
+            # The model card is read after this, in the background: it never holds this up.
+            await ctx.events.publish(IncidentAnnounced(incident_id))
         if broadcast and incident.broadcast_ts is None:
             posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
             async with ctx.sessions.begin() as session:

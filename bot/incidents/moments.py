@@ -98,7 +98,8 @@ def moments_of(
     - mitigated: the first of: a state-changing playbook run that succeeded (not a dry run; when
       it finished), a status change to mitigated or monitoring, every alert resolved (the
       `alerts.all_resolved` entry, or the last alert's `ends_at` once all have ended), the
-      stored `mitigated_at` when the resolve did not stamp it; else, once resolved, the
+      stored `mitigated_at` (older versions stamped it at the resolve: that one is not
+      counted); else, once resolved, the
       resolution. Only moments from impact start to resolution count.
     """
     entries = sorted(timeline, key=lambda e: e.at)

@@ -62,6 +62,21 @@ class ChangeLine:
 
 
 @dataclass(frozen=True)
+class ModelCard:
+    """The affected service's deployment as its target reported it when the incident opened
+    (bot.incidents.model_card): the live version, the one before it and since when it is live,
+    or why it could not be read (`unread`). Versions and reasons are outside text."""
+
+    service: str
+    read_at: datetime
+    live: str | None = None
+    previous: str | None = None
+    live_since: datetime | None = None  # from the change feed, when a change names `live`
+    since_kind: str | None = None  # that change's kind ("deploy", "model_promotion" …)
+    unread: str | None = None
+
+
+@dataclass(frozen=True)
 class IncidentCard:
     """What an announcement shows; the chat adapter decides how it looks."""
 
@@ -87,6 +102,7 @@ class IncidentCard:
     changes: Sequence[ChangeLine] = ()  # newest first, within the look-back window
     in_progress: Sequence[ChangeLine] = ()  # canaries and shadows not yet ended
     changes_lookback: timedelta | None = None
+    model: ModelCard | None = None  # services with a deployment target, once it was read
 
 
 @dataclass(frozen=True)

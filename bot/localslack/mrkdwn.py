@@ -13,6 +13,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from bot.localslack.emoji import image
+
 # Slack's control sequences: <https://x|label>, <#C123|name>, <@U123>, <!here>.
 _ANGLE = re.compile(r"<([^<>|\s][^<>|]*)(?:\|([^<>]*))?>")
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -22,50 +24,14 @@ _STYLES = (
     (re.compile(r"(?<![\w~])~(?=\S)([^~\n]+?)(?<=\S)~(?![\w~])"), "s"),
 )
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
-_EMOJI_CODE = re.compile(r":([a-z0-9_+'-]+):")
-# The emoji Firebreak and responders use most, drawn as Slack draws their :codes:; any other
-# code stays as typed.
-EMOJI = {
-    "pushpin": "📌",
-    "+1": "👍",
-    "thumbsup": "👍",
-    "eyes": "👀",
-    "white_check_mark": "✅",
-    "heavy_check_mark": "✔️",
-    "x": "❌",
-    "fire": "🔥",
-    "rotating_light": "🚨",
-    "warning": "⚠️",
-    "rewind": "⏪",
-    "page_facing_up": "📄",
-    "hourglass_flowing_sand": "⏳",
-    "stopwatch": "⏱️",
-    "bell": "🔔",
-    "rocket": "🚀",
-    "tada": "🎉",
-    "ice_cube": "🧊",
-    "no_entry": "⛔",
-    "arrows_counterclockwise": "🔄",
-    "memo": "📝",
-    "pencil": "✏️",
-    "writing_hand": "✍️",
-    "handshake": "🤝",
-    "saluting_face": "🫡",
-    "star": "⭐",
-    "red_circle": "🔴",
-    "large_orange_circle": "🟠",
-    "large_yellow_circle": "🟡",
-    "white_circle": "⚪",
-    "grey_question": "❔",
-    "fast_forward": "⏩",
-    "leftwards_arrow_with_hook": "↩️",
-    "ballot_box_with_check": "☑️",
-}
+# A code, with or without a skin tone (":+1::skin-tone-2:", drawn as the plain one).
+_EMOJI_CODE = re.compile(r":([a-z0-9_+'-]+)(?:::skin-tone-[2-6])?:")
 
 
-def emoji(name: str) -> str | None:
-    """The emoji for a code name (skin tones ignored), or None."""
-    return EMOJI.get(name.split("::")[0])
+def emoji(name: str) -> Markup | None:
+    """The image for an emoji's code name (skin tones ignored), or None: any other code
+    stays as typed, as Slack shows a code it does not know."""
+    return image(name.split("::")[0])
 
 
 def safe_url(url: Any) -> str | None:
@@ -188,5 +154,6 @@ def _styled(text: str) -> Markup:
     html = str(escape(text))
     for pattern, tag in _STYLES:
         html = pattern.sub(rf"<{tag}>\1</{tag}>", html)
-    html = _EMOJI_CODE.sub(lambda m: emoji(m[1]) or m[0], html)
+    # After escaping and styling: an image's markup is never read as text again.
+    html = _EMOJI_CODE.sub(lambda m: str(emoji(m[1]) or m[0]), html)
     return Markup(html.replace("\n", "<br>\n"))

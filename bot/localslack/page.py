@@ -38,7 +38,7 @@ from bot.localslack.flash import Notes
 from bot.localslack.forms import parse_body
 from bot.localslack.ids import ts_key
 from bot.localslack.interactions import Interactions, Outcome
-from bot.localslack.mrkdwn import Formatter, safe_url
+from bot.localslack.mrkdwn import Formatter, emoji, safe_url
 from bot.localslack.payloads import options_of
 from bot.localslack.reads import Reads
 from bot.localslack.state import Workspace
@@ -87,6 +87,7 @@ def build_page(
     )
     env.globals["safe_url"] = safe_url
     env.globals["options_of"] = options_of
+    env.globals["emoji"] = emoji
     template = env.get_template("workspace.html")
     notes = Notes()
     reads = Reads()
@@ -109,7 +110,7 @@ def build_page(
         wanted = request.query_params.get("channel")
         selected = pageview.select(channels, ims, wanted)
         fmt = Formatter(
-            users={uid: u["name"] for uid, u in users.items()},
+            users={uid: pageview.shown_name(u) for uid, u in users.items()},
             channels={c["id"]: c["name"] for c in channels},
         )
         views: list[dict[str, Any]] = []
@@ -174,13 +175,17 @@ def build_page(
         if shared is None:
             return PlainTextResponse("No such file.", status_code=404)
         info, content = shared
-        # Never the uploader's type as is: text shows as plain text, the rest downloads.
-        text = pageview.is_text(str(info.get("mimetype", "")))
+        # Never the uploader's type as is: text shows as plain text, PNG, JPEG and GIF images
+        # (checked against their bytes) as themselves, the rest downloads (SVG too: a script).
+        mimetype = str(info.get("mimetype", ""))
+        text = pageview.is_text(mimetype)
+        image = pageview.image_type(mimetype, content)
         return Response(
             content,
-            media_type="text/plain; charset=utf-8" if text else "application/octet-stream",
+            media_type=image
+            or ("text/plain; charset=utf-8" if text else "application/octet-stream"),
             headers={
-                "Content-Disposition": attachment(str(info["name"]), inline=text),
+                "Content-Disposition": attachment(str(info["name"]), inline=text or bool(image)),
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "default-src 'none'; sandbox",
             },
@@ -191,6 +196,10 @@ def build_page(
 
     async def version(request: Request) -> Response:
         return JSONResponse({"version": _version(workspace)})
+
+    async def members(request: Request) -> Response:
+        # What the composer suggests after "@": the people a typed @name can mention.
+        return JSONResponse({"members": pageview.members(workspace.users())})
 
     async def act_as(request: Request, form: dict[str, str]) -> Response:
         response = _back(request, form.get("channel"))
@@ -287,6 +296,7 @@ def build_page(
             Route("/", _guarded(access, page, opens=True), name="page"),
             Route("/state.json", _guarded(access, state)),
             Route("/version.json", _guarded(access, version)),
+            Route("/members.json", _guarded(access, members), name="members"),
             Route("/files/{file_id}", _guarded(access, download), name="file"),
             *(
                 Route(f"/{name}", _guarded(access, _form_post(handler)), methods=["POST"])

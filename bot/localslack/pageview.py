@@ -15,6 +15,31 @@ def people(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [u for u in users if not u.get("is_bot") and not u.get("deleted")]
 
 
+def shown_name(user: dict[str, Any]) -> str:
+    """How Slack names a person in a mention: display name, else real name, else handle."""
+    profile = user.get("profile") or {}
+    return str(
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user["name"]
+    )
+
+
+def members(users: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The people a typed "@name" can mention (payloads.with_mentions), for the composer's
+    suggestions: handle, display name and real name, nothing else of their profile."""
+    return [
+        {
+            "id": u["id"],
+            "name": u["name"],
+            "display_name": str((u.get("profile") or {}).get("display_name") or ""),
+            "real_name": str(u.get("real_name") or ""),
+        }
+        for u in people(users)
+    ]
+
+
 def im_view(im: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
     person = users.get(im["user"])
     return {"id": im["id"], "name": person["name"] if person else im["user"], "user": im["user"]}
@@ -112,14 +137,32 @@ PREVIEW_LINES = 20
 PREVIEW_CHARS = 4000
 
 
+# The images the page shows inline, as Slack does, and serves with their own type: raster
+# formats only (an SVG can carry script), and only when the type the stand-in gave the file
+# (from its name) and the bytes' signature agree.
+IMAGE_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
 def is_text(mimetype: str) -> bool:
     """Served and previewed as plain text: text/markdown, text/plain, text/csv…"""
     return mimetype.startswith("text/")
 
 
+def image_type(mimetype: str, content: bytes | None) -> str | None:
+    """The image type a file is shown and served as, or None (it downloads)."""
+    signatures = IMAGE_SIGNATURES.get(mimetype)
+    if signatures and content is not None and content.startswith(signatures):
+        return mimetype
+    return None
+
+
 def file_view(file: dict[str, Any], content: bytes | None, href: str) -> dict[str, Any]:
     """A shared file as its message shows it: name, size, a download link and, for text
-    files, the first lines (the template escapes them)."""
+    files, the first lines, for images the image (the template escapes them)."""
     mimetype = str(file.get("mimetype", ""))
     preview: str | None = None
     truncated = False
@@ -138,6 +181,7 @@ def file_view(file: dict[str, Any], content: bytes | None, href: str) -> dict[st
         "href": href,
         "preview": preview,
         "truncated": truncated,
+        "image": image_type(mimetype, content) is not None,
         "available": content is not None,
     }
 

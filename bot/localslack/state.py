@@ -125,10 +125,13 @@ class Workspace:
         *,
         email: str | None = None,
         real_name: str | None = None,
+        display_name: str = "",
     ) -> dict[str, Any]:
         """Add (or replace) a human user; returns its Slack user object."""
         with self._lock:
-            user = self._store.add_user(user_id, name, email=email, real_name=real_name)
+            user = self._store.add_user(
+                user_id, name, email=email, real_name=real_name, display_name=display_name
+            )
             return copy.deepcopy(user)
 
     def ensure_channel(self, name: str, *, members: Iterable[str] = ()) -> dict[str, Any]:

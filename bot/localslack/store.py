@@ -164,9 +164,12 @@ class Store:
         *,
         email: str | None = None,
         real_name: str | None = None,
+        display_name: str = "",
         is_bot: bool = False,
     ) -> dict[str, Any]:
-        profile: dict[str, Any] = {"real_name": real_name or name, "display_name": name}
+        # As Slack's: the display name is empty until the person chooses one (Slack then shows
+        # the full name).
+        profile: dict[str, Any] = {"real_name": real_name or name, "display_name": display_name}
         if email is not None:
             profile["email"] = email
         if is_bot:

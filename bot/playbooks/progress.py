@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.deploy.ports import Probe, State, StateReader, Targets
+from bot.deploy import reading
+from bot.deploy.ports import Probe, State, Targets
+from bot.deploy.reading import read_state
 from bot.deploy.recording import DrillTargets
 from bot.incidents.models import Incident
 from bot.incidents.ports import MessageRef
@@ -26,7 +28,7 @@ from bot.playbooks.steps import (
 from bot.playbooks.templates import RenderError, incident_vars, render
 
 # How long the approval card waits for a target's state: past it, the plan says "unknown".
-READ_STATE_S = 3.0
+READ_STATE_S = reading.READ_STATE_S
 LATER = "(uses results of earlier steps: known when it runs)"
 
 
@@ -204,14 +206,4 @@ class Progress:
 async def _read_state(targets: Targets, service: str) -> State | str:
     """The service's state now, or why it is unknown; never raises, never waits past
     READ_STATE_S."""
-    try:
-        target = targets.for_service(service)
-        if not isinstance(target, StateReader):
-            return f"the {target.kind} target cannot report its state"
-        return await asyncio.wait_for(
-            target.read_state(service, timeout_s=READ_STATE_S), READ_STATE_S
-        )
-    except TimeoutError:
-        return f"no answer within {READ_STATE_S:g} s"
-    except Exception as exc:  # the card is posted whatever the target does
-        return str(exc) or type(exc).__name__
+    return await read_state(targets, service, timeout_s=READ_STATE_S)

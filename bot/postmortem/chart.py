@@ -1,21 +1,24 @@
-"""The error-budget burn-down as an SVG image, for the postmortem to show next to its numbers.
+"""The error-budget burn-down as a PNG image, for the postmortem to show next to its numbers.
 
-SVG rather than PNG: it needs no imaging library, its text stays sharp and searchable, it diffs
-in review, and Markdown viewers (GitHub, GitLab, most wikis) show it as an image.
+PNG rather than SVG: Slack shows an uploaded PNG inline in the channel but an SVG only as a file
+to download, and Markdown viewers (GitHub, GitLab, most wikis) show either. Drawn with
+matplotlib through bot.charts, whose import takes a while: import this module where a chart is
+drawn, not at start (bot.postmortem.flows.chart_of).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from xml.sax.saxutils import escape
+from datetime import datetime, timedelta
 
+from bot import charts
 from bot.budget.burn import BurnPoint
 from bot.postmortem.filters import duration
 
-WIDTH, HEIGHT = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 100, 24, 44, 48  # margins around the plot area
+LINE_COLOUR = "#1f4e9c"
+LEVEL_SPACING = 0.07  # of the plot's height: level labels closer than this would overlap
+MARGIN = 0.04  # of the plot's height, above the highest and below the lowest value
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -26,81 +29,80 @@ class Marker:
     at: datetime
 
 
-def burn_down_svg(
+def burn_down_png(
     *,
     title: str,
     points: Sequence[BurnPoint],
     budget: timedelta,
     markers: Sequence[Marker] = (),
-) -> str:
+) -> bytes:
     """Budget left over time as a line, with the full budget, half of it and zero marked."""
+    return charts.png(burn_down_figure(title=title, points=points, budget=budget, markers=markers))
+
+
+def burn_down_figure(
+    *,
+    title: str,
+    points: Sequence[BurnPoint],
+    budget: timedelta,
+    markers: Sequence[Marker] = (),
+) -> charts.Figure:
+    """The burn-down, laid out and ready to save (`burn_down_png`)."""
     if len(points) < 2:
         raise ValueError("a burn-down needs at least two points")
     start, end = points[0].at, points[-1].at
-    span = (end - start).total_seconds() or 1.0
-    top = max(budget, *(p.remaining for p in points))
-    bottom = min(timedelta(0), *(p.remaining for p in points))
-    rise = (top - bottom).total_seconds() or 1.0
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def x(at: datetime) -> float:
-        return LEFT + plot_w * (at - start).total_seconds() / span
-
-    def y(value: timedelta) -> float:
-        return TOP + plot_h * (top - value).total_seconds() / rise
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
-        f"<title>{escape(title)}</title>",
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
-        f'<text x="{LEFT}" y="24" font-size="15" font-weight="bold">{escape(title)}</text>',
-    ]
-    for level, label, colour in (
-        (budget, f"budget {duration(budget)}", "#999999"),
-        (budget / 2, "50%", "#e0a000"),
-        (timedelta(0), "exhausted", "#cc0000"),
-    ):
-        height = y(level)
-        parts.append(
-            f'<line x1="{LEFT}" y1="{height:.1f}" x2="{WIDTH - RIGHT}" y2="{height:.1f}" '
-            f'stroke="{colour}" stroke-dasharray="4 3"/>'
-        )
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{height + 4:.1f}" text-anchor="end" fill="{colour}">'
-            f"{escape(label)}</text>"
-        )
+    if end <= start:  # one moment: a minute's width, so the axis has a span
+        end = start + timedelta(minutes=1)
+    fig, ax = charts.new_figure(title=title)
+    charts.time_axis(ax, start=start, end=end)
+    _levels(ax, points=points, budget=budget)
+    ax.plot(
+        [charts.x_of(p.at) for p in points],
+        [p.remaining.total_seconds() for p in points],
+        color=LINE_COLOUR,
+        linewidth=2,
+        zorder=3,
+    )
+    last = points[-1].remaining
+    # Right of the plot, level with the line's end: beside the line, never on it.
+    ax.annotate(
+        f"{duration(last)} left",
+        xy=(1.0, last.total_seconds()),
+        xycoords=("axes fraction", "data"),
+        xytext=(charts.LABEL_GAP, 0.0),
+        textcoords="offset pixels",
+        va="center",
+        color=LINE_COLOUR,
+        annotation_clip=False,
+        **charts.text_style(),
+    )
     shown = [m for m in markers if start <= m.at <= end]
-    for row, marker in enumerate(shown):
-        left = x(marker.at)
-        parts.append(
-            f'<line x1="{left:.1f}" y1="{TOP}" x2="{left:.1f}" y2="{HEIGHT - BOTTOM}" '
-            'stroke="#4a6fa5" stroke-dasharray="2 3"/>'
-        )
-        # Milestones minutes apart would print over each other: stagger their labels.
-        parts.append(
-            f'<text x="{left + 3:.1f}" y="{TOP + 14 + 14 * (row % 3)}" fill="#4a6fa5">'
-            f"{escape(marker.label)}</text>"
-        )
-    line = " ".join(f"{x(p.at):.1f},{y(p.remaining):.1f}" for p in points)
-    parts.append(f'<polyline points="{line}" fill="none" stroke="#1f4e9c" stroke-width="2"/>')
-    last = points[-1]
-    parts.append(
-        f'<text x="{WIDTH - RIGHT}" y="{y(last.remaining) - 6:.1f}" text-anchor="end" '
-        f'fill="#1f4e9c">{escape(duration(last.remaining))} left</text>'
-    )
-    for at, anchor in ((start, "start"), (end, "end")):
-        parts.append(
-            f'<text x="{x(at):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="{anchor}">'
-            f"{_clock(at)}</text>"
-        )
-    parts.append(
-        f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" fill="#555555">'
-        "time (UTC)</text>"
-    )
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    labels = [charts.mark_time(ax, at=m.at, label=m.label) for m in shown]
+    charts.place_labels(fig, labels)
+    return fig
 
 
-def _clock(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def _levels(ax: charts.Axes, *, points: Sequence[BurnPoint], budget: timedelta) -> None:
+    """Dashed lines at the full budget, half of it and zero, named on the left axis (the only
+    values it shows: the line is read against them)."""
+    top = max(budget, *(p.remaining for p in points)).total_seconds()
+    bottom = min(timedelta(0), *(p.remaining for p in points)).total_seconds()
+    rise = (top - bottom) or 1.0
+    ax.set_ylim(bottom - MARGIN * rise, top + MARGIN * rise)
+    ticks: list[float] = []
+    names: list[str] = []
+    colours: list[str] = []
+    for level, name, colour in (
+        (budget, f"budget {duration(budget)}", "#999999"),
+        (timedelta(0), "exhausted", "#cc0000"),
+        (budget / 2, "50%", "#e0a000"),  # last: the one left unnamed when the three crowd
+    ):
+        value = level.total_seconds()
+        ax.axhline(value, color=colour, linestyle=(0, (4, 3)), linewidth=1, zorder=2)
+        if all(abs(value - other) >= LEVEL_SPACING * rise for other in ticks):
+            ticks.append(value)
+            names.append(name)
+            colours.append(colour)
+    ax.set_yticks(ticks, names)
+    for tick, colour in zip(ax.get_yticklabels(), colours, strict=True):
+        tick.set_color(colour)

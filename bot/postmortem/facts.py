@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,8 @@ LEFT_OUT = frozenset({"command"})
 PRIORITY_ACTION_THRESHOLD = 0.20
 
 _NO_NAMES: Mapping[str, str] = MappingProxyType({})
+# A Slack mention in stored text, <@U123> or <@U123|name>, as bot.postmortem.filters reads it.
+_MENTIONED = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -156,6 +159,7 @@ class Facts:
     names: Mapping[str, str] = field(default_factory=lambda: _NO_NAMES)  # user ID → name
     postmortem_status: str = "draft"
     chart: str | None = None  # the burn-down image's file name, beside the document
+    alert_graph: str | None = None  # the alert's graph as last posted, beside the document
 
     @property
     def time_to_detect(self) -> timedelta | None:
@@ -299,6 +303,36 @@ def facts_from(
         ),
         names=MappingProxyType(dict(names)) if names else _NO_NAMES,
     )
+
+
+def people_in(
+    *, incident: IncidentLike, timeline: Iterable[EntryLike], runs: Iterable[RunLike]
+) -> tuple[str, ...]:
+    """Everyone (Slack user IDs) the postmortem may name, each once: the roles, whoever acted
+    or owns an action item, who asked for and approved a run, and <@U…> mentions in texts.
+
+    Read from the stored records, before the facts are made, so their names can be looked up
+    first and handed to `facts_from`.
+    """
+    found: dict[str, None] = {}  # ordered, without repeats
+
+    def add(*values: object) -> None:
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            if _is_person(value):
+                found[value] = None
+            elif "<@" in value:
+                found.update(dict.fromkeys(_MENTIONED.findall(value)))
+
+    add(incident.commander, incident.scribe, incident.declared_by)
+    add(incident.title, incident.summary, incident.description)
+    for entry in timeline:
+        if entry.kind not in LEFT_OUT:
+            add(entry.actor, entry.text, (getattr(entry, "data", None) or {}).get("owner"))
+    for run in runs:
+        add(run.requested_by, run.approved_by, run.error)
+    return tuple(found)
 
 
 def responders_of(*, entries: Iterable[EntryFacts]) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,9 +25,9 @@ from bot.incidents.unit_of_work import tell
 from bot.mrkdwn import escape
 from bot.playbooks.runs import of_incident as runs_of
 from bot.postmortem.charge import charged, impact_stated
-from bot.postmortem.chart import Marker, burn_down_svg
-from bot.postmortem.facts import Facts, facts_from
-from bot.postmortem.ports import PostmortemContext, Upload
+from bot.postmortem.facts import Facts, facts_from, people_in
+from bot.postmortem.graphs import saved_alert_graph
+from bot.postmortem.ports import Directory, PostmortemContext, Upload
 from bot.postmortem.render import render
 from bot.refs import format_ref
 
@@ -38,13 +38,13 @@ log = logging.getLogger(__name__)
 class Draft:
     name: str  # INC-7-<slug>.md
     markdown: str
-    chart_name: str | None = None  # INC-7-<slug>-budget.svg, linked from the Markdown
-    chart: str | None = None  # the SVG itself; None when the service has no SLO
+    chart_name: str | None = None  # INC-7-<slug>-budget.png, linked from the Markdown
+    chart: bytes | None = None  # the PNG itself; None when the service has no SLO
 
     def files(self) -> list[tuple[str, bytes]]:
         out = [(self.name, self.markdown.encode())]
         if self.chart_name and self.chart:
-            out.append((self.chart_name, self.chart.encode()))
+            out.append((self.chart_name, self.chart))
         return out
 
 
@@ -61,6 +61,11 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
         runs, steps = await runs_of(session=session, incident_id=incident_id)
     start, end = burn_span(incident, now=ctx.clock())
     budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
+    names = await names_of(
+        ctx, user_ids=people_in(incident=incident, timeline=incident.timeline, runs=runs)
+    )
+
+    folder = ctx.config.postmortem.folder
 
     def compose() -> Draft:
         report: BudgetReport | None = None
@@ -76,12 +81,15 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
             budget=report,
             slo=budget.slo if budget else None,
             burn=burn_down(slo=budget.slo, impacts=impacts, start=start, end=end) if budget else (),
+            names=names,
         )
         slug = slugify(incident.title)
         stem = f"{incident.ref}-{slug}" if slug else incident.ref
+        graph = saved_alert_graph(folder, ref=incident.ref, title=incident.title)
+        facts = replace(facts, alert_graph=graph)
         if facts.budget is None:
             return Draft(name=f"{stem}.md", markdown=_render(ctx, facts))
-        facts = replace(facts, chart=f"{stem}-budget.svg")
+        facts = replace(facts, chart=f"{stem}-budget.png")
         return Draft(
             name=f"{stem}.md",
             markdown=_render(ctx, facts),
@@ -93,6 +101,14 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
     # the event loop goes on answering health checks, webhooks and Slack meanwhile. What it
     # reads was loaded above; nothing in it touches the database.
     return await asyncio.to_thread(compose)
+
+
+async def names_of(ctx: PostmortemContext, *, user_ids: Iterable[str]) -> Mapping[str, str]:
+    """People's display names, when the chat can look them up (the Directory port); without
+    them the postmortem shows @U123."""
+    if not isinstance(ctx.chat, Directory):
+        return {}
+    return await ctx.chat.names(user_ids)
 
 
 def charged_budget(
@@ -131,11 +147,14 @@ def burn_span(incident: Incident, *, now: datetime) -> tuple[datetime, datetime]
     return begin - margin, min(finish + margin, now)
 
 
-def chart_of(facts: Facts) -> str | None:
-    """The burn-down SVG, marked with the incident's milestones."""
+def chart_of(facts: Facts) -> bytes | None:
+    """The burn-down PNG, marked with the incident's milestones."""
     b = facts.budget
     if b is None or len(b.burn) < 2:
         return None
+    # Here, not at the top: it imports matplotlib, which the bot need not load until it draws.
+    from bot.postmortem.chart import Marker, burn_down_png
+
     target = "the SLO" if b.slo_target is None else f"{b.slo_target:g}%"
     m = facts.milestones
     markers = [
@@ -148,7 +167,7 @@ def chart_of(facts: Facts) -> str | None:
         )
         if at is not None
     ]
-    return burn_down_svg(
+    return burn_down_png(
         title=f"{facts.ref}: error budget left ({target}, {_days(b.slo_window)} window)",
         points=b.burn,
         budget=b.budget,

@@ -23,6 +23,7 @@ SCOPES = {
     "chat_getPermalink": "chat:write",  # needs no scope of its own; any bot token may call it
     "files_upload_v2": "files:write",
     "pins_add": "pins:write",
+    "users_info": "users:read",
 }
 
 
@@ -35,6 +36,12 @@ def test_every_web_api_method_the_bot_calls_has_its_scope() -> None:
         re.findall(
             r'"((?:conversations|chat|users|pins|reactions|views|files)_\w+)"',
             (ROOT / "bot/slack/notifier.py").read_text(),
+        )
+    )
+    called |= set(
+        re.findall(
+            r"client\.(users_\w+)\(",
+            "".join(p.read_text() for p in (ROOT / "bot/slack").glob("*.py")),
         )
     )
     called |= set(

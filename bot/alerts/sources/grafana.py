@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
-from bot.alerts.schemas import AlertBatch
-from bot.alerts.sources.common import WireGroup
+from bot.alerts.schemas import Alert, AlertBatch
+from bot.alerts.sources.common import WireAlert, WireGroup
 from bot.alerts.sources.errors import BadSignature
 
 SOURCE = "grafana"
@@ -27,12 +28,25 @@ def parse(body: Any) -> AlertBatch:
         # groupKey is opaque and Grafana's may collide with another org's: keep orgs apart.
         source=SOURCE,
         group_key=f"org{note.orgId}:{note.groupKey}" if note.orgId is not None else note.groupKey,
-        alerts=[a.normalise() for a in note.alerts],
+        alerts=[_with_image(a) for a in note.alerts],
         common_labels=note.commonLabels,
         common_annotations=note.commonAnnotations,
         external_url=note.externalURL or None,
         truncated_alerts=note.truncatedAlerts,
     )
+
+
+# Grafana's image of the alert (a screenshot of its panel, when the instance renders them) is
+# kept with the alert as this annotation: the incident's channel shows it (bot.evidence).
+IMAGE_ANNOTATION = "imageURL"
+
+
+def _with_image(wire: WireAlert) -> Alert:
+    alert = wire.normalise()
+    url = (wire.model_extra or {}).get("imageURL")
+    if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        return alert
+    return replace(alert, annotations={**alert.annotations, IMAGE_ANNOTATION: url})
 
 
 # Grafana's webhook contact point signs each notification when its "HMAC Signature" secret is

@@ -22,14 +22,32 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
-from bot.deploy.adapters.wire import REDACTED, read, send, send_into
+from bot.deploy.adapters.wire import (
+    REDACTED,
+    RETRYABLE_4XX,
+    body_of,
+    read,
+    send,
+    send_into,
+    server_message,
+)
 from bot.deploy.config import MlflowTargetConfig
-from bot.deploy.ports import Action, DeployError, Prepared, Request, Response, Result, State
+from bot.deploy.ports import (
+    Action,
+    DeployError,
+    Prepared,
+    RegisteredVersion,
+    Request,
+    Response,
+    Result,
+    State,
+)
 
 # Timeouts and throttling mean "try again shortly", although they are 4xx.
 _UNSUPPORTED = {
@@ -229,6 +247,93 @@ class MlflowTarget:
 
     async def _read(self, client: httpx.AsyncClient, request: Request) -> Any:
         return await read(client, request, token=self._token, timeout_s=self._config.timeout_s)
+
+
+class MlflowRegistry:
+    """Reads one registered model's aliases, for the change feed (bot.changes.registry's
+    ModelRegistry): GET registered-models/get answers `aliases: [{alias, version}]`, and
+    GET model-versions/get one version's `user_id`, `creation_timestamp` and `run_id`.
+
+    MLflow records neither who moved an alias nor when: neither timestamp changes on a move.
+    Failures are DeployErrors whose messages name no URL (the URL may carry credentials).
+    """
+
+    def __init__(
+        self,
+        config: MlflowTargetConfig,
+        *,
+        token: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._config = config
+        if token is None and config.token_env:  # read here, never at import
+            token = os.environ.get(config.token_env) or None
+        self._token = token
+        self._client = client
+        self._base = str(config.url).rstrip("/")
+        self.model = config.model
+
+    async def aliases(self) -> dict[str, str]:
+        """Every alias of the model → the version it points at."""
+        body = await self._get("registered-models/get", {"name": self.model})
+        found = body.get("registered_model", {}).get("aliases") or []
+        return {
+            str(entry["alias"]): str(entry["version"])
+            for entry in found
+            if isinstance(entry, Mapping) and entry.get("alias") and entry.get("version")
+        }
+
+    async def version(self, version: str) -> RegisteredVersion:
+        body = await self._get("model-versions/get", {"name": self.model, "version": version})
+        found = body.get("model_version") or {}
+        created = str(found.get("creation_timestamp") or "")
+        return RegisteredVersion(
+            model=self.model,
+            version=str(found.get("version") or version),
+            user=found.get("user_id") or None,
+            created_at=(
+                datetime.fromtimestamp(int(created) / 1000, UTC) if created.isdigit() else None
+            ),
+            run_id=found.get("run_id") or None,
+            link=f"{self._base}/#/models/{quote(self.model, safe='')}/versions/{quote(version)}",
+        )
+
+    async def _get(self, path: str, params: Mapping[str, str]) -> Any:
+        headers = {"Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        timeout = self._config.timeout_s
+        what = f"MLflow {path} of model {self.model}"
+        async with self._session() as client:
+            try:
+                reply = await client.get(
+                    f"{self._base}/api/2.0/mlflow/{path}",
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(timeout),
+                )
+            except httpx.TimeoutException as exc:
+                raise DeployError(f"{what}: no answer in {timeout:g}s", transient=True) from exc
+            except httpx.HTTPError as exc:  # refused or dropped connections
+                raise DeployError(f"{what}: {type(exc).__name__}", transient=True) from exc
+        body = body_of(reply)
+        if not reply.is_success:
+            raise DeployError(
+                f"{what} → {reply.status_code}: {server_message(body)}".rstrip(": "),
+                transient=reply.status_code >= 500 or reply.status_code in RETRYABLE_4XX,
+                status=reply.status_code,
+            )
+        if not isinstance(body, Mapping):
+            raise DeployError(f"{what}: not a JSON object", transient=True)
+        return body
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._client is not None:
+            yield self._client
+            return
+        async with httpx.AsyncClient() as client:
+            yield client
 
 
 def _alias_version(body: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -13,6 +14,9 @@ from bot.localslack.store import Channel, Store, check_channel_name
 MAX_INVITEES = 1000
 MAX_TOPIC = 250  # the same limit applies to purposes
 MAX_DM_USERS = 8  # conversations.open takes 1 (an IM) to 8 (a multi-person DM) users
+# What stays as set in the "set the channel topic" message: mentions (<@U…>, <#C…>, <!here>),
+# links, and the entities Slack text already carries; any other <, > or & is escaped.
+_KEPT = re.compile(r"<(?:[@#!]|https?://|mailto:)[^<>]*>|&(?:amp|lt|gt);")
 
 
 def create(store: Store, args: Args) -> dict[str, Any]:
@@ -267,7 +271,7 @@ def _announce(store: Store, channel: Channel, setting: str, value: str) -> None:
     """The channel_topic / channel_purpose message Slack posts into the channel's history."""
     bot = store.bot_user_id
     name = store.users[bot]["name"]
-    shown = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    shown = _slack_text(value)
     message = {
         "type": "message",
         "subtype": f"channel_{setting}",
@@ -277,6 +281,23 @@ def _announce(store: Store, channel: Channel, setting: str, value: str) -> None:
         "text": f"<@{bot}|{name}> set the channel {setting}: {shown}",
     }
     store.append_message(channel.id, message)
+
+
+def _slack_text(value: str) -> str:
+    """A topic (or purpose) as message text. It is formatted like a message (the bot mentions the
+    commander in it): its mentions must stay mentions there, not show as typed."""
+    parts: list[str] = []
+    position = 0
+    for kept in _KEPT.finditer(value):
+        parts.append(_escape(value[position : kept.start()]))
+        parts.append(kept.group(0))
+        position = kept.end()
+    parts.append(_escape(value[position:]))
+    return "".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _text_setting(store: Store, value: str | None) -> dict[str, Any]:

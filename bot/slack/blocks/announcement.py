@@ -12,6 +12,7 @@ from bot.mrkdwn import channel_link, escape, is_web_url, link, mention
 from bot.slack.blocks import actions
 from bot.slack.blocks.actions import button
 from bot.slack.blocks.changes import change_blocks
+from bot.slack.blocks.model_card import model_card_blocks
 
 SEVERITY_EMOJI = {
     "SEV1": ":red_circle:",
@@ -80,6 +81,8 @@ def announcement(card: IncidentCard) -> tuple[str, list[dict[str, Any]]]:
     buttons = _role_buttons(card)
     if buttons:
         blocks.append({"type": "actions", "block_id": "roles", "elements": buttons})
+    if card.model is not None:
+        blocks += model_card_blocks(card.model)
     if card.changes_lookback is not None:
         blocks += change_blocks(
             incident_id=card.incident_id,

@@ -106,7 +106,9 @@ def test_the_whole_loop_on_prometheus_and_alertmanager(
         r"\(http://127\.0\.0\.1:\d+/graph\?g0\.expr=",
         document,
     )
-    assert "→ v42 (model)" in document and "@U0BEN0002 approved rollback" in document
+    assert (
+        "→ v42 (model)" in document and "u0ben0002 approved rollback" in document
+    )  # by name: the stand-in knows no other
 
 
 def test_without_prometheus_it_says_how_to_install_and_posts_the_webhook_itself(

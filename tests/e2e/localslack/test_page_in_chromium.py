@@ -148,6 +148,12 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
     shots = screenshot_folder(tmp_path / "screenshots")
     driver = browser
     with running_bot(tmp_path, config) as bot:
+        # People with full names and no display name chosen: Slack shows them by full name.
+        for person, handle, full in (
+            (ANA, "u0ana0001", "Ana Ortiz"),
+            (BEN, "u0ben0002", "Ben Okafor"),
+        ):
+            bot.workspace.add_user(person, handle, real_name=full)
         # A bad model goes out; nobody has noticed yet.
         deployed = httpx.post(
             f"{model_service}/v1/services/search-ranker/deploy", json={"version": "v43-bad"}
@@ -222,6 +228,28 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         )
         driver.save_screenshot(str(shots / "rollback-done.png"))
 
+        # Command is handed over by typed name, and ben accepts it from his own view.
+        type_in_composer(driver, "/incident handoff @u0ben0002")
+        until(driver, lambda d: button(d, actions.HANDOFF_ACCEPT), what="the handoff offer")
+        Select(driver.find_element(By.ID, "as-user")).select_by_value(BEN)
+        until(
+            driver,
+            lambda d: d.find_element(By.ID, "as-user").get_attribute("value") == BEN,
+            what="ben chosen",
+        )
+        click(driver, actions.HANDOFF_ACCEPT)
+        until(driver, lambda _: bot.incident("INC-1")["commander"] == BEN, what="ben in command")
+        until(
+            driver,
+            lambda _: broadcast_card(bot).get("commander") == f"<@{BEN}>",
+            what="the broadcast card showing ben in command",
+        )
+        until(
+            driver,
+            lambda d: shows(d, "@Ben Okafor now commands INC-1, taking over from @Ana Ortiz"),
+            what="the handoff said in the channel, by name",
+        )
+
         type_in_composer(driver, "/incident resolve")
         click(driver, actions.RESOLVE_CONFIRM)
         until(
@@ -257,6 +285,10 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
         # One account of the moments: ana acknowledged by acting, the rollback mitigated.
         assert "no commander has taken the incident" not in document
         assert "ran `/incident" not in document  # commands typed are not the timeline
+        # People by the name Slack shows for them, not by ID.
+        assert "- **Incident commander:** Ben Okafor\n" in document
+        assert "- **Scribe:** Ben Okafor\n" in document and "Ana Ortiz" in document
+        assert ANA not in document and BEN not in document
         detail = bot.incident("INC-1")
         assert detail["acknowledged_at"] and detail["mitigated_at"]
         assert detail["acknowledged_at"] <= detail["mitigated_at"] <= detail["resolved_at"]

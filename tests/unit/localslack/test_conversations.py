@@ -340,6 +340,21 @@ def test_set_topic_and_purpose_post_system_messages(
     assert [m["subtype"] for m in history] == ["channel_purpose", "channel_topic"]
 
 
+def test_mentions_and_links_in_a_topic_stay_so_in_its_message(
+    ws: Workspace, call: Call, channel: str
+) -> None:
+    # A topic is formatted like a message (the bot mentions the commander in it): escaping
+    # its mentions would show them as typed ("<@U…>") in the channel's history.
+    topic = "SEV2 &amp; up · commander <@U0ALICE001> · <https://grafana.example/d/1|board> <b>"
+    call("conversations.setTopic", channel=channel, topic=topic)
+
+    [message] = ws.messages(channel)
+    assert message["text"] == (
+        f"<@{BOT}|firebreak> set the channel topic: SEV2 &amp; up · commander <@U0ALICE001>"
+        " · <https://grafana.example/d/1|board> &lt;b&gt;"
+    )
+
+
 def test_refused_topic_posts_nothing(ws: Workspace, call: Call, channel: str) -> None:
     call("conversations.setTopic", channel=channel, topic="y" * 251)
     assert ws.messages(channel) == []

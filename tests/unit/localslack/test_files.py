@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.localslack.api import API_PREFIX
+from bot.localslack.mrkdwn import emoji
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
 
@@ -211,6 +212,7 @@ async def test_page_shows_the_file_and_serves_it(
 
     assert "Postmortem draft" in html
     assert "INC-7 &lt;b&gt;.md" in html and "<b>.md" not in html
+    assert f'class="file-name">{emoji("page_facing_up")} INC-7 &lt;b&gt;.md</a>' in html
     assert f"{len(report.encode())} B" in html  # the size, under a kilobyte
     assert f'href="{SITE}/files/{file_id}"' in html
     assert "# INC-7 postmortem" in html and "- step 18" in html

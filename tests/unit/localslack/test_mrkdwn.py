@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 
-from bot.localslack.mrkdwn import Formatter, safe_url
+from bot.localslack.emoji import KNOWN
+from bot.localslack.mrkdwn import Formatter, emoji, safe_url
 
 fmt = Formatter(users={"U0ALICE001": "alice"}, channels={"C0INC00001": "inc-1"})
 
@@ -57,12 +61,49 @@ def test_links_can_be_shown_as_text() -> None:
     assert html == '<span class="ref">@alice</span> · board'
 
 
-def test_known_emoji_codes_are_drawn_and_others_kept() -> None:
-    fmt = Formatter(users={}, channels={})
-    assert str(fmt.mrkdwn(":white_check_mark: rollback *done* at 02:55:00")) == (
-        "✅ rollback <strong>done</strong> at 02:55:00"
+def emoji_images(html: str) -> list[str]:
+    """The alt text of each emoji image in `html`, in order."""
+    return re.findall(
+        r'<img class="emoji" alt="(:[^"]+:)" title="\1" src="data:image/svg\+xml', html
     )
-    assert str(fmt.mrkdwn(":party_parrot: `:rewind:`")) == (":party_parrot: <code>:rewind:</code>")
+
+
+@pytest.mark.parametrize("code", ["white_check_mark", "red_circle", "fire", "+1", "thumbsup"])
+def test_known_emoji_codes_are_drawn_as_images(code: str) -> None:
+    html = str(Formatter(users={}, channels={}).mrkdwn(f":{code}: rollback *done* at 02:55:00"))
+    assert emoji_images(html) == [f":{code}:"]
+    assert html.endswith(" rollback <strong>done</strong> at 02:55:00")
+    assert html.count("<img") == 1  # "02:55:00" holds ":55:", which is no code
+
+
+def test_unknown_codes_and_codes_in_code_stay_as_typed() -> None:
+    # Slack shows a code it has no emoji for, and anything inside `code`, as typed.
+    fmt = Formatter(users={}, channels={})
+    assert str(fmt.mrkdwn(":party_parrot: `:rewind:`")) == ":party_parrot: <code>:rewind:</code>"
+    assert str(fmt.mrkdwn("`/incident note :fire: &lt;b&gt;`")) == (
+        "<code>/incident note :fire: &lt;b&gt;</code>"
+    )
+
+
+def test_emoji_next_to_styles_and_skin_tones() -> None:
+    html = str(Formatter(users={}, channels={}).mrkdwn("*:x: failed*:+1::skin-tone-3:_:eyes:_"))
+    assert emoji_images(html) == [":x:", ":+1:", ":eyes:"]
+    assert html.startswith("<strong><img") and "<em><img" in html
+
+
+def test_emoji_images_need_no_font() -> None:
+    """Each image is an SVG of shapes: no <text> (it would need a font), nothing external."""
+    for code in sorted(KNOWN):
+        image = emoji(code)
+        assert image is not None
+        data = re.search(r'base64,([^"]+)"', str(image))
+        assert data is not None
+        svg = base64.b64decode(data[1]).decode()
+        assert svg.startswith("<svg xmlns='http://www.w3.org/2000/svg'") and svg.endswith("</svg>")
+        assert "<text" not in svg and "href" not in svg and "<script" not in svg
+        assert all(ord(c) < 128 for c in svg), code
+    assert emoji("pushpin::skin-tone-2") == emoji("pushpin")
+    assert emoji("party_parrot") is None
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,7 @@ async def test_blocks_are_drawn(http: httpx.AsyncClient, call: Call) -> None:
     html = (await http.get("/", params={"channel": channel})).text
 
     assert "INC-4 &lt;b&gt;" in html
-    assert '<strong>Commander</strong> <span class="ref">@alice</span>' in html
+    assert '<strong>Commander</strong> <span class="ref">@Alice Liddell</span>' in html
     assert "<strong>Severity</strong><br>" in html
     assert '<hr class="block divider">' in html
     assert "opened by alertmanager" in html

@@ -120,7 +120,7 @@ def test_command_modal_and_button_through_bolt(browser: httpx.Client, ws: Worksp
     [channel] = [c["id"] for c in ws.channels()]
 
     hello = compose(browser, "/incident")
-    assert 'Hello <span class="ref">@alice</span>' in hello.text
+    assert 'Hello <span class="ref">@Alice Liddell</span>' in hello.text
     assert "Only visible to you" in hello.text
 
     compose(browser, "/incident declare")
@@ -139,4 +139,4 @@ def test_command_modal_and_button_through_bolt(browser: httpx.Client, ws: Worksp
         lambda: ws.messages(channel)[0]["text"] == f"Commander: <@{ALICE}>",
         what="the response_url to replace the message",
     )
-    assert 'Commander: <span class="ref">@alice</span>' in browser.get("/").text
+    assert 'Commander: <span class="ref">@Alice Liddell</span>' in browser.get("/").text

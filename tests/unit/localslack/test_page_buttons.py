@@ -132,7 +132,7 @@ async def test_the_response_url_replaces_the_clicked_message(
     assert (answered.status_code, answered.text) == (200, "ok")
     [message] = ws.messages(channel)
     assert (message["ts"], message["text"]) == (ts, "Acknowledged by <@U0ALICE001>")
-    assert 'Acknowledged by <span class="ref">@alice</span>' in page
+    assert 'Acknowledged by <span class="ref">@Alice Liddell</span>' in page
     assert "incident_acknowledge" not in page
 
 

@@ -3,16 +3,18 @@ resolving through the sample alerts, with what happened shown as a banner."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from bot.localslack.mrkdwn import emoji
 from bot.localslack.page import build_page
 from bot.localslack.state import Workspace
 
-from .conftest import KEYED, PAGE, SITE
+from .conftest import KEYED, PAGE, SITE, Call
 from .htmlforms import forms
 
 
@@ -113,3 +115,17 @@ async def test_no_menu_without_a_drill(ws: Workspace) -> None:
         refused = await client.post("/fire-alert", data={"service": "search-ranker"})
     assert "Fire test alert" not in html
     assert refused.status_code == 303
+
+
+# Characters an emoji font draws: on a machine without one they would show as empty boxes.
+EMOJI_CHARACTERS = re.compile("[\U0001f300-\U0001faff\u2b50\u2705\u274c\u23e9-\u23f3]")
+
+
+async def test_the_page_draws_its_own_emoji_as_images(page: httpx.AsyncClient, call: Call) -> None:
+    private = call("conversations.create", name="inc-9-secret", is_private=True)["channel"]["id"]
+
+    html = (await page.get("/", params={"channel": private})).text
+
+    assert f"<summary>{emoji('fire')} Fire test alert</summary>" in html
+    assert f"{emoji('lock')}inc-9-secret" in html
+    assert not EMOJI_CHARACTERS.search(html)

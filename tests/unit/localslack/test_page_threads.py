@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from bot.localslack.mrkdwn import emoji
 from bot.localslack.state import Workspace
 
 from .conftest import ALICE, BOB, Call
@@ -86,11 +87,12 @@ async def test_pins_and_reactions_are_visible(
     html = await show(browser, channel)
 
     header = html[html.index("<header>") : html.index("</header>")]
-    assert "📌 1 pinned" in header
+    assert f"{emoji('pushpin')} 1 pinned" in header
     assert f'href="#m{ts}"' in header and "<strong>Budget</strong>: 3m 10s left" in header
     assert "not pinned" not in header
     assert f'class="message pinned" id="m{ts}"' in html
-    assert 'title=":eyes: by firebreak">👀 1</span>' in html
+    assert f'title=":eyes: by firebreak">{emoji("eyes")} 1</span>' in html
+    assert f'<span class="note">{emoji("pushpin")} pinned</span>' in html  # on the message
     assert ":custom_party: 1</span>" in html  # no emoji known: the name, as Slack shows it
 
 

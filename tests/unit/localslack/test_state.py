@@ -111,7 +111,7 @@ def test_add_user_returns_a_slack_user_object(ws: Workspace) -> None:
         "real_name": "Carol D",
         "is_bot": False,
         "deleted": False,
-        "profile": {"real_name": "Carol D", "display_name": "carol", "email": "carol@example.com"},
+        "profile": {"real_name": "Carol D", "display_name": "", "email": "carol@example.com"},
     }
 
 

@@ -1,5 +1,6 @@
 """Golden test: a scripted incident, run through the real flows on a controllable clock, renders
-to exactly the stored postmortem and burn-down chart.
+to exactly the stored postmortem, with its burn-down chart (a PNG: checked in test_chart.py, not
+byte for byte here, since its pixels change with matplotlib's version) beside it.
 
 The script: a ranker's NDCG alert fires at 02:58, the on-call commander takes it, the scribe
 notes the cause, the commander rolls the model back with approval, the alert resolves at 03:04,
@@ -29,7 +30,7 @@ from bot.playbooks.loader import load_library
 from bot.postmortem import flows
 from bot.postmortem.filters import duration
 from tests.domain import incident_with_channel
-from tests.fakes import FakeClock, FakeProbe, FakeTarget, FakeTargets
+from tests.fakes import FakeChat, FakeClock, FakeProbe, FakeTarget, FakeTargets
 from tests.paths import ROOT
 from tests.payloads import am_alert, am_notification
 
@@ -47,7 +48,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_scripted_incident_renders_the_golden_postmortem(
-    ctx: Context, config: FirebreakConfig, clock: FakeClock
+    ctx: Context, config: FirebreakConfig, clock: FakeClock, chat: FakeChat
 ) -> None:
     config.services["search-ranker"].slo = Slo(target=99.95, window="7d")
     runner = Runner(
@@ -88,10 +89,10 @@ async def test_a_scripted_incident_renders_the_golden_postmortem(
     clock.advance(minutes=5)
 
     path = await flows.write(ctx, incident_id=incident.id)
-    chart = path.with_name(path.stem + "-budget.svg")
+    chart = path.with_name(path.stem + "-budget.png")
     markdown = _STEP_TIME.sub("(time)", path.read_text())
     check_golden(GOLDEN / path.name, markdown)
-    check_golden(GOLDEN / chart.name, chart.read_text())
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
     # The numbers a reviewer recomputes by hand: the alert fired 02:58:00.123 → 03:04:00, all
     # of it bad time, against 0.05% of 7 days.
@@ -100,6 +101,12 @@ async def test_a_scripted_incident_renders_the_golden_postmortem(
     assert "of the 5m 2s budget" in markdown  # 7 d x 0.05% = 302.4 s
     assert f"overspent by {duration(consumed - timedelta(seconds=302.4))}" in markdown
     assert f"![Error budget left over the incident, with its milestones]({chart.name})" in markdown
+
+    # Shared in the channel as written: the document, and the chart as an image Slack shows.
+    await flows.publish(ctx, incident_id=incident.id)
+    shared = {name: content for _, name, content in chat.files}
+    assert list(shared) == [path.name, chart.name]
+    assert shared[chart.name] == chart.read_bytes()  # the same incident draws the same bytes
 
 
 def check_golden(golden: Path, actual: str) -> None:

@@ -1,4 +1,8 @@
-"""MlflowTarget against a real MLflow tracking server (`mlflow_url`, shared by the whole run).
+"""Everything against a real MLflow tracking server (`mlflow_url`, shared by the whole run), in
+one module so a run starts the server once (it takes 15-30 s): MlflowTarget, MlflowRegistry (the
+change feed's reading of a model's aliases), and the registry watcher in a running bot (alias
+moves become changes, once each, shown under "What changed"; "Roll back this change" points the
+alias back through the MLflow target).
 
 Each test registers a model of its own, so the tests share the server but not its state. What
 the registry holds is checked through MLflow's own REST API, not through the adapter.
@@ -7,16 +11,26 @@ the registry holds is checked through MLflow's own REST API, not through the ada
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.deploy.adapters.mlflow import InMemoryAliasHistory, MlflowTarget
+from bot.changes import service
+from bot.changes.registry import RegistryWatcher, Watched
+from bot.config import FirebreakConfig
+from bot.context import Context
+from bot.deploy.adapters.mlflow import InMemoryAliasHistory, MlflowRegistry, MlflowTarget
 from bot.deploy.config import MlflowTargetConfig
 from bot.deploy.ports import Action, DeployError, Prepared
+from bot.slack.blocks import actions
+from tests.payloads import am_alert, am_notification
+from tests.scenario import Bot, clean_env, running_bot
 from tests.servers import free_port
+from tests.unit.test_changes import ANA, BEN, announcement, approve_latest_run, buttons
 
 _models = itertools.count(1)
 
@@ -230,3 +244,192 @@ async def test_an_unreachable_registry_is_transient() -> None:
         await mlflow.execute(await prepare(mlflow, Action.GET_STATE), timeout_s=2)
 
     assert raised.value.transient is True
+
+
+# --- MlflowRegistry: the change feed's reading of aliases -------------------------------
+
+
+def mlflow_config(url: str, model: str) -> MlflowTargetConfig:
+    return MlflowTargetConfig.model_validate({"kind": "mlflow", "url": url, "model": model})
+
+
+def reader(url: str, model: str) -> MlflowRegistry:
+    return MlflowRegistry(mlflow_config(url, model), token=None)
+
+
+async def test_aliases_answer_where_each_alias_points(mlflow_url: str, registry: Registry) -> None:
+    await registry.register()
+    mlflow = reader(mlflow_url, registry.model)
+    assert await mlflow.aliases() == {}
+
+    await registry.set_alias("1")
+    await registry.set_alias("3", alias="challenger")
+
+    assert await mlflow.aliases() == {"champion": "1", "challenger": "3"}
+
+
+async def test_a_version_is_described_as_the_registry_knows_it(
+    mlflow_url: str, registry: Registry
+) -> None:
+    await registry.register(versions=2)
+
+    described = await reader(mlflow_url, registry.model).version("2")
+
+    assert (described.model, described.version) == (registry.model, "2")
+    assert described.created_at is not None
+    assert abs(described.created_at - datetime.now(UTC)) < timedelta(minutes=5)
+    assert described.user is None and described.run_id is None  # no auth, no run: not said
+    assert described.link == f"{mlflow_url}/#/models/{registry.model}/versions/2"
+
+
+async def test_an_unknown_model_is_a_refusal_naming_no_url(mlflow_url: str) -> None:
+    with pytest.raises(DeployError) as raised:
+        await reader(mlflow_url, "no-such-ranker").aliases()
+
+    assert (raised.value.status, raised.value.transient) == (404, False)
+    assert "RESOURCE_DOES_NOT_EXIST" in str(raised.value)
+    assert mlflow_url not in str(raised.value)
+
+
+async def test_an_unreachable_registry_is_transient_and_names_no_url() -> None:
+    url = f"http://user:s3cret@127.0.0.1:{free_port()}"
+
+    with pytest.raises(DeployError) as raised:
+        await reader(url, "ranker").aliases()
+
+    assert raised.value.transient is True
+    assert "s3cret" not in str(raised.value) and "127.0.0.1" not in str(raised.value)
+
+
+# --- The registry watcher, alone and in a running bot ------------------------------------
+
+
+def watcher(ctx: Context, url: str, model: str) -> RegistryWatcher:
+    watched = Watched(service="search-ranker", registry=reader(url, model), aliases=("champion",))
+    return RegistryWatcher(
+        ctx=ctx, watched=[watched], every=timedelta(seconds=30), owner=lambda: True
+    )
+
+
+async def test_each_alias_move_is_recorded_once(
+    ctx: Context, mlflow_url: str, registry: Registry
+) -> None:
+    await registry.register()
+    await registry.set_alias("1")
+    watching = watcher(ctx, mlflow_url, registry.model)
+
+    assert await watching.poll_once() == []  # the baseline
+
+    await registry.set_alias("2")
+    [promoted] = await watching.poll_once()
+
+    assert (promoted.kind, promoted.service) == ("model_promotion", "search-ranker")
+    assert (promoted.previous_version, promoted.version) == ("1", "2")
+    assert promoted.link == f"{mlflow_url}/#/models/{registry.model}/versions/2"
+    assert promoted.summary is not None
+    assert promoted.summary.startswith(
+        f"alias champion of model {registry.model} moved from version 1 to 2; "
+    )  # when version 2 was registered; MLflow without auth knows no user
+    assert await watching.poll_once() == []
+
+    await registry.set_alias("1")
+    [back] = await watching.poll_once()
+
+    assert (back.previous_version, back.version) == ("2", "1")
+    assert back.event_id != promoted.event_id
+    async with ctx.reading() as session:
+        recorded = await service.since(
+            session=session, services=["search-ranker"], start=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    assert [c.id for c in recorded] == [back.id, promoted.id]
+
+
+async def test_an_unreachable_registry_records_nothing_and_raises_nothing(ctx: Context) -> None:
+    watching = watcher(ctx, f"http://127.0.0.1:{free_port()}", "ranker")
+
+    assert await watching.poll_once() == []
+    assert await watching.poll_once() == []
+
+
+@pytest.fixture
+def bot(
+    tmp_path: Path,
+    config: FirebreakConfig,
+    mlflow_url: str,
+    registry_model: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Bot]:
+    clean_env(monkeypatch)
+    config.services["search-ranker"].deploy = mlflow_config(mlflow_url, registry_model)
+    config.changes.registry_poll = timedelta(hours=1)  # the test polls itself
+    with running_bot(tmp_path, config) as running:
+        yield running
+
+
+@pytest.fixture
+def registry_model(mlflow_url: str) -> str:
+    """A model with versions 1 to 3 whose champion is version 1, before the bot starts."""
+    model = f"promoted-ranker-{next(_models)}"
+    with httpx.Client(base_url=f"{mlflow_url}/api/2.0/mlflow", timeout=10) as client:
+        client.post("/registered-models/create", json={"name": model}).raise_for_status()
+        for n in (1, 2, 3):
+            source = {"name": model, "source": f"s3://models/{model}/{n}"}
+            client.post("/model-versions/create", json=source).raise_for_status()
+        set_alias(client, model, "1")
+    return model
+
+
+def set_alias(client: httpx.Client, model: str, version: str) -> None:
+    body = {"name": model, "alias": "champion", "version": version}
+    client.post("/registered-models/alias", json=body).raise_for_status()
+
+
+def champion(client: httpx.Client, model: str) -> str:
+    found = client.get("/registered-models/alias", params={"name": model, "alias": "champion"})
+    return str(found.raise_for_status().json()["model_version"]["version"])
+
+
+def test_roll_back_this_change_moves_the_alias_back(
+    bot: Bot, mlflow_url: str, registry_model: str
+) -> None:
+    watcher = bot.runtime.registry_watcher
+    assert watcher is not None and [w.service for w in watcher.watched] == ["search-ranker"]
+    with httpx.Client(base_url=f"{mlflow_url}/api/2.0/mlflow", timeout=10) as mlflow:
+        bot.server.run(watcher.poll_once)  # the baseline: version 1
+        set_alias(mlflow, registry_model, "2")  # promoted outside Firebreak, no CI wiring
+        bot.server.run(watcher.poll_once)
+
+        assert bot.webhook("alertmanager", am_notification()).status_code == 200
+        channel = str(bot.announced("INC-1")["channel_id"])
+        bot.command("commander me", user=ANA, channel=channel)
+        message = announcement(bot, channel)
+        listed = [
+            b["text"]["text"]
+            for b in message["blocks"]
+            if b["type"] == "section" and b.get("text", {}).get("text", "").startswith("`")
+        ]
+        assert len(listed) == 1 and listed[0].startswith("`model_promotion` *search-ranker* 1 → 2")
+        [rollback] = buttons(message, actions.CHANGE_ROLLBACK)
+
+        # The alert resolves, so the playbook's last wait ends at once.
+        resolved = am_notification(am_alert(status="resolved", ends_at="2026-11-27T03:30:00Z"))
+        bot.webhook("alertmanager", resolved)
+        bot.click(
+            actions.CHANGE_ROLLBACK,
+            rollback["value"],
+            user=BEN,
+            channel=channel,
+            message_ts=message["ts"],
+        )
+        assert champion(mlflow, registry_model) == "2"  # nothing before approval
+        approve_latest_run(bot, channel, "rollback")
+
+        assert champion(mlflow, registry_model) == "1"
+        steps = [
+            t["text"] for t in bot.incident("INC-1")["timeline"] if t["kind"] == "playbook.step"
+        ]
+        assert any('"version": "1"' in s and "registered-models/alias" in s for s in steps), steps
+
+        # The rollback is itself an alias move: the next poll records it.
+        [undone] = bot.server.run(watcher.poll_once)
+        assert (undone.previous_version, undone.version) == ("2", "1")

@@ -23,7 +23,14 @@ from bot.budget.slo import Slo
 from bot.config import FirebreakConfig, ServiceConfig
 from bot.incidents.ledger import ServiceBudget
 from bot.incidents.models import Incident, TimelineEntry
-from bot.incidents.ports import ChangeLine, HandoffOffer, IncidentCard, Reminder, StatusUpdate
+from bot.incidents.ports import (
+    ChangeLine,
+    HandoffOffer,
+    IncidentCard,
+    ModelCard,
+    Reminder,
+    StatusUpdate,
+)
 from bot.mrkdwn import escape, mention
 from bot.playbooks.models import Parameter, Playbook
 from bot.playbooks.ports import RunView, StepLine
@@ -35,6 +42,7 @@ from bot.slack.blocks import (
     declare,
     incident_list,
     messages,
+    model_card,
     runs,
     timeline,
 )
@@ -113,9 +121,24 @@ def card(f: Fill, **kw: Any) -> IncidentCard:
         changes=[change_line(f)],
         in_progress=[change_line(f, kind="canary_start")],
         changes_lookback=timedelta(hours=2),
+        model=model(f),
     )
     values.update(kw)
     return IncidentCard(**values)
+
+
+def model(f: Fill, **kw: Any) -> ModelCard:
+    """Versions and reasons come from a deployment API or a model registry."""
+    values: dict[str, Any] = dict(
+        service=f.text,
+        read_at=AT,
+        live=f.text,
+        previous=f.text + " before",
+        live_since=AT - timedelta(hours=1),
+        since_kind=f.text,
+    )
+    values.update(kw)
+    return ModelCard(**values)
 
 
 def run_view(f: Fill, **kw: Any) -> RunView:
@@ -206,6 +229,12 @@ RENDERED: dict[str, Render] = {
     "announcement.announcement": lambda f: [
         announcement.announcement(card(f)),
         announcement.announcement(card(f, acknowledged=True, drill=False, status="resolved")),
+    ],
+    "model_card.model_card_blocks": lambda f: [
+        model_card.model_card_blocks(model(f)),
+        model_card.model_card_blocks(model(f, previous=None, live_since=None)),
+        model_card.model_card_blocks(model(f, live=None)),
+        model_card.model_card_blocks(model(f, live=None, unread=f.text)),
     ],
     "budget.budget_text": lambda f: [budget.budget_text(service_budget(f), incident_ref=f.text)],
     "changes.change_blocks": lambda f: [

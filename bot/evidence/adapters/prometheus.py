@@ -1,0 +1,148 @@
+"""Prometheus's HTTP API (/api/v1/query_range) and plain image links, over httpx: the
+bot.evidence.ports an alert's graph reads through.
+
+Every call is time-boxed as a whole (connecting, waiting and reading), so a Prometheus that
+accepts the connection and then says nothing costs the box and no more. What a failure says
+names the server by scheme, host and path only: never a URL's credentials or query string.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.evidence.ports import EvidenceError, Series
+
+MAX_BODY = 16 * 1024 * 1024  # a range query's JSON; more is a query with too many series
+MAX_IMAGE = 8 * 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class HttpEvidence:
+    """Both ports over one httpx client (the app's outbound client; it is not closed here)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def query_range(
+        self,
+        *,
+        base_url: str,
+        expr: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        timeout: float,  # noqa: ASYNC109 - the whole call's time box
+    ) -> list[Series]:
+        where = f"Prometheus at {shown(base_url)}"
+        params = {
+            "query": expr,
+            "start": _unix(start),
+            "end": _unix(end),
+            "step": f"{max(int(step.total_seconds()), 1)}s",
+        }
+        url = base_url.rstrip("/") + "/api/v1/query_range"
+        status, body = await _get(self._client, url, params, timeout, MAX_BODY, where)
+        try:
+            answer = httpx.Response(200, content=body).json()
+        except ValueError:
+            raise EvidenceError(f"{where} answered HTTP {status} with something not JSON") from None
+        if not isinstance(answer, dict):
+            raise EvidenceError(f"{where} answered HTTP {status} with an unexpected body")
+        if answer.get("status") != "success":
+            error = str(answer.get("error") or f"HTTP {status}")
+            raise EvidenceError(f"{where} refused the query: {error[:300]}")
+        data = answer.get("data") or {}
+        if data.get("resultType") != "matrix":
+            raise EvidenceError(
+                f"{where} answered with a {data.get('resultType') or 'missing'} result, "
+                "not a matrix"
+            )
+        return [_series(item) for item in data.get("result") or [] if isinstance(item, dict)]
+
+    async def fetch_image(self, *, url: str, timeout: float) -> bytes:  # noqa: ASYNC109
+        where = f"the image at {shown(url)}"
+        status, body = await _get(self._client, url, None, timeout, MAX_IMAGE, where)
+        if status != 200:
+            raise EvidenceError(f"{where} answered HTTP {status}")
+        if not body.startswith(PNG_SIGNATURE):
+            raise EvidenceError(f"{where} is not a PNG")
+        return body
+
+
+async def _get(
+    client: httpx.AsyncClient,
+    url: str,
+    params: dict[str, str] | None,
+    timeout: float,  # noqa: ASYNC109
+    limit: int,
+    where: str,
+) -> tuple[int, bytes]:
+    """The status and body of a GET, within `timeout` seconds in all; EvidenceError else."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.stream(
+                "GET",
+                url,
+                params=params,
+                timeout=httpx.Timeout(timeout),
+                follow_redirects=True,
+                headers={"Accept": "application/json, image/png"},
+            ) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise EvidenceError(f"{where} sent more than {limit // 2**20} MB")
+                if response.status_code >= 500 or response.status_code in (401, 403, 404):
+                    raise EvidenceError(f"{where} answered HTTP {response.status_code}")
+                return response.status_code, bytes(body)
+    except TimeoutError:
+        raise EvidenceError(f"{where} did not answer in {timeout:g} s") from None
+    except httpx.TimeoutException:
+        raise EvidenceError(f"{where} did not answer in {timeout:g} s") from None
+    except httpx.ConnectError as exc:
+        raise EvidenceError(f"{where} could not be reached: {_reason(exc)}") from None
+    except httpx.HTTPError as exc:
+        # Its text may quote a URL (a redirect's): the kind of failure alone.
+        raise EvidenceError(f"{where} failed: {type(exc).__name__}") from None
+
+
+def _series(item: dict[str, Any]) -> Series:
+    labels = item.get("metric") or {}
+    points: list[tuple[datetime, float]] = []
+    for pair in item.get("values") or []:
+        try:
+            at, raw = pair
+            value = float(raw)
+            when = datetime.fromtimestamp(float(at), UTC)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if math.isfinite(value):
+            points.append((when, value))
+    return Series(labels={str(k): str(v) for k, v in labels.items()}, points=points)
+
+
+def _unix(at: datetime) -> str:
+    return f"{at.timestamp():.3f}"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def shown(url: str) -> str:
+    """A URL as a failure names it: scheme, host, port and path; no credentials, no query."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(an invalid URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}".rstrip("/")

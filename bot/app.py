@@ -49,6 +49,8 @@ from bot.http.slack import slack_router
 from bot.http.webhooks import WebhookChecks, webhook_router
 from bot.incidents import flows, nudges, service
 from bot.incidents.events import IncidentResolved
+from bot.incidents.intake import Intake
+from bot.incidents.known import Known
 from bot.incidents.ports import ChatError
 from bot.localslack.access import PageAccess, new_key
 from bot.localslack.api import API_PREFIX, build_api
@@ -203,6 +205,9 @@ def build_app(
     )
     subscribe_flows(bus, ctx)
     followups.subscribe(bus, ctx=ctx, background=background)
+    known = Known()  # what intake remembers, so a storm's repeats never reach the store
+    bus.subscribe(IncidentResolved, known.on_resolved)
+    intake_here = Intake(ctx=ctx, known=known)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs and probes
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:
@@ -278,6 +283,7 @@ def build_app(
             max_body=settings.max_body_bytes,
             receivers=receivers_here,
             outbound=outbound,
+            intake_here=intake_here,
         )
     )
     api.include_router(api_router(deps=deps, access=access))

@@ -53,6 +53,8 @@ from bot.http.slack import slack_router
 from bot.http.webhooks import WebhookChecks, webhook_router
 from bot.incidents import flows, model_card, nudges, service
 from bot.incidents.events import IncidentResolved
+from bot.incidents.intake import Intake
+from bot.incidents.known import Known
 from bot.incidents.ports import ChatError
 from bot.localslack.access import PageAccess, new_key
 from bot.localslack.api import API_PREFIX, build_api
@@ -210,6 +212,9 @@ def build_app(
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs
     followups.subscribe(bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound))
+    known = Known()  # what intake remembers, so a storm's repeats never reach the store
+    bus.subscribe(IncidentResolved, known.on_resolved)
+    intake_here = Intake(ctx=ctx, known=known)
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:
         log.error("playbook not loaded: %s", problem)
@@ -288,6 +293,7 @@ def build_app(
             max_body=settings.max_body_bytes,
             receivers=receivers_here,
             outbound=outbound,
+            intake_here=intake_here,
         )
     )
     api.include_router(api_router(deps=deps, access=access))

@@ -472,6 +472,9 @@ def _serve(
         log_level=log_level,
         lifespan="on",
         log_config=uvicorn_logs,
+        # A line per request is a storm's worth of log writes on the event loop: only when
+        # debugging. Requests are counted by outcome at /metrics (firebreak_webhook_requests).
+        access_log=log_level == "debug",
     )
     server = uvicorn.Server(uvicorn_config)
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import AlertOccurrence
@@ -41,23 +41,72 @@ def _statuses_query() -> Select[Any]:
     )
 
 
+class Stored(NamedTuple):
+    """What intake needs of a stored occurrence: a row, not an ORM object (the write path of
+    every changing notification in a storm)."""
+
+    id: int
+    incident_id: int
+    status: str
+    name: str
+    generator_url: str | None
+    fingerprint: str
+
+
 async def find(
     *, session: AsyncSession, source: str, keys: Iterable[OccurrenceKey], keyed: bool = False
-) -> dict[OccurrenceKey, AlertOccurrence]:
+) -> dict[OccurrenceKey, Stored]:
     """The stored occurrence of each key. `keyed`: a key whose start is not stored means the
     occurrence of its fingerprint that is still firing, if any (senders that name alerts by
     key alone give a different start from one notification to the next)."""
     wanted = set(keys)
     if not wanted:
         return {}
-    fingerprints = {fp for fp, _ in wanted}
-    query = select(AlertOccurrence).where(
-        AlertOccurrence.source == source, AlertOccurrence.fingerprint.in_(fingerprints)
-    )
-    rows = (await session.scalars(query)).all()
-    stored = {(row.fingerprint, row.starts_at): row for row in rows}
+    fingerprints = sorted({fp for fp, _ in wanted})
+    rows = (
+        await session.execute(_find_query(), {"source": source, "fingerprints": fingerprints})
+    ).all()
+    stored = {
+        (r.fingerprint, r.starts_at): Stored(
+            r.id, r.incident_id, r.status, r.name, r.generator_url, r.fingerprint
+        )
+        for r in rows
+    }
     statuses = {key: row.status for key, row in stored.items()}
     return {key: stored[found] for key, found in _matched(wanted, statuses, keyed).items()}
+
+
+@cache
+def _find_query() -> Select[Any]:
+    c = AlertOccurrence.__table__.c
+    return select(
+        c.fingerprint, c.starts_at, c.id, c.incident_id, c.status, c.name, c.generator_url
+    ).where(
+        c.source == bindparam("source"),
+        c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+    )
+
+
+async def add(*, session: AsyncSession, values: dict[str, Any]) -> int:
+    """Insert an occurrence; its id."""
+    table = _table()
+    return int((await session.execute(insert(table).returning(table.c.id), values)).scalar_one())
+
+
+async def resolve(
+    *, session: AsyncSession, occurrence_id: int, ends_at: datetime, now: datetime
+) -> None:
+    table = _table()
+    await session.execute(
+        update(table)
+        .where(table.c.id == occurrence_id)
+        .values(status="resolved", ends_at=ends_at, resolved_received_at=now)
+    )
+
+
+def _table() -> Table:
+    # Statements on the table, not the mapped class: no ORM execution steps (see above).
+    return cast(Table, AlertOccurrence.__table__)
 
 
 def _matched(

@@ -5,7 +5,6 @@ chat follow-ups run in the background (bot.followups)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -27,16 +26,12 @@ from bot.changes.schemas import ChangeEvent, ChangeOut
 from bot.http.bodies import authenticate, parse_json, read_json_body
 from bot.http.errors import Problem
 from bot.incidents import intake
+from bot.incidents.intake import Intake
 from bot.metrics import Metrics
 from bot.refs import format_ref
 from bot.slack.deps import Deps
 from bot.validation import describe
 
-# Notifications recorded at once; the rest wait their turn before touching the store. In a
-# storm, 32 intakes at once left the event loop little time for the chat set-ups: measured
-# with bench.storm, 8 at a time brought announcements from ~10 s to ~3 s behind their alert
-# for ~10% fewer notifications a second (docs/benchmarks.md).
-INTAKE_AT_ONCE = 8
 SUBSCRIBE_TIMEOUT_S = 10.0
 
 log = logging.getLogger(__name__)
@@ -58,12 +53,12 @@ def webhook_router(
     max_body: int,
     receivers: Mapping[str, Receiver],
     outbound: httpx.AsyncClient,
+    intake_here: Intake,
 ) -> APIRouter:
     """Who may call: senders with the webhook bearer token (FIREBREAK_WEBHOOK_TOKEN, also as
     the basic-auth password), or, for a config source with a `signature`, a body signed with
     its secret; a receiver with a secret (Grafana, PagerDuty) also checks its signature."""
     router = APIRouter()
-    intake_turns = asyncio.Semaphore(INTAKE_AT_ONCE)
 
     @router.post("/webhooks/changes")
     async def receive_change(request: Request) -> JSONResponse:
@@ -108,8 +103,8 @@ def webhook_router(
             match notification:
                 case AlertBatch():
                     _bounded(len(notification.alerts), checks.max_alerts)
-                    async with intake_turns:
-                        result = await intake.receive(ctx=deps.ctx, batch=notification)
+                    # The process's own intake: repeats from memory, changes by group commit.
+                    result = await intake_here.receive(notification)
                     return _answer(
                         result.incident_id,
                         opened=result.opened,

@@ -10,15 +10,17 @@ intake decides nothing about chat; the subscribers do.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import classify
 from bot.alerts import service as alerts_service
-from bot.alerts.models import AlertOccurrence
 from bot.alerts.schemas import Alert, AlertBatch, AlertStatus, SourceNote
 from bot.context import Context
 from bot.db import locks
@@ -26,10 +28,12 @@ from bot.events import Event
 from bot.incidents import service as incidents_service
 from bot.incidents import timeline
 from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
-from bot.incidents.models import Incident
+from bot.incidents.known import Known
 from bot.severity import Severity
 
 RACE_RETRIES = 3
+# Notifications recorded in one transaction at most: a round's last sender waits for all of it.
+ROUND_MOST = 32
 NOTE_MAX = 4_000  # characters of a sender's note kept on the timeline
 
 
@@ -44,6 +48,10 @@ class IntakeResult:
     # The incident's channel exists and it was announced everywhere: a repeat needs no chat work.
     chat_done: bool = False
     said: list[str] = field(default_factory=list)  # new timeline lines the channel should see
+    # What the store holds now, for bot.incidents.known: each occurrence's status (not for
+    # keyed batches) and the group's incident's severity.
+    stored: dict[tuple[str, datetime], str] = field(default_factory=dict, repr=False)
+    severity: Severity | None = field(default=None, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -69,21 +77,109 @@ class IntakeResult:
 async def receive(*, ctx: Context[object], batch: AlertBatch) -> IntakeResult:
     """Record the batch (see record), then announce what it changed."""
     result = await record(ctx=ctx, batch=batch)
-    for event in result.events():
-        await ctx.events.publish(event)
+    await _announce(ctx, result)
     return result
 
 
 async def record(*, ctx: Context[object], batch: AlertBatch) -> IntakeResult:
     """Record the batch in one transaction, retried when a unique constraint says a
     concurrent transaction stored the same row first. Announces nothing."""
-    repeat = await _repeat(ctx, batch)
+    repeat = await _repeat(ctx, batch, None)
     if repeat is not None:
         return repeat
+    return await _record_alone(ctx, batch, None)
+
+
+class Intake:
+    """This process's intake, for the webhooks (one per process, made by the composition root).
+
+    A repeat is answered from memory (bot.incidents.known), without the store. What changes is
+    recorded by one writer, many notifications to a transaction (group commit): one session,
+    one commit and one fsync for everything that queued while the last round was written, so a
+    storm's changes cost a fraction of one transaction each. Each sender is answered after the
+    commit that holds its notification: acknowledged still means durable.
+    """
+
+    def __init__(self, *, ctx: Context[object], known: Known, most: int = ROUND_MOST) -> None:
+        self.ctx, self.known, self._most = ctx, known, most
+        self._queue: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def receive(self, batch: AlertBatch) -> IntakeResult:
+        remembered = _remembered(self.ctx, batch, self.known)
+        result = None if isinstance(remembered, Ask) else remembered
+        if remembered is Ask.STORE:
+            result = await _repeat(self.ctx, batch, self.known)
+        if result is None:
+            result = await self._written(batch)
+        await _announce(self.ctx, result)
+        return result
+
+    async def _written(self, batch: AlertBatch) -> IntakeResult:
+        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+        self._queue.append((batch, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="intake-writer")
+        return await future
+
+    async def _drain(self) -> None:
+        taken: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]] = []
+        try:
+            while self._queue:
+                taken, self._queue = self._queue[: self._most], self._queue[self._most :]
+                await self._round(taken)
+        finally:  # cancelled at shutdown: nobody is left waiting for an answer
+            for _, future in taken + self._queue:
+                _settle(future, error=RuntimeError("intake stopped before recording this"))
+
+    async def _round(self, taken: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]]) -> None:
+        # Group locks in one order (stable: a group's copies keep theirs), so two replicas'
+        # rounds never wait on each other in a cycle.
+        taken.sort(key=lambda item: (item[0].source, item[0].group_key))
+        try:
+            async with self.ctx.sessions.begin() as session:
+                results = [await _record(self.ctx, session, batch) for batch, _ in taken]
+        except Exception:
+            # One of them failed (a race another transaction won, the store gone…): each on
+            # its own, so each sender gets its own answer and the others are not lost with it.
+            for batch, future in taken:
+                try:
+                    _settle(future, result=await _record_alone(self.ctx, batch, self.known))
+                except Exception as exc:
+                    _settle(future, error=exc)
+            return
+        for (batch, future), result in zip(taken, results, strict=True):
+            _learn_written(self.known, batch, result)
+            _settle(future, result=result)
+
+
+def _settle(
+    future: asyncio.Future[IntakeResult],
+    *,
+    result: IntakeResult | None = None,
+    error: BaseException | None = None,
+) -> None:
+    if future.done():  # the sender went away (its request was cancelled)
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result or IntakeResult())
+
+
+async def _announce(ctx: Context[object], result: IntakeResult) -> None:
+    for event in result.events():
+        await ctx.events.publish(event)
+
+
+async def _record_alone(ctx: Context, batch: AlertBatch, known: Known | None) -> IntakeResult:
     for attempt in range(RACE_RETRIES):
         try:
             async with ctx.sessions.begin() as session:
-                return await _record(ctx, session, batch)
+                result = await _record(ctx, session, batch)
+            if known is not None:
+                _learn_written(known, batch, result)
+            return result
         except IntegrityError:
             # Copies of one group take turns (_record's lock), so this is another transaction
             # storing a row this one shares (an alert also sent in another group); the re-read
@@ -133,7 +229,46 @@ async def note(*, ctx: Context[object], note: SourceNote) -> NoteResult:
     return NoteResult(incident_id=incident_id, added=True)
 
 
-async def _repeat(ctx: Context, batch: AlertBatch) -> IntakeResult | None:
+class Ask(Enum):
+    """Where a notification that memory cannot answer goes next."""
+
+    STORE = "store"  # memory knows too little: read the store, which may answer it
+    WRITER = "writer"  # memory knows the group and sees a change: straight to the writer
+
+
+def _remembered(ctx: Context, batch: AlertBatch, known: Known) -> IntakeResult | Ask:
+    """`_repeat`'s answer from this process's memory alone, or where to ask next."""
+    if batch.truncated_alerts or batch.keyed:
+        return Ask.STORE  # keyed senders name alerts without their start: the store matches
+    group = known.group(batch.source, batch.group_key)
+    if group is None:
+        return Ask.STORE
+    for alert in batch.alerts:
+        status = known.status(batch.source, alert.fingerprint, alert.starts_at)
+        if status is None or (
+            status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
+        ):
+            # New, or a resolution: the writer records it (or finds another replica did).
+            return Ask.WRITER
+    if group.incident_id is None or group.severity is None:
+        return IntakeResult()  # every alert known, and no open incident: nothing to do
+    if classify.group_severity(batch, ctx.config.alerts).is_worse_than(group.severity):
+        return Ask.WRITER  # an escalation
+    return IntakeResult(incident_id=group.incident_id, chat_done=group.chat_done)
+
+
+def _learn_written(known: Known, batch: AlertBatch, result: IntakeResult) -> None:
+    known.learn_statuses(batch.source, result.stored)
+    known.learn_group(
+        batch.source,
+        batch.group_key,
+        incident_id=result.incident_id,
+        severity=result.severity,
+        chat_done=result.chat_done,
+    )
+
+
+async def _repeat(ctx: Context, batch: AlertBatch, known: Known | None) -> IntakeResult | None:
     """The answer to a notification that would change nothing, from a read alone; None when
     it may change something (then `_record` decides, under the write lock).
 
@@ -144,18 +279,30 @@ async def _repeat(ctx: Context, batch: AlertBatch) -> IntakeResult | None:
     if batch.truncated_alerts:
         return None  # the count left out may be new: `_record` notes it
     keys = [(a.fingerprint, a.starts_at) for a in batch.alerts]
+    as_of = known.mark() if known is not None else 0
     async with ctx.reading() as session:
-        known = await alerts_service.statuses(
+        stored = await alerts_service.statuses(
             session=session, source=batch.source, keys=keys, keyed=batch.keyed
         )
         if any(
-            known.get(key) == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
+            stored.get(key) == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
             for key, alert in zip(keys, batch.alerts, strict=True)
         ):
             return None  # a resolution to record
-        new = [alert for key, alert in zip(keys, batch.alerts, strict=True) if key not in known]
+        new = [alert for key, alert in zip(keys, batch.alerts, strict=True) if key not in stored]
         group = await incidents_service.open_group_state(
             session=session, source=batch.source, group_key=batch.group_key
+        )
+    if known is not None and not batch.keyed:
+        known.learn_statuses(batch.source, stored)
+        known.learn_group(
+            batch.source,
+            batch.group_key,
+            incident_id=group.incident_id if group else None,
+            severity=Severity(group.severity) if group else None,
+            chat_done=group is not None
+            and _chat_done(ctx, group.channel_id, group.announcement_ts, group.broadcast_ts),
+            as_of=as_of,
         )
     if group is None:
         if any(alert.status == AlertStatus.FIRING for alert in new):
@@ -181,6 +328,11 @@ def _chat_done(
 
 
 async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> IntakeResult:
+    """Record one notification in the caller's transaction.
+
+    Rows and Core statements, not the ORM's objects and unit of work: this runs for every
+    notification of a storm that changes something, and the ORM's loading and flushing were
+    most of its cost (docs/benchmarks.md). Only opening an incident makes an ORM object."""
     now = ctx.clock()
     rules = ctx.config.alerts
     result = IntakeResult()
@@ -194,66 +346,83 @@ async def _record(ctx: Context, session: AsyncSession, batch: AlertBatch) -> Int
         keys=[(a.fingerprint, a.starts_at) for a in batch.alerts],
         keyed=batch.keyed,
     )
-    incident = await incidents_service.get_open_by_group(
+    group = await incidents_service.open_group_state(
         session=session, source=batch.source, group_key=batch.group_key
     )
     has_new_firing = any(
         a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
         for a in batch.alerts
     )
-    if incident is None and has_new_firing:
-        incident = await _open(ctx, session, batch, now)
+    if group is None and has_new_firing:
+        group = await _open(ctx, session, batch, now)
         result.opened = True
-    if incident is not None:
-        result.incident_id = incident.id
+    if group is not None:
+        result.incident_id = group.incident_id
         result.chat_done = _chat_done(
-            ctx, incident.channel_id, incident.announcement_ts, incident.broadcast_ts
+            ctx, group.channel_id, group.announcement_ts, group.broadcast_ts
         )
 
     # incident id → [firing count before this batch, after it]: counted once, then kept
     # up to date here rather than asked again.
     touched: dict[int, list[int]] = {}
+    entries: list[dict[str, Any]] = []  # timeline rows, inserted together at the end
     for alert in batch.alerts:
-        occurrence = known.get((alert.fingerprint, alert.starts_at))
+        key = (alert.fingerprint, alert.starts_at)
+        occurrence = known.get(key)
         if occurrence is not None:
-            if occurrence.status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
+            status = occurrence.status
+            if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
                 (await _counts(session, touched, occurrence.incident_id))[1] -= 1
-                await _resolve(session, occurrence, alert, now)
+                await _resolve(session, entries, batch.source, occurrence, alert, now)
                 result.resolved += 1
+                status = AlertStatus.RESOLVED
+            if not batch.keyed:
+                result.stored[key] = status
             continue
-        if incident is None:
+        if group is None:
             result.ignored += 1
             continue
-        counts = await _counts(session, touched, incident.id)
-        await _add(session, incident, alert, classify.alert_severity(alert, batch, rules), now)
+        counts = await _counts(session, touched, group.incident_id)
+        severity = classify.alert_severity(alert, batch, rules)
+        await _add(session, entries, group.incident_id, batch.source, alert, severity, now)
+        if not batch.keyed:
+            result.stored[key] = alert.status
         if alert.status == AlertStatus.FIRING:
             counts[1] += 1
             result.firing += 1
         else:
             result.resolved += 1
 
-    if incident is not None and not result.opened:
-        await _escalate(session, incident, classify.group_severity(batch, rules), now)
-    if incident is not None and batch.truncated_alerts:
-        await _note_truncated(session, incident, batch, now, result)
+    if group is not None:
+        result.severity = Severity(group.severity)
+        if not result.opened:
+            result.severity = await _escalate(
+                session, entries, group, classify.group_severity(batch, rules), batch.source, now
+            )
+    if group is not None and batch.truncated_alerts:
+        await _note_truncated(session, group.incident_id, batch, now, result)
     for incident_id, (before, after) in touched.items():
         if before > 0 and after == 0:
             result.all_resolved.add(incident_id)
             await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
-            await timeline.record(
-                session=session,
-                incident_id=incident_id,
-                kind="alerts.all_resolved",
-                text="All alerts resolved",
-                actor=batch.source,
-                now=now,
+            entries.append(
+                timeline.row(
+                    incident_id=incident_id,
+                    kind="alerts.all_resolved",
+                    text="All alerts resolved",
+                    actor=batch.source,
+                    now=now,
+                )
             )
         if before != after or result.opened:
-            await _touch(session, incident_id, now)
+            await incidents_service.touch(session=session, incident_id=incident_id, now=now)
+    await timeline.insert_rows(session=session, rows=entries)
     return result
 
 
-async def _open(ctx: Context, session: AsyncSession, batch: AlertBatch, now: datetime) -> Incident:
+async def _open(
+    ctx: Context, session: AsyncSession, batch: AlertBatch, now: datetime
+) -> incidents_service.OpenGroup:
     rules = ctx.config.alerts
     service_name = classify.group_service(batch, rules)
     svc = ctx.config.service(service_name)
@@ -282,94 +451,129 @@ async def _open(ctx: Context, session: AsyncSession, batch: AlertBatch, now: dat
         now=now,
         data={"group_key": batch.group_key},
     )
-    return incident
+    return incidents_service.OpenGroup(incident.id, incident.severity, None, None, None)
 
 
 async def _add(
-    session: AsyncSession, incident: Incident, alert: Alert, severity: Severity, now: datetime
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    incident_id: int,
+    source: str,
+    alert: Alert,
+    severity: Severity,
+    now: datetime,
 ) -> None:
-    occurrence = AlertOccurrence(
-        incident_id=incident.id,
-        source=incident.source,
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-        status=alert.status,
-        name=alert.name[:300],
-        severity=severity,
-        labels=alert.labels,
-        annotations=alert.annotations,
-        generator_url=alert.generator_url,
-        received_at=now,
-        resolved_received_at=now if alert.status == AlertStatus.RESOLVED else None,
-    )
-    session.add(occurrence)
-    await session.flush()
-    await timeline.record(
+    occurrence_id = await alerts_service.add(
         session=session,
-        incident_id=incident.id,
-        at=alert.starts_at,
-        kind="alert.firing",
-        text=f"Alert firing: {alert.name}",
-        actor=incident.source,
-        link=alert.generator_url,
-        now=now,
-        data={"fingerprint": alert.fingerprint, "labels": alert.labels},
-        dedup_key=f"alert:{occurrence.id}:firing",
-        new_key=True,  # the occurrence was made just now
+        values={
+            "incident_id": incident_id,
+            "source": source,
+            "fingerprint": alert.fingerprint,
+            "starts_at": alert.starts_at,
+            "ends_at": alert.ends_at,
+            "status": alert.status,
+            "name": alert.name[:300],
+            "severity": severity,
+            "labels": alert.labels,
+            "annotations": alert.annotations,
+            "generator_url": alert.generator_url,
+            "received_at": now,
+            "resolved_received_at": now if alert.status == AlertStatus.RESOLVED else None,
+        },
+    )
+    entries.append(
+        timeline.row(
+            incident_id=incident_id,
+            at=alert.starts_at,
+            kind="alert.firing",
+            text=f"Alert firing: {alert.name}",
+            actor=source,
+            link=alert.generator_url,
+            now=now,
+            data={"fingerprint": alert.fingerprint, "labels": alert.labels},
+            dedup_key=f"alert:{occurrence_id}:firing",  # new: the occurrence was made just now
+        )
     )
     if alert.status == AlertStatus.RESOLVED:
-        await _record_resolved(session, occurrence, now)
+        stored = alerts_service.Stored(
+            occurrence_id,
+            incident_id,
+            alert.status,
+            alert.name[:300],
+            alert.generator_url,
+            alert.fingerprint,
+        )
+        _record_resolved(entries, source, stored, alert.ends_at or now, now)
 
 
 async def _resolve(
-    session: AsyncSession, occurrence: AlertOccurrence, alert: Alert, now: datetime
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    source: str,
+    occurrence: alerts_service.Stored,
+    alert: Alert,
+    now: datetime,
 ) -> None:
-    occurrence.status = AlertStatus.RESOLVED
-    occurrence.ends_at = alert.ends_at or now
-    occurrence.resolved_received_at = now
-    await _record_resolved(session, occurrence, now)
+    ends_at = alert.ends_at or now
+    await alerts_service.resolve(
+        session=session, occurrence_id=occurrence.id, ends_at=ends_at, now=now
+    )
+    _record_resolved(entries, source, occurrence, ends_at, now)
 
 
-async def _record_resolved(
-    session: AsyncSession, occurrence: AlertOccurrence, now: datetime
+def _record_resolved(
+    entries: list[dict[str, Any]],
+    source: str,
+    occurrence: alerts_service.Stored,
+    ends_at: datetime,
+    now: datetime,
 ) -> None:
-    await timeline.record(
-        session=session,
-        incident_id=occurrence.incident_id,
-        at=occurrence.ends_at or now,
-        kind="alert.resolved",
-        text=f"Alert resolved: {occurrence.name}",
-        actor=occurrence.source,
-        link=occurrence.generator_url,
-        now=now,
-        data={"fingerprint": occurrence.fingerprint},
-        dedup_key=f"alert:{occurrence.id}:resolved",
-        new_key=True,  # it was firing until this transaction
+    entries.append(
+        timeline.row(
+            incident_id=occurrence.incident_id,
+            at=ends_at,
+            kind="alert.resolved",
+            text=f"Alert resolved: {occurrence.name}",
+            actor=source,
+            link=occurrence.generator_url,
+            now=now,
+            data={"fingerprint": occurrence.fingerprint},
+            dedup_key=f"alert:{occurrence.id}:resolved",  # new: it was firing until now
+        )
     )
 
 
 async def _escalate(
-    session: AsyncSession, incident: Incident, severity: Severity, now: datetime
-) -> None:
-    """New alerts may make an incident worse; they never make it milder on their own."""
-    if severity.is_worse_than(incident.severity_level):
-        previous = incident.severity
-        incident.severity = severity
-        incident.updated_at = now
-        await timeline.record(
-            session=session,
-            incident_id=incident.id,
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    group: incidents_service.OpenGroup,
+    severity: Severity,
+    source: str,
+    now: datetime,
+) -> Severity:
+    """New alerts may make an incident worse; they never make it milder on their own. The
+    incident's severity after."""
+    previous = Severity(group.severity)
+    if not severity.is_worse_than(previous):
+        return previous
+    await incidents_service.set_severity(
+        session=session, incident_id=group.incident_id, severity=severity, now=now
+    )
+    entries.append(
+        timeline.row(
+            incident_id=group.incident_id,
             kind="severity.changed",
             text=f"Severity raised from {previous} to {severity} by new alerts",
-            actor=incident.source,
+            actor=source,
             now=now,
         )
+    )
+    return severity
 
 
 async def _note_truncated(
     session: AsyncSession,
-    incident: Incident,
+    incident_id: int,
     batch: AlertBatch,
     now: datetime,
     result: IntakeResult,
@@ -383,7 +587,7 @@ async def _note_truncated(
     )
     entry = await timeline.record(
         session=session,
-        incident_id=incident.id,
+        incident_id=incident_id,
         kind="alerts.truncated",
         text=text,
         actor=batch.source,
@@ -402,13 +606,6 @@ async def _counts(
         before = await incidents_service.firing_count(session=session, incident_id=incident_id)
         touched[incident_id] = [before, before]
     return touched[incident_id]
-
-
-async def _touch(session: AsyncSession, incident_id: int, now: datetime) -> None:
-    # session.get: the group's incident is already loaded here, so this asks nothing.
-    incident = await session.get(Incident, incident_id)
-    if incident is not None:
-        incident.updated_at = now
 
 
 def _source_url(batch: AlertBatch) -> str | None:

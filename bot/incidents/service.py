@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, case, func, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -111,15 +111,35 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
     """Stamp the first moment impact stopped (a state-changing playbook succeeded, status set
     to mitigated, every alert resolved), so the budget ledger can stop charging there without
     reading the timeline (bot.incidents.moments reads it all for the postmortem)."""
+    table = _table()
     await session.execute(
-        update(Incident)
+        update(table)
         .where(
-            Incident.id == incident_id,
-            Incident.mitigated_at.is_(None),
-            Incident.resolved_at.is_(None),
+            table.c.id == incident_id,
+            table.c.mitigated_at.is_(None),
+            table.c.resolved_at.is_(None),
         )
         .values(mitigated_at=at)
     )
+
+
+async def touch(*, session: AsyncSession, incident_id: int, now: datetime) -> None:
+    table = _table()
+    await session.execute(update(table).where(table.c.id == incident_id).values(updated_at=now))
+
+
+async def set_severity(
+    *, session: AsyncSession, incident_id: int, severity: Severity, now: datetime
+) -> None:
+    table = _table()
+    await session.execute(
+        update(table).where(table.c.id == incident_id).values(severity=severity, updated_at=now)
+    )
+
+
+def _table() -> Table:
+    # Statements on the table, not the mapped class: no ORM execution steps.
+    return cast(Table, Incident.__table__)
 
 
 async def open_by_severity(*, session: AsyncSession) -> dict[str, int]:

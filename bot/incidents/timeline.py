@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents.models import TimelineEntry
@@ -64,6 +64,39 @@ async def record(
     )
     session.add(entry)
     return entry
+
+
+def row(
+    *,
+    incident_id: int,
+    kind: str,
+    text: str,
+    now: datetime,
+    at: datetime | None = None,
+    actor: str | None = None,
+    link: str | None = None,
+    data: dict[str, Any] | None = None,
+    dedup_key: str | None = None,
+) -> dict[str, Any]:
+    """An entry as a row for `insert_rows`: for writers that add many at once and know their
+    dedup keys are new (intake's)."""
+    return {
+        "incident_id": incident_id,
+        "at": at or now,
+        "kind": kind,
+        "text": text,
+        "actor": actor,
+        "link": link,
+        "data": data,
+        "dedup_key": dedup_key,
+        "recorded_at": now,
+    }
+
+
+async def insert_rows(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One INSERT for all the rows (Core: no ORM objects to track and flush)."""
+    if rows:
+        await session.execute(insert(cast(Table, TimelineEntry.__table__)), rows)
 
 
 # Keys of an entry's data that name people (a user ID, or a list of them).

@@ -34,7 +34,7 @@ TOKEN = "xoxb-crash-test-1"
 WEBHOOK_TOKEN = "crash-webhook-token"
 GROUPS = 40
 COPIES = 2  # Alertmanager delivers at least once: every notification is sent twice
-THREADS = 4
+THREADS = 12  # enough at once that the writer records several to a transaction
 KILL_AFTER = 30  # acknowledged notifications before the SIGKILL
 CONFIG = """\
 services:

@@ -300,10 +300,11 @@ def test_slack_rate_limit_is_waited_out(bot: Bot) -> None:
 def test_database_outage_is_a_503_alertmanager_retries(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def store_down(**_: object) -> None:
+    async def store_down(*_: object) -> None:
         raise OperationalError("INSERT …", {}, Exception("could not connect to server"))
 
-    monkeypatch.setattr(intake, "receive", store_down)
+    # The writer's round fails, then each notification on its own: the sender hears 503.
+    monkeypatch.setattr(intake, "_record", store_down)
     response = bot.webhook("alertmanager", am_notification())
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable" and response.headers["Retry-After"] == "5"

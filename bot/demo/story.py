@@ -31,6 +31,7 @@ from bot.slack.blocks import actions
 
 T = TypeVar("T")
 BAD_VERSION = "v43-bad"
+GOOD_VERSION = "v42"  # what the example model service serves when it starts
 THRESHOLD = 0.05  # as in examples/demo/rules.yml
 ALERTNAME = "ModelQualityDrop"
 _CTR = re.compile(rf'^model_click_through_rate\{{service="{SERVICE}"\}} (\S+)$', re.M)
@@ -130,6 +131,8 @@ def _story(
             f"/v1/services/{SERVICE}/deploy", json={"version": BAD_VERSION}
         ).raise_for_status()
         say(f"deployed {BAD_VERSION} to {SERVICE}: a broken model (click-through rate 0.02)")
+        _post_change(stack, bot)
+        say(f"the deploy pipeline told Firebreak: {SERVICE} {GOOD_VERSION} → {BAD_VERSION}")
 
         started = clock()
         if prometheus:
@@ -262,6 +265,28 @@ def _post_alert(
     )
     if not response.is_success:
         raise DemoError(f"the webhook answered {response.status_code}: {response.text[:200]}")
+
+
+def _post_change(stack: Stack, bot: httpx.Client) -> None:
+    """What a deploy pipeline sends (POST /webhooks/changes): "What changed", the model card's
+    "Live since" and the alert graph's marker come from it."""
+    response = bot.post(
+        "/webhooks/changes",
+        json={
+            "id": f"demo-deploy-{BAD_VERSION}-{time.time_ns()}",
+            "kind": "deploy",
+            "service": SERVICE,
+            "version": BAD_VERSION,
+            "previous_version": GOOD_VERSION,
+            "author": "the demo's deploy pipeline",
+            "summary": f"deploy {BAD_VERSION}",
+        },
+        headers={"Authorization": f"Bearer {stack.webhook_token}"},
+    )
+    if not response.is_success:
+        raise DemoError(
+            f"the change webhook answered {response.status_code}: {response.text[:200]}"
+        )
 
 
 def _show_logs(stack: Stack, out: TextIO) -> None:

@@ -28,7 +28,7 @@ from bot.config import FirebreakConfig
 from bot.context import Context
 from bot.evidence.ports import Evidence, EvidenceError, Series
 from bot.evidence.promql import Query, Threshold, base_url_of, expression_of, split_threshold
-from bot.evidence.series import MAX_SERIES, chosen
+from bot.evidence.series import MAX_SERIES, chosen, shown_from
 from bot.incidents import service
 from bot.incidents.models import Incident
 from bot.incidents.ports import Conversation
@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 QUERY_ANNOTATION = "promql"  # a rule's own PromQL, for sources that do not send it (Grafana)
 BEFORE = timedelta(hours=1)  # the graph starts this long before the alert did
 POINTS = 500  # about as many points per series: step = window / POINTS, in whole seconds
-MIN_WINDOW = timedelta(minutes=5)  # after the alert started, when the clocks disagree
+# After the alert started, only when its sender's clock is ahead of ours: past now, Prometheus
+# would draw each series' last value on into the future (its 5-minute lookback).
+SKEW_WINDOW = timedelta(minutes=1)
 
 
 class GraphChat(Conversation, Files, Protocol):
@@ -164,18 +166,28 @@ async def _made(
         upload = Upload(filename=f"{name}-alert.png", title=f"{name}: {alert}", content=content)
         return upload, comment
     started = plan.alert.starts_at
-    end = max(ctx.clock(), started + MIN_WINDOW)
+    now = ctx.clock()
+    end = now if now > started else started + SKEW_WINDOW
     start = started - BEFORE
-    series = await evidence.query_range(
-        base_url=plan.base_url,
-        expr=plan.query.expr,
-        start=start,
-        end=end,
-        step=step_for(start, end),
-        timeout=timeout,
-    )
-    resolved = _resolved_at(incident.alerts) if recovered else None
     changes = await _changes(ctx, incident, start=start, end=end)
+
+    async def ranged(begin: datetime) -> list[Series]:
+        return await evidence.query_range(
+            base_url=plan.base_url,
+            expr=plan.query.expr,
+            start=begin,
+            end=end,
+            step=step_for(begin, end),
+            timeout=timeout,
+        )
+
+    series = await ranged(start)
+    begins = shown_from(start, end, series=series, moments=[started, *(at for at, _ in changes)])
+    if step_for(begins, end) < step_for(start, end):
+        # The data begins late in the hour (a new metric, a fresh Prometheus): asked again at
+        # the finer step its own span allows, or its few minutes would be a point or two.
+        start, series = begins, await ranged(begins)
+    resolved = _resolved_at(incident.alerts) if recovered else None
     title = f"{name}: {plan.alert.name}" + (" (recovered)" if recovered else "")
     content = await asyncio.to_thread(
         _draw,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot import charts
 from bot.evidence.ports import Series
 from bot.evidence.promql import Threshold
-from bot.evidence.series import MAX_SERIES
+from bot.evidence.series import MAX_SERIES, shown_from
 
 COLOURS = ("#1f4e9c", "#d1782c", "#2e8b57", "#8b3a8b", "#6b6b6b")  # MAX_SERIES of them
 THRESHOLD_COLOUR = "#cc0000"
@@ -24,6 +24,7 @@ CHANGE_COLOUR = charts.MARKER_COLOUR
 LEGEND_CHARS = 70  # a label set longer than this is cut, with "…"
 MARKER_CHARS = 24  # a change's label (its version) longer than this is cut
 SUBTITLE_CHARS = 110
+SPARSE = 30  # samples a series has at most for each to be drawn as a dot too
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,6 +80,7 @@ def alert_graph_figure(
     marked."""
     if end <= start:
         end = start + timedelta(minutes=1)
+    start = shown_from(start, end, series=series, moments=[started, *(c.at for c in changes)])
     fig, ax = charts.new_figure(title=title)
     # Below the plot: above it, the moments' labels take the room.
     fig.supxlabel(f"query: {shorten(expr, SUBTITLE_CHARS)}", color="#555555", **charts.text_style())
@@ -90,6 +92,9 @@ def alert_graph_figure(
             [value for _, value in s.points],
             color=colour,
             linewidth=1.4,
+            # A few samples (a new metric): dots, or a lone sample would not show at all.
+            marker="o" if len(s.points) <= SPARSE else None,
+            markersize=3,
             label=name,
             zorder=3,
         )

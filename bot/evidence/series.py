@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bot.evidence.ports import Series
 from bot.evidence.promql import Threshold
@@ -19,3 +20,17 @@ def chosen(series: Sequence[Series], *, threshold: Threshold | None) -> list[Ser
     else:
         ranked = sorted(with_points, key=lambda s: -max(v for _, v in s.points))
     return ranked[:MAX_SERIES]
+
+
+def shown_from(
+    start: datetime, end: datetime, *, series: Sequence[Series], moments: Sequence[datetime]
+) -> datetime:
+    """Where the x axis begins: at `start`, or later when the data begins later (a new metric,
+    a fresh Prometheus), so an hour of nothing does not squeeze the story into the right edge.
+    The alert's start and the changes in the window stay in view."""
+    firsts = [s.points[0][0] for s in series if s.points]
+    if not firsts:
+        return start
+    first = min([*firsts, *(m for m in moments if start <= m <= end)])
+    margin = max((end - first) / 10, timedelta(seconds=5))
+    return max(start, first - margin)

@@ -33,8 +33,8 @@ HEADLINE = {
     "interrupted": "Interrupted — `/incident run resume` continues",
 }
 PLAN_NOTE = (
-    "Plan: what each step will change, read from the deployment targets when the run was asked "
-    "for. Steps that use earlier steps' results are known when they run."
+    "Plan: what each step will change, read from the deployment targets when this card was "
+    "last drawn. Steps that use earlier steps' results are known when they run."
 )
 
 

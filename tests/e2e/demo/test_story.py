@@ -86,6 +86,7 @@ def test_the_whole_loop_on_prometheus_and_alertmanager(
             ON_CALL,
             "Prometheus scrapes search-ranker: click-through rate 0.12",
             MILESTONES[2],
+            "the deploy pipeline told Firebreak: search-ranker v42 → v43-bad",
             "Prometheus: ModelQualityDrop firing; Alertmanager notifies Firebreak",
             *MILESTONES[3:8],
             "quality signal recovered: Prometheus reads click-through rate 0.12",
@@ -106,9 +107,14 @@ def test_the_whole_loop_on_prometheus_and_alertmanager(
         r"\(http://127\.0\.0\.1:\d+/graph\?g0\.expr=",
         document,
     )
-    assert (
-        "→ v42 (model)" in document and "u0ben0002 approved rollback" in document
-    )  # by name: the stand-in knows no other
+    assert "→ v42 (model)" in document
+    assert "u0ben0002 approved rollback" in document  # by name: the stand-in knows no other
+    # The evidence: the model card read at opening, and both pictures beside the document.
+    assert "Model card of search-ranker: live v43-bad, before it v42" in document
+    stem = postmortem.name.removesuffix(".md")
+    for picture in (f"{stem}-budget.png", f"{stem}-alert.png"):
+        assert f"]({picture})" in document
+        assert (postmortem.parent / picture).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_without_prometheus_it_says_how_to_install_and_posts_the_webhook_itself(

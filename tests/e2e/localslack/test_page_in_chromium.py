@@ -207,7 +207,7 @@ def test_fire_claim_roll_back_resolve_and_read_the_postmortem(
 
         type_in_composer(driver, "/incident rollback")
         until(driver, lambda d: button(d, actions.RUN_APPROVE), what="the approve button")
-        # The card shows the plan, read from the model service when the run was asked for.
+        # The card shows the plan, read from the model service (again at each refresh).
         assert shows(driver, "Awaiting approval", "search-ranker: v43-bad → v42 (rollback)")
         driver.save_screenshot(str(shots / "rollback-approval.png"))
         click(driver, actions.RUN_APPROVE)

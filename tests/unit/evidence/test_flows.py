@@ -98,14 +98,48 @@ async def test_the_graph_of_a_prometheus_alert_is_posted_and_kept(
     assert asked["base_url"] == "http://prometheus.example:9090"  # the generatorURL's
     assert asked["expr"] == "ndcg_at_10"
     assert asked["start"] == started - timedelta(hours=1)
-    assert asked["end"] == started + flows.MIN_WINDOW  # the clock is barely past the start
-    assert asked["step"] == timedelta(seconds=8)  # 65 minutes in about 500 points
+    assert asked["end"] == clock.now  # now, not after: nothing is drawn past what is known
+    assert asked["step"] == timedelta(seconds=8)  # 62 minutes in about 500 points
     assert asked["timeout"] == 5.0
     ((channel, name, content),) = chat.files
     assert (channel, name) == (incident.channel_id, "INC-1-alert.png")
     assert content.startswith(SIGNATURE)
     kept = config.postmortem.folder / "INC-1-rankerndcgdrop-on-search-ranker-alert.png"
     assert kept.read_bytes() == content
+
+
+async def test_data_that_begins_late_is_asked_again_at_a_finer_step(
+    ctx: Context, clock: FakeClock
+) -> None:
+    incident = await incident_with_channel(ctx)  # the alert started 2 minutes ago
+    fresh = [
+        Series(
+            labels={"__name__": "ndcg_at_10"},
+            points=[(clock.now - timedelta(minutes=3, seconds=-s), 0.5) for s in range(0, 180, 8)],
+        )
+    ]
+    evidence = FakeEvidence(series=fresh)
+
+    await flows.post_graph(ctx, incident_id=incident.id, evidence=evidence)
+
+    whole, close = evidence.queries
+    assert whole["step"] == timedelta(seconds=8)
+    assert whole["start"] < close["start"] < clock.now - timedelta(minutes=3)
+    assert close["end"] == clock.now and close["step"] == timedelta(seconds=1)
+
+
+async def test_a_sender_clock_ahead_of_ours_still_gets_a_window(
+    ctx: Context, clock: FakeClock
+) -> None:
+    incident = await incident_with_channel(ctx)
+    started = datetime(2026, 11, 27, 2, 58, 0, 123456, tzinfo=UTC)
+    clock.now = started - timedelta(seconds=20)  # the alert "started" after our now
+    evidence = FakeEvidence(series=ndcg(clock))
+
+    await flows.post_graph(ctx, incident_id=incident.id, evidence=evidence)
+
+    (asked,) = evidence.queries
+    assert asked["end"] == started + flows.SKEW_WINDOW
 
 
 async def test_a_configured_prometheus_comes_before_the_link_and_a_service_s_first(

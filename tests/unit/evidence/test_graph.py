@@ -21,7 +21,7 @@ from bot.evidence.graph import (
 )
 from bot.evidence.ports import Series
 from bot.evidence.promql import Threshold
-from bot.evidence.series import MAX_SERIES, chosen
+from bot.evidence.series import MAX_SERIES, chosen, shown_from
 from tests.paths import ROOT
 from tests.unit.test_charts import png_size
 
@@ -113,6 +113,30 @@ def test_no_data_says_so() -> None:
     (ax,) = fig.axes
     assert "no data in this window" in [t.get_text() for t in ax.texts]
     assert ax.get_legend() is None
+
+
+def test_the_axis_begins_where_the_data_does_with_the_alert_in_view() -> None:
+    # A metric born two minutes before its alert: the hour before would be empty.
+    fresh = Series(
+        labels={"__name__": "ctr"},
+        points=[(T0 - timedelta(minutes=2) + timedelta(seconds=s), 0.1) for s in range(0, 300)],
+    )
+    begins = shown_from(START, END, series=[fresh], moments=[T0])
+    assert T0 - timedelta(minutes=6) < begins < T0 - timedelta(minutes=2)
+    # A change before the data stays in view; one before the window does not pull it back.
+    early = T0 - timedelta(minutes=20)
+    assert shown_from(START, END, series=[fresh], moments=[T0, early]) < early
+    assert shown_from(START, END, series=[fresh], moments=[T0, START - timedelta(days=1)]) == (
+        begins
+    )
+    # Data from the window's start, or none at all: the whole window.
+    assert shown_from(START, END, series=[series(1.0)], moments=[T0]) == START
+    assert shown_from(START, END, series=[], moments=[T0]) == START
+    fig = alert_graph_figure(
+        title="t", expr="ctr", series=[fresh], start=START, end=END, started=T0
+    )
+    left, _ = fig.axes[0].get_xlim()
+    assert left == charts.x_of(begins)
 
 
 def test_legend_names_only_the_labels_that_differ() -> None:

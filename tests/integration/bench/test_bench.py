@@ -73,6 +73,7 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
         ["bench.approval_to_deploy", "--n", "1"],
         ["bench.postmortem_render", "--entries", "50", "--runs", "1"],
         ["bench.storm", "--notifications", "20", "--groups", "2", "--rate", "0"],
+        ["bench.intake", "--notifications", "60", "--groups", "3", "--concurrency", "4"],
     ],
 )
 def test_each_script_runs_on_its_own(script: list[str], tmp_path: Path) -> None:

@@ -52,15 +52,17 @@ async def record(
         if exists is not None:
             return None
     entry = TimelineEntry(
-        incident_id=incident_id,
-        at=at or now,
-        kind=kind,
-        text=text,
-        actor=actor,
-        link=link,
-        data=data,
-        dedup_key=dedup_key,
-        recorded_at=now,
+        **row(
+            incident_id=incident_id,
+            kind=kind,
+            text=text,
+            now=now,
+            at=at,
+            actor=actor,
+            link=link,
+            data=data,
+            dedup_key=dedup_key,
+        )
     )
     session.add(entry)
     return entry

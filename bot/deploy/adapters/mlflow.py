@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
@@ -237,13 +237,8 @@ class MlflowTarget:
             headers["Authorization"] = REDACTED  # the real token is only added when sending
         return headers
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self._client is not None:
-            yield self._client
-            return
-        async with httpx.AsyncClient() as client:
-            yield client
+    def _session(self) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return _client_or_new(self._client)
 
     async def _read(self, client: httpx.AsyncClient, request: Request) -> Any:
         return await read(client, request, token=self._token, timeout_s=self._config.timeout_s)
@@ -327,13 +322,18 @@ class MlflowRegistry:
             raise DeployError(f"{what}: not a JSON object", transient=True)
         return body
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self._client is not None:
-            yield self._client
-            return
-        async with httpx.AsyncClient() as client:
-            yield client
+    def _session(self) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return _client_or_new(self._client)
+
+
+@asynccontextmanager
+async def _client_or_new(client: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared client when given (the app's), else one for this call."""
+    if client is not None:
+        yield client
+        return
+    async with httpx.AsyncClient() as new:
+        yield new
 
 
 def _alias_version(body: Any) -> str | None:

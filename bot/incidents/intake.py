@@ -11,6 +11,7 @@ intake decides nothing about chat; the subscribers do.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -31,9 +32,12 @@ from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished,
 from bot.incidents.known import Known
 from bot.severity import Severity
 
+log = logging.getLogger(__name__)
+
 RACE_RETRIES = 3
 # Notifications recorded in one transaction at most: a round's last sender waits for all of it.
 ROUND_MOST = 32
+READS_AT_ONCE = 8  # store reads for notifications memory cannot answer
 NOTE_MAX = 4_000  # characters of a sender's note kept on the timeline
 
 
@@ -102,6 +106,9 @@ class Intake:
 
     def __init__(self, *, ctx: Context[object], known: Known, most: int = ROUND_MOST) -> None:
         self.ctx, self.known, self._most = ctx, known, most
+        # Store reads for what memory does not know, a few at a time: a cold start in a storm
+        # would otherwise take every connection and starve the chat set-ups.
+        self._reads = asyncio.Semaphore(READS_AT_ONCE)
         self._queue: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -109,7 +116,8 @@ class Intake:
         remembered = _remembered(self.ctx, batch, self.known)
         result = None if isinstance(remembered, Ask) else remembered
         if remembered is Ask.STORE:
-            result = await _repeat(self.ctx, batch, self.known)
+            async with self._reads:
+                result = await _repeat(self.ctx, batch, self.known)
         if result is None:
             result = await self._written(batch)
         await _announce(self.ctx, result)
@@ -134,7 +142,9 @@ class Intake:
 
     async def _round(self, taken: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]]) -> None:
         # Group locks in one order (stable: a group's copies keep theirs), so two replicas'
-        # rounds never wait on each other in a cycle.
+        # rounds rarely wait on each other in a cycle; rows of another group's incident (an
+        # alert sent in two groups) can still make one, which the store breaks by failing a
+        # round: then the fallback below.
         taken.sort(key=lambda item: (item[0].source, item[0].group_key))
         try:
             async with self.ctx.sessions.begin() as session:
@@ -142,6 +152,9 @@ class Intake:
         except Exception:
             # One of them failed (a race another transaction won, the store gone…): each on
             # its own, so each sender gets its own answer and the others are not lost with it.
+            log.warning(
+                "intake: a round of %d failed; recording each alone", len(taken), exc_info=True
+            )
             for batch, future in taken:
                 try:
                     _settle(future, result=await _record_alone(self.ctx, batch, self.known))
@@ -243,21 +256,27 @@ def _remembered(ctx: Context, batch: AlertBatch, known: Known) -> IntakeResult |
     group = known.group(batch.source, batch.group_key)
     if group is None:
         return Ask.STORE
+    unknown_resolved = 0
     for alert in batch.alerts:
         status = known.status(batch.source, alert.fingerprint, alert.starts_at)
+        if status is None and group.incident_id is None and alert.status == AlertStatus.RESOLVED:
+            unknown_resolved += 1  # no incident to add it to: ignored, as the writer would
+            continue
         if status is None or (
             status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED
         ):
             # New, or a resolution: the writer records it (or finds another replica did).
             return Ask.WRITER
     if group.incident_id is None or group.severity is None:
-        return IntakeResult()  # every alert known, and no open incident: nothing to do
+        return IntakeResult(ignored=unknown_resolved)  # no open incident: nothing to do
     if classify.group_severity(batch, ctx.config.alerts).is_worse_than(group.severity):
         return Ask.WRITER  # an escalation
     return IntakeResult(incident_id=group.incident_id, chat_done=group.chat_done)
 
 
 def _learn_written(known: Known, batch: AlertBatch, result: IntakeResult) -> None:
+    if batch.keyed:
+        return  # memory never answers keyed senders (see _remembered)
     known.learn_statuses(batch.source, result.stored)
     known.learn_group(
         batch.source,

@@ -78,6 +78,7 @@ class Known:
             if self._occurrences.get(key) == AlertStatus.RESOLVED:
                 continue  # final: an older read cannot take it back
             self._occurrences[key] = status
+            self._occurrences.move_to_end(key)  # the least recently learned go first
         while len(self._occurrences) > self._most:
             self._occurrences.popitem(last=False)
 
@@ -109,7 +110,15 @@ class Known:
         self.forget_incidents([event.incident_id])
 
     def forget_incidents(self, incident_ids: Iterable[int]) -> None:
-        """Their state changed here (resolved, say): the next notification reads the store."""
+        """Their state changed here (resolved, say): the next notification reads the store.
+        What is left is stale at once, and as new as now, so a read that began before the
+        change cannot bring the old state back."""
         gone = set(incident_ids)
         for key in [k for k, s in self._groups.items() if s.incident_id in gone]:
-            del self._groups[key]
+            self._groups[key] = GroupState(
+                incident_id=None,
+                severity=None,
+                chat_done=False,
+                learned_at=float("-inf"),
+                as_of=self.mark(),
+            )

@@ -48,6 +48,7 @@ from bot.deploy.ports import (
     Result,
     State,
 )
+from bot.links import without_credentials
 
 # Timeouts and throttling mean "try again shortly", although they are 4xx.
 _UNSUPPORTED = {
@@ -290,7 +291,8 @@ class MlflowRegistry:
                 datetime.fromtimestamp(int(created) / 1000, UTC) if created.isdigit() else None
             ),
             run_id=found.get("run_id") or None,
-            link=f"{self._base}/#/models/{quote(self.model, safe='')}/versions/{quote(version)}",
+            link=f"{without_credentials(self._base)}/#/models/{quote(self.model, safe='')}"
+            f"/versions/{quote(version)}",  # shown in Slack: never the URL's credentials
         )
 
     async def _get(self, path: str, params: Mapping[str, str]) -> Any:

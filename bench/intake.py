@@ -6,7 +6,13 @@ Intake) and, as the baseline in the same run, one transaction per notification
 `concurrency` senders take notifications in the plan's order; a group's next waits for its
 previous one, as Alertmanager sends them (bench/load.py does the same over HTTP).
 
+`--scaling`: how the process's intake's cost grows, over notifications like Alertmanager's
+(each carries every alert of its group; one in ten resolves one and fires a new one), each
+group sent `--per-group` of them (30): at 20, 200 and 2,000 groups (5 alerts each), and at 1,
+10 and 100 alerts a notification (200 groups).
+
 Run: .venv/bin/python -m bench.intake [--notifications 6000 --groups 200 --concurrency 32]
+[--scaling]
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from bot.events import Bus
 from bot.incidents import intake
 from bot.incidents.known import Known
 from tests.fakes import FakeChat, FakeReminders
+from tests.payloads import am_alert, am_notification
 
 
 @dataclass
@@ -92,11 +99,60 @@ async def _run(name: str, url: str, batches: list[tuple[int, int, AlertBatch]], 
     return run
 
 
+def steady(*, notifications: int, groups: int, alerts: int) -> list[tuple[int, int, AlertBatch]]:
+    """Round-robin over the groups; each notification repeats its group's firing alerts, and
+    every tenth of a group's resolves its oldest and fires a new one."""
+    firing: list[list[int]] = [list(range(alerts)) for _ in range(groups)]
+    made = [alerts] * groups
+    out = []
+    for k in range(notifications):
+        g, seq = k % groups, k // groups
+        bodies = [_alert(g, n) for n in firing[g]]
+        if seq and seq % 10 == 0:
+            gone = firing[g].pop(0)
+            bodies = [_alert(g, gone, resolved=True), *bodies[1:]]
+            firing[g].append(made[g])
+            bodies.append(_alert(g, made[g]))
+            made[g] += 1
+        batch = am_notification(*bodies, group_key=f'{{}}:{{alertname="Steady{g}"}}')
+        out.append((g, seq, alertmanager.parse(batch)))
+    return out
+
+
+def _alert(g: int, n: int, *, resolved: bool = False) -> dict[str, object]:
+    ends = {"status": "resolved", "ends_at": "2026-11-27T03:00:00Z"} if resolved else {}
+    return am_alert(
+        fingerprint=f"{g:08x}{n:08x}",
+        alertname=f"Steady{g}",
+        starts_at="2026-11-27T02:00:00Z",
+        instance=f"pod-{n}",
+        **ends,  # type: ignore[arg-type]
+    )
+
+
+async def _scaling(per_group: int, concurrency: int, tmp: str) -> list[str]:
+    rows = []
+    for groups, alerts in ((20, 5), (200, 5), (2000, 5), (200, 1), (200, 10), (200, 100)):
+        count = groups * per_group
+        url = f"sqlite+aiosqlite:///{Path(tmp) / f'scale-{groups}-{alerts}.db'}"
+        await asyncio.to_thread(upgrade, url)
+        batches = steady(notifications=count, groups=groups, alerts=alerts)
+        run = await _run("Intake", url, batches, concurrency)
+        rate = count / run.seconds
+        rows.append(
+            f"| {groups:,} | {alerts} | {rate:.0f} | {1000 * run.cpu_seconds / count:.2f} | "
+            f"{percentiles(run.latencies_ms)} |"
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notifications", type=int, default=6000)
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--scaling", action="store_true", help="cost at other sizes too")
+    parser.add_argument("--per-group", type=int, default=30, help="notifications, --scaling")
     args = parser.parse_args()
     storm = plan(notifications=args.notifications, groups=args.groups)
     batches = [(n.group, n.seq, alertmanager.parse(n.body)) for n in storm.order]
@@ -117,6 +173,16 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for run in runs:
         print(run.row(args.notifications))
+    if args.scaling:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = asyncio.run(_scaling(args.per_group, args.concurrency, tmp))
+        print("\nThe process's Intake as the storm grows (notifications like Alertmanager's):\n")
+        print(
+            "| groups | alerts a notification | notifications/s | CPU ms each "
+            "| p50 ms | p99 ms | max ms |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,18 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
     assert result.check.lost == 0 and result.storm.failed == 0
 
 
+def test_the_scaling_notifications_are_alertmanagers() -> None:
+    from bench.intake import steady
+
+    sent = steady(notifications=60, groups=3, alerts=4)
+    assert [(g, seq) for g, seq, _ in sent[:4]] == [(0, 0), (1, 0), (2, 0), (0, 1)]
+    assert all(len(batch.alerts) in (4, 5) for _, _, batch in sent)
+    tenth = next(batch for g, seq, batch in sent if g == 0 and seq == 10)
+    statuses = [a.status for a in tenth.alerts]
+    assert statuses.count("resolved") == 1 and statuses.count("firing") == 4
+    assert len({a.fingerprint for _, _, b in sent for a in b.alerts}) > 3 * 4  # new ones fired
+
+
 @pytest.mark.parametrize(
     "script",
     [

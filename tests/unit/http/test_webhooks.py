@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.config import FirebreakConfig
-from bot.incidents import intake
+from bot.incidents import recording
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
 from tests.scenario import WEBHOOK_TOKEN, Bot, clean_env, running_bot, settled
@@ -304,7 +304,7 @@ def test_database_outage_is_a_503_alertmanager_retries(
         raise OperationalError("INSERT …", {}, Exception("could not connect to server"))
 
     # The writer's round fails, then each notification on its own: the sender hears 503.
-    monkeypatch.setattr(intake, "_record", store_down)
+    monkeypatch.setattr(recording, "record_one", store_down)
     response = bot.webhook("alertmanager", am_notification())
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable" and response.headers["Retry-After"] == "5"

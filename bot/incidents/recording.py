@@ -1,0 +1,353 @@
+"""Recording one alert notification in the caller's transaction: the store writes of intake
+(bot.incidents.intake decides when, and in which transaction).
+
+Rows and Core statements, not the ORM's objects and unit of work: this runs for every
+notification of a storm that changes something, and the ORM's loading and flushing were most of
+its cost (docs/benchmarks.md). Only opening an incident makes an ORM object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alerts import classify
+from bot.alerts import service as alerts_service
+from bot.alerts.schemas import Alert, AlertBatch, AlertStatus
+from bot.context import Context
+from bot.db import locks
+from bot.events import Event
+from bot.incidents import service as incidents_service
+from bot.incidents import timeline
+from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
+from bot.severity import Severity
+
+
+@dataclass
+class IntakeResult:
+    incident_id: int | None = None
+    opened: bool = False
+    firing: int = 0  # occurrences newly recorded as firing
+    resolved: int = 0  # occurrences newly recorded as resolved
+    ignored: int = 0  # resolved alerts of a group with no open incident
+    all_resolved: set[int] = field(default_factory=set)  # incidents whose last alert resolved
+    # The incident's channel exists and it was announced everywhere: a repeat needs no chat work.
+    chat_done: bool = False
+    said: list[str] = field(default_factory=list)  # new timeline lines the channel should see
+    # What the store holds now, for bot.incidents.known: each occurrence's status (not for
+    # keyed batches) and the group's incident's severity.
+    stored: dict[tuple[str, datetime], str] = field(default_factory=dict, repr=False)
+    severity: Severity | None = field(default=None, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        return self.opened or self.firing > 0 or self.resolved > 0
+
+    def events(self) -> list[Event]:
+        """What happened, per incident the notification touched."""
+        happened: list[Event] = []
+        if self.opened and self.incident_id is not None:
+            happened.append(IncidentOpened(self.incident_id))
+        elif self.incident_id is not None and not self.changed and not self.chat_done:
+            happened.append(SetUpUnfinished(self.incident_id))
+        touched = set(self.all_resolved)
+        if self.changed and self.incident_id is not None and not self.opened:
+            touched.add(self.incident_id)
+        for incident_id in sorted(touched):
+            happened.append(AlertsChanged(incident_id, incident_id in self.all_resolved))
+        if self.incident_id is not None:
+            happened += [SourceNoted(self.incident_id, text) for text in self.said]
+        return happened
+
+
+def chat_done(
+    ctx: Context, channel_id: str | None, announcement_ts: str | None, broadcast_ts: str | None
+) -> bool:
+    """The incident's channel exists and it was announced everywhere."""
+    return bool(
+        channel_id and announcement_ts and (broadcast_ts or not ctx.config.broadcast_channel)
+    )
+
+
+async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> IntakeResult:
+    """Record one notification in the caller's transaction; what it changed."""
+    now = ctx.clock()
+    rules = ctx.config.alerts
+    result = IntakeResult()
+    # Copies of one group's notification arrive together (Alertmanager HA pairs both send):
+    # one at a time, so only one of them inserts the incident. On PostgreSQL a loser's rolled-
+    # back insert would still spend an id from the sequence, and the first incident be INC-2.
+    await locks.hold_until_commit(session=session, key=f"group:{batch.source}:{batch.group_key}")
+    known = await alerts_service.find(
+        session=session,
+        source=batch.source,
+        keys=[(a.fingerprint, a.starts_at) for a in batch.alerts],
+        keyed=batch.keyed,
+    )
+    group = await incidents_service.open_group_state(
+        session=session, source=batch.source, group_key=batch.group_key
+    )
+    has_new_firing = any(
+        a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
+        for a in batch.alerts
+    )
+    if group is None and has_new_firing:
+        group = await _open(ctx, session, batch, now)
+        result.opened = True
+    if group is not None:
+        result.incident_id = group.incident_id
+        result.chat_done = chat_done(
+            ctx, group.channel_id, group.announcement_ts, group.broadcast_ts
+        )
+
+    # incident id → [firing count before this batch, after it]: counted once, then kept
+    # up to date here rather than asked again.
+    touched: dict[int, list[int]] = {}
+    entries: list[dict[str, Any]] = []  # timeline rows, inserted together at the end
+    for alert in batch.alerts:
+        key = (alert.fingerprint, alert.starts_at)
+        occurrence = known.get(key)
+        if occurrence is not None:
+            status = occurrence.status
+            if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
+                (await _counts(session, touched, occurrence.incident_id))[1] -= 1
+                await _resolve(session, entries, batch.source, occurrence, alert, now)
+                result.resolved += 1
+                status = AlertStatus.RESOLVED
+            if not batch.keyed:
+                result.stored[key] = status
+            continue
+        if group is None:
+            result.ignored += 1
+            continue
+        counts = await _counts(session, touched, group.incident_id)
+        severity = classify.alert_severity(alert, batch, rules)
+        await _add(session, entries, group.incident_id, batch.source, alert, severity, now)
+        if not batch.keyed:
+            result.stored[key] = alert.status
+        if alert.status == AlertStatus.FIRING:
+            counts[1] += 1
+            result.firing += 1
+        else:
+            result.resolved += 1
+
+    if group is not None:
+        result.severity = Severity(group.severity)
+        if not result.opened:
+            result.severity = await _escalate(
+                session, entries, group, classify.group_severity(batch, rules), batch.source, now
+            )
+    if group is not None and batch.truncated_alerts:
+        await _note_truncated(session, group.incident_id, batch, now, result)
+    for incident_id, (before, after) in touched.items():
+        if before > 0 and after == 0:
+            result.all_resolved.add(incident_id)
+            await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
+            entries.append(
+                timeline.row(
+                    incident_id=incident_id,
+                    kind="alerts.all_resolved",
+                    text="All alerts resolved",
+                    actor=batch.source,
+                    now=now,
+                )
+            )
+        if before != after or result.opened:
+            await incidents_service.touch(session=session, incident_id=incident_id, now=now)
+    await timeline.insert_rows(session=session, rows=entries)
+    return result
+
+
+async def _open(
+    ctx: Context, session: AsyncSession, batch: AlertBatch, now: datetime
+) -> incidents_service.OpenGroup:
+    rules = ctx.config.alerts
+    service_name = classify.group_service(batch, rules)
+    svc = ctx.config.service(service_name)
+    incident = incidents_service.create(
+        session=session,
+        title=classify.group_title(batch),
+        severity=classify.group_severity(batch, rules),
+        source=batch.source,
+        group_key=batch.group_key,
+        service=service_name,
+        summary=classify.first_annotation(batch, "summary"),
+        description=classify.first_annotation(batch, "description"),
+        source_url=_source_url(batch),
+        runbook_url=classify.first_annotation(batch, "runbook_url")
+        or (svc.runbook_url if svc else None),
+        now=now,
+        drill=batch.drill,
+    )
+    await session.flush()  # the unique open-group index fires here when we lost a race
+    await timeline.record(
+        session=session,
+        incident_id=incident.id,
+        kind="incident.opened",
+        text=f"{incident.ref} opened from {batch.source}: {incident.title}",
+        actor=batch.source,
+        now=now,
+        data={"group_key": batch.group_key},
+    )
+    return incidents_service.OpenGroup(incident.id, incident.severity, None, None, None)
+
+
+async def _add(
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    incident_id: int,
+    source: str,
+    alert: Alert,
+    severity: Severity,
+    now: datetime,
+) -> None:
+    occurrence_id = await alerts_service.add(
+        session=session,
+        values={
+            "incident_id": incident_id,
+            "source": source,
+            "fingerprint": alert.fingerprint,
+            "starts_at": alert.starts_at,
+            "ends_at": alert.ends_at,
+            "status": alert.status,
+            "name": alert.name[:300],
+            "severity": severity,
+            "labels": alert.labels,
+            "annotations": alert.annotations,
+            "generator_url": alert.generator_url,
+            "received_at": now,
+            "resolved_received_at": now if alert.status == AlertStatus.RESOLVED else None,
+        },
+    )
+    entries.append(
+        timeline.row(
+            incident_id=incident_id,
+            at=alert.starts_at,
+            kind="alert.firing",
+            text=f"Alert firing: {alert.name}",
+            actor=source,
+            link=alert.generator_url,
+            now=now,
+            data={"fingerprint": alert.fingerprint, "labels": alert.labels},
+            dedup_key=f"alert:{occurrence_id}:firing",  # new: the occurrence was made just now
+        )
+    )
+    if alert.status == AlertStatus.RESOLVED:
+        stored = alerts_service.Stored(
+            occurrence_id,
+            incident_id,
+            alert.status,
+            alert.name[:300],
+            alert.generator_url,
+            alert.fingerprint,
+        )
+        _record_resolved(entries, source, stored, alert.ends_at or now, now)
+
+
+async def _resolve(
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    source: str,
+    occurrence: alerts_service.Stored,
+    alert: Alert,
+    now: datetime,
+) -> None:
+    ends_at = alert.ends_at or now
+    await alerts_service.resolve(
+        session=session, occurrence_id=occurrence.id, ends_at=ends_at, now=now
+    )
+    _record_resolved(entries, source, occurrence, ends_at, now)
+
+
+def _record_resolved(
+    entries: list[dict[str, Any]],
+    source: str,
+    occurrence: alerts_service.Stored,
+    ends_at: datetime,
+    now: datetime,
+) -> None:
+    entries.append(
+        timeline.row(
+            incident_id=occurrence.incident_id,
+            at=ends_at,
+            kind="alert.resolved",
+            text=f"Alert resolved: {occurrence.name}",
+            actor=source,
+            link=occurrence.generator_url,
+            now=now,
+            data={"fingerprint": occurrence.fingerprint},
+            dedup_key=f"alert:{occurrence.id}:resolved",  # new: it was firing until now
+        )
+    )
+
+
+async def _escalate(
+    session: AsyncSession,
+    entries: list[dict[str, Any]],
+    group: incidents_service.OpenGroup,
+    severity: Severity,
+    source: str,
+    now: datetime,
+) -> Severity:
+    """New alerts may make an incident worse; they never make it milder on their own. The
+    incident's severity after."""
+    previous = Severity(group.severity)
+    if not severity.is_worse_than(previous):
+        return previous
+    await incidents_service.set_severity(
+        session=session, incident_id=group.incident_id, severity=severity, now=now
+    )
+    entries.append(
+        timeline.row(
+            incident_id=group.incident_id,
+            kind="severity.changed",
+            text=f"Severity raised from {previous} to {severity} by new alerts",
+            actor=source,
+            now=now,
+        )
+    )
+    return severity
+
+
+async def _note_truncated(
+    session: AsyncSession,
+    incident_id: int,
+    batch: AlertBatch,
+    now: datetime,
+    result: IntakeResult,
+) -> None:
+    """Alertmanager's max_alerts left alerts out of the notification: they are in no list here,
+    so the incident says how many (once per count)."""
+    left_out = batch.truncated_alerts
+    text = (
+        f"{batch.source} left {left_out} alert{'s' if left_out != 1 else ''} of this group out "
+        "of its notification (its max_alerts): they are not listed here"
+    )
+    entry = await timeline.record(
+        session=session,
+        incident_id=incident_id,
+        kind="alerts.truncated",
+        text=text,
+        actor=batch.source,
+        now=now,
+        data={"truncated_alerts": left_out},
+        dedup_key=f"truncated:{left_out}",
+    )
+    if entry is not None:
+        result.said.append(text)
+
+
+async def _counts(
+    session: AsyncSession, touched: dict[int, list[int]], incident_id: int
+) -> list[int]:
+    if incident_id not in touched:
+        before = await incidents_service.firing_count(session=session, incident_id=incident_id)
+        touched[incident_id] = [before, before]
+    return touched[incident_id]
+
+
+def _source_url(batch: AlertBatch) -> str | None:
+    return next((a.generator_url for a in batch.alerts if a.generator_url), batch.external_url)

@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/firebreak demo
 
 # The README's pictures: the browser test, keeping its screenshots in docs/screenshots
-# (emoji need Debian's fonts-noto-color-emoji).
+# (the page draws emoji as images, as Slack does: no emoji font needed).
 screenshots: $(STAMP) servers
 	FIREBREAK_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser -q tests/e2e
 

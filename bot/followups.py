@@ -9,7 +9,7 @@ while one runs is merged into a single next run, not a queue of Slack calls per 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 from bot.changes.events import ChangeRecorded
 from bot.context import Context
@@ -17,7 +17,13 @@ from bot.events import Bus
 from bot.evidence import flows as evidence_flows
 from bot.evidence.ports import Evidence
 from bot.incidents import deploys, flows
-from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
+from bot.incidents.events import (
+    AlertsChanged,
+    IncidentAnnounced,
+    IncidentOpened,
+    SetUpUnfinished,
+    SourceNoted,
+)
 from bot.incidents.ports import IncidentChat, IncidentContext
 from bot.logs import incident_logs
 from bot.refs import format_ref
@@ -31,15 +37,14 @@ class _FollowUp:
     changed: bool  # alerts new or resolved; else only the set-up is owed
     all_resolved: bool = False
     said: tuple[str, ...] = ()  # what alert sources said, for the channel, in order
-    # The alert's graph owed once this run has set the channel up (bot.evidence).
-    graph: Literal["opened", "recovered"] | None = None
+    recovered_graph: bool = False  # the alert's graph owed once all alerts resolved
 
     def merge(self, later: _FollowUp) -> _FollowUp:
         return _FollowUp(
             self.changed or later.changed,
             self.all_resolved or later.all_resolved,
             self.said + later.said,
-            "recovered" if "recovered" in (self.graph, later.graph) else self.graph or later.graph,
+            self.recovered_graph or later.recovered_graph,
         )
 
     async def run(self, ctx: IncidentContext, incident_id: int) -> None:
@@ -71,8 +76,8 @@ def subscribe(
     def follow_up(incident_id: int, asked: _FollowUp) -> None:
         async def work(asked: _FollowUp) -> None:
             await asked.run(ctx, incident_id)
-            if asked.graph and evidence is not None:
-                graph(incident_id, recovered=asked.graph == "recovered")
+            if asked.recovered_graph and evidence is not None:
+                graph(incident_id, recovered=True)
 
         with incident_logs(incident_id):  # also on the task's failure, logged when it ends
             background.spawn_merged(
@@ -98,9 +103,13 @@ def subscribe(
             )
 
     async def opened(event: IncidentOpened | SetUpUnfinished) -> None:
-        # A set-up finished late (SetUpUnfinished) may have posted its graph already.
-        first = isinstance(event, IncidentOpened)
-        follow_up(event.incident_id, _FollowUp(changed=False, graph="opened" if first else None))
+        follow_up(event.incident_id, _FollowUp(changed=False))
+
+    async def announced(event: IncidentAnnounced) -> None:
+        # The graph follows the channel's announcement, whichever run posted it (a set-up that
+        # failed and was finished by a later notification too).
+        if evidence is not None:
+            graph(event.incident_id, recovered=False)
 
     async def changed(event: AlertsChanged) -> None:
         follow_up(
@@ -108,7 +117,7 @@ def subscribe(
             _FollowUp(
                 changed=True,
                 all_resolved=event.all_resolved,
-                graph="recovered" if event.all_resolved else None,
+                recovered_graph=event.all_resolved,
             ),
         )
 
@@ -120,6 +129,7 @@ def subscribe(
 
     bus.subscribe(IncidentOpened, opened)
     bus.subscribe(SetUpUnfinished, opened)
+    bus.subscribe(IncidentAnnounced, announced)
     bus.subscribe(AlertsChanged, changed)
     bus.subscribe(SourceNoted, source_noted)
     bus.subscribe(ChangeRecorded, change_recorded)

@@ -52,6 +52,29 @@ def texts(bot: Bot, channel: str) -> list[str]:
     return [m.get("text", "") for m in bot.workspace.messages(channel)]
 
 
+def test_a_set_up_finished_by_a_later_notification_still_gets_its_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean_env(monkeypatch)
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    with prometheus_stub() as (prometheus, _), running_bot(tmp_path, graphing(tmp_path)) as bot:
+        body = am_notification(alert_of(prometheus, started=started))
+        # Slack refuses the channel once: the opening set-up stops there.
+        bot.workspace.fail(
+            "conversations.create", status=400, retry_after=None, error="restricted_action"
+        )
+        assert bot.webhook("alertmanager", body).status_code == 200
+        wait_until(
+            lambda: bot.workspace.calls_to("conversations.create"), what="the refused channel"
+        )
+        assert bot.webhook("alertmanager", body).status_code == 200  # Alertmanager repeats it
+        channel = channel_of(bot)  # the repeat finished the set-up
+        wait_until(
+            lambda: [f for f in bot.workspace.files() if channel in f["channels"]],
+            what="the graph after the late announcement",
+        )
+
+
 def test_the_graph_is_posted_as_a_png_and_again_when_the_alert_resolves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

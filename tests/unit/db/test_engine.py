@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from bot.db import engine as db_engine
@@ -75,5 +77,31 @@ async def test_a_writer_kept_waiting_too_long_is_told_the_database_is_locked(
                 async with writes.begin():  # a write nested in a write never gets its turn
                     pass
         assert await _count(writes) == 0  # and the engine is usable after
+    finally:
+        await engine.dispose()
+
+
+async def test_a_commit_waits_for_the_disk_off_the_event_loop(sqlite_url: str) -> None:
+    """The statements of a transaction run on the loop's thread (bot.db.sqlite_inline), but
+    its COMMIT, which waits for an fsync, runs in another: the loop serves requests meanwhile.
+    SQLite's trace callback names each statement in the thread that runs it."""
+    engine = make_engine(sqlite_url)
+    ran: list[tuple[str, int]] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _trace(dbapi_conn: Any, _record: Any) -> None:
+        sqlite = dbapi_conn.driver_connection._connection  # the sqlite3 connection itself
+        sqlite.set_trace_callback(lambda sql: ran.append((sql, threading.get_ident())))
+
+    loop_thread = threading.get_ident()
+    try:
+        async with make_sessions(engine).begin() as session:
+            await session.execute(text("CREATE TABLE marks (who TEXT)"))
+            await session.execute(text("INSERT INTO marks VALUES ('a')"))
+        threads = {sql.split()[0].upper(): thread for sql, thread in ran}
+        assert threads["INSERT"] == loop_thread
+        assert threads["COMMIT"] != loop_thread
+        async with make_sessions(engine)() as session:  # committed: a new session sees it
+            assert await session.scalar(text("SELECT count(*) FROM marks")) == 1
     finally:
         await engine.dispose()

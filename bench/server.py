@@ -35,6 +35,12 @@ class Bot:
     http: httpx.Client
     workspace: Workspace
 
+    def cpu_s(self) -> float:
+        """CPU seconds the serve process has used so far (user and system, from the kernel):
+        what a run cost it, whatever else the machine was doing meanwhile."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Resident memory of the serve process, from the kernel's own account."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

@@ -51,6 +51,7 @@ class Load:
     latencies_ms: list[float]
     elapsed_s: float
     first_sent: dict[str, float]
+    cpu_s: float = 0.0  # the serve process's CPU meanwhile (filled in by storm())
 
     @property
     def rate(self) -> float:
@@ -81,6 +82,7 @@ class StormResult:
     ack_failed: int  # not acked within Slack's 3 s
     rss_idle_mb: float
     rss_after_mb: float
+    settled_cpu_s: float  # the serve process's CPU from the storm's start until all announced
     paced: Load | None = None
     paced_rate: float | None = None
     paced_check: Check | None = None
@@ -186,7 +188,9 @@ def storm(
         progress("server started")
         sizes = {"notifications": notifications, "groups": groups, "concurrency": concurrency}
         out = tmp / "noop.json"
+        cpu = bot.cpu_s()
         noop = finished(load(bot, "/bench/noop", prefix="Storm", out=out, **sizes), out)
+        noop.cpu_s, cpu = bot.cpu_s() - cpu, bot.cpu_s()
         progress("no-op baseline")
 
         out = tmp / "storm.json"
@@ -202,9 +206,11 @@ def storm(
                 # Two a second: responders at work, not a load of its own on the bot.
                 time.sleep(max(0.0, COMMAND_EVERY_S - (time.monotonic() - started)))
             stormed = finished(running, out)
+        stormed.cpu_s = bot.cpu_s() - cpu
         progress("storm")
         sent = plan(notifications=notifications, groups=groups, prefix="Storm")
         checked = check(bot, sent, stormed.first_sent, "Storm")
+        settled_cpu = bot.cpu_s() - cpu
         rss_after = bot.rss_mb()
         progress("storm settled and checked")
         result = StormResult(
@@ -218,6 +224,7 @@ def storm(
             ack_failed=ack_failed,
             rss_idle_mb=rss_idle,
             rss_after_mb=rss_after,
+            settled_cpu_s=settled_cpu,
         )
         if paced_rate:
             paced_groups = min(groups, paced_notifications)
@@ -248,14 +255,17 @@ def tables(result: StormResult) -> dict[str, Any]:
     """Markdown tables of one storm: throughput and invariants, and latencies."""
     s, n, c = result.storm, result.noop, result.check
     ratio = s.rate / n.rate if n.rate else 0.0
+    per = 1000 / result.notifications  # CPU seconds → ms per notification
     throughput = [
-        "| endpoint | notifications/s | p50 ms | p99 ms | max ms | errors | failed |",
-        "|---|---|---|---|---|---|---|",
+        "| endpoint | notifications/s | p50 ms | p99 ms | max ms | errors | failed "
+        "| server CPU ms each |",
+        "|---|---|---|---|---|---|---|---|",
         f"| POST /webhooks/alertmanager | {s.rate:.0f} | {percentiles(s.latencies_ms)} | "
-        f"{s.errors} | {s.failed} |",
+        f"{s.errors} | {s.failed} | {s.cpu_s * per:.2f} ({result.settled_cpu_s * per:.2f} "
+        "with its chat work, until all announced) |",
         f"| baseline: POST /bench/noop | {n.rate:.0f} | {percentiles(n.latencies_ms)} | "
-        f"{n.errors} | {n.failed} |",
-        f"| ratio (webhook / no-op) | {ratio:.2f} | | | | | |",
+        f"{n.errors} | {n.failed} | {n.cpu_s * per:.2f} |",
+        f"| ratio (webhook / no-op) | {ratio:.2f} | | | | | | |",
     ]
     invariants = [
         "| check | value | expected |",

@@ -340,12 +340,9 @@ class Outbox:
         """Deliver the queue's calls in order until it is empty or must wait (starting with
         `claimed`, its head, already claimed by the caller that stored it)."""
         try:
-            row = claimed
-            while row is not None or not self._stopping:
-                row = row or await self._claim_head(queue)
-                if row is None or not await self._deliver(row):
-                    return
-                row = None
+            row = claimed or (None if self._stopping else await self._claim_head(queue))
+            while row is not None:
+                row = await self._deliver(row)
         except Exception:
             log.exception("outbox: delivery to %s stopped", queue)
         finally:
@@ -356,31 +353,14 @@ class Outbox:
         now = self._clock()
         # Looked for first without the write lock: mostly the queue is empty by now.
         async with self._sessions() as session:  # reads
-            head = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
-                    .where(
-                        OutboxMessage.queue == queue,
-                        OutboxMessage.state.in_((PENDING, SENDING)),
-                    )
-                    .order_by(OutboxMessage.id)
-                    .limit(1)
-                )
-            ).one_or_none()
-        if head is None or head.state != PENDING or head.not_before > now:
+            head = await _next_due(session, queue, now)
+        if head is None:
             return None
-        # Rows only ever join a queue behind it, so it stays the head unless someone else
-        # claims it first: the claim holds only if it is still pending.
         async with self._sessions.begin() as session:
-            return await session.scalar(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == head.id, OutboxMessage.state == PENDING)
-                .values(state=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage)
-            )
+            return await _claim(session, head, now)
 
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        """One attempt; True when the queue may go on to its next call."""
+    async def _deliver(self, row: OutboxMessage) -> OutboxMessage | None:
+        """One attempt; the queue's next call, claimed, when it may go on to it now."""
         outcome: dict[str, Any] | _Retry | ChatError
         try:
             response = await getattr(self._client, row.method)(**json.loads(row.args))
@@ -415,17 +395,22 @@ class Outbox:
             values = {"state": FAILED, "error": outcome.code[:200]}
         else:
             values = {"state": SENT, "sent_at": now, "error": None, "result": json.dumps(outcome)}
+        goes_on = values["state"] != PENDING
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
             )
+            # The next call is claimed in the same transaction: a storm sends thousands of
+            # calls, and this spares each a read and a commit of its own.
+            head = await _next_due(session, row.queue, now) if goes_on else None
+            following = await _claim(session, head, now) if head and not self._stopping else None
         settled = self._settled.get(row.id)
-        if settled is not None and values["state"] != PENDING:
+        if settled is not None and goes_on:
             self._outcomes[row.id] = _Outcome(
                 values["state"], row.method, values.get("result"), values.get("error")
             )
             settled.set()
-        return values["state"] != PENDING
+        return following
 
 
 @dataclass(frozen=True)
@@ -434,6 +419,34 @@ class _Outcome:
     method: str
     result: str | None
     error: str | None
+
+
+async def _next_due(session: AsyncSession, queue: str, now: datetime) -> int | None:
+    """The queue's head, if it is a call due now (not when the queue is empty, its head is on
+    the wire, or it waits for a retry)."""
+    head = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
+            .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        )
+    ).one_or_none()
+    if head is None or head.state != PENDING or head.not_before > now:
+        return None
+    return int(head.id)
+
+
+async def _claim(session: AsyncSession, row_id: int, now: datetime) -> OutboxMessage | None:
+    # Rows only ever join a queue behind its head, so it stays the head unless someone else
+    # claims it first: the claim holds only if it is still pending.
+    claimed: OutboxMessage | None = await session.scalar(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.state == PENDING)
+        .values(state=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+    )
+    return claimed
 
 
 async def _idle(session: AsyncSession, queue: str) -> bool:

@@ -103,9 +103,8 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
             ctx, group.channel_id, group.announcement_ts, group.broadcast_ts
         )
 
-    # incident id → [firing count before this batch, after it]: counted once, then kept
-    # up to date here rather than asked again.
-    touched: dict[int, list[int]] = {}
+    # incident id → how many more of its alerts fire after this batch than before it
+    firing: dict[int, int] = {}
     entries: list[dict[str, Any]] = []  # timeline rows, inserted together at the end
     for alert in batch.alerts:
         key = (alert.fingerprint, alert.starts_at)
@@ -113,7 +112,7 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
         if occurrence is not None:
             status = occurrence.status
             if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
-                (await _counts(session, touched, occurrence.incident_id))[1] -= 1
+                firing[occurrence.incident_id] = firing.get(occurrence.incident_id, 0) - 1
                 await _resolve(session, entries, batch.source, occurrence, alert, now)
                 result.resolved += 1
                 status = AlertStatus.RESOLVED
@@ -123,13 +122,12 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
         if group is None:
             result.ignored += 1
             continue
-        counts = await _counts(session, touched, group.incident_id)
         severity = classify.alert_severity(alert, batch, rules)
         await _add(session, entries, group.incident_id, batch.source, alert, severity, now)
         if not batch.keyed:
             result.stored[key] = alert.status
         if alert.status == AlertStatus.FIRING:
-            counts[1] += 1
+            firing[group.incident_id] = firing.get(group.incident_id, 0) + 1
             result.firing += 1
         else:
             result.resolved += 1
@@ -142,8 +140,12 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
             )
     if group is not None and batch.truncated_alerts:
         await _note_truncated(session, group.incident_id, batch, now, result)
-    for incident_id, (before, after) in touched.items():
-        if before > 0 and after == 0:
+    for incident_id, more in firing.items():
+        # Counted only where alerts stopped firing, after this batch's writes: none left
+        # firing then means the last one resolved now.
+        if more < 0 and not await incidents_service.firing_count(
+            session=session, incident_id=incident_id
+        ):
             result.all_resolved.add(incident_id)
             await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
             entries.append(
@@ -155,7 +157,7 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
                     now=now,
                 )
             )
-        if before != after or result.opened:
+        if more or (result.opened and incident_id == result.incident_id):
             await incidents_service.touch(session=session, incident_id=incident_id, now=now)
     await timeline.insert_rows(session=session, rows=entries)
     return result
@@ -338,15 +340,6 @@ async def _note_truncated(
     )
     if entry is not None:
         result.said.append(text)
-
-
-async def _counts(
-    session: AsyncSession, touched: dict[int, list[int]], incident_id: int
-) -> list[int]:
-    if incident_id not in touched:
-        before = await incidents_service.firing_count(session=session, incident_id=incident_id)
-        touched[incident_id] = [before, before]
-    return touched[incident_id]
 
 
 def _source_url(batch: AlertBatch) -> str | None:

@@ -187,11 +187,14 @@ class ReminderScheduler:
                 break
             every = timedelta(seconds=row.every_s) if row.every_s else None
             fired += await self._fire_one(
-                _Due(row.key, row.incident_id, row.kind, row.anchor_at, every, row.due_at)
+                _Due(row.key, row.incident_id, row.kind, row.anchor_at, every, row.due_at), now
             )
         return fired
 
-    async def _fire_one(self, due: _Due) -> bool:
+    async def _fire_one(self, due: _Due, now: datetime) -> bool:
+        """`now`: when this pass found it due; a repeating reminder's next time is the first
+        after that, not after the fire ends, so a slow fire skips no time (nor does a clock
+        moved on meanwhile)."""
         label = job_kind(due.key)
         if self._metrics is not None:
             lag = (self._clock() - due.due_at).total_seconds()
@@ -208,7 +211,6 @@ class ReminderScheduler:
         if due.every is None:
             await self._done(due)
         else:
-            now = self._clock()
             await self._move(
                 due, to=next_time(due.anchor_at, due.every, after=now, inclusive=False)
             )

@@ -52,7 +52,7 @@ from bot.http.health import bench_router, health_router, metrics_router
 from bot.http.slack import slack_router
 from bot.http.webhooks import WebhookChecks, webhook_router
 from bot.incidents import flows, model_card, nudges, service
-from bot.incidents.events import IncidentResolved
+from bot.incidents.events import InChat, IncidentResolved
 from bot.incidents.intake import Intake
 from bot.incidents.known import Known
 from bot.incidents.ports import ChatError
@@ -214,6 +214,7 @@ def build_app(
     followups.subscribe(bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound))
     known = Known()  # what intake remembers, so a storm's repeats never reach the store
     bus.subscribe(IncidentResolved, known.on_resolved)
+    bus.subscribe(InChat, known.on_in_chat)
     intake_here = Intake(ctx=ctx, known=known)
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:

@@ -50,3 +50,11 @@ class IncidentAnnounced(Event):
     """Its announcement was just posted in its channel (once per incident)."""
 
     incident_id: int
+
+
+@dataclass(frozen=True)
+class InChat(Event):
+    """Its chat set-up is complete: channel made, announced there and in the broadcast
+    channel. Said by every set-up run that ends so, so a repeat needs no chat work."""
+
+    incident_id: int

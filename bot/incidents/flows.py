@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents import roles, service, timeline
 from bot.incidents.cards import card_for
-from bot.incidents.events import IncidentAnnounced
+from bot.incidents.events import InChat, IncidentAnnounced
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
 from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentContext
@@ -78,44 +78,48 @@ async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> None:
             incident = await service.get(session=session, incident_id=incident_id)
         if incident is None:
             return
-        broadcast = ctx.config.broadcast_channel
-        # A channel without its announcements: a set-up that a crash cut short somewhere after
-        # the channel was saved, so invites, topic and reminders may be missing too.
-        unfinished = incident.announcement_ts is None or bool(
-            broadcast and incident.broadcast_ts is None
-        )
-        if incident.channel_id is None:
-            channel = await _create_channel(ctx, incident)
-            async with ctx.sessions.begin() as session:
-                incident = await _reload(session, incident_id)
-                incident.channel_id, incident.channel_name = channel.id, channel.name
-                await _note(
-                    ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
-                )
-        if unfinished:
-            await _invite(ctx, incident)  # inviting again is harmless; noted once
-            if incident.source != "slack":
-                await roles.assign_on_call(ctx, incident_id=incident_id)  # once: it checks
-            incident = await load(ctx, incident_id=incident_id)
-            await sync(ctx, incident)  # topic and reminders
-        if incident.announcement_ts is None:
-            card = await card_for(ctx, incident)
-            assert incident.channel_id is not None
-            posted = await ctx.chat.announce(channel=incident.channel_id, card=card)
-            async with ctx.sessions.begin() as session:
-                incident = await _reload(session, incident_id)
-                incident.announcement_ts = posted.ts
-            # The model card is read after this, in the background: it never holds this up.
-            await ctx.events.publish(IncidentAnnounced(incident_id))
-        if broadcast and incident.broadcast_ts is None:
-            posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
-            async with ctx.sessions.begin() as session:
-                incident = await _reload(session, incident_id)
-                incident.broadcast_ts = posted.ts
-                incident.broadcast_channel_id = posted.channel_id
-                await _note(
-                    ctx, session, incident, "incident.announced", f"Announced in {broadcast}"
-                )
+        await _set_up(ctx, incident)
+    await ctx.events.publish(InChat(incident_id))  # not reached when a step failed
+
+
+async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
+    incident_id = incident.id
+    broadcast = ctx.config.broadcast_channel
+    # A channel without its announcements: a set-up that a crash cut short somewhere after
+    # the channel was saved, so invites, topic and reminders may be missing too.
+    unfinished = incident.announcement_ts is None or bool(
+        broadcast and incident.broadcast_ts is None
+    )
+    if incident.channel_id is None:
+        channel = await _create_channel(ctx, incident)
+        async with ctx.sessions.begin() as session:
+            incident = await _reload(session, incident_id)
+            incident.channel_id, incident.channel_name = channel.id, channel.name
+            await _note(
+                ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
+            )
+    if unfinished:
+        await _invite(ctx, incident)  # inviting again is harmless; noted once
+        if incident.source != "slack":
+            await roles.assign_on_call(ctx, incident_id=incident_id)  # once: it checks
+        incident = await load(ctx, incident_id=incident_id)
+        await sync(ctx, incident)  # topic and reminders
+    if incident.announcement_ts is None:
+        card = await card_for(ctx, incident)
+        assert incident.channel_id is not None
+        posted = await ctx.chat.announce(channel=incident.channel_id, card=card)
+        async with ctx.sessions.begin() as session:
+            incident = await _reload(session, incident_id)
+            incident.announcement_ts = posted.ts
+        # The model card is read after this, in the background: it never holds this up.
+        await ctx.events.publish(IncidentAnnounced(incident_id))
+    if broadcast and incident.broadcast_ts is None:
+        posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
+        async with ctx.sessions.begin() as session:
+            incident = await _reload(session, incident_id)
+            incident.broadcast_ts = posted.ts
+            incident.broadcast_channel_id = posted.channel_id
+            await _note(ctx, session, incident, "incident.announced", f"Announced in {broadcast}")
 
 
 async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.alerts.schemas import AlertStatus
-from bot.incidents.events import IncidentResolved
+from bot.incidents.events import InChat, IncidentResolved
 from bot.severity import Severity
 
 OccurrenceKey = tuple[str, str, datetime]  # (source, fingerprint, startsAt)
@@ -54,6 +54,7 @@ class Known:
         self._clock, self._ttl, self._most = clock, group_ttl_s, most
         self._occurrences: OrderedDict[OccurrenceKey, str] = OrderedDict()
         self._groups: dict[GroupKey, GroupState] = {}
+        self._group_of: dict[int, GroupKey] = {}  # incident id → its group
         self._marks = 0
 
     def mark(self) -> int:
@@ -105,6 +106,23 @@ class Known:
             learned_at=self._clock(),
             as_of=self.mark() if as_of is None else as_of,
         )
+        if incident_id is not None:
+            self._group_of[incident_id] = key
+
+    async def on_in_chat(self, event: InChat) -> None:
+        """Its set-up is complete: a repeat of its group asks no more chat work of it."""
+        key = self._group_of.get(event.incident_id)
+        held = self._groups.get(key) if key else None
+        if key and held and held.incident_id == event.incident_id and not held.chat_done:
+            # Nothing else known changes, nor when it was learned: the TTL still holds. As new
+            # as now: a read that began before cannot take it back.
+            self._groups[key] = GroupState(
+                incident_id=held.incident_id,
+                severity=held.severity,
+                chat_done=True,
+                learned_at=held.learned_at,
+                as_of=self.mark(),
+            )
 
     async def on_resolved(self, event: IncidentResolved) -> None:
         self.forget_incidents([event.incident_id])
@@ -113,8 +131,9 @@ class Known:
         """Their state changed here (resolved, say): the next notification reads the store.
         What is left is stale at once, and as new as now, so a read that began before the
         change cannot bring the old state back."""
-        gone = set(incident_ids)
-        for key in [k for k, s in self._groups.items() if s.incident_id in gone]:
+        ids = set(incident_ids)
+        keys = {self._group_of.pop(i) for i in ids if i in self._group_of}
+        for key in [k for k in keys if k in self._groups and self._groups[k].incident_id in ids]:
             self._groups[key] = GroupState(
                 incident_id=None,
                 severity=None,

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import flows, intake, service
+from bot.incidents.events import InChat
 from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification
@@ -70,6 +73,8 @@ async def test_failed_announcement_resumes_without_a_second_channel(
     ctx: Context, chat: FakeChat
 ) -> None:
     incident_id = await opened(ctx)
+    in_chat: list[InChat] = []
+    ctx.events.subscribe(InChat, _append_to(in_chat))
     chat.fail_announce = "ratelimited"
     try:
         await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
@@ -85,6 +90,14 @@ async def test_failed_announcement_resumes_without_a_second_channel(
     assert len(chat.channels) == 1 and len(chat.announcements) == 2
     async with ctx.sessions() as session:
         assert list(await service.waiting_for_chat(session=session, broadcast=True)) == []
+    assert in_chat == [InChat(incident_id)]  # said once complete, not by the failed run
+
+
+def _append_to(seen: list[InChat]) -> Callable[[InChat], Awaitable[None]]:
+    async def append(event: InChat) -> None:
+        seen.append(event)
+
+    return append
 
 
 async def test_a_set_up_killed_after_the_channel_is_finished_at_the_next_start(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import intake
-from bot.incidents.events import IncidentResolved
+from bot.incidents.events import InChat, IncidentResolved
 from bot.incidents.known import GROUP_TTL_S, Known
 from bot.severity import Severity
 from tests.payloads import am_alert, am_notification
@@ -77,6 +77,27 @@ async def test_a_resolved_incident_is_forgotten_and_stays_forgotten() -> None:
         "am", "g", incident_id=7, severity=Severity.SEV2, chat_done=True, as_of=before
     )
     assert known.group("am", "g") is None
+
+
+async def test_a_set_up_said_complete_is_remembered_for_the_group_as_it_stands() -> None:
+    known = Known()
+    known.learn_group("am", "g", incident_id=7, severity=Severity.SEV2, chat_done=False)
+    before = known.mark()  # a read that saw the set-up unfinished began before it ended
+    await known.on_in_chat(InChat(7))
+    known.learn_group(
+        "am", "g", incident_id=7, severity=Severity.SEV2, chat_done=False, as_of=before
+    )
+    group = known.group("am", "g")
+    assert group is not None and (group.incident_id, group.chat_done) == (7, True)
+    # The group's next incident is not the one whose set-up ended; nor is an unknown one.
+    known.learn_group("am", "g", incident_id=9, severity=Severity.SEV1, chat_done=False)
+    await known.on_in_chat(InChat(7))
+    await known.on_in_chat(InChat(8))
+    group = known.group("am", "g")
+    assert group is not None and (group.incident_id, group.chat_done) == (9, False)
+    # Resolving the old incident leaves the group's new one known.
+    await known.on_resolved(IncidentResolved(7))
+    assert known.group("am", "g") is not None
 
 
 async def test_the_process_intake_answers_a_repeat_without_the_store(

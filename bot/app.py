@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import followups
@@ -71,7 +72,7 @@ from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import AppChat, AppContext, Deps
 from bot.slack.directory import NamingSlackChat, SlackDirectory
-from bot.slack.metered import MeteredRetry, MeteredWebClient
+from bot.slack.metered import MeteredRetry, MeteredWebClient, keep_alive
 from bot.slack.outbox import Outbox
 from bot.slack.replay import SignedRequests
 from bot.slack.socket_mode import SocketModeLink
@@ -106,6 +107,7 @@ class Runtime:
     page: PageAccess | None = field(default=None, repr=False)  # the local page's hosts and key
     # Model registries read as a change feed (changes.registry_poll), by the scheduler's owner.
     registry_watcher: RegistryWatcher | None = field(default=None, repr=False)
+    slack_clients: tuple[AsyncWebClient, ...] = ()  # their connections kept alive while serving
 
 
 def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
@@ -176,15 +178,16 @@ def build_app(
     background = Background()
     # Writes get their own client without the SDK's retry handlers: the outbox retries them
     # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
+    outbox_client = MeteredWebClient(
+        metrics=metrics,
+        token=token,
+        base_url=slack_api_url,
+        timeout=SLACK_TIMEOUT_S,
+        retry_handlers=[],
+    )
     outbox = Outbox(
         sessions=make_sessions(engine),
-        client=MeteredWebClient(
-            metrics=metrics,
-            token=token,
-            base_url=slack_api_url,
-            timeout=SLACK_TIMEOUT_S,
-            retry_handlers=[],
-        ),
+        client=outbox_client,
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
         on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
@@ -263,6 +266,7 @@ def build_app(
         api=access,
         page=page,
         registry_watcher=registry_watcher(ctx, outbound, owner=lambda: scheduler.owner),
+        slack_clients=(client, outbox_client),
     )
 
     docs = settings.api_docs  # FastAPI's /docs, /redoc, /openapi.json: only when asked for
@@ -394,6 +398,7 @@ def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
 def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        slack_pool = keep_alive(runtime.slack_clients, timeout=SLACK_TIMEOUT_S)
         await runtime.scheduler.start()
         if runtime.registry_watcher is not None:
             runtime.registry_watcher.start()  # after the scheduler: it polls while that owns
@@ -424,6 +429,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
                 runtime.outbox.release_waiters()
             await runtime.deps.background.drain(timeout=10)
             await runtime.outbox.stop()  # what is left is sent by the next start
+            await slack_pool.close()
             await runtime.outbound.aclose()
             await runtime.engine.dispose()
 

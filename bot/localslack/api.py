@@ -48,6 +48,7 @@ def build_api(workspace: Workspace) -> Starlette:
             token_in_args=bearer is None and token is not None,
             socket_url=_socket_url(request, method),
             api_base=_api_base(request, method),
+            peer=f"{request.client.host}:{request.client.port}" if request.client else None,
         )
         return _json(*answer)
 

@@ -29,6 +29,7 @@ class RecordedCall:
     status: int
     response: dict[str, Any]
     at: float
+    peer: str | None = None  # the caller's address and port: one per connection it opened
 
 
 @dataclass
@@ -380,6 +381,7 @@ class Workspace:
         token_in_args: bool = False,
         socket_url: str = UNSERVED_SOCKET_URL,
         api_base: str = UNSERVED_API_BASE,
+        peer: str | None = None,
     ) -> Answer:
         """Answer one Web API call: (HTTP status, extra headers, JSON body).
 
@@ -407,6 +409,7 @@ class Workspace:
                     status=status,
                     response=copy.deepcopy(body),
                     at=time.time(),
+                    peer=peer,
                 )
             )
             return status, headers, body

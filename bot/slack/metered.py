@@ -7,6 +7,7 @@ a fresh client per request, so bot/slack/bolt.py hands listeners this one instea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
@@ -42,6 +43,17 @@ class MeteredWebClient(AsyncWebClient):
 
     def _failed(self, method: str, error: str) -> None:
         self._metrics.slack_errors.labels(method, error).inc()
+
+
+def keep_alive(clients: Iterable[AsyncWebClient], *, timeout: float) -> aiohttp.ClientSession:
+    """One connection pool for these clients, kept open until it is closed: without one, the
+    SDK opens a connection (TCP, and TLS to Slack) for each call and closes it after. Made and
+    closed on the loop that makes the calls (the app's lifespan); once closed, each call opens
+    its own again."""
+    pool = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+    for client in clients:
+        client.session = pool
+    return pool
 
 
 def error_code(exc: SlackApiError) -> str:

@@ -68,6 +68,7 @@ class Check:
     occurrences_sent: int = 0
     lost: int = 0  # occurrences sent but not stored, or sent resolved but stored firing
     announce_ms: list[float] = field(default_factory=list)
+    cpu_at_announced: float = 0.0  # the serve process's CPU seconds once all were announced
 
 
 @dataclass
@@ -138,6 +139,7 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         if len(announced) >= len(expected) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
+    result.cpu_at_announced = bot.cpu_s()  # before this check's own reads below
     result.incidents = len(listed)
     result.announced = len(announced)
     result.channels = sum(
@@ -210,7 +212,7 @@ def storm(
         progress("storm")
         sent = plan(notifications=notifications, groups=groups, prefix="Storm")
         checked = check(bot, sent, stormed.first_sent, "Storm")
-        settled_cpu = bot.cpu_s() - cpu
+        settled_cpu = checked.cpu_at_announced - cpu
         rss_after = bot.rss_mb()
         progress("storm settled and checked")
         result = StormResult(

@@ -233,9 +233,9 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float]) 
         "order, one at a time, as Alertmanager sends them), 32 concurrent senders. The same "
         "load goes first to POST /bench/noop on the same server (it reads the body and answers).",
         "",
-        "\"Server CPU ms each\" is the serve process's own CPU time (user and system, from",
+        '"Server CPU ms each" is the serve process\'s own CPU time (user and system, from',
         "/proc) over the run divided by the notifications sent: unlike the rates, it does not",
-        "move with what else the machine is doing. \"With its chat work\" counts on until every",
+        'move with what else the machine is doing. "With its chat work" counts on until every',
         "incident was announced.",
         "",
         "## Targets",

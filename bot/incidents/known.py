@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.alerts.schemas import AlertStatus
@@ -116,13 +116,7 @@ class Known:
         if key and held and held.incident_id == event.incident_id and not held.chat_done:
             # Nothing else known changes, nor when it was learned: the TTL still holds. As new
             # as now: a read that began before cannot take it back.
-            self._groups[key] = GroupState(
-                incident_id=held.incident_id,
-                severity=held.severity,
-                chat_done=True,
-                learned_at=held.learned_at,
-                as_of=self.mark(),
-            )
+            self._groups[key] = replace(held, chat_done=True, as_of=self.mark())
 
     async def on_resolved(self, event: IncidentResolved) -> None:
         self.forget_incidents([event.incident_id])

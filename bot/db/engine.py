@@ -31,9 +31,10 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         # A storm's chat work holds many connections at once; with SQLAlchemy's default 5 + 10
-        # a `/incident` command waited behind it for one (ack p99 867 ms in bench/storm.py
-        # --postgres, 244 ms with these). 30 at most a process: PostgreSQL's default 100 still
-        # leaves room for three replicas and the CLI.
+        # a `/incident` command waited behind it for one (bench/storm.py --postgres: ack p99
+        # 800-970 ms, announcements p99 4.2-6.1 s; with these 240-380 ms and 2.3-3.6 s, for
+        # 15-35% fewer webhooks a second, as more chat work runs during the storm). 30 at most
+        # a process: PostgreSQL's default 100 leaves room for three replicas and the CLI.
         options = {"pool_size": 10, "max_overflow": 20, **kwargs}
         return create_async_engine(url, pool_pre_ping=True, **options)
     database = make_url(url).database or ""

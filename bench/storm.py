@@ -34,6 +34,7 @@ from bench.server import Bot, profiled, running_bot, workspace
 from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
 from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
 
 ROOT = Path(__file__).parent.parent
 SETTLE_S = 180.0
@@ -69,6 +70,10 @@ class Check:
     lost: int = 0  # occurrences sent but not stored, or sent resolved but stored firing
     announce_ms: list[float] = field(default_factory=list)
     cpu_at_announced: float = 0.0  # the serve process's CPU seconds once all were announced
+    # Then, once no chat work is left (no background task, nothing in the Slack outbox):
+    cpu_at_idle: float = 0.0
+    idle_after_s: float = 0.0  # from all announced
+    stale_cards: int = 0  # channel cards whose "Alerts firing" is not what the bot stored
 
 
 @dataclass
@@ -84,6 +89,7 @@ class StormResult:
     rss_idle_mb: float
     rss_after_mb: float
     settled_cpu_s: float  # the serve process's CPU from the storm's start until all announced
+    idle_cpu_s: float  # … until no chat work was left
     paced: Load | None = None
     paced_rate: float | None = None
     paced_check: Check | None = None
@@ -140,6 +146,10 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
             break
         time.sleep(0.5)
     result.cpu_at_announced = bot.cpu_s()  # before this check's own reads below
+    announced_by = time.monotonic()
+    while not chat_idle(bot) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    result.cpu_at_idle, result.idle_after_s = bot.cpu_s(), time.monotonic() - announced_by
     result.incidents = len(listed)
     result.announced = len(announced)
     result.channels = sum(
@@ -166,8 +176,37 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         posted = announced_at(bot.workspace, detail["channel_id"] or "")
         if posted is not None and group.key in first_sent:
             result.announce_ms.append((posted - first_sent[group.key]) * 1000)
+        firing = sum(o["status"] == "firing" for o in detail["occurrences"])
+        result.stale_cards += card_firing(bot.workspace, detail["channel_id"] or "") != firing
     result.lost += sum(len(g.occurrences) for g in storm.groups if g.key not in seen)
     return result
+
+
+def chat_idle(bot: Bot) -> bool:
+    """No chat work left in the bot: no background task, no Slack call stored and unsent."""
+    ready = bot.http.get("/readyz").json()
+    return bool(ready["background_tasks"] == 0 and ready["slack_outbox"]["pending"] == 0)
+
+
+def card_firing(space: Workspace, channel_id: str) -> int | None:
+    """The "Alerts firing" the channel's announcement shows now (0 when it shows none)."""
+    first = next(
+        (
+            c.response["ts"]
+            for c in space.calls_to("chat.postMessage")
+            if c.response.get("channel") == channel_id
+        ),
+        None,
+    )
+    for message in space.messages(channel_id):
+        if message.get("ts") == first:
+            for block in message.get("blocks", []):
+                for f in block.get("fields", []):
+                    label, _, value = f.get("text", "").partition("\n")
+                    if label == "*Alerts firing*":
+                        return int(value)
+            return 0
+    return None
 
 
 def storm(
@@ -213,6 +252,7 @@ def storm(
         sent = plan(notifications=notifications, groups=groups, prefix="Storm")
         checked = check(bot, sent, stormed.first_sent, "Storm")
         settled_cpu = checked.cpu_at_announced - cpu
+        idle_cpu = checked.cpu_at_idle - cpu
         rss_after = bot.rss_mb()
         progress("storm settled and checked")
         result = StormResult(
@@ -227,6 +267,7 @@ def storm(
             rss_idle_mb=rss_idle,
             rss_after_mb=rss_after,
             settled_cpu_s=settled_cpu,
+            idle_cpu_s=idle_cpu,
         )
         if paced_rate:
             paced_groups = min(groups, paced_notifications)
@@ -264,7 +305,7 @@ def tables(result: StormResult) -> dict[str, Any]:
         "|---|---|---|---|---|---|---|---|",
         f"| POST /webhooks/alertmanager | {s.rate:.0f} | {percentiles(s.latencies_ms)} | "
         f"{s.errors} | {s.failed} | {s.cpu_s * per:.2f} ({result.settled_cpu_s * per:.2f} "
-        "with its chat work, until all announced) |",
+        f"until all announced, {result.idle_cpu_s * per:.2f} with all its chat work) |",
         f"| baseline: POST /bench/noop | {n.rate:.0f} | {percentiles(n.latencies_ms)} | "
         f"{n.errors} | {n.failed} | {n.cpu_s * per:.2f} |",
         f"| ratio (webhook / no-op) | {ratio:.2f} | | | | | | |",
@@ -277,6 +318,8 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"| incidents announced | {c.announced} | {result.groups} |",
         f"| alert occurrences sent | {c.occurrences_sent} | |",
         f"| alerts lost | {c.lost} | 0 |",
+        f"| channel cards not showing the stored alerts firing, once the chat work was done "
+        f"({c.idle_after_s:.1f} s after all announced) | {c.stale_cards} | 0 |",
     ]
     latency = [
         "| measurement | samples | p50 ms | p99 ms | max ms |",

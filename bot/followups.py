@@ -3,7 +3,9 @@ no webhook waits for Slack (Alertmanager, Grafana and Datadog time out and drop 
 answered).
 
 One alert follow-up per incident at a time: it reads the incident afresh, so what a storm asks
-while one runs is merged into a single next run, not a queue of Slack calls per alert.
+while one runs is merged into a single next run, not a queue of Slack calls per alert. The next
+run is paced (bot.tasks.Pace): with many incidents changing at once, each is brought up to date
+every few seconds, not after every notification.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def subscribe(
                 asked,
                 merge=_FollowUp.merge,
                 name=f"{format_ref(incident_id)}-alerts",
+                paced=True,  # a storm's changes of one incident: one run every few seconds
             )
 
     def graph(incident_id: int, *, recovered: bool) -> None:

@@ -7,7 +7,7 @@ and `Context[object]` is a flow that needs no chat at all. One Slack adapter ser
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -25,14 +25,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A reminder as planned: due `at` (and every `every` after, if given), under a stable key."""
+
+    key: str
+    incident_id: int
+    kind: str
+    at: datetime
+    every: timedelta | None = None
+
+
 class Reminders(Protocol):
-    """Timed nudges that survive restarts. `key` is stable: scheduling it again replaces it."""
+    """Timed nudges that survive restarts."""
 
-    async def schedule(
-        self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
-    ) -> None: ...
-
-    async def cancel(self, *, key: str) -> None: ...
+    async def plan(self, *, schedule: Sequence[Planned] = (), cancel: Sequence[str] = ()) -> None:
+        """Each of `schedule` replaces what its key held (planning it again changes nothing);
+        the keys in `cancel` are removed."""
 
 
 @dataclass(frozen=True)

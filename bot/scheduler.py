@@ -27,16 +27,16 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.context import utcnow
+from bot.context import Planned, utcnow
 from bot.db.engine import make_sessions
 from bot.db.reminders import reminders
 from bot.metrics import Metrics
@@ -55,6 +55,17 @@ def job_kind(key: str) -> str:
     """'INC-7-status-update' → 'status-update': a bounded label, unlike the key."""
     ref, _, kind = key.partition("-")[2].partition("-")
     return kind if ref.isdigit() and kind else "other"
+
+
+def _holds(stored: Any, planned: Planned) -> bool:
+    """The stored row is the plan already (its due time moves on by itself)."""
+    every_s = planned.every.total_seconds() if planned.every else None
+    return stored is not None and (
+        stored.incident_id,
+        stored.kind,
+        stored.anchor_at,
+        stored.every_s,
+    ) == (planned.incident_id, planned.kind, planned.at, every_s)
 
 
 def next_time(anchor: datetime, every: timedelta, *, after: datetime, inclusive: bool) -> datetime:
@@ -129,43 +140,46 @@ class ReminderScheduler:
     async def schedule(
         self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
     ) -> None:
-        # Every change of an incident plans all its reminders again, and most plans are what
-        # the table already holds (a storm re-plans each incident hundreds of times): a read
-        # first skips those writes.
-        async with self._sessions() as session:
-            stored = (
-                await session.execute(select(reminders).where(reminders.c.key == key))
-            ).first()
-        every_s = every.total_seconds() if every else None
-        if (
-            stored is not None
-            and (stored.incident_id, stored.kind, stored.anchor_at)
-            == (
-                incident_id,
-                kind,
-                at,
-            )
-            and stored.every_s == every_s
-        ):
-            return
-        # A one-off time in the past is due now; a repeating one goes on from its next time.
-        due = next_time(at, every, after=self._clock(), inclusive=True) if every else at
-        row = {"incident_id": incident_id, "kind": kind, "anchor_at": at, "every_s": every_s}
-        statement = self._insert(reminders).values(key=key, due_at=due, **row)
-        statement = statement.on_conflict_do_update(
-            index_elements=[reminders.c.key], set_={**row, "due_at": due}
-        )
-        async with self._sessions.begin() as session:
-            await session.execute(statement)
-        self._wake.set()
+        await self.plan(schedule=[Planned(key, incident_id, kind, at, every)])
 
     async def cancel(self, *, key: str) -> None:
+        await self.plan(cancel=[key])
+
+    async def plan(self, *, schedule: Sequence[Planned] = (), cancel: Sequence[str] = ()) -> None:
+        # Every change of an incident plans all its reminders again, and most plans are what
+        # the table already holds (a storm re-plans each incident hundreds of times): one read
+        # first skips those writes.
+        keys = [p.key for p in schedule] + list(cancel)
         async with self._sessions() as session:
-            found = await session.scalar(select(reminders.c.key).where(reminders.c.key == key))
-        if found is None:
+            rows = await session.execute(select(reminders).where(reminders.c.key.in_(keys)))
+            stored = {row.key: row for row in rows}
+        changed = [p for p in schedule if not _holds(stored.get(p.key), p)]
+        gone = [key for key in cancel if key in stored]
+        if not changed and not gone:
             return
+        now = self._clock()
         async with self._sessions.begin() as session:
-            await session.execute(delete(reminders).where(reminders.c.key == key))
+            for planned in changed:
+                await session.execute(self._upsert(planned, now))
+            if gone:
+                await session.execute(delete(reminders).where(reminders.c.key.in_(gone)))
+        if changed:
+            self._wake.set()
+
+    def _upsert(self, planned: Planned, now: datetime) -> Any:
+        every = planned.every
+        # A one-off time in the past is due now; a repeating one goes on from its next time.
+        due = next_time(planned.at, every, after=now, inclusive=True) if every else planned.at
+        row = {
+            "incident_id": planned.incident_id,
+            "kind": planned.kind,
+            "anchor_at": planned.at,
+            "every_s": every.total_seconds() if every else None,
+        }
+        statement = self._insert(reminders).values(key=planned.key, due_at=due, **row)
+        return statement.on_conflict_do_update(
+            index_elements=[reminders.c.key], set_={**row, "due_at": due}
+        )
 
     async def fire_due(self) -> int:
         """Fire every reminder due by the clock, oldest first; how many fired. The owner's loop

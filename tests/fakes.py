@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.context import Planned
 from bot.deploy.ports import (
     Action,
     DeployError,
@@ -165,13 +166,11 @@ class FakeReminders:
 
     jobs: dict[str, tuple[int, str, datetime, timedelta | None]] = field(default_factory=dict)
 
-    async def schedule(
-        self, *, key: str, incident_id: int, kind: str, at: datetime, every: timedelta | None = None
-    ) -> None:
-        self.jobs[key] = (incident_id, kind, at, every)
-
-    async def cancel(self, *, key: str) -> None:
-        self.jobs.pop(key, None)
+    async def plan(self, *, schedule: Sequence[Planned] = (), cancel: Sequence[str] = ()) -> None:
+        for p in schedule:
+            self.jobs[p.key] = (p.incident_id, p.kind, p.at, p.every)
+        for key in cancel:
+            self.jobs.pop(key, None)
 
 
 @dataclass

@@ -20,11 +20,11 @@ MODEL_CARD = "model.card"
 
 
 async def card_for(ctx: IncidentContext, incident: Incident) -> IncidentCard:
-    async with ctx.reading() as session:
+    async with ctx.reading() as session:  # one snapshot, one session: a storm renders many
         firing = await service.firing_count(session=session, incident_id=incident.id)
         model = await stored_model_card(session, incident.id)
+        changed = await what_changed(ctx, incident, session=session)
     svc = ctx.config.service(incident.service)
-    changed = await what_changed(ctx, incident)
     return IncidentCard(
         incident_id=incident.id,
         ref=incident.ref,

@@ -72,14 +72,16 @@ async def open_in_chat(*, ctx: IncidentContext, incident_id: int) -> None:
         await _open_in_chat(ctx, incident_id)
 
 
-async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> None:
+async def _open_in_chat(ctx: IncidentContext, incident_id: int) -> Incident | None:
+    """The incident as read before its set-up was finished (None: there is no such incident)."""
     async with ctx.locks(incident_id):
         async with ctx.reading() as session:
             incident = await service.get(session=session, incident_id=incident_id)
         if incident is None:
-            return
+            return None
         await _set_up(ctx, incident)
     await ctx.events.publish(InChat(incident_id))  # not reached when a step failed
+    return incident
 
 
 async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
@@ -125,15 +127,17 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
 async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:
     """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
     with incident_logs(incident_id):
-        await _open_in_chat(ctx, incident_id)
-        incident = await load(ctx, incident_id=incident_id)
-        await sync(ctx, incident)  # serialised per incident by sync itself
+        incident = await _open_in_chat(ctx, incident_id)
+        if incident is None:
+            return
+        await sync(ctx, incident)  # reads it afresh; serialised per incident by sync itself
         if all_resolved and not await _firing(ctx, incident_id):
             # Not when an alert fired again before this ran (merged follow-ups, a slow Slack):
-            # the card now shows it firing, and the timeline keeps both moments.
+            # the card now shows it firing, and the timeline keeps both moments. Read again:
+            # the channel may be this run's.
             await tell(
                 ctx,
-                incident,
+                await load(ctx, incident_id=incident_id),
                 ":white_check_mark: All alerts of this incident have resolved. "
                 "It stays open until its commander resolves it.",
             )

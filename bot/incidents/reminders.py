@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.context import Context
+from bot.context import Context, Planned
 from bot.incidents.models import Incident
 from bot.refs import format_ref
 
@@ -38,42 +38,35 @@ def next_update_at(ctx: Context[object], incident: Incident) -> datetime | None:
 
 
 async def plan(ctx: Context[object], incident: Incident) -> None:
+    """All of the incident's reminders at once: one read of what is stored, and a write only
+    for what differs (a storm plans each incident again after every change)."""
+    schedule: list[Planned] = []
+    cancel: list[str] = []
     rules = ctx.config.reminders
     if not incident.is_open:
-        for kind in KINDS:
-            await ctx.reminders.cancel(key=key(incident.id, kind))
+        await ctx.reminders.plan(cancel=[key(incident.id, kind) for kind in KINDS])
         return
     commander_due = incident.created_at + rules.commander_after
     if incident.acknowledged_at is not None:
-        await ctx.reminders.cancel(key=key(incident.id, COMMANDER))
+        cancel.append(key(incident.id, COMMANDER))
     elif commander_due > ctx.clock():
         # Once due it has fired (or fires at start from the persistent store): never again.
-        await ctx.reminders.schedule(
-            key=key(incident.id, COMMANDER),
-            incident_id=incident.id,
-            kind=COMMANDER,
-            at=commander_due,
-        )
+        schedule.append(_planned(incident, COMMANDER, commander_due))
     svc = ctx.config.service(incident.service)
     if svc is not None and svc.slo is not None:
         every = rules.budget_every
-        await ctx.reminders.schedule(
-            key=key(incident.id, BUDGET),
-            incident_id=incident.id,
-            kind=BUDGET,
-            at=incident.created_at + every,
-            every=every,
-        )
+        schedule.append(_planned(incident, BUDGET, incident.created_at + every, every))
     else:
-        await ctx.reminders.cancel(key=key(incident.id, BUDGET))
+        cancel.append(key(incident.id, BUDGET))
     interval, due = status_interval(ctx, incident), next_update_at(ctx, incident)
     if interval is None or due is None:
-        await ctx.reminders.cancel(key=key(incident.id, STATUS_UPDATE))
+        cancel.append(key(incident.id, STATUS_UPDATE))
     else:
-        await ctx.reminders.schedule(
-            key=key(incident.id, STATUS_UPDATE),
-            incident_id=incident.id,
-            kind=STATUS_UPDATE,
-            at=due,
-            every=interval,
-        )
+        schedule.append(_planned(incident, STATUS_UPDATE, due, interval))
+    await ctx.reminders.plan(schedule=schedule, cancel=cancel)
+
+
+def _planned(
+    incident: Incident, kind: str, at: datetime, every: timedelta | None = None
+) -> Planned:
+    return Planned(key(incident.id, kind), incident.id, kind, at, every)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.changes import service as changes_service
 from bot.changes.feed import watched_services
 from bot.changes.models import Change
@@ -18,14 +20,20 @@ class WhatChanged:
     in_progress: list[Change]  # canary and shadow starts not yet ended
 
 
-async def what_changed(ctx: Context[object], incident: Incident) -> WhatChanged:
+async def what_changed(
+    ctx: Context[object], incident: Incident, *, session: AsyncSession | None = None
+) -> WhatChanged:
+    """`session`: read in the caller's (the card reads all it shows in one), else in one of
+    its own."""
     if incident.service is None:
         return WhatChanged([], [])
-    async with ctx.reading() as session:
-        found = await changes_service.since(
-            session=session,
-            services=watched_services(ctx, incident.service),
-            start=incident.created_at - ctx.config.changes.lookback,
-            drill_incident_id=incident.id if incident.drill else None,
-        )
+    if session is None:
+        async with ctx.reading() as own:
+            return await what_changed(ctx, incident, session=own)
+    found = await changes_service.since(
+        session=session,
+        services=watched_services(ctx, incident.service),
+        start=incident.created_at - ctx.config.changes.lookback,
+        drill_incident_id=incident.id if incident.drill else None,
+    )
     return WhatChanged(found, changes_service.in_progress(found))

@@ -12,7 +12,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.context import utcnow
+from bot.context import Planned, utcnow
 from bot.db.engine import make_engine
 from bot.db.reminders import reminders
 from bot.metrics import Metrics
@@ -130,6 +130,32 @@ async def test_planning_what_the_store_holds_writes_nothing(engine: AsyncEngine)
         assert await stored(engine) == {"INC-5-status-update": later, "INC-5-budget": at}
     finally:
         event.remove(Engine, "before_cursor_execute", count)
+
+
+async def test_a_plan_of_several_reminders_is_one_read_and_writes_only_what_differs(
+    engine: AsyncEngine,
+) -> None:
+    said: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "reminders" in statement:
+            said.append(statement.split()[0])
+
+    reminders_ = scheduler(engine, [])
+    at, every = utcnow() + timedelta(minutes=10), timedelta(minutes=15)
+    status = Planned("INC-6-status-update", 6, "status-update", at, every)
+    budget = Planned("INC-6-budget", 6, "budget", at, every)
+    await reminders_.plan(schedule=[status], cancel=["INC-6-budget"])
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        await reminders_.plan(schedule=[status], cancel=["INC-6-budget", "INC-6-commander"])
+        assert said == ["SELECT"]  # all three keys in one read; nothing differs
+        said.clear()
+        await reminders_.plan(schedule=[budget], cancel=["INC-6-status-update"])
+        assert said == ["SELECT", "INSERT", "DELETE"]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert set(await stored(engine)) == {"INC-6-budget"}
 
 
 async def test_a_repeating_reminder_fires_each_time_once_until_cancelled(

@@ -150,6 +150,8 @@ class ReminderScheduler:
         # the table already holds (a storm re-plans each incident hundreds of times): one read
         # first skips those writes.
         keys = [p.key for p in schedule] + list(cancel)
+        if not keys:
+            return
         async with self._sessions() as session:
             rows = await session.execute(select(reminders).where(reminders.c.key.in_(keys)))
             stored = {row.key: row for row in rows}

@@ -32,10 +32,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         # A storm's chat work holds many connections at once; with SQLAlchemy's default 5 + 10
         # a `/incident` command waited behind it for one (bench/storm.py --postgres: ack p99
-        # 800-970 ms, announcements p99 4.2-6.1 s; with these 240-380 ms and 2.3-3.6 s, for
-        # 15-35% fewer webhooks a second, as more chat work runs during the storm). 30 at most
-        # a process: PostgreSQL's default 100 leaves room for three replicas and the CLI.
-        options = {"pool_size": 10, "max_overflow": 20, **kwargs}
+        # 800-970 ms). All 30 are kept once opened, none overflow: an overflow connection is
+        # closed when it comes back, and its successor pays a connect and prepares every
+        # statement again (with 10 + 20, that storm prepared its 47 statements 14,000 times
+        # and cost 3.1-3.3 ms of CPU a notification; with 30 kept, 1,200 and 1.1-1.5 ms).
+        # 30 at most a process: PostgreSQL's default 100 leaves room for three replicas and
+        # the CLI.
+        options = {"pool_size": 30, "max_overflow": 0, **kwargs}
         return create_async_engine(url, pool_pre_ping=True, **options)
     database = make_url(url).database or ""
     engine = create_async_engine(

@@ -1,0 +1,34 @@
+"""The PostgreSQL engine's pool (the SQLite engine's tests are tests/unit/db/test_engine.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, text
+
+from bot.db.engine import make_engine, make_sessions
+
+
+async def test_connections_opened_for_a_burst_are_kept_for_the_next(db_url: str) -> None:
+    # A connection closed and opened again costs a connect and the preparation of every
+    # statement it runs: a storm's bursts of chat work must find theirs still open.
+    engine = make_engine(db_url)
+    opened: list[Any] = []
+    event.listen(engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
+    sessions = make_sessions(engine)
+    all_in = asyncio.Barrier(15)
+
+    async def hold_one() -> None:
+        async with sessions() as session:
+            await session.execute(text("SELECT 1"))
+            await all_in.wait()  # all 15 connections checked out at once
+
+    try:
+        await asyncio.gather(*(hold_one() for _ in range(15)))
+        assert len(opened) == 15
+        all_in = asyncio.Barrier(15)
+        await asyncio.gather(*(hold_one() for _ in range(15)))
+        assert len(opened) == 15, "the second burst opened connections of its own"
+    finally:
+        await engine.dispose()

@@ -133,7 +133,7 @@ async def post_graph(
         return
     with incident_logs(incident_id):
         async with ctx.reading() as session:
-            incident = await service.get(session=session, incident_id=incident_id, full=True)
+            incident = await service.get(session=session, incident_id=incident_id, alerts=True)
         if incident is None or incident.channel_id is None or incident.drill:
             return  # a drill's alerts are replayed: Prometheus never saw them
         if recovered and any(a.status == "firing" for a in incident.alerts):

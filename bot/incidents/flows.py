@@ -13,7 +13,13 @@ from bot.incidents.cards import card_for
 from bot.incidents.events import InChat, IncidentAnnounced
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
-from bot.incidents.ports import ChannelNameTaken, ChannelRef, ChatError, IncidentContext
+from bot.incidents.ports import (
+    ChannelNameTaken,
+    ChannelRef,
+    ChatError,
+    IncidentCard,
+    IncidentContext,
+)
 from bot.incidents.reading import load
 from bot.incidents.sync import sync
 from bot.incidents.unit_of_work import tell
@@ -104,8 +110,8 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
         await _invite(ctx, incident)  # inviting again is harmless; noted once
         if incident.source != "slack":
             await roles.assign_on_call(ctx, incident_id=incident_id)  # once: it checks
-        incident = await load(ctx, incident_id=incident_id)
-        await sync(ctx, incident)  # topic and reminders
+        incident = await sync(ctx, incident)  # topic and reminders; as it read the incident
+    card: IncidentCard | None = None  # both copies show one rendering of one state
     if incident.announcement_ts is None:
         card = await card_for(ctx, incident)
         assert incident.channel_id is not None
@@ -116,7 +122,8 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
         # The model card is read after this, in the background: it never holds this up.
         await ctx.events.publish(IncidentAnnounced(incident_id))
     if broadcast and incident.broadcast_ts is None:
-        posted = await ctx.chat.announce(channel=broadcast, card=await card_for(ctx, incident))
+        card = card or await card_for(ctx, incident)
+        posted = await ctx.chat.announce(channel=broadcast, card=card)
         async with ctx.sessions.begin() as session:
             incident = await _reload(session, incident_id)
             incident.broadcast_ts = posted.ts

@@ -26,10 +26,16 @@ class OpenGroup:
     broadcast_ts: str | None
 
 
-async def get(*, session: AsyncSession, incident_id: int, full: bool = False) -> Incident | None:
+async def get(
+    *, session: AsyncSession, incident_id: int, full: bool = False, alerts: bool = False
+) -> Incident | None:
+    """`full`: with its alerts and its timeline (which a long incident makes long); `alerts`:
+    with its alerts only."""
     query = select(Incident).where(Incident.id == incident_id)
     if full:
         query = query.options(selectinload(Incident.alerts), selectinload(Incident.timeline))
+    elif alerts:
+        query = query.options(selectinload(Incident.alerts))
     return (await session.scalars(query)).one_or_none()
 
 

@@ -14,8 +14,9 @@ from bot.incidents.reading import load
 from bot.incidents.topic import topic_for
 
 
-async def sync(ctx: IncidentContext, incident: Incident) -> None:
-    """Reminders, channel topic and the announcement follow the incident's state.
+async def sync(ctx: IncidentContext, incident: Incident) -> Incident:
+    """Reminders, channel topic and the announcement follow the incident's state; the
+    incident as this sync read it.
 
     Changes may finish in any order; each sync reads the incident afresh, one at a time, so
     the last one leaves the channel showing the newest state. A ChatError here leaves the
@@ -25,7 +26,7 @@ async def sync(ctx: IncidentContext, incident: Incident) -> None:
         incident = await load(ctx, incident_id=incident.id)
         await reminders.plan(ctx, incident)
         if incident.channel_id is None:
-            return  # open_in_chat sets them up when the channel exists
+            return incident  # open_in_chat sets them up when the channel exists
         budget = await budget_of(ctx, service=incident.service, incident_id=incident.id)
         if budget is not None and incident.is_open:
             await _show_budget(ctx, incident, budget)
@@ -40,7 +41,9 @@ async def sync(ctx: IncidentContext, incident: Incident) -> None:
                 stored = await service.get(session=session, incident_id=incident.id)
                 if stored is not None:
                     stored.channel_topic = topic
+            incident.channel_topic = topic  # the copy returned, as stored
         await _refresh_cards(ctx, incident)
+    return incident
 
 
 async def _refresh_cards(ctx: IncidentContext, incident: Incident) -> None:

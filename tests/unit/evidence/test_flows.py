@@ -24,6 +24,7 @@ from bot.postmortem.ports import Upload
 from tests.domain import incident_with_channel, load_incident
 from tests.fakes import FakeChat, FakeClock
 from tests.payloads import am_alert, am_notification, grafana_notification
+from tests.statements import statements
 from tests.unit.test_charts import SIGNATURE
 
 PNG = SIGNATURE + b"grafana's picture"
@@ -106,6 +107,18 @@ async def test_the_graph_of_a_prometheus_alert_is_posted_and_kept(
     assert content.startswith(SIGNATURE)
     kept = config.postmortem.folder / "INC-1-rankerndcgdrop-on-search-ranker-alert.png"
     assert kept.read_bytes() == content
+
+
+async def test_the_graph_reads_the_incident_s_alerts_not_its_timeline(
+    ctx: Context, chat: FakeChat, clock: FakeClock
+) -> None:
+    # A long incident's timeline runs to thousands of entries, of no use to its graph.
+    incident = await incident_with_channel(ctx)
+    with statements() as said:
+        await flows.post_graph(ctx, incident_id=incident.id, evidence=FakeEvidence(ndcg(clock)))
+    assert chat.files
+    assert any("FROM alerts" in s for s in said)
+    assert not any("FROM timeline_entries" in s for s in said)
 
 
 async def test_data_that_begins_late_is_asked_again_at_a_finer_step(

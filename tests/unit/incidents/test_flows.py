@@ -9,6 +9,7 @@ from bot.incidents.events import InChat
 from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification
+from tests.statements import statements
 
 
 async def opened(ctx: Context) -> int:
@@ -37,6 +38,18 @@ async def test_opens_channel_invites_owners_and_announces(ctx: Context, chat: Fa
     assert incident.announcement_ts and incident.broadcast_ts
     kinds = [t.kind for t in incident.timeline]
     assert {"channel.created", "people.invited", "incident.announced"} <= set(kinds)
+
+
+async def test_both_announcements_are_one_rendering_of_the_card(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id = await opened(ctx)
+    with statements() as said:
+        await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    (channel_card, broadcast_card) = [card for _, card in chat.announcements]
+    assert channel_card == broadcast_card
+    # The card's reads (alerts firing, model card, changes) were made once for the two.
+    assert sum(s.startswith("SELECT count(*)") and "FROM alerts" in s for s in said) == 1
 
 
 async def test_running_again_does_nothing_more(ctx: Context, chat: FakeChat) -> None:

@@ -32,3 +32,19 @@ async def test_connections_opened_for_a_burst_are_kept_for_the_next(db_url: str)
         assert len(opened) == 15, "the second burst opened connections of its own"
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_the_server_closed_is_replaced_before_use(db_url: str) -> None:
+    # As after a restart or a failover: every pooled connection is dead.
+    engine, other = make_engine(db_url), make_engine(db_url)
+    sessions = make_sessions(engine)
+    try:
+        async with sessions() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+        async with make_sessions(other)() as session:
+            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        async with sessions() as session:
+            assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await engine.dispose()
+        await other.dispose()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.changes.models import Change
@@ -67,13 +68,22 @@ def line_of(change: Change) -> ChangeLine:
 
 
 async def stored_model_card(session: AsyncSession, incident_id: int) -> ModelCard | None:
-    entry = await session.scalar(
+    entry = await session.scalar(_model_card_query(), {"incident_id": incident_id})
+    return None if entry is None else model_card_from(entry.data or {})
+
+
+@cache
+def _model_card_query() -> Select[TimelineEntry]:
+    # Built once (see bot.incidents.service._get_query): every card reads it.
+    return (
         select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind == MODEL_CARD)
+        .where(
+            TimelineEntry.incident_id == bindparam("incident_id"),
+            TimelineEntry.kind == MODEL_CARD,
+        )
         .order_by(TimelineEntry.id.desc())
         .limit(1)
     )
-    return None if entry is None else model_card_from(entry.data or {})
 
 
 def model_card_data(card: ModelCard) -> dict[str, Any]:

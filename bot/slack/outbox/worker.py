@@ -30,12 +30,13 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import locks
@@ -434,17 +435,24 @@ class _Outcome:
 async def _next_due(session: AsyncSession, queue: str, now: datetime) -> int | None:
     """The queue's head, if it is a call due now (not when the queue is empty, its head is on
     the wire, or it waits for a retry)."""
-    head = (
-        await session.execute(
-            select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
-            .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
-            .order_by(OutboxMessage.id)
-            .limit(1)
-        )
-    ).one_or_none()
+    head = (await session.execute(_head_query(), {"queue": queue})).one_or_none()
     if head is None or head.state != PENDING or head.not_before > now:
         return None
     return int(head.id)
+
+
+@cache
+def _head_query() -> Select[int, str, datetime]:
+    # Built once, as is _ahead_query: each runs for every call a storm sends.
+    return (
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
+        .where(
+            OutboxMessage.queue == bindparam("queue"),
+            OutboxMessage.state.in_((PENDING, SENDING)),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
 
 
 async def _claim(session: AsyncSession, row_id: int, now: datetime) -> OutboxMessage | None:
@@ -463,12 +471,19 @@ async def _idle(session: AsyncSession, queue: str) -> bool:
     """No call of `queue` is waiting or on the wire, in this process or another."""
     # Two processes must not both find the queue idle.
     await locks.hold_until_commit(session=session, key=queue)
-    ahead = await session.scalar(
+    return await session.scalar(_ahead_query(), {"queue": queue}) is None
+
+
+@cache
+def _ahead_query() -> Select[int]:
+    return (
         select(OutboxMessage.id)
-        .where(OutboxMessage.queue == queue, OutboxMessage.state.in_((PENDING, SENDING)))
+        .where(
+            OutboxMessage.queue == bindparam("queue"),
+            OutboxMessage.state.in_((PENDING, SENDING)),
+        )
         .limit(1)
     )
-    return ahead is None
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

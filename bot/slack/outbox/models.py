@@ -14,7 +14,11 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 class OutboxMessage(Base):
     __tablename__ = "slack_outbox"
-    __table_args__ = (Index("ix_slack_outbox_state_queue", "state", "queue", "id"),)
+    __table_args__ = (
+        Index("ix_slack_outbox_state_queue", "state", "queue", "id"),
+        # The latest call under a `replaces` key, whatever its state (Outbox.send).
+        Index("ix_slack_outbox_queue_replaces", "queue", "replaces", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # Writes to one queue (a channel, a user's DM) are delivered one at a time, by id.

@@ -359,3 +359,45 @@ async def test_a_burst_of_updates_to_one_message_sends_the_last_state_once(
         await box.stop()
     assert texts(ws, alpha) == ["v5", "after"]
     assert len(ws.calls_to("chat.update")) == 1
+
+
+async def test_an_update_asking_what_the_message_shows_is_not_sent_again(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        posted = await box.send("chat_postMessage", queue=alpha, args=_text(alpha, "v0"), wait=True)
+        ts = posted["ts"]
+
+        async def update(text: str, at: str = ts) -> None:
+            args = {**_text(alpha, text), "ts": at}
+            await box.send("chat_update", queue=alpha, args=args, wait=False, replaces=f"u:{at}")
+
+        await update("v1")
+        await eventually(lambda: texts(ws, alpha) == ["v1"], what="v1 shown")
+        await update("v1")  # what it shows: nothing to send
+        await update("v2")
+        await update("v2")  # what it will show once sent
+        await eventually(lambda: texts(ws, alpha) == ["v2"], what="v2 shown")
+        await update("v1")  # back to an earlier state: sent, it is not what the message shows
+        await eventually(lambda: texts(ws, alpha) == ["v1"], what="v1 shown again")
+        assert len(ws.calls_to("chat.update")) == 3
+
+        # Slack refused the last call under a key (no such message): the same call is sent
+        # again, not taken for done.
+        async def answered() -> bool:
+            return (await box.backlog()).pending == 0
+
+        for _ in range(2):
+            await update("v9", at="1.000001")
+            await eventually(answered, what="the update to no message answered")
+        assert (await box.backlog()).failed == 2
+        assert len(ws.calls_to("chat.update")) == 5
+    finally:
+        await box.stop()
+
+
+def _text(channel: str, text: str) -> dict[str, str]:
+    return {"channel": channel, "text": text}

@@ -107,9 +107,12 @@ class Intake:
         taken.sort(key=lambda item: (item[0].source, item[0].group_key))
         try:
             async with self.ctx.sessions.begin() as session:
+                deferred = recording.Deferred()  # the round's timeline rows and touches
                 results = [
-                    await recording.record_one(self.ctx, session, batch) for batch, _ in taken
+                    await recording.record_one(self.ctx, session, batch, deferred=deferred)
+                    for batch, _ in taken
                 ]
+                await deferred.write(session)
         except Exception:
             # One of them failed (a race another transaction won, the store gone…): each on
             # its own, so each sender gets its own answer and the others are not lost with it.

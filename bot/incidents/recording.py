@@ -72,8 +72,27 @@ def chat_done(
     )
 
 
-async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> IntakeResult:
-    """Record one notification in the caller's transaction; what it changed."""
+@dataclass
+class Deferred:
+    """Writes that no later notification of a transaction reads, made once for all of them at
+    its end (Deferred.write): the timeline's new rows and the incidents' updated_at. A group
+    commit's round of notifications then makes two statements of them, not two each."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)  # timeline rows
+    touched: dict[int, datetime] = field(default_factory=dict)  # incident id → updated_at
+
+    async def write(self, session: AsyncSession) -> None:
+        await timeline.insert_rows(session=session, rows=self.entries)
+        await incidents_service.touch(session=session, touched=self.touched)
+        self.entries, self.touched = [], {}
+
+
+async def record_one(
+    ctx: Context, session: AsyncSession, batch: AlertBatch, *, deferred: Deferred | None = None
+) -> IntakeResult:
+    """Record one notification in the caller's transaction; what it changed. With
+    `deferred`, the caller writes what it gathered (Deferred.write) before the commit."""
+    own = deferred or Deferred()
     now = ctx.clock()
     rules = ctx.config.alerts
     result = IntakeResult()
@@ -105,7 +124,7 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
 
     # incident id → how many more of its alerts fire after this batch than before it
     firing: dict[int, int] = {}
-    entries: list[dict[str, Any]] = []  # timeline rows, inserted together at the end
+    entries = own.entries  # timeline rows, inserted together at the end
     for alert in batch.alerts:
         key = (alert.fingerprint, alert.starts_at)
         occurrence = known.get(key)
@@ -158,8 +177,9 @@ async def record_one(ctx: Context, session: AsyncSession, batch: AlertBatch) -> 
                 )
             )
         if more or (result.opened and incident_id == result.incident_id):
-            await incidents_service.touch(session=session, incident_id=incident_id, now=now)
-    await timeline.insert_rows(session=session, rows=entries)
+            own.touched[incident_id] = now
+    if deferred is None:
+        await own.write(session)
     return result
 
 

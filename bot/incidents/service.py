@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -144,9 +144,16 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
     )
 
 
-async def touch(*, session: AsyncSession, incident_id: int, now: datetime) -> None:
-    table = _table()
-    await session.execute(update(table).where(table.c.id == incident_id).values(updated_at=now))
+async def touch(*, session: AsyncSession, touched: Mapping[int, datetime]) -> None:
+    """Set each incident's updated_at: one statement for them all, in id order."""
+    if touched:
+        table = _table()
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("touched_id"))
+            .values(updated_at=bindparam("touched_at")),
+            [{"touched_id": i, "touched_at": at} for i, at in sorted(touched.items())],
+        )
 
 
 async def set_severity(

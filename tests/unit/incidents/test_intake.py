@@ -9,10 +9,12 @@ from bot.alerts.models import AlertOccurrence
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import flows, intake, service
+from bot.incidents.known import Known
 from bot.incidents.models import Incident, Status, TimelineEntry
 from tests.domain import load_incident
 from tests.fakes import FakeClock
 from tests.payloads import am_alert, am_notification
+from tests.statements import statements
 
 RESOLVED_AT = "2026-11-27T03:20:00Z"
 
@@ -157,3 +159,31 @@ async def test_concurrent_identical_deliveries_open_one_incident(ctx: Context) -
     async with ctx.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Incident)) == 1
         assert await session.scalar(select(func.count()).select_from(AlertOccurrence)) == 1
+
+
+async def test_a_round_writes_its_timeline_rows_and_touches_in_one_statement_each(
+    ctx: Context, clock: FakeClock
+) -> None:
+    own = intake.Intake(ctx=ctx, known=Known())
+    groups = [f'{{}}:{{alertname="Round{n}"}}' for n in range(3)]
+    for n, group in enumerate(groups):
+        await own.receive(alertmanager.parse(am_notification(_alert(n, 0), group_key=group)))
+    clock.advance(minutes=1)
+    more = [am_notification(_alert(n, 0), _alert(n, 1), group_key=g) for n, g in enumerate(groups)]
+    with statements() as said:
+        # Queued together: the writer records all three in one round.
+        results = await asyncio.gather(*(own.receive(alertmanager.parse(b)) for b in more))
+    assert [r.firing for r in results] == [1, 1, 1]
+    assert sum(s.startswith("INSERT INTO timeline_entries") for s in said) == 1
+    assert sum(s.startswith("UPDATE incidents SET updated_at") for s in said) == 1
+    async with ctx.sessions() as session:
+        firing = await session.scalars(
+            select(TimelineEntry.incident_id).where(TimelineEntry.kind == "alert.firing")
+        )
+        assert sorted(firing) == [1, 1, 2, 2, 3, 3]
+        touched = await session.scalars(select(Incident.updated_at).order_by(Incident.id))
+        assert set(touched) == {clock.now}
+
+
+def _alert(group: int, instance: int) -> dict:  # type: ignore[type-arg]
+    return am_alert(fingerprint=f"{group:08x}{instance:08x}", alertname=f"Round{group}")

@@ -34,6 +34,13 @@ class Bot:
     proc: subprocess.Popen[bytes]
     http: httpx.Client
     workspace: Workspace
+    log: Path  # what the serve process wrote (--log-level warning)
+
+    def errors_logged(self) -> list[str]:
+        """The lines the serve process logged at ERROR or above so far (a failed background
+        task says so there, and nowhere the load generator sees)."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return [line for line in lines if line.split(" ")[2:3] in (["ERROR"], ["CRITICAL"])]
 
     def cpu_s(self) -> float:
         """CPU seconds the serve process has used so far (user and system, from the kernel):
@@ -107,7 +114,7 @@ def running_bot(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}
         ) as http,
     ):
-        yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace)
+        yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace, log=tmp / log_name)
 
 
 @contextmanager

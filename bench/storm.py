@@ -74,6 +74,7 @@ class Check:
     cpu_at_idle: float = 0.0
     idle_after_s: float = 0.0  # from all announced
     stale_cards: int = 0  # channel cards whose "Alerts firing" is not what the bot stored
+    errors: list[str] = field(default_factory=list)  # what the bot logged at ERROR meanwhile
 
 
 @dataclass
@@ -179,6 +180,9 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         firing = sum(o["status"] == "firing" for o in detail["occurrences"])
         result.stale_cards += card_firing(bot.workspace, detail["channel_id"] or "") != firing
     result.lost += sum(len(g.occurrences) for g in storm.groups if g.key not in seen)
+    result.errors = bot.errors_logged()
+    for line in result.errors[:5]:  # for whoever runs it: a late announcement may say why here
+        print(f"bench: the bot logged: {line}", file=sys.stderr)
     return result
 
 
@@ -320,6 +324,8 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"| alerts lost | {c.lost} | 0 |",
         f"| channel cards not showing the stored alerts firing, once the chat work was done "
         f"({c.idle_after_s:.1f} s after all announced) | {c.stale_cards} | 0 |",
+        f"| lines the bot logged at ERROR or above, by the end of this check | {len(c.errors)} "
+        "| 0 |",
     ]
     latency = [
         "| measurement | samples | p50 ms | p99 ms | max ms |",

@@ -45,6 +45,7 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     check = sqlite.storm.check
     assert check.incidents == check.channels == check.announced == TINY.groups
     assert check.lost == 0 and check.occurrences_sent > TINY.groups
+    assert check.errors == []  # no background task failed, nothing else logged an error
     assert sqlite.storm.storm.sent == sqlite.storm.noop.sent == TINY.notifications
     assert sqlite.storm.paced_check is not None and sqlite.storm.paced_check.lost == 0
     assert len(sqlite.quiet["announce"]) == TINY.quiet and len(sqlite.postmortem_ms) == 5
@@ -64,6 +65,7 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
         )
     assert result.check.incidents == result.check.channels == 5
     assert result.check.lost == 0 and result.storm.failed == 0
+    assert result.check.errors == []
 
 
 def test_the_scaling_notifications_are_alertmanagers() -> None:

@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import Planned, utcnow
@@ -19,6 +18,7 @@ from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler, next_time
 from tests.fakes import FakeClock
 from tests.polling import eventually
+from tests.statements import statements
 
 Fired = list[tuple[int, str]]
 QUICK = 0.2  # seconds between ownership checks, so a takeover shows within the test
@@ -105,56 +105,42 @@ async def test_a_reminder_survives_a_restart_and_fires_once(engine: AsyncEngine)
 
 
 async def test_planning_what_the_store_holds_writes_nothing(engine: AsyncEngine) -> None:
-    writes: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "reminders" in statement and not statement.lstrip().startswith("SELECT"):
-            writes.append(statement.split()[0])
-
     first, other = scheduler(engine, []), scheduler(engine, [])
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with statements() as said:
+
+        def writes() -> list[str]:
+            return [s.split()[0] for s in said if "reminders" in s and not s.startswith("SELECT")]
+
         at, every = utcnow() + timedelta(minutes=10), timedelta(minutes=15)
         for _ in range(3):
             await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=at)
             await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
             await first.cancel(key="INC-5-commander")
-        assert writes == ["INSERT", "INSERT"]  # once each; the cancels found nothing to remove
+        assert writes() == ["INSERT", "INSERT"]  # once each; the cancels found nothing to remove
         later = at + timedelta(minutes=5)
         await first.schedule(key="INC-5-status-update", incident_id=5, kind="s", at=later)
-        assert writes[2:] == ["INSERT"]  # an upsert
+        assert writes()[2:] == ["INSERT"]  # an upsert
         # What another process changed is seen: the table, not a memory, is compared with.
         await other.cancel(key="INC-5-budget")
         await first.schedule(key="INC-5-budget", incident_id=5, kind="b", at=at, every=every)
-        assert writes[3:] == ["DELETE", "INSERT"]
+        assert writes()[3:] == ["DELETE", "INSERT"]
         assert await stored(engine) == {"INC-5-status-update": later, "INC-5-budget": at}
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
 
 
 async def test_a_plan_of_several_reminders_is_one_read_and_writes_only_what_differs(
     engine: AsyncEngine,
 ) -> None:
-    said: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "reminders" in statement:
-            said.append(statement.split()[0])
-
     reminders_ = scheduler(engine, [])
     at, every = utcnow() + timedelta(minutes=10), timedelta(minutes=15)
     status = Planned("INC-6-status-update", 6, "status-update", at, every)
     budget = Planned("INC-6-budget", 6, "budget", at, every)
     await reminders_.plan(schedule=[status], cancel=["INC-6-budget"])
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
+    with statements() as said:
         await reminders_.plan(schedule=[status], cancel=["INC-6-budget", "INC-6-commander"])
-        assert said == ["SELECT"]  # all three keys in one read; nothing differs
-        said.clear()
+    assert [s.split()[0] for s in said if "reminders" in s] == ["SELECT"]  # one read; no change
+    with statements() as said:
         await reminders_.plan(schedule=[budget], cancel=["INC-6-status-update"])
-        assert said == ["SELECT", "INSERT", "DELETE"]
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
+    assert [s.split()[0] for s in said if "reminders" in s] == ["SELECT", "INSERT", "DELETE"]
     assert set(await stored(engine)) == {"INC-6-budget"}
 
 

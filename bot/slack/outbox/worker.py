@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -436,7 +436,7 @@ async def _next_due(session: AsyncSession, queue: str, now: datetime) -> int | N
 
 @cache
 def _head_query() -> Select[int, str, datetime]:
-    # Built once, as is _ahead_query: each runs for every call a storm sends.
+    # Built once: it runs twice for every call a storm sends (is the queue idle, what is next).
     return (
         select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
         .where(
@@ -460,7 +460,9 @@ async def _claim(session: AsyncSession, row_id: int, now: datetime) -> OutboxMes
     return claimed
 
 
-async def _covered(session: AsyncSession, *, queue: str, replaces: str, body: str) -> str | None:
+async def _covered(
+    session: AsyncSession, *, queue: str, replaces: str, body: str
+) -> Literal["same", "merged"] | None:
     """How the latest call under `replaces` already does what `body` asks: "same" (it asks
     the same, and Slack did not refuse it), "merged" (unsent, it now asks this instead), or
     None. A storm's card refreshes often render what the card already shows (an alert resolved
@@ -503,19 +505,7 @@ async def _idle(session: AsyncSession, queue: str) -> bool:
     """No call of `queue` is waiting or on the wire, in this process or another."""
     # Two processes must not both find the queue idle.
     await locks.hold_until_commit(session=session, key=queue)
-    return await session.scalar(_ahead_query(), {"queue": queue}) is None
-
-
-@cache
-def _ahead_query() -> Select[int]:
-    return (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.queue == bindparam("queue"),
-            OutboxMessage.state.in_((PENDING, SENDING)),
-        )
-        .limit(1)
-    )
+    return (await session.execute(_head_query(), {"queue": queue})).first() is None
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

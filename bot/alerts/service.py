@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
@@ -51,6 +51,7 @@ class Stored(NamedTuple):
     name: str
     generator_url: str | None
     fingerprint: str
+    starts_at: datetime
 
 
 async def find(
@@ -60,18 +61,34 @@ async def find(
     occurrence of its fingerprint that is still firing, if any (senders that name alerts by
     key alone give a different start from one notification to the next)."""
     wanted = set(keys)
+    stored = await of_fingerprints(
+        session=session, source=source, fingerprints={fp for fp, _ in wanted}
+    )
+    return matching(stored, wanted, keyed=keyed)
+
+
+async def of_fingerprints(
+    *, session: AsyncSession, source: str, fingerprints: Iterable[str]
+) -> dict[OccurrenceKey, Stored]:
+    """Every stored occurrence of these fingerprints, by (fingerprint, startsAt)."""
+    wanted = sorted(set(fingerprints))
     if not wanted:
         return {}
-    fingerprints = sorted({fp for fp, _ in wanted})
-    rows = (
-        await session.execute(_find_query(), {"source": source, "fingerprints": fingerprints})
-    ).all()
-    stored = {
+    rows = (await session.execute(_find_query(), {"source": source, "fingerprints": wanted})).all()
+    return {
         (r.fingerprint, r.starts_at): Stored(
-            r.id, r.incident_id, r.status, r.name, r.generator_url, r.fingerprint
+            r.id, r.incident_id, r.status, r.name, r.generator_url, r.fingerprint, r.starts_at
         )
         for r in rows
     }
+
+
+def matching(
+    stored: Mapping[OccurrenceKey, Stored], keys: Iterable[OccurrenceKey], *, keyed: bool
+) -> dict[OccurrenceKey, Stored]:
+    """`find`'s answer from occurrences already read (`of_fingerprints`, for these keys'
+    fingerprints at least)."""
+    wanted = set(keys)
     statuses = {key: row.status for key, row in stored.items()}
     return {key: stored[found] for key, found in _matched(wanted, statuses, keyed).items()}
 

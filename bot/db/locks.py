@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,3 +16,15 @@ async def hold_until_commit(*, session: AsyncSession, key: str) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+async def hold_all_until_commit(*, session: AsyncSession, keys: Sequence[str]) -> None:
+    """`hold_until_commit` for each key, in the order given, in one round trip. Callers that
+    may hold several pass them sorted, so two transactions never wait on each other in a
+    cycle."""
+    if keys and session.get_bind().dialect.name == "postgresql":
+        # unnest yields the keys in order, and each row's lock is taken as the row is made.
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k"),
+            {"keys": list(keys)},
+        )

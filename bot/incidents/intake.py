@@ -107,9 +107,13 @@ class Intake:
         taken.sort(key=lambda item: (item[0].source, item[0].group_key))
         try:
             async with self.ctx.sessions.begin() as session:
-                deferred = recording.Deferred()  # the round's timeline rows and touches
+                # One read for the round, and its timeline rows and touches written together.
+                seen = await recording.Seen.read(session, [batch for batch, _ in taken])
+                deferred = recording.Deferred()
                 results = [
-                    await recording.record_one(self.ctx, session, batch, deferred=deferred)
+                    await recording.record_one(
+                        self.ctx, session, batch, deferred=deferred, seen=seen
+                    )
                     for batch, _ in taken
                 ]
                 await deferred.write(session)

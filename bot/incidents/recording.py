@@ -8,7 +8,8 @@ its cost (docs/benchmarks.md). Only opening an incident makes an ORM object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -87,34 +88,65 @@ class Deferred:
         self.entries, self.touched = [], {}
 
 
+@dataclass
+class Seen:
+    """What a round of notifications finds in the store, read once for all of them under all
+    their groups' locks: one statement for the groups' open incidents and one per source for
+    the alerts, where each notification alone made three. Kept up to date by the round's own
+    writes, so a copy later in the round (an Alertmanager HA pair's) sees what an earlier one
+    recorded, as it would have in a transaction of its own."""
+
+    groups: dict[tuple[str, str], incidents_service.OpenGroup | None]
+    occurrences: dict[str, dict[alerts_service.OccurrenceKey, alerts_service.Stored]]
+
+    @classmethod
+    async def read(cls, session: AsyncSession, batches: Sequence[AlertBatch]) -> Seen:
+        groups = sorted({(b.source, b.group_key) for b in batches})
+        await locks.hold_all_until_commit(
+            session=session, keys=[_group_lock(source, key) for source, key in groups]
+        )
+        fingerprints: dict[str, set[str]] = {}
+        for batch in batches:
+            fingerprints.setdefault(batch.source, set()).update(a.fingerprint for a in batch.alerts)
+        occurrences = {
+            source: await alerts_service.of_fingerprints(
+                session=session, source=source, fingerprints=wanted
+            )
+            for source, wanted in fingerprints.items()
+        }
+        open_now = await incidents_service.open_group_states(session=session, groups=groups)
+        return cls({key: open_now.get(key) for key in groups}, occurrences)
+
+
 async def record_one(
-    ctx: Context, session: AsyncSession, batch: AlertBatch, *, deferred: Deferred | None = None
+    ctx: Context,
+    session: AsyncSession,
+    batch: AlertBatch,
+    *,
+    deferred: Deferred | None = None,
+    seen: Seen | None = None,
 ) -> IntakeResult:
     """Record one notification in the caller's transaction; what it changed. With
-    `deferred`, the caller writes what it gathered (Deferred.write) before the commit."""
+    `deferred`, the caller writes what it gathered (Deferred.write) before the commit; with
+    `seen`, what the store holds was read (Seen.read, which holds the group's lock) and is
+    kept up to date here."""
     own = deferred or Deferred()
     now = ctx.clock()
     rules = ctx.config.alerts
     result = IntakeResult()
-    # Copies of one group's notification arrive together (Alertmanager HA pairs both send):
-    # one at a time, so only one of them inserts the incident. On PostgreSQL a loser's rolled-
-    # back insert would still spend an id from the sequence, and the first incident be INC-2.
-    await locks.hold_until_commit(session=session, key=f"group:{batch.source}:{batch.group_key}")
-    known = await alerts_service.find(
-        session=session,
-        source=batch.source,
-        keys=[(a.fingerprint, a.starts_at) for a in batch.alerts],
-        keyed=batch.keyed,
+    seen = seen or await Seen.read(session, [batch])
+    occurrences = seen.occurrences[batch.source]
+    known = alerts_service.matching(
+        occurrences, [(a.fingerprint, a.starts_at) for a in batch.alerts], keyed=batch.keyed
     )
-    group = await incidents_service.open_group_state(
-        session=session, source=batch.source, group_key=batch.group_key
-    )
+    group_key = (batch.source, batch.group_key)
+    group = seen.groups[group_key]
     has_new_firing = any(
         a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
         for a in batch.alerts
     )
     if group is None and has_new_firing:
-        group = await _open(ctx, session, batch, now)
+        group = seen.groups[group_key] = await _open(ctx, session, batch, now)
         result.opened = True
     if group is not None:
         result.incident_id = group.incident_id
@@ -133,6 +165,9 @@ async def record_one(
             if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
                 firing[occurrence.incident_id] = firing.get(occurrence.incident_id, 0) - 1
                 await _resolve(session, entries, batch.source, occurrence, alert, now)
+                occurrences[occurrence.fingerprint, occurrence.starts_at] = occurrence._replace(
+                    status=AlertStatus.RESOLVED
+                )
                 result.resolved += 1
                 status = AlertStatus.RESOLVED
             if not batch.keyed:
@@ -142,7 +177,9 @@ async def record_one(
             result.ignored += 1
             continue
         severity = classify.alert_severity(alert, batch, rules)
-        await _add(session, entries, group.incident_id, batch.source, alert, severity, now)
+        occurrences[key] = await _add(
+            session, entries, group.incident_id, batch.source, alert, severity, now
+        )
         if not batch.keyed:
             result.stored[key] = alert.status
         if alert.status == AlertStatus.FIRING:
@@ -157,6 +194,7 @@ async def record_one(
             result.severity = await _escalate(
                 session, entries, group, classify.group_severity(batch, rules), batch.source, now
             )
+            seen.groups[group_key] = replace(group, severity=result.severity)
     if group is not None and batch.truncated_alerts:
         await _note_truncated(session, group.incident_id, batch, now, result)
     for incident_id, more in firing.items():
@@ -225,7 +263,7 @@ async def _add(
     alert: Alert,
     severity: Severity,
     now: datetime,
-) -> None:
+) -> alerts_service.Stored:
     occurrence_id = await alerts_service.add(
         session=session,
         values={
@@ -257,16 +295,18 @@ async def _add(
             dedup_key=f"alert:{occurrence_id}:firing",  # new: the occurrence was made just now
         )
     )
+    stored = alerts_service.Stored(
+        occurrence_id,
+        incident_id,
+        alert.status,
+        alert.name[:300],
+        alert.generator_url,
+        alert.fingerprint,
+        alert.starts_at,
+    )
     if alert.status == AlertStatus.RESOLVED:
-        stored = alerts_service.Stored(
-            occurrence_id,
-            incident_id,
-            alert.status,
-            alert.name[:300],
-            alert.generator_url,
-            alert.fingerprint,
-        )
         _record_resolved(entries, source, stored, alert.ends_at or now, now)
+    return stored
 
 
 async def _resolve(
@@ -360,6 +400,13 @@ async def _note_truncated(
     )
     if entry is not None:
         result.said.append(text)
+
+
+def _group_lock(source: str, group_key: str) -> str:
+    # Copies of one group's notification arrive together (Alertmanager HA pairs both send):
+    # one at a time, so only one of them inserts the incident. On PostgreSQL a loser's rolled-
+    # back insert would still spend an id from the sequence, and the first incident be INC-2.
+    return f"group:{source}:{group_key}"
 
 
 def _source_url(batch: AlertBatch) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -80,6 +80,38 @@ def _open_group_query() -> Select[Any]:
     return select(c.id, c.severity, c.channel_id, c.announcement_ts, c.broadcast_ts).where(
         c.source == bindparam("source"),
         c.group_key == bindparam("group_key"),
+        c.status != Status.RESOLVED,
+    )
+
+
+async def open_group_states(
+    *, session: AsyncSession, groups: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], OpenGroup]:
+    """`open_group_state` of several (source, group key) pairs in one statement; a group with
+    no open incident is left out."""
+    wanted = set(groups)
+    if not wanted:
+        return {}
+    params = {
+        "sources": sorted({source for source, _ in wanted}),
+        "group_keys": sorted({key for _, key in wanted}),
+    }
+    rows = (await session.execute(_open_groups_query(), params)).all()
+    return {
+        (source, key): OpenGroup(*state)
+        for source, key, *state in rows
+        if (source, key) in wanted  # the IN lists also match other pairs of their values
+    }
+
+
+@cache
+def _open_groups_query() -> Select[Any]:
+    c = Incident.__table__.c
+    return select(
+        c.source, c.group_key, c.id, c.severity, c.channel_id, c.announcement_ts, c.broadcast_ts
+    ).where(
+        c.source.in_(bindparam("sources", expanding=True)),
+        c.group_key.in_(bindparam("group_keys", expanding=True)),
         c.status != Status.RESOLVED,
     )
 

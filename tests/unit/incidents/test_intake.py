@@ -185,5 +185,25 @@ async def test_a_round_writes_its_timeline_rows_and_touches_in_one_statement_eac
         assert set(touched) == {clock.now}
 
 
-def _alert(group: int, instance: int) -> dict:  # type: ignore[type-arg]
-    return am_alert(fingerprint=f"{group:08x}{instance:08x}", alertname=f"Round{group}")
+async def test_a_round_reads_its_groups_and_alerts_in_one_statement_each(ctx: Context) -> None:
+    own = intake.Intake(ctx=ctx, known=Known())
+    groups = [f'{{}}:{{alertname="Round{n}"}}' for n in range(4)]
+    for n, group in enumerate(groups):
+        await own.receive(alertmanager.parse(am_notification(_alert(n, 0), group_key=group)))
+    more = [am_notification(_alert(n, 0), _alert(n, 1), group_key=g) for n, g in enumerate(groups)]
+    with statements() as said:
+        # Memory knows the groups and sees a new alert in each: straight to the writer, which
+        # records all four in one round.
+        results = await asyncio.gather(*(own.receive(alertmanager.parse(b)) for b in more))
+    assert [(r.incident_id, r.firing) for r in results] == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    assert sum(s.startswith("SELECT alerts.") for s in said) == 1
+    assert sum(s.startswith("SELECT incidents.") for s in said) == 1
+    assert sum("pg_advisory_xact_lock" in s for s in said) <= 1  # none on SQLite
+
+
+def _fingerprint(group: int, instance: int) -> str:
+    return f"{group:08x}{instance:08x}"
+
+
+def _alert(group: int, instance: int, **more: str) -> dict:  # type: ignore[type-arg]
+    return am_alert(fingerprint=_fingerprint(group, instance), alertname=f"Round{group}", **more)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.alerts.models import AlertOccurrence
+from bot.alerts.sources import alertmanager
+from bot.context import Context
+from bot.incidents import recording
+from bot.incidents.models import TimelineEntry
+from tests.payloads import am_alert, am_notification
+from tests.statements import statements
+
+GROUP = '{}:{alertname="Round0"}'
+
+
+async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Context) -> None:
+    first = am_alert(fingerprint="00000000", alertname="Round0", severity="warning")
+    worse = am_alert(fingerprint="00000001", alertname="Round0", severity="critical")
+    opening = am_notification(first, group_key=GROUP)
+    more = am_notification(first, worse, group_key=GROUP)
+    resolving = am_notification({**first, "status": "resolved"}, worse, group_key=GROUP)
+    # An HA pair's copies of each, in one transaction with one read of the store.
+    batches = [alertmanager.parse(b) for b in (opening, opening, more, more, resolving, resolving)]
+    with statements() as said:
+        async with ctx.sessions.begin() as session:
+            seen = await recording.Seen.read(session, batches)
+            deferred = recording.Deferred()
+            results = [
+                await recording.record_one(ctx, session, b, deferred=deferred, seen=seen)
+                for b in batches
+            ]
+            await deferred.write(session)
+    assert [(r.opened, r.firing, r.resolved) for r in results] == [
+        (True, 1, 0),
+        (False, 0, 0),
+        (False, 1, 0),
+        (False, 0, 0),
+        (False, 0, 1),
+        (False, 0, 0),
+    ]
+    assert {r.incident_id for r in results} == {1}
+    assert results[2].severity == results[5].severity != results[0].severity  # raised once
+    assert sum(s.startswith("INSERT INTO incidents") for s in said) == 1
+    async with ctx.sessions() as session:
+        alerts = await session.execute(
+            select(AlertOccurrence.fingerprint, AlertOccurrence.status).order_by(
+                AlertOccurrence.id
+            )
+        )
+        assert alerts.all() == [("00000000", "resolved"), ("00000001", "firing")]
+        kinds = await session.scalars(select(TimelineEntry.kind).order_by(TimelineEntry.id))
+        assert list(kinds) == [
+            "incident.opened",
+            "alert.firing",
+            "alert.firing",
+            "severity.changed",
+            "alert.resolved",
+        ]

@@ -95,6 +95,9 @@ class Outbox:
         self._clock = clock
         self._wake = asyncio.Event()
         self._busy: set[str] = set()  # queues this process is delivering right now
+        # Of those, queues where a call was stored since their drain last read the head: the
+        # drain may have missed it, so when it ends the worker looks (see _drain).
+        self._behind: set[str] = set()
         self._settled: dict[int, asyncio.Event] = {}  # rows a caller here is waiting for
         self._outcomes: dict[int, _Outcome] = {}  # how those settled, when settled here
         self._task: asyncio.Task[None] | None = None
@@ -152,6 +155,8 @@ class Outbox:
         if now_sending:
             self._busy.add(queue)
             self._track(asyncio.create_task(self._drain(queue, row), name=f"outbox-{queue}"))
+        elif queue in self._busy:
+            self._behind.add(queue)  # its drain here takes it next, or wakes the worker
         else:
             self._wake.set()
         if settled is None:
@@ -343,18 +348,27 @@ class Outbox:
     async def _drain(self, queue: str, claimed: OutboxMessage | None = None) -> None:
         """Deliver the queue's calls in order until it is empty or must wait (starting with
         `claimed`, its head, already claimed by the caller that stored it)."""
+        ended = False
         try:
             row = claimed or (None if self._stopping else await self._claim_head(queue))
             while row is not None:
                 row = await self._deliver(row)
+            ended = True
         except Exception:
             log.exception("outbox: delivery to %s stopped", queue)
         finally:
             self._busy.discard(queue)
-            self._wake.set()
+            # The worker looks at every queue's head only when this drain may have left work:
+            # it failed, or a call was stored after its last look at the head. Waking it after
+            # every drain made about five passes per incident in a storm, each reading all the
+            # heads (bench.storm: 3,000 passes, 6% of the serve process's CPU).
+            if not ended or queue in self._behind:
+                self._behind.discard(queue)
+                self._wake.set()
 
     async def _claim_head(self, queue: str) -> OutboxMessage | None:
         now = self._clock()
+        self._behind.discard(queue)  # what was stored before now is read below
         # Looked for first without the write lock: mostly the queue is empty by now.
         async with self._sessions() as session:  # reads
             head = await _next_due(session, queue, now)
@@ -400,6 +414,10 @@ class Outbox:
         else:
             values = {"state": SENT, "sent_at": now, "error": None, "result": json.dumps(outcome)}
         goes_on = values["state"] != PENDING
+        if goes_on:
+            self._behind.discard(row.queue)  # what was stored before now is read below
+        else:
+            self._wake.set()  # the worker delivers it when due
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)

@@ -43,9 +43,7 @@ async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Conte
     assert sum(s.startswith("INSERT INTO incidents") for s in said) == 1
     async with ctx.sessions() as session:
         alerts = await session.execute(
-            select(AlertOccurrence.fingerprint, AlertOccurrence.status).order_by(
-                AlertOccurrence.id
-            )
+            select(AlertOccurrence.fingerprint, AlertOccurrence.status).order_by(AlertOccurrence.id)
         )
         assert alerts.all() == [("00000000", "resolved"), ("00000001", "firing")]
         kinds = await session.scalars(select(TimelineEntry.kind).order_by(TimelineEntry.id))

@@ -21,6 +21,7 @@ from bot.slack.outbox import Outbox, OutboxMessage
 from bot.slack.outbox import worker as outbox_worker
 from bot.slack.outbox.models import SENDING, SENT
 from tests.polling import eventually
+from tests.statements import statements
 
 TOKEN = "xoxb-outbox-test-1"
 
@@ -397,6 +398,41 @@ async def test_an_update_asking_what_the_message_shows_is_not_sent_again(
         assert len(ws.calls_to("chat.update")) == 5
     finally:
         await box.stop()
+
+
+async def test_the_worker_looks_at_the_queues_only_when_a_drain_may_have_left_work(
+    ws: Workspace, slack: LocalSlackServer, sessions: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox_worker, "POLL_S", 60.0)  # no timed look: only when woken
+    channels = [ws.ensure_channel(f"c{n}")["id"] for n in range(5)]
+    box = outbox(sessions, slack)
+    with statements() as started:
+        box.start()
+        await eventually(lambda: any("GROUP BY" in s for s in started), what="the first look")
+    try:
+        with statements() as said:
+            for channel in channels:  # each to an idle queue: sent by its caller
+                await box.send(
+                    "chat_postMessage", queue=channel, args=_text(channel, "a"), wait=True
+                )
+        assert not [s for s in said if "GROUP BY" in s]  # the worker never looked
+        # Calls stored behind a drain under way: it takes them, or the worker does when it ends.
+        await asyncio.gather(
+            *(
+                box.send("chat_postMessage", queue=c, args=_text(c, f"b{i}"), wait=i == 9)
+                for c in channels
+                for i in range(10)
+            )
+        )
+        for channel in channels:
+            await eventually(lambda c=channel: len(texts(ws, c)) == 11, what="every call")
+    finally:
+        await box.stop()
+    async with sessions() as session:  # type: ignore[operator]
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    for channel in channels:  # in the order stored
+        stored = [json.loads(row.args)["text"] for row in rows if row.queue == channel]
+        assert texts(ws, channel) == stored
 
 
 def _text(channel: str, text: str) -> dict[str, str]:

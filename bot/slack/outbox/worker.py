@@ -31,12 +31,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, cast
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Row, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import locks
@@ -137,23 +149,22 @@ class Outbox:
             # stored, instead of leaving it for the worker's next look (a hop, and two more
             # transactions, per call). Order holds: a later call finds this one `sending`.
             now_sending = self._running and await _idle(session, queue)
-            row = OutboxMessage(
-                queue=queue,
-                method=method,
-                args=body,
-                state=SENDING if now_sending else PENDING,
-                attempts=1 if now_sending else 0,
-                not_before=now,
-                created_at=now,
-                claimed_at=now if now_sending else None,
-                replaces=replaces,
-            )
-            session.add(row)
-            await session.flush()
-            row_id = row.id
+            stored = {
+                "queue": queue,
+                "method": method,
+                "args": body,
+                "state": SENDING if now_sending else PENDING,
+                "attempts": 1 if now_sending else 0,
+                "not_before": now,
+                "created_at": now,
+                "claimed_at": now if now_sending else None,
+                "replaces": replaces,
+            }
+            row_id = int((await session.execute(_insert_query(), stored)).scalar_one())
         settled = self._settled.setdefault(row_id, asyncio.Event()) if wait else None
         if now_sending:
             self._busy.add(queue)
+            row = _Claimed(row_id, queue, method, body, 1, now)
             self._track(asyncio.create_task(self._drain(queue, row), name=f"outbox-{queue}"))
         elif queue in self._busy:
             self._behind.add(queue)  # its drain here takes it next, or wakes the worker
@@ -345,7 +356,7 @@ class Outbox:
             )
             return rows.all()
 
-    async def _drain(self, queue: str, claimed: OutboxMessage | None = None) -> None:
+    async def _drain(self, queue: str, claimed: _Claimed | None = None) -> None:
         """Deliver the queue's calls in order until it is empty or must wait (starting with
         `claimed`, its head, already claimed by the caller that stored it)."""
         ended = False
@@ -366,7 +377,7 @@ class Outbox:
                 self._behind.discard(queue)
                 self._wake.set()
 
-    async def _claim_head(self, queue: str) -> OutboxMessage | None:
+    async def _claim_head(self, queue: str) -> _Claimed | None:
         now = self._clock()
         self._behind.discard(queue)  # what was stored before now is read below
         # Looked for first without the write lock: mostly the queue is empty by now.
@@ -377,7 +388,7 @@ class Outbox:
         async with self._sessions.begin() as session:
             return await _claim(session, head, now)
 
-    async def _deliver(self, row: OutboxMessage) -> OutboxMessage | None:
+    async def _deliver(self, row: _Claimed) -> _Claimed | None:
         """One attempt; the queue's next call, claimed, when it may go on to it now."""
         outcome: dict[str, Any] | _Retry | ChatError
         try:
@@ -419,9 +430,7 @@ class Outbox:
         else:
             self._wake.set()  # the worker delivers it when due
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
-            )
+            await session.execute(_record_query().values(**values), {"row_id": row.id})
             # The next call is claimed in the same transaction: a storm sends thousands of
             # calls, and this spares each a read and a commit of its own.
             head = await _next_due(session, row.queue, now) if goes_on else None
@@ -466,16 +475,52 @@ def _head_query() -> Select[int, str, datetime]:
     )
 
 
-async def _claim(session: AsyncSession, row_id: int, now: datetime) -> OutboxMessage | None:
+class _Claimed(NamedTuple):
+    """A call this process holds (`sending`): what delivering it needs. Columns, not an ORM
+    object: a storm sends thousands of calls, and the ORM's flush on every INSERT and its
+    session checks on every UPDATE were most of the outbox's own CPU per call."""
+
+    id: int
+    queue: str
+    method: str
+    args: str
+    attempts: int
+    created_at: datetime
+
+
+async def _claim(session: AsyncSession, row_id: int, now: datetime) -> _Claimed | None:
     # Rows only ever join a queue behind its head, so it stays the head unless someone else
     # claims it first: the claim holds only if it is still pending.
-    claimed: OutboxMessage | None = await session.scalar(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id, OutboxMessage.state == PENDING)
-        .values(state=SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage)
+    claimed = (await session.execute(_claim_query(), {"row_id": row_id, "now": now})).first()
+    return None if claimed is None else _Claimed(*claimed)
+
+
+def _table() -> Table:
+    return cast(Table, OutboxMessage.__table__)
+
+
+# Statements built once, on the table: each runs for every call a storm sends.
+
+
+@cache
+def _insert_query() -> Any:
+    return insert(_table()).returning(_table().c.id)
+
+
+@cache
+def _claim_query() -> Any:
+    c = _table().c
+    return (
+        update(_table())
+        .where(c.id == bindparam("row_id"), c.state == PENDING)
+        .values(state=SENDING, claimed_at=bindparam("now"), attempts=c.attempts + 1)
+        .returning(c.id, c.queue, c.method, c.args, c.attempts, c.created_at)
     )
-    return claimed
+
+
+@cache
+def _record_query() -> Update:
+    return update(_table()).where(_table().c.id == bindparam("row_id"))
 
 
 async def _covered(
@@ -548,7 +593,7 @@ def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:
     return ChatError(code)
 
 
-def _done_anyway(row: OutboxMessage, exc: SlackApiError) -> bool:
+def _done_anyway(row: _Claimed, exc: SlackApiError) -> bool:
     """Slack refused the call, but what it was for is already so: it counts as delivered, not
     failed (a failed call is counted by /readyz and the metrics as something Slack refused).
 

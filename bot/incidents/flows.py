@@ -101,10 +101,14 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
     if incident.channel_id is None:
         channel = await _create_channel(ctx, incident)
         async with ctx.sessions.begin() as session:
-            incident = await _reload(session, incident_id)
-            incident.channel_id, incident.channel_name = channel.id, channel.name
             await _note(
-                ctx, session, incident, "channel.created", f"Channel #{channel.name} created"
+                ctx,
+                session,
+                incident,
+                "channel.created",
+                f"Channel #{channel.name} created",
+                channel_id=channel.id,
+                channel_name=channel.name,
             )
     if unfinished:
         await _invite(ctx, incident)  # inviting again is harmless; noted once
@@ -117,18 +121,22 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
         assert incident.channel_id is not None
         posted = await ctx.chat.announce(channel=incident.channel_id, card=card)
         async with ctx.sessions.begin() as session:
-            incident = await _reload(session, incident_id)
-            incident.announcement_ts = posted.ts
+            await _save(session, incident, announcement_ts=posted.ts)
         # The model card is read after this, in the background: it never holds this up.
         await ctx.events.publish(IncidentAnnounced(incident_id))
     if broadcast and incident.broadcast_ts is None:
         card = card or await card_for(ctx, incident)
         posted = await ctx.chat.announce(channel=broadcast, card=card)
         async with ctx.sessions.begin() as session:
-            incident = await _reload(session, incident_id)
-            incident.broadcast_ts = posted.ts
-            incident.broadcast_channel_id = posted.channel_id
-            await _note(ctx, session, incident, "incident.announced", f"Announced in {broadcast}")
+            await _note(
+                ctx,
+                session,
+                incident,
+                "incident.announced",
+                f"Announced in {broadcast}",
+                broadcast_ts=posted.ts,
+                broadcast_channel_id=posted.channel_id,
+            )
 
 
 async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:
@@ -194,7 +202,6 @@ async def _invite(ctx: IncidentContext, incident: Incident) -> None:
     parts = [f"Invited {', '.join(invited)}"] if invited else []
     parts += [f"could not invite {mention(p)} ({code})" for p, code in failed.items()]
     async with ctx.sessions.begin() as session:
-        incident = await _reload(session, incident.id)
         await _note(
             ctx,
             session,
@@ -206,11 +213,12 @@ async def _invite(ctx: IncidentContext, incident: Incident) -> None:
         )
 
 
-async def _reload(session: AsyncSession, incident_id: int) -> Incident:
-    incident = await service.get(session=session, incident_id=incident_id)
-    if incident is None:  # incidents are never deleted while the bot runs
-        raise LookupError(f"incident {incident_id} vanished")
-    return incident
+async def _save(session: AsyncSession, incident: Incident, **columns: Any) -> None:
+    """Save what a set-up step made, by id (no load of the incident first), and keep
+    `incident`, as this run knows it, the same."""
+    await service.save_columns(session=session, incident_id=incident.id, values=columns)
+    for name, value in columns.items():
+        setattr(incident, name, value)
 
 
 async def _note(
@@ -221,9 +229,12 @@ async def _note(
     text: str,
     dedup_key: str | None = None,
     data: dict[str, Any] | None = None,
+    **columns: Any,
 ) -> None:
+    """Put what a step did on the timeline, and save `columns` with the incident's new
+    updated_at."""
     now = ctx.clock()
-    incident.updated_at = now
+    await _save(session, incident, updated_at=now, **columns)
     await timeline.record(
         session=session,
         incident_id=incident.id,

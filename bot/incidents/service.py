@@ -188,6 +188,15 @@ async def touch(*, session: AsyncSession, touched: Mapping[int, datetime]) -> No
         )
 
 
+async def save_columns(
+    *, session: AsyncSession, incident_id: int, values: Mapping[str, Any]
+) -> None:
+    """Set these columns of one incident: one statement, no object loaded first (each step
+    of a channel's set-up saves what it made, a transaction of its own)."""
+    table = _table()
+    await session.execute(update(table).where(table.c.id == incident_id).values(**values))
+
+
 async def set_severity(
     *, session: AsyncSession, incident_id: int, severity: Severity, now: datetime
 ) -> None:

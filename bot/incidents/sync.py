@@ -38,9 +38,9 @@ async def sync(ctx: IncidentContext, incident: Incident) -> Incident:
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
             async with ctx.sessions.begin() as session:
-                stored = await service.get(session=session, incident_id=incident.id)
-                if stored is not None:
-                    stored.channel_topic = topic
+                await service.save_columns(
+                    session=session, incident_id=incident.id, values={"channel_topic": topic}
+                )
             incident.channel_topic = topic  # the copy returned, as stored
         await _refresh_cards(ctx, incident)
     return incident
@@ -73,6 +73,6 @@ async def _show_budget(ctx: IncidentContext, incident: Incident, budget: Service
     )
     if known is None:
         async with ctx.sessions.begin() as session:
-            stored = await service.get(session=session, incident_id=incident.id)
-            if stored is not None:
-                stored.budget_ts = shown.ts
+            await service.save_columns(
+                session=session, incident_id=incident.id, values={"budget_ts": shown.ts}
+            )

@@ -430,7 +430,10 @@ class Outbox:
         else:
             self._wake.set()  # the worker delivers it when due
         async with self._sessions.begin() as session:
-            await session.execute(_record_query().values(**values), {"row_id": row.id})
+            await session.execute(
+                _record_query(tuple(values)),
+                {"row_id": row.id, **{f"new_{k}": v for k, v in values.items()}},
+            )
             # The next call is claimed in the same transaction: a storm sends thousands of
             # calls, and this spares each a read and a commit of its own.
             head = await _next_due(session, row.queue, now) if goes_on else None
@@ -519,8 +522,15 @@ def _claim_query() -> Any:
 
 
 @cache
-def _record_query() -> Update:
-    return update(_table()).where(_table().c.id == bindparam("row_id"))
+def _record_query(columns: tuple[str, ...]) -> Update:
+    """An outcome's UPDATE of `columns` (one statement per kind of outcome: sent, failed,
+    retried); their values are bound as new_<column>."""
+    c = _table().c
+    return (
+        update(_table())
+        .where(c.id == bindparam("row_id"))
+        .values({c[name]: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 async def _covered(

@@ -52,6 +52,26 @@ async def test_both_announcements_are_one_rendering_of_the_card(
     assert sum(s.startswith("SELECT count(*)") and "FROM alerts" in s for s in said) == 1
 
 
+async def test_each_step_of_a_set_up_is_saved_without_loading_the_incident_again(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id = await opened(ctx)
+    with statements() as said:
+        await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    # Read to begin with, by the on-call assignment and by the sync of topic and reminders.
+    # The channel, invites, topic, announcement and broadcast were saved by id, not each
+    # after loading the incident again (8 loads before).
+    assert sum(s.startswith("SELECT incidents.") for s in said) == 3
+    saved = [s for s in said if s.startswith("UPDATE incidents SET")]
+    assert any("channel_id=" in s for s in saved)
+    assert any("announcement_ts=" in s for s in saved)
+    assert any("broadcast_ts=" in s for s in saved)
+    async with ctx.sessions() as session:
+        incident = await service.get(session=session, incident_id=incident_id)
+    assert incident is not None and incident.channel_id == chat.channels[0].id
+    assert incident.announcement_ts and incident.broadcast_ts and incident.broadcast_channel_id
+
+
 async def test_running_again_does_nothing_more(ctx: Context, chat: FakeChat) -> None:
     incident_id = await opened(ctx)
     await flows.open_in_chat(ctx=ctx, incident_id=incident_id)

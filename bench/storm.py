@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.alert_to_announcement import announced_at
+from bench.alert_to_announcement import first_posts
 from bench.server import Bot, profiled, running_bot, workspace
 from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
@@ -142,7 +142,8 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
             if i["title"].startswith(prefix)
         ]
         channels = [i["channel_id"] for i in listed if i["channel_id"]]
-        announced = [c for c in channels if announced_at(bot.workspace, c) is not None]
+        posted_at = first_posts(bot.workspace)
+        announced = [c for c in channels if c in posted_at]
         if len(announced) >= len(expected) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -174,7 +175,7 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         for key, resolved in group.occurrences.items():
             if key not in stored or (resolved and not stored[key]):
                 result.lost += 1
-        posted = announced_at(bot.workspace, detail["channel_id"] or "")
+        posted = posted_at.get(detail["channel_id"] or "")
         if posted is not None and group.key in first_sent:
             result.announce_ms.append((posted - first_sent[group.key]) * 1000)
         firing = sum(o["status"] == "firing" for o in detail["occurrences"])

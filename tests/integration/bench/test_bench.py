@@ -5,6 +5,7 @@ Nothing here is timed; `make bench` measures."""
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,17 @@ def test_each_script_runs_on_its_own(script: list[str], tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| p50 ms | p99 ms | max ms |" in done.stdout
+
+
+def test_the_outbox_bench_runs_on_its_own() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.outbox", "--calls", "40", "--runs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"\| 1 \| [\d.]+ \([\d.]+\) \| [\d.]+ \([\d.]+\) \|", row), row

@@ -30,30 +30,32 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import (
     Row,
-    Select,
-    Table,
-    Update,
-    bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import locks
 from bot.incidents.ports import STOPPING, ChatError
 from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from bot.slack.outbox.store import (
+    Claimed,
+    claim,
+    covered,
+    idle,
+    insert_query,
+    next_due,
+    record_query,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,15 +142,15 @@ class Outbox:
         queue = queue[:120]
         async with self._sessions.begin() as session:
             if replaces is not None and not wait:
-                covered = await _covered(session, queue=queue, replaces=replaces, body=body)
-                if covered == "merged":
+                done = await covered(session, queue=queue, replaces=replaces, body=body)
+                if done == "merged":
                     self._wake.set()
-                if covered:
+                if done:
                     return {}
             # Nothing ahead of it in its queue: this process sends it now, claimed as it is
             # stored, instead of leaving it for the worker's next look (a hop, and two more
             # transactions, per call). Order holds: a later call finds this one `sending`.
-            now_sending = self._running and await _idle(session, queue)
+            now_sending = self._running and await idle(session, queue)
             stored = {
                 "queue": queue,
                 "method": method,
@@ -160,11 +162,11 @@ class Outbox:
                 "claimed_at": now if now_sending else None,
                 "replaces": replaces,
             }
-            row_id = int((await session.execute(_insert_query(), stored)).scalar_one())
+            row_id = int((await session.execute(insert_query(), stored)).scalar_one())
         settled = self._settled.setdefault(row_id, asyncio.Event()) if wait else None
         if now_sending:
             self._busy.add(queue)
-            row = _Claimed(row_id, queue, method, body, 1, now)
+            row = Claimed(row_id, queue, method, body, 1, now)
             self._track(asyncio.create_task(self._drain(queue, row), name=f"outbox-{queue}"))
         elif queue in self._busy:
             self._behind.add(queue)  # its drain here takes it next, or wakes the worker
@@ -356,7 +358,7 @@ class Outbox:
             )
             return rows.all()
 
-    async def _drain(self, queue: str, claimed: _Claimed | None = None) -> None:
+    async def _drain(self, queue: str, claimed: Claimed | None = None) -> None:
         """Deliver the queue's calls in order until it is empty or must wait (starting with
         `claimed`, its head, already claimed by the caller that stored it)."""
         ended = False
@@ -377,18 +379,18 @@ class Outbox:
                 self._behind.discard(queue)
                 self._wake.set()
 
-    async def _claim_head(self, queue: str) -> _Claimed | None:
+    async def _claim_head(self, queue: str) -> Claimed | None:
         now = self._clock()
         self._behind.discard(queue)  # what was stored before now is read below
         # Looked for first without the write lock: mostly the queue is empty by now.
         async with self._sessions() as session:  # reads
-            head = await _next_due(session, queue, now)
+            head = await next_due(session, queue, now)
         if head is None:
             return None
         async with self._sessions.begin() as session:
-            return await _claim(session, head, now)
+            return await claim(session, head, now)
 
-    async def _deliver(self, row: _Claimed) -> _Claimed | None:
+    async def _deliver(self, row: Claimed) -> Claimed | None:
         """One attempt; the queue's next call, claimed, when it may go on to it now."""
         outcome: dict[str, Any] | _Retry | ChatError
         try:
@@ -431,13 +433,13 @@ class Outbox:
             self._wake.set()  # the worker delivers it when due
         async with self._sessions.begin() as session:
             await session.execute(
-                _record_query(tuple(values)),
+                record_query(tuple(values)),
                 {"row_id": row.id, **{f"new_{k}": v for k, v in values.items()}},
             )
             # The next call is claimed in the same transaction: a storm sends thousands of
             # calls, and this spares each a read and a commit of its own.
-            head = await _next_due(session, row.queue, now) if goes_on else None
-            following = await _claim(session, head, now) if head and not self._stopping else None
+            head = await next_due(session, row.queue, now) if goes_on else None
+            following = await claim(session, head, now) if head and not self._stopping else None
         settled = self._settled.get(row.id)
         if settled is not None and goes_on:
             self._outcomes[row.id] = _Outcome(
@@ -453,132 +455,6 @@ class _Outcome:
     method: str
     result: str | None
     error: str | None
-
-
-async def _next_due(session: AsyncSession, queue: str, now: datetime) -> int | None:
-    """The queue's head, if it is a call due now (not when the queue is empty, its head is on
-    the wire, or it waits for a retry)."""
-    head = (await session.execute(_head_query(), {"queue": queue})).one_or_none()
-    if head is None or head.state != PENDING or head.not_before > now:
-        return None
-    return int(head.id)
-
-
-@cache
-def _head_query() -> Select[int, str, datetime]:
-    # Built once: it runs twice for every call a storm sends (is the queue idle, what is next).
-    return (
-        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
-        .where(
-            OutboxMessage.queue == bindparam("queue"),
-            OutboxMessage.state.in_((PENDING, SENDING)),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(1)
-    )
-
-
-class _Claimed(NamedTuple):
-    """A call this process holds (`sending`): what delivering it needs. Columns, not an ORM
-    object: a storm sends thousands of calls, and the ORM's flush on every INSERT and its
-    session checks on every UPDATE were most of the outbox's own CPU per call."""
-
-    id: int
-    queue: str
-    method: str
-    args: str
-    attempts: int
-    created_at: datetime
-
-
-async def _claim(session: AsyncSession, row_id: int, now: datetime) -> _Claimed | None:
-    # Rows only ever join a queue behind its head, so it stays the head unless someone else
-    # claims it first: the claim holds only if it is still pending.
-    claimed = (await session.execute(_claim_query(), {"row_id": row_id, "now": now})).first()
-    return None if claimed is None else _Claimed(*claimed)
-
-
-def _table() -> Table:
-    return cast(Table, OutboxMessage.__table__)
-
-
-# Statements built once, on the table: each runs for every call a storm sends.
-
-
-@cache
-def _insert_query() -> Any:
-    return insert(_table()).returning(_table().c.id)
-
-
-@cache
-def _claim_query() -> Any:
-    c = _table().c
-    return (
-        update(_table())
-        .where(c.id == bindparam("row_id"), c.state == PENDING)
-        .values(state=SENDING, claimed_at=bindparam("now"), attempts=c.attempts + 1)
-        .returning(c.id, c.queue, c.method, c.args, c.attempts, c.created_at)
-    )
-
-
-@cache
-def _record_query(columns: tuple[str, ...]) -> Update:
-    """An outcome's UPDATE of `columns` (one statement per kind of outcome: sent, failed,
-    retried); their values are bound as new_<column>."""
-    c = _table().c
-    return (
-        update(_table())
-        .where(c.id == bindparam("row_id"))
-        .values({c[name]: bindparam(f"new_{name}") for name in columns})
-    )
-
-
-async def _covered(
-    session: AsyncSession, *, queue: str, replaces: str, body: str
-) -> Literal["same", "merged"] | None:
-    """How the latest call under `replaces` already does what `body` asks: "same" (it asks
-    the same, and Slack did not refuse it), "merged" (unsent, it now asks this instead), or
-    None. A storm's card refreshes often render what the card already shows (an alert resolved
-    and another fired between two refreshes): a fifth of them in bench.storm."""
-    latest = (
-        await session.execute(_latest_query(), {"queue": queue, "replaces": replaces})
-    ).one_or_none()
-    if latest is None:
-        return None
-    if latest.args == body and latest.state != FAILED:
-        return "same"
-    if latest.state != PENDING or latest.attempts:
-        return None
-    merged = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == latest.id,
-            OutboxMessage.state == PENDING,  # unless a worker claimed it meanwhile
-            OutboxMessage.attempts == 0,
-        )
-        .values(args=body)
-    )
-    return "merged" if merged.rowcount else None  # type: ignore[attr-defined]
-
-
-@cache
-def _latest_query() -> Select[int, str, str, int]:
-    return (
-        select(OutboxMessage.id, OutboxMessage.args, OutboxMessage.state, OutboxMessage.attempts)
-        .where(
-            OutboxMessage.queue == bindparam("queue"),
-            OutboxMessage.replaces == bindparam("replaces"),
-        )
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
-
-
-async def _idle(session: AsyncSession, queue: str) -> bool:
-    """No call of `queue` is waiting or on the wire, in this process or another."""
-    # Two processes must not both find the queue idle.
-    await locks.hold_until_commit(session=session, key=queue)
-    return (await session.execute(_head_query(), {"queue": queue})).first() is None
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -603,7 +479,7 @@ def _judge(exc: SlackApiError, *, attempts: int) -> _Retry | ChatError:
     return ChatError(code)
 
 
-def _done_anyway(row: _Claimed, exc: SlackApiError) -> bool:
+def _done_anyway(row: Claimed, exc: SlackApiError) -> bool:
     """Slack refused the call, but what it was for is already so: it counts as delivered, not
     failed (a failed call is counted by /readyz and the metrics as something Slack refused).
 

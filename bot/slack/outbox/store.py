@@ -1,0 +1,140 @@
+"""The outbox's statements: a queue's head, a call stored, claimed and recorded, and the
+checks a new call makes (is its queue idle, does it repeat what a message already shows).
+
+Each is built once, for each runs for every call a storm sends; storing, claiming and
+recording are on the table, not the mapped class: the ORM's flush and its checks on every
+UPDATE were most of the outbox's own CPU per call (bench/outbox.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal, NamedTuple, cast
+
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import locks
+from bot.slack.outbox.models import FAILED, PENDING, SENDING, OutboxMessage
+
+
+async def next_due(session: AsyncSession, queue: str, now: datetime) -> int | None:
+    """The queue's head, if it is a call due now (not when the queue is empty, its head is on
+    the wire, or it waits for a retry)."""
+    head = (await session.execute(head_query(), {"queue": queue})).one_or_none()
+    if head is None or head.state != PENDING or head.not_before > now:
+        return None
+    return int(head.id)
+
+
+@cache
+def head_query() -> Select[int, str, datetime]:
+    # Built once: it runs twice for every call a storm sends (is the queue idle, what is next).
+    return (
+        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
+        .where(
+            OutboxMessage.queue == bindparam("queue"),
+            OutboxMessage.state.in_((PENDING, SENDING)),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+
+
+class Claimed(NamedTuple):
+    """A call this process holds (`sending`): what delivering it needs, as columns."""
+
+    id: int
+    queue: str
+    method: str
+    args: str
+    attempts: int
+    created_at: datetime
+
+
+async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | None:
+    # Rows only ever join a queue behind its head, so it stays the head unless someone else
+    # claims it first: the claim holds only if it is still pending.
+    claimed = (await session.execute(claim_query(), {"row_id": row_id, "now": now})).first()
+    return None if claimed is None else Claimed(*claimed)
+
+
+def table() -> Table:
+    return cast(Table, OutboxMessage.__table__)
+
+
+@cache
+def insert_query() -> Any:
+    return insert(table()).returning(table().c.id)
+
+
+@cache
+def claim_query() -> Any:
+    c = table().c
+    return (
+        update(table())
+        .where(c.id == bindparam("row_id"), c.state == PENDING)
+        .values(state=SENDING, claimed_at=bindparam("now"), attempts=c.attempts + 1)
+        .returning(c.id, c.queue, c.method, c.args, c.attempts, c.created_at)
+    )
+
+
+@cache
+def record_query(columns: tuple[str, ...]) -> Update:
+    """An outcome's UPDATE of `columns` (one statement per kind of outcome: sent, failed,
+    retried); their values are bound as new_<column>."""
+    c = table().c
+    return (
+        update(table())
+        .where(c.id == bindparam("row_id"))
+        .values({c[name]: bindparam(f"new_{name}") for name in columns})
+    )
+
+
+async def covered(
+    session: AsyncSession, *, queue: str, replaces: str, body: str
+) -> Literal["same", "merged"] | None:
+    """How the latest call under `replaces` already does what `body` asks: "same" (it asks
+    the same, and Slack did not refuse it), "merged" (unsent, it now asks this instead), or
+    None. A storm's card refreshes often render what the card already shows (an alert resolved
+    and another fired between two refreshes): a fifth of them in bench.storm."""
+    latest = (
+        await session.execute(latest_query(), {"queue": queue, "replaces": replaces})
+    ).one_or_none()
+    if latest is None:
+        return None
+    if latest.args == body and latest.state != FAILED:
+        return "same"
+    if latest.state != PENDING or latest.attempts:
+        return None
+    merged = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == latest.id,
+            OutboxMessage.state == PENDING,  # unless a worker claimed it meanwhile
+            OutboxMessage.attempts == 0,
+        )
+        .values(args=body)
+    )
+    return "merged" if merged.rowcount else None  # type: ignore[attr-defined]
+
+
+@cache
+def latest_query() -> Select[int, str, str, int]:
+    return (
+        select(OutboxMessage.id, OutboxMessage.args, OutboxMessage.state, OutboxMessage.attempts)
+        .where(
+            OutboxMessage.queue == bindparam("queue"),
+            OutboxMessage.replaces == bindparam("replaces"),
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+
+
+async def idle(session: AsyncSession, queue: str) -> bool:
+    """No call of `queue` is waiting or on the wire, in this process or another."""
+    # Two processes must not both find the queue idle.
+    await locks.hold_until_commit(session=session, key=queue)
+    return (await session.execute(head_query(), {"queue": queue})).first() is None

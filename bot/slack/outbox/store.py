@@ -60,6 +60,36 @@ async def claim(session: AsyncSession, row_id: int, now: datetime) -> Claimed | 
     return None if claimed is None else Claimed(*claimed)
 
 
+async def claim_next(session: AsyncSession, queue: str, now: datetime) -> Claimed | None:
+    """Claim the queue's head if it is a call due now (next_due and claim in one statement)."""
+    claimed = (await session.execute(claim_next_query(), {"of_queue": queue, "due": now})).first()
+    return None if claimed is None else Claimed(*claimed)
+
+
+@cache
+def claim_next_query() -> Any:
+    # One statement where a delivery read the head, then claimed it: it runs for every call a
+    # storm sends. The head is the lowest id still pending or sending; the claim holds only if
+    # that head is pending and due (on PostgreSQL a racing claim re-checks the state once the
+    # first commits, and finds it sending).
+    c = table().c
+    head = (
+        select(c.id)
+        .where(c.queue == bindparam("of_queue"), c.state.in_((PENDING, SENDING)))
+        .order_by(c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # Not named after columns: an UPDATE keeps those names for its SET clause.
+    now = bindparam("due", type_=c.not_before.type)
+    return (
+        update(table())
+        .where(c.id == head, c.state == PENDING, c.not_before <= now)
+        .values(state=SENDING, claimed_at=now, attempts=c.attempts + 1)
+        .returning(c.id, c.queue, c.method, c.args, c.attempts, c.created_at)
+    )
+
+
 def table() -> Table:
     return cast(Table, OutboxMessage.__table__)
 

@@ -50,6 +50,7 @@ from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessag
 from bot.slack.outbox.store import (
     Claimed,
     claim,
+    claim_next,
     covered,
     idle,
     insert_query,
@@ -438,8 +439,8 @@ class Outbox:
             )
             # The next call is claimed in the same transaction: a storm sends thousands of
             # calls, and this spares each a read and a commit of its own.
-            head = await next_due(session, row.queue, now) if goes_on else None
-            following = await claim(session, head, now) if head and not self._stopping else None
+            going_on = goes_on and not self._stopping
+            following = await claim_next(session, row.queue, now) if going_on else None
         settled = self._settled.get(row.id)
         if settled is not None and goes_on:
             self._outcomes[row.id] = _Outcome(

@@ -437,3 +437,28 @@ async def test_the_worker_looks_at_the_queues_only_when_a_drain_may_have_left_wo
 
 def _text(channel: str, text: str) -> dict[str, str]:
     return {"channel": channel, "text": text}
+
+
+async def test_a_delivery_claims_the_queue_s_next_call_without_reading_the_head_first(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """Each delivery's outcome and the claim of the next call go in one write, the claim one
+    statement: five calls in one queue, delivered in one drain, read its head once (to
+    start), not once more per call."""
+    alpha = ws.ensure_channel("alpha")["id"]
+    box = outbox(sessions, slack)  # not started: calls are stored, and sent on deliver_due
+    for i in range(5):
+        await box.send("chat_postMessage", queue=alpha, args=_text(alpha, f"m{i}"), wait=False)
+    with statements() as said:
+        await box.deliver_due()
+        await deliveries_ended()
+    assert texts(ws, alpha) == [f"m{i}" for i in range(5)]
+    head_reads = [s for s in said if s.startswith(HEAD_READ)]
+    assert len(head_reads) == 1, head_reads
+    claims = [
+        s for s in said if s.startswith("UPDATE slack_outbox SET state=") and "RETURNING" in s
+    ]
+    assert len(claims) == 6  # the first, and after each delivery (the last finds none)
+
+
+HEAD_READ = "SELECT slack_outbox.id, slack_outbox.state, slack_outbox.not_before FROM slack_outbox"

@@ -31,13 +31,17 @@ async def next_due(session: AsyncSession, queue: str, now: datetime) -> int | No
 @cache
 def head_query() -> Select[int, str, datetime]:
     # Built once: it runs twice for every call a storm sends (is the queue idle, what is next).
+    c = table().c
+    return _head(bindparam("queue"), c.id, c.state, c.not_before)
+
+
+def _head(queue: Any, *columns: Any) -> Any:
+    """The queue's head: its lowest call still pending or on the wire."""
+    c = table().c
     return (
-        select(OutboxMessage.id, OutboxMessage.state, OutboxMessage.not_before)
-        .where(
-            OutboxMessage.queue == bindparam("queue"),
-            OutboxMessage.state.in_((PENDING, SENDING)),
-        )
-        .order_by(OutboxMessage.id)
+        select(*columns)
+        .where(c.queue == queue, c.state.in_((PENDING, SENDING)))
+        .order_by(c.id)
         .limit(1)
     )
 
@@ -69,18 +73,11 @@ async def claim_next(session: AsyncSession, queue: str, now: datetime) -> Claime
 @cache
 def claim_next_query() -> Any:
     # One statement where a delivery read the head, then claimed it: it runs for every call a
-    # storm sends. The head is the lowest id still pending or sending; the claim holds only if
-    # that head is pending and due (on PostgreSQL a racing claim re-checks the state once the
-    # first commits, and finds it sending).
+    # storm sends. The claim holds only if the head is pending and due (on PostgreSQL a racing
+    # claim re-checks the state once the first commits, and finds it sending).
     c = table().c
-    head = (
-        select(c.id)
-        .where(c.queue == bindparam("of_queue"), c.state.in_((PENDING, SENDING)))
-        .order_by(c.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     # Not named after columns: an UPDATE keeps those names for its SET clause.
+    head = _head(bindparam("of_queue"), c.id).scalar_subquery()
     now = bindparam("due", type_=c.not_before.type)
     return (
         update(table())

@@ -22,3 +22,18 @@ def statements() -> Iterator[list[str]]:
         yield said
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def commits() -> Iterator[list[int]]:
+    """One entry for every transaction any engine commits while inside."""
+    committed: list[int] = []
+
+    def record(_conn: object) -> None:
+        committed.append(1)
+
+    event.listen(Engine, "commit", record)
+    try:
+        yield committed
+    finally:
+        event.remove(Engine, "commit", record)

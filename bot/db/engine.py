@@ -22,6 +22,7 @@ from bot.db import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_S = 30
 READS_ONLY = "firebreak_reads_only"
+GROUP_WRITERS = 4  # on PostgreSQL, of the pool's 30 connections
 
 
 def is_sqlite(url: str) -> bool:
@@ -95,6 +96,14 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
             sqlite.run(f"PRAGMA query_only={int(reads_only)}")
             known["query_only"] = reads_only
         sqlite.run("BEGIN" if reads_only else "BEGIN IMMEDIATE")
+
+
+def writers_at_once(engine: AsyncEngine) -> int:
+    """Group commits (bot.db.group_commit) one part of the bot keeps under way at once: one on
+    SQLite, which lets one transaction write at a time; a few on PostgreSQL, where a group's
+    statements each wait for the network (bench.storm --postgres: with one, the outbox's
+    groups made a storm's announcements later)."""
+    return 1 if engine.dialect.name == "sqlite" else GROUP_WRITERS
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,24 +11,24 @@ intake decides nothing about chat; the subscribers do.
 from __future__ import annotations
 
 import asyncio
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts import classify
 from bot.alerts import service as alerts_service
 from bot.alerts.schemas import AlertBatch, AlertStatus, SourceNote
 from bot.context import Context
+from bot.db.group_commit import GroupCommit
 from bot.incidents import recording, timeline
 from bot.incidents import service as incidents_service
 from bot.incidents.events import SourceNoted
 from bot.incidents.known import Known
 from bot.incidents.recording import IntakeResult
 from bot.severity import Severity
-
-log = logging.getLogger(__name__)
 
 RACE_RETRIES = 3
 # Notifications recorded in one transaction at most: a round's last sender waits for all of it.
@@ -64,12 +64,18 @@ class Intake:
     """
 
     def __init__(self, *, ctx: Context[object], known: Known, most: int = ROUND_MOST) -> None:
-        self.ctx, self.known, self._most = ctx, known, most
+        self.ctx, self.known = ctx, known
         # Store reads for what memory does not know, a few at a time: a cold start in a storm
         # would otherwise take every connection and starve the chat set-ups.
         self._reads = asyncio.Semaphore(READS_AT_ONCE)
-        self._queue: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._rounds = GroupCommit[AlertBatch, IntakeResult](
+            sessions=ctx.sessions,
+            write=self._round,
+            alone=lambda batch: _record_alone(self.ctx, batch, self.known),
+            committed=self._learn,
+            most=most,
+            name="intake-writer",
+        )
 
     async def receive(self, batch: AlertBatch) -> IntakeResult:
         remembered = _remembered(self.ctx, batch, self.known)
@@ -78,74 +84,32 @@ class Intake:
             async with self._reads:
                 result = await _repeat(self.ctx, batch, self.known)
         if result is None:
-            result = await self._written(batch)
+            result = await self._rounds(batch)
         await _announce(self.ctx, result)
         return result
 
-    async def _written(self, batch: AlertBatch) -> IntakeResult:
-        future: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((batch, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="intake-writer")
-        return await future
-
-    async def _drain(self) -> None:
-        taken: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]] = []
-        try:
-            while self._queue:
-                taken, self._queue = self._queue[: self._most], self._queue[self._most :]
-                await self._round(taken)
-        finally:  # cancelled at shutdown: nobody is left waiting for an answer
-            for _, future in taken + self._queue:
-                _settle(future, error=RuntimeError("intake stopped before recording this"))
-
-    async def _round(self, taken: list[tuple[AlertBatch, asyncio.Future[IntakeResult]]]) -> None:
+    async def _round(
+        self, session: AsyncSession, batches: Sequence[AlertBatch]
+    ) -> list[IntakeResult]:
         # Group locks in one order (stable: a group's copies keep theirs), so two replicas'
         # rounds rarely wait on each other in a cycle; rows of another group's incident (an
         # alert sent in two groups) can still make one, which the store breaks by failing a
-        # round: then the fallback below.
-        taken.sort(key=lambda item: (item[0].source, item[0].group_key))
-        try:
-            async with self.ctx.sessions.begin() as session:
-                # One read for the round, and its timeline rows and touches written together.
-                seen = await recording.Seen.read(session, [batch for batch, _ in taken])
-                deferred = recording.Deferred()
-                results = [
-                    await recording.record_one(
-                        self.ctx, session, batch, deferred=deferred, seen=seen
-                    )
-                    for batch, _ in taken
-                ]
-                await deferred.write(session)
-        except Exception:
-            # One of them failed (a race another transaction won, the store gone…): each on
-            # its own, so each sender gets its own answer and the others are not lost with it.
-            log.warning(
-                "intake: a round of %d failed; recording each alone", len(taken), exc_info=True
+        # round: then each is recorded alone (bot.db.group_commit).
+        order = sorted(range(len(batches)), key=lambda i: (batches[i].source, batches[i].group_key))
+        # One read for the round, and its timeline rows and touches written together.
+        seen = await recording.Seen.read(session, [batches[i] for i in order])
+        deferred = recording.Deferred()
+        results: dict[int, IntakeResult] = {}
+        for i in order:
+            results[i] = await recording.record_one(
+                self.ctx, session, batches[i], deferred=deferred, seen=seen
             )
-            for batch, future in taken:
-                try:
-                    _settle(future, result=await _record_alone(self.ctx, batch, self.known))
-                except Exception as exc:
-                    _settle(future, error=exc)
-            return
-        for (batch, future), result in zip(taken, results, strict=True):
+        await deferred.write(session)
+        return [results[i] for i in range(len(batches))]
+
+    def _learn(self, batches: Sequence[AlertBatch], results: Sequence[IntakeResult]) -> None:
+        for batch, result in zip(batches, results, strict=True):
             _learn_written(self.known, batch, result)
-            _settle(future, result=result)
-
-
-def _settle(
-    future: asyncio.Future[IntakeResult],
-    *,
-    result: IntakeResult | None = None,
-    error: BaseException | None = None,
-) -> None:
-    if future.done():  # the sender went away (its request was cancelled)
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result or IntakeResult())
 
 
 async def _announce(ctx: Context[object], result: IntakeResult) -> None:

@@ -475,14 +475,34 @@ async def test_calls_stored_at_once_share_one_transaction(
         await asyncio.gather(
             *(
                 box.send("chat_postMessage", queue=c, args=_text(c, f"m{i}"), wait=False)
-                for c in channels
                 for i in range(2)
+                for c in channels
             )
         )
     assert len(committed) == 1
     await box.deliver_due()
     await deliveries_ended()
     assert [texts(ws, c) for c in channels] == [["m0", "m1"]] * len(channels)
+
+
+async def test_callers_whose_calls_share_a_transaction_each_get_their_own_answer(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    channels = [ws.ensure_channel(f"d{i}")["id"] for i in range(4)]
+    asked = [(c, f"m{i}") for i in range(3) for c in channels]  # queues interleaved
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        answers = await asyncio.gather(
+            *(
+                box.send("chat_postMessage", queue=c, args=_text(c, text), wait=True)
+                for c, text in asked
+            )
+        )
+    finally:
+        await box.stop()
+    assert [(a["channel"], a["message"]["text"]) for a in answers] == asked
+    assert [texts(ws, c) for c in channels] == [["m0", "m1", "m2"]] * len(channels)
 
 
 class InstantSlack:

@@ -70,16 +70,22 @@ class GroupCommit(Generic[T, R]):
         taken: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._queue:
-                taken = []
+                taken, began = [], False
                 try:
                     async with self._sessions.begin() as session:
                         # Taken once the transaction has begun, so what was asked while it
                         # waited for the write lock goes in with it.
-                        taken = self._take()  # none left, when other writers took them all
+                        taken, began = self._take(), True  # none, if other writers took all
                         items = [item for item, _ in taken]
                         answers = await self._write(session, items) if items else []
-                except Exception:
-                    taken = taken or self._take()  # begin itself failed: these, alone
+                except Exception as exc:
+                    if not began:
+                        # No transaction to be had (the store is gone, or SQLite's write lock
+                        # held elsewhere past its timeout): says nothing of any one write, and
+                        # trying each alone would wait that long for each in turn.
+                        for _, future in self._take():
+                            _settle(future, error=exc)
+                        continue
                     if not taken:
                         continue
                     log.warning(

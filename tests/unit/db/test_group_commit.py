@@ -127,3 +127,23 @@ async def test_callers_waiting_when_the_writer_is_cancelled_get_an_error(
     assert await stored(sessions) == []
     # The next caller starts a writer again.
     assert await group("c") == "C"
+
+
+class NoTransactions:
+    """A session factory whose transactions cannot begin (the store is gone)."""
+
+    def __init__(self) -> None:
+        self.begun = 0
+
+    def begin(self) -> object:
+        self.begun += 1
+        raise ConnectionRefusedError("the store is gone")
+
+
+async def test_when_no_transaction_can_begin_every_waiting_caller_gets_that_error_at_once() -> None:
+    notes, store = Notes(), NoTransactions()
+    group = GroupCommit[str, str](sessions=store, write=notes.write)
+    answers = await asyncio.gather(*(group(w) for w in "abc"), return_exceptions=True)
+    assert [type(a) for a in answers] == [ConnectionRefusedError] * 3
+    assert store.begun == 1  # not once more for each, alone
+    assert notes.groups == []

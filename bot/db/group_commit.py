@@ -3,9 +3,8 @@ the next, one session and one commit for all of them.
 
 A write transaction costs more than its statements: a session, BEGIN, a commit that waits for
 the disk and, on SQLite, a turn with the database's only write lock, handed over through the
-event loop. A storm asks for thousands of small writes at once (the outbox stores and records
-two per Slack call); taken one at a time they queue for that lock, and every request that
-writes waits behind the queue.
+event loop. An alert storm asks intake for thousands of small writes at once; taken one at a
+time they queue for that lock, and every request that writes waits behind the queue.
 
 Each caller is answered after the commit that holds its write, so what was acknowledged is
 durable as before. If a group's transaction fails, each of its writes is tried alone, so one

@@ -98,6 +98,22 @@ class Seen:
 
     groups: dict[tuple[str, str], incidents_service.OpenGroup | None]
     occurrences: dict[str, dict[alerts_service.OccurrenceKey, alerts_service.Stored]]
+    # Alerts firing per incident, for the incidents whose alerts the round resolves (whether
+    # the last one did), read once for the round: a storm resolves thousands.
+    firing: dict[int, int] = field(default_factory=dict)
+
+    async def firing_in(self, session: AsyncSession, incident_id: int) -> int:
+        """Alerts firing in the incident now, this transaction's writes included."""
+        if incident_id not in self.firing:  # an incident the round was not seen to resolve
+            self.firing[incident_id] = await incidents_service.firing_count(
+                session=session, incident_id=incident_id
+            )
+        return self.firing[incident_id]
+
+    def fired(self, incident_id: int, more: int) -> None:
+        """The round's writes changed the incident's firing alerts by `more`."""
+        if incident_id in self.firing:
+            self.firing[incident_id] += more
 
     @classmethod
     async def read(cls, session: AsyncSession, batches: Sequence[AlertBatch]) -> Seen:
@@ -115,7 +131,28 @@ class Seen:
             for source, wanted in fingerprints.items()
         }
         open_now = await incidents_service.open_group_states(session=session, groups=groups)
-        return cls({key: open_now.get(key) for key in groups}, occurrences)
+        firing = await incidents_service.firing_counts(
+            session=session, incident_ids=_resolving(batches, occurrences)
+        )
+        return cls({key: open_now.get(key) for key in groups}, occurrences, firing)
+
+
+def _resolving(
+    batches: Sequence[AlertBatch],
+    occurrences: dict[str, dict[alerts_service.OccurrenceKey, alerts_service.Stored]],
+) -> set[int]:
+    """The incidents of stored firing alerts that the batches send resolved."""
+    incidents: set[int] = set()
+    for batch in batches:
+        resolved = [
+            (a.fingerprint, a.starts_at) for a in batch.alerts if a.status == AlertStatus.RESOLVED
+        ]
+        if resolved:
+            known = alerts_service.matching(occurrences[batch.source], resolved, keyed=batch.keyed)
+            incidents.update(
+                o.incident_id for o in known.values() if o.status == AlertStatus.FIRING
+            )
+    return incidents
 
 
 async def record_one(
@@ -164,6 +201,7 @@ async def record_one(
             status = occurrence.status
             if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
                 firing[occurrence.incident_id] = firing.get(occurrence.incident_id, 0) - 1
+                seen.fired(occurrence.incident_id, -1)
                 await _resolve(session, entries, batch.source, occurrence, alert, now)
                 occurrences[occurrence.fingerprint, occurrence.starts_at] = occurrence._replace(
                     status=AlertStatus.RESOLVED
@@ -184,6 +222,7 @@ async def record_one(
             result.stored[key] = alert.status
         if alert.status == AlertStatus.FIRING:
             firing[group.incident_id] = firing.get(group.incident_id, 0) + 1
+            seen.fired(group.incident_id, 1)
             result.firing += 1
         else:
             result.resolved += 1
@@ -200,9 +239,7 @@ async def record_one(
     for incident_id, more in firing.items():
         # Counted only where alerts stopped firing, after this batch's writes: none left
         # firing then means the last one resolved now.
-        if more < 0 and not await incidents_service.firing_count(
-            session=session, incident_id=incident_id
-        ):
+        if more < 0 and not await seen.firing_in(session, incident_id):
             result.all_resolved.add(incident_id)
             await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
             entries.append(

@@ -151,6 +151,25 @@ async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
     return int((await session.scalar(_firing_query(), {"incident_id": incident_id})) or 0)
 
 
+async def firing_counts(*, session: AsyncSession, incident_ids: Iterable[int]) -> dict[int, int]:
+    """How many alerts fire in each incident (0 where none): one statement for many."""
+    wanted = sorted(set(incident_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(_firing_counts_query(), {"incident_ids": wanted})
+    return {incident_id: 0 for incident_id in wanted} | {int(i): int(n) for i, n in rows}
+
+
+@cache
+def _firing_counts_query() -> Select[Any]:
+    c = AlertOccurrence.__table__.c
+    return (
+        select(c.incident_id, func.count())
+        .where(c.incident_id.in_(bindparam("incident_ids", expanding=True)), c.status == "firing")
+        .group_by(c.incident_id)
+    )
+
+
 @cache
 def _firing_query() -> Select[int]:
     # Built once (see _get_query): every card and every resolution counts.

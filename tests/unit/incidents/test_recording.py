@@ -54,3 +54,44 @@ async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Conte
             "severity.changed",
             "alert.resolved",
         ]
+
+
+async def _round(
+    ctx: Context, bodies: list[dict]
+) -> tuple[list[recording.IntakeResult], list[str]]:
+    batches = [alertmanager.parse(b) for b in bodies]
+    with statements() as said:
+        async with ctx.sessions.begin() as session:
+            seen = await recording.Seen.read(session, batches)
+            deferred = recording.Deferred()
+            results = [
+                await recording.record_one(ctx, session, b, deferred=deferred, seen=seen)
+                for b in batches
+            ]
+            await deferred.write(session)
+    return results, said
+
+
+async def test_a_round_counts_firing_alerts_once_and_keeps_the_count_up_to_date(
+    ctx: Context,
+) -> None:
+    """Whether a resolution was an incident's last is counted once for the round, then from
+    the round's own writes: an alert that fires earlier in the round keeps it firing."""
+    y = am_alert(fingerprint="00000000", alertname="Round0")
+    x = am_alert(fingerprint="00000001", alertname="Round0")
+    resolved_y, resolved_x = {**y, "status": "resolved"}, {**x, "status": "resolved"}
+    await _round(ctx, [am_notification(y, group_key=GROUP)])
+
+    results, _ = await _round(
+        ctx,
+        [am_notification(y, x, group_key=GROUP), am_notification(resolved_y, x, group_key=GROUP)],
+    )
+    assert [(r.firing, r.resolved, r.all_resolved) for r in results] == [
+        (1, 0, set()),
+        (0, 1, set()),  # x fires: not the last
+    ]
+
+    last = am_notification(resolved_y, resolved_x, group_key=GROUP)
+    results, said = await _round(ctx, [last, last])  # an HA pair's copies
+    assert [(r.resolved, r.all_resolved) for r in results] == [(1, {1}), (0, set())]
+    assert sum("count(" in s.lower() for s in said) == 1

@@ -8,6 +8,7 @@ UPDATE were most of the outbox's own CPU per call (bench/outbox.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple, cast
@@ -161,7 +162,93 @@ def latest_query() -> Select[int, str, str, int]:
 
 
 async def idle(session: AsyncSession, queue: str) -> bool:
-    """No call of `queue` is waiting or on the wire, in this process or another."""
-    # Two processes must not both find the queue idle.
-    await locks.hold_until_commit(session=session, key=queue)
+    """No call of `queue` is waiting or on the wire, in this process or another (the caller
+    holds the queue's lock: two processes must not both find it idle)."""
     return (await session.execute(head_query(), {"queue": queue})).first() is None
+
+
+class Ask(NamedTuple):
+    """A call to store, as Outbox.send was asked for it."""
+
+    queue: str
+    method: str
+    body: str
+    replaces: str | None
+    wait: bool  # its caller waits for Slack's answer: it is sent even if covered
+    at: datetime
+
+
+class Stored(NamedTuple):
+    row_id: int  # 0 when covered
+    now_sending: bool  # claimed as stored: its caller's process sends it now
+    covered: Literal["same", "merged"] | None  # not stored: see `covered`
+
+
+async def store_all(session: AsyncSession, asks: Sequence[Ask], *, send_now: bool) -> list[Stored]:
+    """Store each call in the order asked (a group commit's transaction). With `send_now`, a
+    call with nothing ahead of it in its queue is stored claimed (`sending`): its caller's
+    process sends it at once, instead of leaving it for the worker's next look (a hop, and two
+    more transactions, per call). Order holds: a later call finds it `sending`."""
+    if send_now:
+        # Every queue's lock at once, sorted: two processes' groups never wait in a cycle.
+        await locks.hold_all_until_commit(session=session, keys=sorted({a.queue for a in asks}))
+    stored: dict[int, Stored] = {}
+    for i in _by_queue(asks):
+        stored[i] = await _store(session, asks[i], send_now=send_now)
+    return [stored[i] for i in range(len(asks))]
+
+
+def _by_queue(items: Sequence[Ask] | Sequence[Outcome]) -> list[int]:
+    """The items' positions in queue order, each queue's in the order asked. A group touches
+    only its queues' rows; taken in one order, a group of stores (which may merge into a
+    pending row) and a group of outcomes (which claims pending rows) never wait for each
+    other in a cycle on PostgreSQL, where several groups are written at once."""
+
+    def queue(i: int) -> str:
+        item = items[i]
+        return item.queue if isinstance(item, Ask) else item.row.queue
+
+    return sorted(range(len(items)), key=queue)
+
+
+async def _store(session: AsyncSession, ask: Ask, *, send_now: bool) -> Stored:
+    if ask.replaces is not None and not ask.wait:
+        done = await covered(session, queue=ask.queue, replaces=ask.replaces, body=ask.body)
+        if done:
+            return Stored(0, False, done)
+    now_sending = send_now and await idle(session, ask.queue)
+    stored = {
+        "queue": ask.queue,
+        "method": ask.method,
+        "args": ask.body,
+        "state": SENDING if now_sending else PENDING,
+        "attempts": 1 if now_sending else 0,
+        "not_before": ask.at,
+        "created_at": ask.at,
+        "claimed_at": ask.at if now_sending else None,
+        "replaces": ask.replaces,
+    }
+    row_id = int((await session.execute(insert_query(), stored)).scalar_one())
+    return Stored(row_id, now_sending, None)
+
+
+class Outcome(NamedTuple):
+    """How a call's attempt ended: its row's new `values`; `go_on`: claim its queue's next."""
+
+    row: Claimed
+    values: dict[str, Any]
+    go_on: bool
+    at: datetime
+
+
+async def record_all(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[Claimed | None]:
+    """Record each outcome and claim the next call of each queue that goes on (a group
+    commit's transaction): a storm sends thousands of calls, and this spares each a read and a
+    transaction of its own."""
+    following: dict[int, Claimed | None] = {}
+    for i in _by_queue(outcomes):
+        done = outcomes[i]
+        values = {f"new_{k}": v for k, v in done.values.items()}
+        await session.execute(record_query(tuple(done.values)), {"row_id": done.row.id, **values})
+        following[i] = await claim_next(session, done.row.queue, done.at) if done.go_on else None
+    return [following[i] for i in range(len(outcomes))]

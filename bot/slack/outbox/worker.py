@@ -1,6 +1,7 @@
 """A persisted outbox for Slack Web API writes: nothing said is lost when Slack is not there.
 
-`send` stores the call first (its own short transaction). When nothing is ahead of it in its
+`send` stores the call first, in one short transaction with the calls stored at the same moment
+(bot.db.group_commit; outcomes are recorded the same way). When nothing is ahead of it in its
 queue, the caller's process sends it at once; otherwise a worker in every bot process delivers
 it in its turn:
 
@@ -45,17 +46,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db.group_commit import GroupCommit
 from bot.incidents.ports import STOPPING, ChatError
 from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from bot.slack.outbox.store import (
+    Ask,
     Claimed,
+    Outcome,
+    Stored,
     claim,
-    claim_next,
-    covered,
-    idle,
-    insert_query,
     next_due,
-    record_query,
+    record_all,
+    store_all,
 )
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 60.0
 STALE_AFTER = timedelta(seconds=60)  # default; the app passes its Slack timeout plus a margin
 GIVE_UP_AFTER = timedelta(days=1)
+GROUP_MOST = 64  # calls stored, or outcomes recorded, in one transaction at most
 PRUNE_BATCH = 1000  # rows deleted per transaction: the single SQLite writer is not held long
 
 
@@ -101,6 +104,7 @@ class Outbox:
         clock: Callable[[], datetime],
         stale_after: timedelta = STALE_AFTER,
         on_retry: Callable[[str, str], None] | None = None,
+        writers: int = 1,
     ) -> None:
         self._sessions = sessions
         # A claim older than this cannot still be on the wire (the call has timed out by then).
@@ -119,6 +123,21 @@ class Outbox:
         self._deliveries: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._released = False  # waiting callers were let go (see release_waiters)
+        # Calls stored, and outcomes recorded, many to a transaction (bot.db.group_commit).
+        self._stores = GroupCommit[Ask, Stored](
+            sessions=sessions,
+            write=self._store_all,
+            most=GROUP_MOST,
+            writers=writers,
+            name="outbox-stores",
+        )
+        self._records = GroupCommit[Outcome, Claimed | None](
+            sessions=sessions,
+            write=record_all,
+            most=GROUP_MOST,
+            writers=writers,
+            name="outbox-records",
+        )
 
     # callers
 
@@ -139,31 +158,14 @@ class Outbox:
         the latest call under the key asked (sent, or still to be; not refused) is not stored.
         """
         now = self._clock()
-        body = json.dumps(dict(args))
         queue = queue[:120]
-        async with self._sessions.begin() as session:
-            if replaces is not None and not wait:
-                done = await covered(session, queue=queue, replaces=replaces, body=body)
-                if done == "merged":
-                    self._wake.set()
-                if done:
-                    return {}
-            # Nothing ahead of it in its queue: this process sends it now, claimed as it is
-            # stored, instead of leaving it for the worker's next look (a hop, and two more
-            # transactions, per call). Order holds: a later call finds this one `sending`.
-            now_sending = self._running and await idle(session, queue)
-            stored = {
-                "queue": queue,
-                "method": method,
-                "args": body,
-                "state": SENDING if now_sending else PENDING,
-                "attempts": 1 if now_sending else 0,
-                "not_before": now,
-                "created_at": now,
-                "claimed_at": now if now_sending else None,
-                "replaces": replaces,
-            }
-            row_id = int((await session.execute(insert_query(), stored)).scalar_one())
+        ask = Ask(queue, method, json.dumps(dict(args)), replaces, wait, now)
+        stored = await self._stores(ask)
+        if stored.covered == "merged":
+            self._wake.set()
+        if stored.covered:
+            return {}
+        row_id, now_sending, body = stored.row_id, stored.now_sending, ask.body
         settled = self._settled.setdefault(row_id, asyncio.Event()) if wait else None
         if now_sending:
             self._busy.add(queue)
@@ -180,6 +182,9 @@ class Outbox:
         finally:
             self._settled.pop(row_id, None)
             self._outcomes.pop(row_id, None)
+
+    async def _store_all(self, session: AsyncSession, asks: Sequence[Ask]) -> list[Stored]:
+        return await store_all(session, asks, send_now=self._running)
 
     async def _answer(self, row_id: int, queue: str, settled: asyncio.Event) -> dict[str, Any]:
         while True:
@@ -432,15 +437,9 @@ class Outbox:
             self._behind.discard(row.queue)  # what was stored before now is read below
         else:
             self._wake.set()  # the worker delivers it when due
-        async with self._sessions.begin() as session:
-            await session.execute(
-                record_query(tuple(values)),
-                {"row_id": row.id, **{f"new_{k}": v for k, v in values.items()}},
-            )
-            # The next call is claimed in the same transaction: a storm sends thousands of
-            # calls, and this spares each a read and a commit of its own.
-            going_on = goes_on and not self._stopping
-            following = await claim_next(session, row.queue, now) if going_on else None
+        # The next call is claimed in the same transaction (store.record_all).
+        going_on = goes_on and not self._stopping
+        following = await self._records(Outcome(row, values, going_on, now))
         settled = self._settled.get(row.id)
         if settled is not None and goes_on:
             self._outcomes[row.id] = _Outcome(

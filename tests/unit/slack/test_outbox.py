@@ -21,7 +21,7 @@ from bot.slack.outbox import Outbox, OutboxMessage
 from bot.slack.outbox import worker as outbox_worker
 from bot.slack.outbox.models import SENDING, SENT
 from tests.polling import eventually
-from tests.statements import statements
+from tests.statements import commits, statements
 
 TOKEN = "xoxb-outbox-test-1"
 
@@ -462,3 +462,84 @@ async def test_a_delivery_claims_the_queue_s_next_call_without_reading_the_head_
 
 
 HEAD_READ = "SELECT slack_outbox.id, slack_outbox.state, slack_outbox.not_before FROM slack_outbox"
+
+
+async def test_calls_stored_at_once_share_one_transaction(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    """A storm's flows store many calls at once: they go into one commit (bot.db.group_commit),
+    each in its queue's order, and are all delivered."""
+    channels = [ws.ensure_channel(f"c{i}")["id"] for i in range(6)]
+    box = outbox(sessions, slack)  # not started: calls are stored, and sent on deliver_due
+    with commits() as committed:
+        await asyncio.gather(
+            *(
+                box.send("chat_postMessage", queue=c, args=_text(c, f"m{i}"), wait=False)
+                for i in range(2)
+                for c in channels
+            )
+        )
+    assert len(committed) == 1
+    await box.deliver_due()
+    await deliveries_ended()
+    assert [texts(ws, c) for c in channels] == [["m0", "m1"]] * len(channels)
+
+
+async def test_callers_whose_calls_share_a_transaction_each_get_their_own_answer(
+    ws: Workspace, slack: LocalSlackServer, sessions: object
+) -> None:
+    channels = [ws.ensure_channel(f"d{i}")["id"] for i in range(4)]
+    asked = [(c, f"m{i}") for i in range(3) for c in channels]  # queues interleaved
+    box = outbox(sessions, slack)
+    box.start()
+    try:
+        answers = await asyncio.gather(
+            *(
+                box.send("chat_postMessage", queue=c, args=_text(c, text), wait=True)
+                for c, text in asked
+            )
+        )
+    finally:
+        await box.stop()
+    assert [(a["channel"], a["message"]["text"]) for a in answers] == asked
+    assert [texts(ws, c) for c in channels] == [["m0", "m1", "m2"]] * len(channels)
+
+
+class InstantSlack:
+    """Answers every call at once, without a network, so deliveries end together."""
+
+    def __getattr__(self, method: str) -> object:
+        async def call(**args: object) -> object:
+            await asyncio.sleep(0)
+            return type("Answer", (), {"data": {"ok": True, "channel": args["channel"]}})()
+
+        return call
+
+
+async def test_outcomes_of_deliveries_that_end_together_are_recorded_in_one_transaction(
+    sessions: object,
+) -> None:
+    """Calls stored together into idle queues are sent at once by their callers' process;
+    their outcomes, arriving together, are recorded in one transaction with the look for
+    each queue's next call."""
+    box = Outbox(sessions=sessions, client=InstantSlack(), clock=utcnow)  # type: ignore[arg-type]
+    box.start()
+    channels = [f"C{i:08d}" for i in range(5)]
+    try:
+        with commits() as committed:
+            await asyncio.gather(
+                *(
+                    box.send("chat_postMessage", queue=c, args=_text(c, "m"), wait=False)
+                    for c in channels
+                )
+            )
+            await eventually(lambda: sent(sessions), what="all five calls sent")
+    finally:
+        await box.stop()
+    assert len(committed) == 2  # the five calls stored, then their five outcomes
+
+
+async def sent(sessions: object) -> bool:
+    async with sessions() as session:  # type: ignore[operator]
+        states = (await session.scalars(select(OutboxMessage.state))).all()
+    return list(states) == [SENT] * 5

@@ -36,7 +36,7 @@ from bot.alerts.sources.templated import SourceError
 from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
-from bot.db.engine import make_engine, make_sessions, writers_at_once
+from bot.db.engine import is_sqlite, make_engine, make_sessions
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.mlflow import MlflowRegistry
 from bot.deploy.adapters.probe import HttpProbe
@@ -191,7 +191,7 @@ def build_app(
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
         on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
-        writers=writers_at_once(engine),
+        postgresql=not is_sqlite(settings.database_url),
     )
 
     async def fire(incident_id: int, kind: str) -> None:

@@ -22,7 +22,6 @@ from bot.db import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_S = 30
 READS_ONLY = "firebreak_reads_only"
-GROUP_WRITERS = 4  # on PostgreSQL, of the pool's 30 connections
 
 
 def is_sqlite(url: str) -> bool:
@@ -96,15 +95,6 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
             sqlite.run(f"PRAGMA query_only={int(reads_only)}")
             known["query_only"] = reads_only
         sqlite.run("BEGIN" if reads_only else "BEGIN IMMEDIATE")
-
-
-def writers_at_once(engine: AsyncEngine) -> int:
-    """Group commits (bot.db.group_commit) one part of the bot keeps under way at once: one on
-    SQLite, which lets one transaction write at a time; a few on PostgreSQL, where a group's
-    statements each wait for the network, while before groups each call had a transaction and
-    a pooled connection of its own (bench.storm --postgres with one: storm announcements' p99
-    1.3 and 1.5 s against 0.9 and 1.0 s before; with four, no difference beyond the noise)."""
-    return 1 if engine.dialect.name == "sqlite" else GROUP_WRITERS
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

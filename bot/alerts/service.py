@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alerts.models import AlertOccurrence
@@ -110,14 +110,34 @@ async def add(*, session: AsyncSession, values: dict[str, Any]) -> int:
     return int((await session.execute(insert(table).returning(table.c.id), values)).scalar_one())
 
 
-async def resolve(
-    *, session: AsyncSession, occurrence_id: int, ends_at: datetime, now: datetime
-) -> None:
+class Resolution(NamedTuple):
+    occurrence_id: int
+    ends_at: datetime
+    received_at: datetime
+
+
+async def resolve_all(*, session: AsyncSession, resolutions: Sequence[Resolution]) -> None:
+    """Mark each occurrence resolved: one statement, its rows sent together (executemany)."""
+    if resolutions:
+        rows = [
+            {"occurrence_id": r.occurrence_id, "new_ends_at": r.ends_at, "new_at": r.received_at}
+            for r in resolutions
+        ]
+        await session.execute(_resolve_query(), rows)
+
+
+@cache
+def _resolve_query() -> Update:
     table = _table()
-    await session.execute(
+    return (
         update(table)
-        .where(table.c.id == occurrence_id)
-        .values(status="resolved", ends_at=ends_at, resolved_received_at=now)
+        .where(table.c.id == bindparam("occurrence_id"))
+        .values(
+            status="resolved",
+            # Not named after the columns: an UPDATE keeps those names for its SET clause.
+            ends_at=bindparam("new_ends_at"),
+            resolved_received_at=bindparam("new_at"),
+        )
     )
 
 

@@ -76,16 +76,26 @@ def chat_done(
 @dataclass
 class Deferred:
     """Writes that no later notification of a transaction reads, made once for all of them at
-    its end (Deferred.write): the timeline's new rows and the incidents' updated_at. A group
-    commit's round of notifications then makes two statements of them, not two each."""
+    its end (Deferred.write): the timeline's new rows, the incidents' updated_at, alerts
+    resolved (whose status the round reads from Seen) and incidents mitigated. A group
+    commit's round of notifications then makes a statement of each, not one each."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)  # timeline rows
     touched: dict[int, datetime] = field(default_factory=dict)  # incident id → updated_at
+    resolved: list[alerts_service.Resolution] = field(default_factory=list)
+    mitigated: dict[int, datetime] = field(default_factory=dict)  # incident id → when
 
     async def write(self, session: AsyncSession) -> None:
+        await self.write_resolved(session)
         await timeline.insert_rows(session=session, rows=self.entries)
         await incidents_service.touch(session=session, touched=self.touched)
-        self.entries, self.touched = [], {}
+        await incidents_service.mark_all_mitigated(session=session, at=self.mitigated)
+        self.entries, self.touched, self.mitigated = [], {}, {}
+
+    async def write_resolved(self, session: AsyncSession) -> None:
+        """The resolutions gathered so far (before a read of the store that must see them)."""
+        await alerts_service.resolve_all(session=session, resolutions=self.resolved)
+        self.resolved = []
 
 
 @dataclass
@@ -202,7 +212,7 @@ async def record_one(
             if status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
                 firing[occurrence.incident_id] = firing.get(occurrence.incident_id, 0) - 1
                 seen.fired(occurrence.incident_id, -1)
-                await _resolve(session, entries, batch.source, occurrence, alert, now)
+                _resolve(own, batch.source, occurrence, alert, now)
                 occurrences[occurrence.fingerprint, occurrence.starts_at] = occurrence._replace(
                     status=AlertStatus.RESOLVED
                 )
@@ -239,9 +249,11 @@ async def record_one(
     for incident_id, more in firing.items():
         # Counted only where alerts stopped firing, after this batch's writes: none left
         # firing then means the last one resolved now.
+        if more < 0 and incident_id not in seen.firing:
+            await own.write_resolved(session)  # the store counts what fires (Seen.firing_in)
         if more < 0 and not await seen.firing_in(session, incident_id):
             result.all_resolved.add(incident_id)
-            await incidents_service.mark_mitigated(session=session, incident_id=incident_id, at=now)
+            own.mitigated.setdefault(incident_id, now)
             entries.append(
                 timeline.row(
                     incident_id=incident_id,
@@ -346,19 +358,16 @@ async def _add(
     return stored
 
 
-async def _resolve(
-    session: AsyncSession,
-    entries: list[dict[str, Any]],
+def _resolve(
+    own: Deferred,
     source: str,
     occurrence: alerts_service.Stored,
     alert: Alert,
     now: datetime,
 ) -> None:
     ends_at = alert.ends_at or now
-    await alerts_service.resolve(
-        session=session, occurrence_id=occurrence.id, ends_at=ends_at, now=now
-    )
-    _record_resolved(entries, source, occurrence, ends_at, now)
+    own.resolved.append(alerts_service.Resolution(occurrence.id, ends_at, now))
+    _record_resolved(own.entries, source, occurrence, ends_at, now)
 
 
 def _record_resolved(

@@ -195,6 +195,27 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
     )
 
 
+async def mark_all_mitigated(*, session: AsyncSession, at: Mapping[int, datetime]) -> None:
+    """`mark_mitigated` for each incident: one statement, its rows sent together."""
+    if at:
+        rows = [{"incident_id": i, "new_mitigated_at": when} for i, when in sorted(at.items())]
+        await session.execute(_mitigated_query(), rows)
+
+
+@cache
+def _mitigated_query() -> Any:
+    table = _table()
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("incident_id"),
+            table.c.mitigated_at.is_(None),
+            table.c.resolved_at.is_(None),
+        )
+        .values(mitigated_at=bindparam("new_mitigated_at"))
+    )
+
+
 async def touch(*, session: AsyncSession, touched: Mapping[int, datetime]) -> None:
     """Set each incident's updated_at: one statement for them all, in id order."""
     if touched:

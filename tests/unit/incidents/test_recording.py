@@ -6,7 +6,7 @@ from bot.alerts.models import AlertOccurrence
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import recording
-from bot.incidents.models import TimelineEntry
+from bot.incidents.models import Incident, TimelineEntry
 from tests.payloads import am_alert, am_notification
 from tests.statements import statements
 
@@ -95,3 +95,27 @@ async def test_a_round_counts_firing_alerts_once_and_keeps_the_count_up_to_date(
     results, said = await _round(ctx, [last, last])  # an HA pair's copies
     assert [(r.resolved, r.all_resolved) for r in results] == [(1, {1}), (0, set())]
     assert sum("count(" in s.lower() for s in said) == 1
+
+
+async def test_a_round_resolves_alerts_and_marks_incidents_mitigated_in_one_statement_each(
+    ctx: Context,
+) -> None:
+    groups = [f'{{}}:{{alertname="Round{n}"}}' for n in range(3)]
+    alerts = [am_alert(fingerprint=f"0000000{n}", alertname=f"Round{n}") for n in range(3)]
+    await _round(
+        ctx, [am_notification(a, group_key=g) for a, g in zip(alerts, groups, strict=True)]
+    )
+
+    resolving = [
+        am_notification({**a, "status": "resolved"}, group_key=g)
+        for a, g in zip(alerts, groups, strict=True)
+    ]
+    results, said = await _round(ctx, resolving)
+    assert [r.all_resolved for r in results] == [{1}, {2}, {3}]
+    assert sum(s.startswith("UPDATE alerts SET") for s in said) == 1
+    assert sum(s.startswith("UPDATE incidents SET mitigated_at") for s in said) == 1
+    async with ctx.sessions() as session:
+        statuses = await session.scalars(select(AlertOccurrence.status))
+        assert set(statuses) == {"resolved"}
+        mitigated = await session.scalars(select(Incident.mitigated_at))
+        assert None not in set(mitigated)

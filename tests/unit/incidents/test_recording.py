@@ -13,14 +13,12 @@ from tests.statements import statements
 GROUP = '{}:{alertname="Round0"}'
 
 
-async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Context) -> None:
-    first = am_alert(fingerprint="00000000", alertname="Round0", severity="warning")
-    worse = am_alert(fingerprint="00000001", alertname="Round0", severity="critical")
-    opening = am_notification(first, group_key=GROUP)
-    more = am_notification(first, worse, group_key=GROUP)
-    resolving = am_notification({**first, "status": "resolved"}, worse, group_key=GROUP)
-    # An HA pair's copies of each, in one transaction with one read of the store.
-    batches = [alertmanager.parse(b) for b in (opening, opening, more, more, resolving, resolving)]
+async def _round(
+    ctx: Context, bodies: list[dict]
+) -> tuple[list[recording.IntakeResult], list[str]]:
+    """One round of intake's writer: the notifications recorded in one transaction; what each
+    changed, and the statements sent."""
+    batches = [alertmanager.parse(b) for b in bodies]
     with statements() as said:
         async with ctx.sessions.begin() as session:
             seen = await recording.Seen.read(session, batches)
@@ -30,6 +28,17 @@ async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Conte
                 for b in batches
             ]
             await deferred.write(session)
+    return results, said
+
+
+async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Context) -> None:
+    first = am_alert(fingerprint="00000000", alertname="Round0", severity="warning")
+    worse = am_alert(fingerprint="00000001", alertname="Round0", severity="critical")
+    opening = am_notification(first, group_key=GROUP)
+    more = am_notification(first, worse, group_key=GROUP)
+    resolving = am_notification({**first, "status": "resolved"}, worse, group_key=GROUP)
+    # An HA pair's copies of each, in one transaction with one read of the store.
+    results, said = await _round(ctx, [opening, opening, more, more, resolving, resolving])
     assert [(r.opened, r.firing, r.resolved) for r in results] == [
         (True, 1, 0),
         (False, 0, 0),
@@ -54,22 +63,6 @@ async def test_copies_in_one_round_see_what_the_earlier_ones_recorded(ctx: Conte
             "severity.changed",
             "alert.resolved",
         ]
-
-
-async def _round(
-    ctx: Context, bodies: list[dict]
-) -> tuple[list[recording.IntakeResult], list[str]]:
-    batches = [alertmanager.parse(b) for b in bodies]
-    with statements() as said:
-        async with ctx.sessions.begin() as session:
-            seen = await recording.Seen.read(session, batches)
-            deferred = recording.Deferred()
-            results = [
-                await recording.record_one(ctx, session, b, deferred=deferred, seen=seen)
-                for b in batches
-            ]
-            await deferred.write(session)
-    return results, said
 
 
 async def test_a_round_counts_firing_alerts_once_and_keeps_the_count_up_to_date(

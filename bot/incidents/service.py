@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, func, select, update
+from sqlalchemy import Select, Table, Update, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -203,7 +203,7 @@ async def mark_all_mitigated(*, session: AsyncSession, at: Mapping[int, datetime
 
 
 @cache
-def _mitigated_query() -> Any:
+def _mitigated_query() -> Update:
     table = _table()
     return (
         update(table)

@@ -106,8 +106,9 @@ def test_a_scripted_incident_on_the_local_page(
         shown = page(browser, broadcast["id"])
         assert "has used 50% of its error budget" in shown
         assert "has spent its whole error budget" in shown
-        # At 100% the traffic freeze is offered in the incident channel, as a button.
-        assert "traffic-freeze" in page(browser, channel)
+        # At 100% the traffic freeze is offered in the incident channel, as a button (told
+        # after the broadcast, in another channel's queue: delivered in its own time).
+        wait_until(lambda: "traffic-freeze" in page(browser, channel), what="the freeze offered")
 
         # The alert resolves; the commander resolves the incident from the page.
         resolved_at = clock()

@@ -93,7 +93,8 @@ class Deferred:
         self.entries, self.touched, self.mitigated = [], {}, {}
 
     async def write_resolved(self, session: AsyncSession) -> None:
-        """The resolutions gathered so far (before a read of the store that must see them)."""
+        """The resolutions gathered so far (before a read of the store that must see them:
+        Seen.firing_in)."""
         await alerts_service.resolve_all(session=session, resolutions=self.resolved)
         self.resolved = []
 
@@ -112,9 +113,13 @@ class Seen:
     # the last one did), read once for the round: a storm resolves thousands.
     firing: dict[int, int] = field(default_factory=dict)
 
-    async def firing_in(self, session: AsyncSession, incident_id: int) -> int:
-        """Alerts firing in the incident now, this transaction's writes included."""
+    async def firing_in(
+        self, session: AsyncSession, incident_id: int, *, unwritten: Deferred
+    ) -> int:
+        """Alerts firing in the incident now, this transaction's writes included (`unwritten`:
+        the resolutions gathered so far are written before the store counts)."""
         if incident_id not in self.firing:  # an incident the round was not seen to resolve
+            await unwritten.write_resolved(session)
             self.firing[incident_id] = await incidents_service.firing_count(
                 session=session, incident_id=incident_id
             )
@@ -249,9 +254,7 @@ async def record_one(
     for incident_id, more in firing.items():
         # Counted only where alerts stopped firing, after this batch's writes: none left
         # firing then means the last one resolved now.
-        if more < 0 and incident_id not in seen.firing:
-            await own.write_resolved(session)  # the store counts what fires (Seen.firing_in)
-        if more < 0 and not await seen.firing_in(session, incident_id):
+        if more < 0 and not await seen.firing_in(session, incident_id, unwritten=own):
             result.all_resolved.add(incident_id)
             own.mitigated.setdefault(incident_id, now)
             entries.append(

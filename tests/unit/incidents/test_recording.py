@@ -112,3 +112,23 @@ async def test_a_round_resolves_alerts_and_marks_incidents_mitigated_in_one_stat
         assert set(statuses) == {"resolved"}
         mitigated = await session.scalars(select(Incident.mitigated_at))
         assert None not in set(mitigated)
+
+
+async def test_an_alert_that_fires_and_resolves_in_one_round_can_be_the_last_to_resolve(
+    ctx: Context,
+) -> None:
+    """An incident the round did not expect to resolve is counted from the store, after the
+    round's resolutions so far are written."""
+    y = am_alert(fingerprint="00000000", alertname="Round0")
+    x = am_alert(fingerprint="00000001", alertname="Round0")
+    await _round(ctx, [am_notification(y, group_key=GROUP)])
+    await _round(ctx, [am_notification({**y, "status": "resolved"}, group_key=GROUP)])
+
+    fired = am_notification(x, group_key=GROUP)
+    results, _ = await _round(
+        ctx, [fired, am_notification({**x, "status": "resolved"}, group_key=GROUP)]
+    )
+    assert [(r.firing, r.resolved, r.all_resolved) for r in results] == [
+        (1, 0, set()),
+        (0, 1, {1}),
+    ]

@@ -55,19 +55,22 @@ def child(
             args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
         )
     try:
+        # One client for every look: each new one reads the system's CA bundle again, which
+        # at a look every few milliseconds was most of the CPU a wait cost.
+        with httpx.Client(timeout=1) as http:
 
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"{Path(args[0]).name} exited with {proc.returncode}:\n"
-                    f"{log.read_text(errors='replace')[-3000:]}"
-                )
-            try:
-                return httpx.get(ready_url, timeout=1).is_success
-            except httpx.HTTPError:
-                return False
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{Path(args[0]).name} exited with {proc.returncode}:\n"
+                        f"{log.read_text(errors='replace')[-3000:]}"
+                    )
+                try:
+                    return http.get(ready_url).is_success
+                except httpx.HTTPError:
+                    return False
 
-        wait_until(ready, timeout=timeout, what=f"{Path(args[0]).name} at {ready_url}")
+            wait_until(ready, timeout=timeout, what=f"{Path(args[0]).name} at {ready_url}")
         yield proc
     finally:
         stop(proc)

@@ -22,7 +22,7 @@ from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
 from tests import migrated
 from tests.polling import wait_until
-from tests.servers import ServerThread, free_port, slack_headers
+from tests.servers import ServerThread, free_port, slack_headers, tls
 
 SIGNING_SECRET = "test-signing-secret-0f3c"
 WEBHOOK_TOKEN = "test-webhook-token-7a1e"
@@ -280,6 +280,7 @@ def running_bot(
         ServerThread(app, port) as server,
         httpx.Client(
             base_url=server.url,
+            verify=tls(),
             timeout=10,
             headers={"Authorization": f"Bearer {token}"} if token else {},
             cookies={page.cookie: page.key} if page else {},

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ssl
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from functools import cache
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 
 from bot.demo.processes import free_port
@@ -92,3 +95,11 @@ def slack_headers(
         "X-Slack-Signature": f"v0={digest}",
         "Content-Type": content_type,
     }
+
+
+@cache
+def tls() -> ssl.SSLContext:
+    """One TLS context for the tests' HTTP clients (verify=tls()): a client given none reads
+    the system's CA bundle anew, tens of milliseconds on a slow machine, and the suite makes
+    thousands of clients, though its servers speak plain HTTP."""
+    return httpx.create_ssl_context()

@@ -28,7 +28,7 @@ from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV
-from tests.servers import free_port
+from tests.servers import free_port, tls
 
 TOKEN = "xoxb-crash-test-1"
 WEBHOOK_TOKEN = "crash-webhook-token"
@@ -60,7 +60,7 @@ class Storm:
     enough: threading.Event = field(default_factory=threading.Event)
 
     def send(self, url: str, groups: list[int]) -> None:
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, timeout=10, verify=tls()) as http:
             for group in groups:
                 try:
                     answer = http.post(
@@ -149,7 +149,10 @@ def test_sigkill_in_an_alert_storm_loses_nothing(tmp_path: Path, slack: LocalSla
     killed_with = len(rows(db, "SELECT id FROM incidents"))
 
     workspace.recover()
-    with firebreak(tmp_path, slack, port, "second.log"), httpx.Client(base_url=url) as http:
+    with (
+        firebreak(tmp_path, slack, port, "second.log"),
+        httpx.Client(base_url=url, verify=tls()) as http,
+    ):
         missing = sorted(set(storm.unacked))
         for group in missing:  # as Alertmanager would: again, until acknowledged
             answer = http.post(

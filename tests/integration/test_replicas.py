@@ -28,7 +28,7 @@ from tests.polling import wait_until
 from tests.postgres import create_database
 from tests.processes import firebreak_command, process
 from tests.scenario import ENV
-from tests.servers import free_port
+from tests.servers import free_port, tls
 
 TOKEN = "xoxb-replicas-1"
 WEBHOOK_TOKEN = "replicas-webhook-token"
@@ -86,7 +86,9 @@ def replica(
 
 def role(url: str) -> str | None:
     try:
-        return str(httpx.get(f"{url}/readyz", headers=API, timeout=2).json()["reminders"])
+        return str(
+            httpx.get(f"{url}/readyz", headers=API, timeout=2, verify=tls()).json()["reminders"]
+        )
     except httpx.HTTPError:
         return None
 
@@ -114,6 +116,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
                 json=notification(group),
                 headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
                 timeout=15,
+                verify=tls(),
             )
             return answer.status_code
 
@@ -123,7 +126,9 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
             assert set(pool.map(deliver, jobs)) == {200}
 
         def incidents(url: str) -> list[tuple[str, str]]:
-            listed = httpx.get(f"{url}/api/incidents", params={"limit": 100}, headers=API).json()
+            listed = httpx.get(
+                f"{url}/api/incidents", params={"limit": 100}, headers=API, verify=tls()
+            ).json()
             return sorted((i["id"], i["title"]) for i in listed)
 
         opened = incidents(first.url)
@@ -179,7 +184,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
 def firing(url: str) -> bool:
     """The replica took a commander reminder (its lag is measured as it does) and has not
     finished one."""
-    text = httpx.get(f"{url}/metrics", headers=API, timeout=5).text
+    text = httpx.get(f"{url}/metrics", headers=API, timeout=5, verify=tls()).text
 
     def sample(name: str) -> float:
         found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)

@@ -11,6 +11,7 @@ import pytest
 from bot.config import FirebreakConfig
 from tests.payloads import am_notification
 from tests.scenario import API_TOKEN, Bot, clean_env, on_slack, running_bot
+from tests.servers import tls
 
 SLACK_TOKEN = "xoxb-api-access-1"
 # Every route under /api, the deploy gate and a path that matches nothing included.
@@ -30,7 +31,7 @@ def slack_bot(tmp_path: Path, config: FirebreakConfig, **settings: Any) -> Any:
 
 def anonymous(bot: Bot, path: str, **headers: str) -> httpx.Response:
     """`path` without the client's Authorization header (and with `headers`)."""
-    return httpx.get(f"{bot.http.base_url}{path}", headers=headers, timeout=10)
+    return httpx.get(f"{bot.http.base_url}{path}", headers=headers, timeout=10, verify=tls())
 
 
 def test_every_api_route_needs_the_bearer_token(

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from examples.model_service.app import build_app
 from examples.model_service.state import Clock, utc_now
-from tests.servers import ServerThread, free_port
+from tests.servers import ServerThread, free_port, tls
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -57,7 +57,7 @@ class ServiceHost:
 
 @contextmanager
 def client(url: str, **headers: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url, headers=headers, timeout=5) as http:
+    with httpx.Client(base_url=url, headers=headers, timeout=5, verify=tls()) as http:
         yield http
 
 

@@ -193,8 +193,12 @@ async def store_all(session: AsyncSession, asks: Sequence[Ask], *, send_now: boo
         # Every queue's lock at once, sorted: two processes' groups never wait in a cycle.
         await locks.hold_all_until_commit(session=session, keys=sorted({a.queue for a in asks}))
     stored: dict[int, Stored] = {}
+    busy: set[str] = set()  # queues this group stored a call into: not idle, without asking
     for i in _by_queue(asks):
-        stored[i] = await _store(session, asks[i], send_now=send_now)
+        ask = asks[i]
+        stored[i] = await _store(session, ask, send_now=send_now and ask.queue not in busy)
+        if stored[i].row_id:
+            busy.add(ask.queue)
     return [stored[i] for i in range(len(asks))]
 
 

@@ -20,6 +20,7 @@ from bot.localslack.state import Workspace
 from bot.slack.outbox import Outbox, OutboxMessage
 from bot.slack.outbox import worker as outbox_worker
 from bot.slack.outbox.models import SENDING, SENT
+from bot.slack.outbox.store import Ask, store_all
 from tests.polling import eventually
 from tests.statements import commits, statements
 
@@ -483,6 +484,20 @@ async def test_calls_stored_at_once_share_one_transaction(
     await box.deliver_due()
     await deliveries_ended()
     assert [texts(ws, c) for c in channels] == [["m0", "m1"]] * len(channels)
+
+
+async def test_a_group_asks_once_whether_each_of_its_queues_is_idle(sessions: object) -> None:
+    """A call the group stored into a queue makes it busy for the group's later calls there:
+    they are stored pending without the queue being read again (a storm's groups hold many
+    calls into the broadcast channel)."""
+    at = utcnow()
+    asks = [Ask(q, "chat_postMessage", "{}", None, False, at) for q in ("a", "b", "a", "a")]
+    async with sessions.begin() as session:  # type: ignore[attr-defined]
+        with statements() as said:
+            stored = await store_all(session, asks, send_now=True)
+    assert [s.now_sending for s in stored] == [True, True, False, False]
+    assert all(s.row_id for s in stored)
+    assert len([s for s in said if s.startswith(HEAD_READ)]) == 2
 
 
 async def test_callers_whose_calls_share_a_transaction_each_get_their_own_answer(

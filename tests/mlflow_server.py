@@ -2,7 +2,7 @@
 
 MLflow pins many dependencies (pydantic, sqlalchemy, fastapi, …); installing it into the
 project's .venv would move the project's own versions, so it lives in .venv-mlflow at the repo
-root, created on first use with CREATE_VENV (the Makefile runs the same command).
+root: `make servers` creates it (with uv), and a test run without it creates it with pip.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".venv-mlflow"
-CREATE_VENV = "make servers"  # python3 -m venv .venv-mlflow && pip install mlflow==<pinned>
+CREATE_VENV = "make servers"  # uv venv .venv-mlflow && uv pip install mlflow==<pinned>
 START_TIMEOUT_S = 120  # about 12-16 s on an idle 2-core machine; CI may be busier
 
 

@@ -101,5 +101,5 @@ def slack_headers(
 def tls() -> ssl.SSLContext:
     """One TLS context for the tests' HTTP clients (verify=tls()): a client given none reads
     the system's CA bundle anew, tens of milliseconds on a slow machine, and the suite makes
-    thousands of clients, though its servers speak plain HTTP."""
+    hundreds of clients, though its servers speak plain HTTP."""
     return httpx.create_ssl_context()

@@ -55,8 +55,8 @@ def child(
             args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
         )
     try:
-        # One client for every look: each new one reads the system's CA bundle again, which
-        # at a look every few milliseconds was most of the CPU a wait cost.
+        # One client for every look: each new one reads the system's CA bundle again, which at
+        # a look every 0.1 s was most of the CPU a wait cost (MLflow takes 13 s or more to start).
         with httpx.Client(timeout=1) as http:
 
             def ready() -> bool:

@@ -183,16 +183,7 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
     """Stamp the first moment impact stopped (a state-changing playbook succeeded, status set
     to mitigated, every alert resolved), so the budget ledger can stop charging there without
     reading the timeline (bot.incidents.moments reads it all for the postmortem)."""
-    table = _table()
-    await session.execute(
-        update(table)
-        .where(
-            table.c.id == incident_id,
-            table.c.mitigated_at.is_(None),
-            table.c.resolved_at.is_(None),
-        )
-        .values(mitigated_at=at)
-    )
+    await mark_all_mitigated(session=session, at={incident_id: at})
 
 
 async def mark_all_mitigated(*, session: AsyncSession, at: Mapping[int, datetime]) -> None:

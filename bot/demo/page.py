@@ -55,6 +55,19 @@ class Responder:
                         return Button(channel, message["ts"], index, element)
         return None
 
+    def shared(self, channel: str, ending: str) -> str | None:
+        """The name of the newest file shared in the channel whose name ends with `ending`."""
+        for message in reversed(self._seen(channel)):
+            for file in message.get("files") or []:
+                name = str(file.get("name") or "")
+                if name.endswith(ending):
+                    return name
+        return None
+
+    def said(self, channel: str, text: str) -> str | None:
+        """The newest message in the channel with `text`."""
+        return next((m["text"] for m in reversed(self._seen(channel)) if text in m["text"]), None)
+
     def reply_with(self, channel: str, text: str) -> str | None:
         """The newest message only this responder sees (an ephemeral answer) with `text`."""
         state = self._http.get("/state.json").json()

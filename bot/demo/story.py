@@ -34,6 +34,8 @@ BAD_VERSION = "v43-bad"
 GOOD_VERSION = "v42"  # what the example model service serves when it starts
 THRESHOLD = 0.05  # as in examples/demo/rules.yml
 ALERTNAME = "ModelQualityDrop"
+GRAPH = "-alert.png"  # the name of the alert graph's file (bot.evidence)
+NO_GRAPH = "No graph:"  # what the channel is told instead, and why
 _CTR = re.compile(rf'^model_click_through_rate\{{service="{SERVICE}"\}} (\S+)$', re.M)
 
 
@@ -153,6 +155,16 @@ def _story(
         )
 
         responder = Responder(bot, user=commander, page_key=stack.page_key)
+        if prometheus:
+            # The evidence before the action, as a commander reads it; and the postmortem,
+            # written as the incident resolves, keeps the picture only if it was drawn by then.
+            graph = wait(
+                lambda: responder.shared(channel, GRAPH) or responder.said(channel, NO_GRAPH),
+                "the alert's graph",
+            )
+            if not graph.endswith(GRAPH):
+                raise DemoError(f"Firebreak drew no graph of the alert: {graph}")
+            say(f"Firebreak posted the alert's graph from Prometheus: {graph}")
         responder.type(channel, "/incident rollback")
         say(f"{commander} typed /incident rollback in #{incident['channel_name']}")
         approve = wait(lambda: responder.find(channel, actions.RUN_APPROVE), "the approval")

@@ -37,6 +37,7 @@ from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
 from bot.db.engine import is_sqlite, make_engine, make_sessions
+from bot.db.group_commit import shared_writes
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.mlflow import MlflowRegistry
 from bot.deploy.adapters.probe import HttpProbe
@@ -205,13 +206,19 @@ def build_app(
         metrics=metrics,
     )
     bus = Bus()
+    sessions = make_sessions(engine)
     ctx: AppContext = Context(
-        sessions=make_sessions(engine),
+        sessions=sessions,
         config=config,
         chat=NamingSlackChat(client, outbox, directory=SlackDirectory(client, clock=clock)),
         reminders=scheduler,
         events=bus,
         clock=clock,
+        # On SQLite the chat's set-up steps share commits: one write turn for many of them
+        # (bot.db.engine). PostgreSQL's writers go side by side; there each is its own.
+        writes=shared_writes(sessions, name="chat-writes")
+        if is_sqlite(settings.database_url)
+        else None,
     )
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs

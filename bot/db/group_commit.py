@@ -136,3 +136,15 @@ def _settle(
         future.set_exception(error)
     else:
         future.set_result(answer)
+
+
+Step = Callable[[AsyncSession], Awaitable[Any]]
+
+
+def shared_writes(sessions: Any, *, name: str = "shared-writes") -> GroupCommit[Step, Any]:
+    """Steps (each a function of the session) written many to a transaction, in order."""
+
+    async def each(session: AsyncSession, steps: Sequence[Step]) -> list[Any]:
+        return [await step(session) for step in steps]
+
+    return GroupCommit(sessions=sessions, write=each, name=name)

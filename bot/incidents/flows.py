@@ -100,8 +100,8 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
     )
     if incident.channel_id is None:
         channel = await _create_channel(ctx, incident)
-        async with ctx.sessions.begin() as session:
-            await _note(
+        await ctx.write(
+            lambda session: _note(
                 ctx,
                 session,
                 incident,
@@ -110,6 +110,7 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
                 channel_id=channel.id,
                 channel_name=channel.name,
             )
+        )
     if unfinished:
         await _invite(ctx, incident)  # inviting again is harmless; noted once
         if incident.source != "slack":
@@ -120,15 +121,14 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
         card = await card_for(ctx, incident)
         assert incident.channel_id is not None
         posted = await ctx.chat.announce(channel=incident.channel_id, card=card)
-        async with ctx.sessions.begin() as session:
-            await _save(session, incident, announcement_ts=posted.ts)
+        await ctx.write(lambda session: _save(session, incident, announcement_ts=posted.ts))
         # The model card is read after this, in the background: it never holds this up.
         await ctx.events.publish(IncidentAnnounced(incident_id))
     if broadcast and incident.broadcast_ts is None:
         card = card or await card_for(ctx, incident)
         posted = await ctx.chat.announce(channel=broadcast, card=card)
-        async with ctx.sessions.begin() as session:
-            await _note(
+        await ctx.write(
+            lambda session: _note(
                 ctx,
                 session,
                 incident,
@@ -137,6 +137,7 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
                 broadcast_ts=posted.ts,
                 broadcast_channel_id=posted.channel_id,
             )
+        )
 
 
 async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:
@@ -201,8 +202,8 @@ async def _invite(ctx: IncidentContext, incident: Incident) -> None:
     invited = [mention(p) for p in people if p not in failed]
     parts = [f"Invited {', '.join(invited)}"] if invited else []
     parts += [f"could not invite {mention(p)} ({code})" for p, code in failed.items()]
-    async with ctx.sessions.begin() as session:
-        await _note(
+    await ctx.write(
+        lambda session: _note(
             ctx,
             session,
             incident,
@@ -211,6 +212,7 @@ async def _invite(ctx: IncidentContext, incident: Incident) -> None:
             dedup_key="invited",
             data={"invited": people},  # whom the text mentions (bot.incidents.timeline)
         )
+    )
 
 
 async def _save(session: AsyncSession, incident: Incident, **columns: Any) -> None:

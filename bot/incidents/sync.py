@@ -37,10 +37,11 @@ async def sync(ctx: IncidentContext, incident: Incident) -> Incident:
         topic = topic_for(incident)
         if topic != incident.channel_topic:
             await ctx.chat.set_topic(channel_id=incident.channel_id, topic=topic)
-            async with ctx.sessions.begin() as session:
-                await service.save_columns(
+            await ctx.write(
+                lambda session: service.save_columns(
                     session=session, incident_id=incident.id, values={"channel_topic": topic}
                 )
+            )
             incident.channel_topic = topic  # the copy returned, as stored
         await _refresh_cards(ctx, incident)
     return incident
@@ -72,7 +73,8 @@ async def _show_budget(ctx: IncidentContext, incident: Incident, budget: Service
         channel=incident.channel_id, ref=incident.ref, budget=budget, message=known
     )
     if known is None:
-        async with ctx.sessions.begin() as session:
-            await service.save_columns(
+        await ctx.write(
+            lambda session: service.save_columns(
                 session=session, incident_id=incident.id, values={"budget_ts": shown.ts}
             )
+        )

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import make_engine, make_sessions
-from bot.db.group_commit import GroupCommit
+from bot.db.group_commit import GroupCommit, Step, shared_writes
 from tests.statements import commits
 
 
@@ -147,3 +147,28 @@ async def test_when_no_transaction_can_begin_every_waiting_caller_gets_that_erro
     assert [type(a) for a in answers] == [ConnectionRefusedError] * 3
     assert store.begun == 1  # not once more for each, alone
     assert notes.groups == []
+
+
+async def test_shared_writes_run_steps_in_order_in_one_commit_and_a_failing_step_alone(
+    sessions: object,
+) -> None:
+    """The chat's set-up steps (bot.context.Context.write): many to a commit, each answered
+    with what it returned; one that fails fails its own caller only."""
+    writes = shared_writes(sessions)
+
+    def insert(word: str) -> Step:
+        async def step(session: AsyncSession) -> str:
+            await session.execute(text("INSERT INTO notes (word) VALUES (:w)"), {"w": word})
+            return word
+
+        return step
+
+    with commits() as committed:
+        answers = await asyncio.gather(
+            *(writes(insert(w)) for w in ["a", "b", "a", "c"]), return_exceptions=True
+        )
+    assert answers[:2] == ["a", "b"] and answers[3] == "c"
+    assert isinstance(answers[2], IntegrityError)  # the second "a"
+    assert await stored(sessions) == ["a", "b", "c"]
+    # The group's commit failed on the second "a"; then each step in a transaction of its own.
+    assert len(committed) == 3

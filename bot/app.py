@@ -37,7 +37,7 @@ from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
 from bot.db.engine import is_sqlite, make_engine, make_sessions
-from bot.db.group_commit import shared_writes
+from bot.db.group_commit import Rounds, shared_writes
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.mlflow import MlflowRegistry
 from bot.deploy.adapters.probe import HttpProbe
@@ -186,13 +186,19 @@ def build_app(
         timeout=SLACK_TIMEOUT_S,
         retry_handlers=[],
     )
+    # On SQLite, one writer for the small writes of intake, the outbox and the chat's set-up
+    # steps: one transaction for what each would have written alone, all queued for SQLite's
+    # one write turn (bot.db.group_commit.Rounds). PostgreSQL's writers go side by side.
+    sqlite = is_sqlite(settings.database_url)
+    rounds = Rounds(sessions=make_sessions(engine), name="writer") if sqlite else None
     outbox = Outbox(
         sessions=make_sessions(engine),
         client=outbox_client,
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
         on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
-        postgresql=not is_sqlite(settings.database_url),
+        postgresql=not sqlite,
+        rounds=rounds,
     )
 
     async def fire(incident_id: int, kind: str) -> None:
@@ -214,11 +220,7 @@ def build_app(
         reminders=scheduler,
         events=bus,
         clock=clock,
-        # On SQLite the chat's set-up steps share commits: one write turn for many of them
-        # (bot.db.engine). PostgreSQL's writers go side by side; there each is its own.
-        writes=shared_writes(sessions, name="chat-writes")
-        if is_sqlite(settings.database_url)
-        else None,
+        writes=shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None,
     )
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs
@@ -226,7 +228,7 @@ def build_app(
     known = Known()  # what intake remembers, so a storm's repeats never reach the store
     bus.subscribe(IncidentResolved, known.on_resolved)
     bus.subscribe(InChat, known.on_in_chat)
-    intake_here = Intake(ctx=ctx, known=known)
+    intake_here = Intake(ctx=ctx, known=known, rounds=rounds)
     library = load_library(settings.playbooks_dir)
     for problem in library.problems:
         log.error("playbook not loaded: %s", problem)

@@ -41,6 +41,7 @@ class GroupCommit(Generic[T, R]):
         most: int = 64,
         writers: int = 1,
         name: str = "group-commit",
+        rounds: Rounds | None = None,
     ) -> None:
         """`write` runs in the group's transaction; `alone` writes one item when the group's
         transaction failed (by default `write` of that item in a transaction of its own).
@@ -49,72 +50,37 @@ class GroupCommit(Generic[T, R]):
         `most` caps a group: its first caller waits for all of it. `writers`: groups written
         at once, each in its own transaction (on PostgreSQL a group's statements wait for the
         network one after another, so more than one keeps the pool's connections at work; on
-        SQLite, with its one writer, more would only queue for the write lock)."""
-        self._sessions, self._write, self._most, self._name = sessions, write, most, name
+        SQLite, with its one writer, more would only queue for the write lock).
+        `rounds`: a writer shared with other group commits, whose groups go into the same
+        transactions (then `writers` is the shared writer's); by default its own."""
+        self._sessions, self._write, self._most, self.name = sessions, write, most, name
         self._alone = alone or self._in_own_transaction
         self._committed = committed
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
-        self._most_writers = writers
+        self._rounds = rounds or Rounds(sessions=sessions, writers=writers, name=name)
+        self._rounds.join(self)
 
     async def __call__(self, item: T) -> R:
         """Write `item` in the next group; its answer once that group is committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if len(self._writers) < self._most_writers:
-            # A writer under way takes this with its next group; otherwise this one does.
-            self._writers.add(asyncio.create_task(self._drain(), name=self._name))
+        self._rounds.wake()
         return await future
-
-    async def _drain(self) -> None:
-        taken: list[tuple[T, asyncio.Future[R]]] = []
-        try:
-            while self._queue:
-                taken, began = [], False
-                try:
-                    async with self._sessions.begin() as session:
-                        # Taken once the transaction has begun, so what was asked while it
-                        # waited for the write lock goes in with it.
-                        taken, began = self._take(), True  # none, if other writers took all
-                        items = [item for item, _ in taken]
-                        answers = await self._write(session, items) if items else []
-                except Exception as exc:
-                    if not began:
-                        # No transaction to be had (the store is gone, or SQLite's write lock
-                        # held elsewhere past its timeout): says nothing of any one write, and
-                        # trying each alone would wait that long for each in turn.
-                        for _, future in self._take():
-                            _settle(future, error=exc)
-                        continue
-                    if not taken:
-                        continue
-                    log.warning(
-                        "%s: a group of %d failed; writing each alone",
-                        self._name,
-                        len(taken),
-                        exc_info=True,
-                    )
-                    await self._each_alone(taken)
-                    continue
-                if self._committed is not None and taken:
-                    self._committed([item for item, _ in taken], answers)
-                for (_, future), answer in zip(taken, answers, strict=True):
-                    _settle(future, answer=answer)
-                taken = []
-        finally:
-            # At once, not in a done callback: a caller in between would find no writer free
-            # and leave its write queued with nobody to take it.
-            self._writers.discard(asyncio.current_task())
-            # Cancelled at shutdown: nobody is left waiting for an answer.
-            for _, future in taken + self._queue:
-                _settle(future, error=RuntimeError(f"{self._name} stopped before writing this"))
-            self._queue.clear()
 
     def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
         taken, self._queue = self._queue[: self._most], self._queue[self._most :]
         return taken
 
-    async def _each_alone(self, taken: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _written(self, session: AsyncSession, taken: Taken) -> Sequence[R]:
+        return await self._write(session, [item for item, _ in taken]) if taken else []
+
+    def _answer(self, taken: Taken, answers: Sequence[R]) -> None:
+        if self._committed is not None and taken:
+            self._committed([item for item, _ in taken], answers)
+        for (_, future), answer in zip(taken, answers, strict=True):
+            _settle(future, answer=answer)
+
+    async def _each_alone(self, taken: Taken) -> None:
         for item, future in taken:
             try:
                 _settle(future, answer=await self._alone(item))
@@ -125,6 +91,87 @@ class GroupCommit(Generic[T, R]):
         async with self._sessions.begin() as session:
             (answer,) = await self._write(session, [item])
         return answer
+
+    def _fail_all(self, error: Exception) -> None:
+        for _, future in self._take_all():
+            _settle(future, error=error)
+
+    def _take_all(self) -> Taken:
+        taken, self._queue = self._queue, []
+        return taken
+
+
+Taken = list[tuple[Any, "asyncio.Future[Any]"]]
+
+
+class Rounds:
+    """The writer of one or more group commits: each round is one transaction holding what
+    all of them were asked since the last (up to each one's `most`).
+
+    On SQLite, with its one write turn a process, intake's notifications, the outbox's stores
+    and records and the chat's set-up steps each had a writer of their own, and their
+    transactions queued for the turn one after another: in a storm it was held all the time,
+    mostly by commits waiting for a busy loop to resume them (bench.storm). One writer for all
+    makes one transaction of what would have been several."""
+
+    def __init__(self, *, sessions: Any, writers: int = 1, name: str = "group-commit") -> None:
+        self._sessions, self._name, self._most_writers = sessions, name, writers
+        self._lanes: list[GroupCommit[Any, Any]] = []
+        self._writers: set[asyncio.Task[None]] = set()
+
+    def join(self, lane: GroupCommit[Any, Any]) -> None:
+        self._lanes.append(lane)
+
+    def wake(self) -> None:
+        if len(self._writers) < self._most_writers:
+            # A writer under way takes what was asked with its next round; otherwise this one.
+            self._writers.add(asyncio.create_task(self._drain(), name=self._name))
+
+    async def _drain(self) -> None:
+        taken: list[tuple[GroupCommit[Any, Any], Taken]] = []
+        try:
+            while any(lane._queue for lane in self._lanes):
+                taken, began = [], False
+                try:
+                    async with self._sessions.begin() as session:
+                        # Taken once the transaction has begun, so what was asked while it
+                        # waited for the write lock goes in with it.
+                        taken = [(lane, lane._take()) for lane in self._lanes]  # none, if
+                        began = True  # other writers took all
+                        answers = [await lane._written(session, items) for lane, items in taken]
+                except Exception as exc:
+                    if not began:
+                        # No transaction to be had (the store is gone, or SQLite's write lock
+                        # held elsewhere past its timeout): says nothing of any one write, and
+                        # trying each alone would wait that long for each in turn.
+                        for lane in self._lanes:
+                            lane._fail_all(exc)
+                        continue
+                    if not any(items for _, items in taken):
+                        continue
+                    log.warning(
+                        "%s: a group of %d failed; writing each alone",
+                        self._name,
+                        sum(len(items) for _, items in taken),
+                        exc_info=True,
+                    )
+                    for lane, items in taken:
+                        await lane._each_alone(items)
+                    continue
+                for (lane, items), written in zip(taken, answers, strict=True):
+                    lane._answer(items, written)
+                taken = []
+        finally:
+            # At once, not in a done callback: a caller in between would find no writer free
+            # and leave its write queued with nobody to take it.
+            self._writers.discard(asyncio.current_task())
+            # Cancelled at shutdown: nobody is left waiting for an answer.
+            for lane, items in taken:
+                for _, future in items:
+                    _settle(future, error=RuntimeError(f"{lane.name} stopped before writing this"))
+            for lane in self._lanes:
+                for _, future in lane._take_all():
+                    _settle(future, error=RuntimeError(f"{lane.name} stopped before writing this"))
 
 
 def _settle(
@@ -141,10 +188,12 @@ def _settle(
 Step = Callable[[AsyncSession], Awaitable[Any]]
 
 
-def shared_writes(sessions: Any, *, name: str = "shared-writes") -> GroupCommit[Step, Any]:
+def shared_writes(
+    sessions: Any, *, name: str = "shared-writes", rounds: Rounds | None = None
+) -> GroupCommit[Step, Any]:
     """Steps (each a function of the session) written many to a transaction, in order."""
 
     async def each(session: AsyncSession, steps: Sequence[Step]) -> list[Any]:
         return [await step(session) for step in steps]
 
-    return GroupCommit(sessions=sessions, write=each, name=name)
+    return GroupCommit(sessions=sessions, write=each, name=name, rounds=rounds)

@@ -22,7 +22,7 @@ from bot.alerts import classify
 from bot.alerts import service as alerts_service
 from bot.alerts.schemas import AlertBatch, AlertStatus, SourceNote
 from bot.context import Context
-from bot.db.group_commit import GroupCommit
+from bot.db.group_commit import GroupCommit, Rounds
 from bot.incidents import recording, timeline
 from bot.incidents import service as incidents_service
 from bot.incidents.events import SourceNoted
@@ -63,7 +63,16 @@ class Intake:
     commit that holds its notification: acknowledged still means durable.
     """
 
-    def __init__(self, *, ctx: Context[object], known: Known, most: int = ROUND_MOST) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: Context[object],
+        known: Known,
+        most: int = ROUND_MOST,
+        rounds: Rounds | None = None,
+    ) -> None:
+        """`rounds`: the process's shared writer (SQLite), whose transactions intake's rounds
+        then go into with other writes (bot.db.group_commit.Rounds)."""
         self.ctx, self.known = ctx, known
         # Store reads for what memory does not know, a few at a time: a cold start in a storm
         # would otherwise take every connection and starve the chat set-ups.
@@ -75,6 +84,7 @@ class Intake:
             committed=self._learn,
             most=most,
             name="intake-writer",
+            rounds=rounds,
         )
 
     async def receive(self, batch: AlertBatch) -> IntakeResult:

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.group_commit import GroupCommit
+from bot.db.group_commit import GroupCommit, Rounds
 from bot.incidents.ports import STOPPING, ChatError
 from bot.slack.outbox.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from bot.slack.outbox.store import (
@@ -110,7 +110,10 @@ class Outbox:
         stale_after: timedelta = STALE_AFTER,
         on_retry: Callable[[str, str], None] | None = None,
         postgresql: bool = False,
+        rounds: Rounds | None = None,
     ) -> None:
+        """`rounds`: the process's shared writer (SQLite), whose transactions the stores and
+        records then go into with other writes (bot.db.group_commit.Rounds)."""
         self._sessions = sessions
         # A claim older than this cannot still be on the wire (the call has timed out by then).
         self._stale_after = stale_after
@@ -142,6 +145,7 @@ class Outbox:
             most=stores_most,
             writers=stores_at_once,
             name="outbox-stores",
+            rounds=rounds,
         )
         self._records = GroupCommit[Outcome, Claimed | None](
             sessions=sessions,
@@ -149,6 +153,7 @@ class Outbox:
             most=GROUP_MOST,
             writers=PG_RECORD_GROUPS_AT_ONCE if postgresql else 1,
             name="outbox-records",
+            rounds=rounds,
         )
 
     # callers

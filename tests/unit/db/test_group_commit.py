@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import make_engine, make_sessions
-from bot.db.group_commit import GroupCommit, Step, shared_writes
+from bot.db.group_commit import GroupCommit, Rounds, Step, shared_writes
 from tests.statements import commits
 
 
@@ -172,3 +172,33 @@ async def test_shared_writes_run_steps_in_order_in_one_commit_and_a_failing_step
     assert await stored(sessions) == ["a", "b", "c"]
     # The group's commit failed on the second "a"; then each step in a transaction of its own.
     assert len(committed) == 3
+
+
+async def test_group_commits_sharing_rounds_write_together_and_fall_back_each_alone(
+    sessions: object,
+) -> None:
+    """Intake, the outbox and the chat's steps on SQLite: one writer, one transaction for what
+    they were all asked; a round that fails is written item by item, so only the bad one fails."""
+    rounds = Rounds(sessions=sessions, name="writer")
+    upper, lower = Notes(), Notes()
+    shouting = GroupCommit[str, str](sessions=sessions, write=upper.write, rounds=rounds)
+
+    async def write_lower(session: AsyncSession, words: Sequence[str]) -> list[str]:
+        await lower.write(session, [word.lower() for word in words])
+        return [word.lower() for word in words]
+
+    quiet = GroupCommit[str, str](sessions=sessions, write=write_lower, rounds=rounds)
+    with commits() as committed:
+        answers = await asyncio.gather(shouting("a"), quiet("B"), shouting("c"), quiet("D"))
+    assert answers == ["A", "b", "C", "d"]
+    assert len(committed) == 1  # both groups in one transaction
+    assert upper.groups == [["a", "c"]] and lower.groups == [["b", "d"]]
+
+    with commits() as committed:
+        again = await asyncio.gather(
+            shouting("e"), quiet("A"), shouting("f"), return_exceptions=True
+        )
+    assert again[0] == "E" and again[2] == "F"
+    assert isinstance(again[1], IntegrityError)  # "a" is stored already
+    assert len(committed) == 2  # the round failed; then e and f alone, each committed
+    assert await stored(sessions) == ["a", "b", "c", "d", "e", "f"]

@@ -186,9 +186,9 @@ def build_app(
         timeout=SLACK_TIMEOUT_S,
         retry_handlers=[],
     )
-    # On SQLite, one writer for the small writes of intake, the outbox and the chat's set-up
-    # steps: one transaction for what each would have written alone, all queued for SQLite's
-    # one write turn (bot.db.group_commit.Rounds). PostgreSQL's writers go side by side.
+    # On SQLite one writer takes the small writes of intake, the outbox and the chat's set-up
+    # steps into the same transactions: with a writer each, they queued behind each other for
+    # SQLite's one write turn (bot.db.group_commit.Rounds). PostgreSQL's go side by side.
     sqlite = is_sqlite(settings.database_url)
     rounds = Rounds(sessions=make_sessions(engine), name="writer") if sqlite else None
     outbox = Outbox(

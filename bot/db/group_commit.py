@@ -28,6 +28,7 @@ R = TypeVar("R")
 
 # (session, what was asked, in the order asked) -> one answer for each, in the same order
 Write = Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]
+Taken = list[tuple[Any, "asyncio.Future[Any]"]]  # what a round took: each item, its caller
 
 
 class GroupCommit(Generic[T, R]):
@@ -99,9 +100,6 @@ class GroupCommit(Generic[T, R]):
     def _take_all(self) -> Taken:
         taken, self._queue = self._queue, []
         return taken
-
-
-Taken = list[tuple[Any, "asyncio.Future[Any]"]]
 
 
 class Rounds:

@@ -66,7 +66,8 @@ class Responder:
 
     def said(self, channel: str, text: str) -> str | None:
         """The newest message in the channel with `text`."""
-        return next((m["text"] for m in reversed(self._seen(channel)) if text in m["text"]), None)
+        said = (str(m.get("text") or "") for m in reversed(self._seen(channel)))
+        return next((line for line in said if text in line), None)
 
     def reply_with(self, channel: str, text: str) -> str | None:
         """The newest message only this responder sees (an ephemeral answer) with `text`."""

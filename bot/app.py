@@ -190,7 +190,8 @@ def build_app(
     # steps into the same transactions: with a writer each, they queued behind each other for
     # SQLite's one write turn (bot.db.group_commit.Rounds). PostgreSQL's go side by side.
     sqlite = is_sqlite(settings.database_url)
-    rounds = Rounds(sessions=make_sessions(engine), name="writer") if sqlite else None
+    sessions = make_sessions(engine)
+    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
     outbox = Outbox(
         sessions=make_sessions(engine),
         client=outbox_client,
@@ -212,7 +213,6 @@ def build_app(
         metrics=metrics,
     )
     bus = Bus()
-    sessions = make_sessions(engine)
     ctx: AppContext = Context(
         sessions=sessions,
         config=config,

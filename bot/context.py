@@ -15,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import FirebreakConfig
+from bot.db.group_commit import Step
 from bot.events import Publisher
 from bot.locks import KeyedLocks
 
@@ -49,7 +50,7 @@ class Writes(Protocol):
     """Small writes, many to a transaction (bot.db.group_commit): each step's answer once the
     transaction holding it is committed."""
 
-    async def __call__(self, step: Callable[[AsyncSession], Awaitable[Any]], /) -> Any: ...
+    async def __call__(self, step: Step, /) -> Any: ...
 
 
 @dataclass(frozen=True)

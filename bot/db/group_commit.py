@@ -93,10 +93,6 @@ class GroupCommit(Generic[T, R]):
             (answer,) = await self._write(session, [item])
         return answer
 
-    def _fail_all(self, error: Exception) -> None:
-        for _, future in self._take_all():
-            _settle(future, error=error)
-
     def _take_all(self) -> Taken:
         taken, self._queue = self._queue, []
         return taken
@@ -143,7 +139,7 @@ class Rounds:
                         # held elsewhere past its timeout): says nothing of any one write, and
                         # trying each alone would wait that long for each in turn.
                         for lane in self._lanes:
-                            lane._fail_all(exc)
+                            _fail(lane._take_all(), exc)
                         continue
                     if not any(items for _, items in taken):
                         continue
@@ -164,12 +160,13 @@ class Rounds:
             # and leave its write queued with nobody to take it.
             self._writers.discard(asyncio.current_task())
             # Cancelled at shutdown: nobody is left waiting for an answer.
-            for lane, items in taken:
-                for _, future in items:
-                    _settle(future, error=RuntimeError(f"{lane.name} stopped before writing this"))
-            for lane in self._lanes:
-                for _, future in lane._take_all():
-                    _settle(future, error=RuntimeError(f"{lane.name} stopped before writing this"))
+            for lane, items in [*taken, *((lane, lane._take_all()) for lane in self._lanes)]:
+                _fail(items, RuntimeError(f"{lane.name} stopped before writing this"))
+
+
+def _fail(taken: Taken, error: Exception) -> None:
+    for _, future in taken:
+        _settle(future, error=error)
 
 
 def _settle(

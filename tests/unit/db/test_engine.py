@@ -105,3 +105,24 @@ async def test_a_commit_waits_for_the_disk_off_the_event_loop(sqlite_url: str) -
             assert await session.scalar(text("SELECT count(*) FROM marks")) == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_read_session_closes_without_a_turn_of_the_event_loop(sqlite_url: str) -> None:
+    """Leaving `async with` on a session closes it there and then: in a storm every turn of
+    the loop is tens of milliseconds, and SQLAlchemy's own exit (the close in a task of its
+    own) cost a command's ack two of them. A callback scheduled before the read runs only when
+    the reading task gives the loop a turn."""
+    engine = make_engine(sqlite_url)
+    turns: list[str] = []
+    try:
+        sessions = make_sessions(engine)
+        async with sessions() as session:  # the pool's first connection opened beforehand
+            await session.scalar(text("SELECT 1"))
+        asyncio.get_running_loop().call_soon(turns.append, "the loop turned")
+        async with sessions() as session:
+            assert await session.scalar(text("SELECT count(*) FROM timeline_entries")) == 0
+        assert turns == []
+        await asyncio.sleep(0)
+        assert turns == ["the loop turned"]  # the callback does run once the task yields
+    finally:
+        await engine.dispose()

@@ -82,6 +82,7 @@ from bot.tasks import Background
 log = logging.getLogger(__name__)
 
 SLACK_TIMEOUT_S = 10
+SLACK_CONNECT_TIMEOUT_S = 3  # a new connection to Slack (TCP, TLS) made in this, or tried again
 # The embedded stand-in answers on this very server, which only listens once start-up is over.
 RESUME_DELAY_S = 1.0
 # How often delivered Slack calls older than FIREBREAK_OUTBOX_RETENTION are deleted (and once
@@ -408,7 +409,9 @@ def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
 def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        slack_pool = keep_alive(runtime.slack_clients, timeout=SLACK_TIMEOUT_S)
+        slack_pool = keep_alive(
+            runtime.slack_clients, timeout=SLACK_TIMEOUT_S, connect=SLACK_CONNECT_TIMEOUT_S
+        )
         await runtime.scheduler.start()
         if runtime.registry_watcher is not None:
             runtime.registry_watcher.start()  # after the scheduler: it polls while that owns

@@ -113,8 +113,8 @@ class _ClosingInPlace(AsyncSession):
 
     SQLAlchemy closes a session leaving `async with` in a task of its own, awaited behind a
     shield, so that a cancellation cannot cut the close short. Waiting for that task is a turn
-    of the event loop, and in a storm a turn is 50-70 ms: an `/incident list` spent 120 of its
-    160 ms to the ack closing its two reads (bench.storm, timed in the serve process). Here no
+    of the event loop, and in a storm a turn is 50-70 ms: an `/incident list` spent about 125 of
+    its 150 ms to the ack closing its two reads (bench.storm, timed in the serve process). Here no
     call of the close waits for anything (bot.db.sqlite_inline: a rollback and the pool's
     check-in run at once), so nothing can cancel it partway and it needs no task."""
 

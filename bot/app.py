@@ -194,7 +194,7 @@ def build_app(
     sessions = make_sessions(engine)
     rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
     outbox = Outbox(
-        sessions=make_sessions(engine),
+        sessions=sessions,
         client=outbox_client,
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),

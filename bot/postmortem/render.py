@@ -12,9 +12,11 @@ utc, duration, percent, number, mention, cell, oneline, quote, href.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import dataclasses
+from functools import cache, lru_cache
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
 from jinja2.runtime import Context
@@ -63,9 +65,33 @@ def render(*, facts: Facts, template: str | Path | None = None) -> str:
         ) from exc
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, reading the fields of the facts' own frozen dataclasses without its checks
+    on every access: a 10,000-entry timeline reads 50,000 of them, and the checks were two
+    thirds of rendering it. A field holds data (text, a time, more facts), never a method or an
+    internal attribute; anything else, including the attributes of a field's value, is checked
+    as before."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        kind: type = type(obj)
+        if attribute in _fields_of(kind):
+            return getattr(obj, attribute)
+        return super().getattr(obj, attribute)
+
+
+@cache
+def _fields_of(kind: type) -> frozenset[str]:
+    """The field names of a frozen dataclass of bot.postmortem; none for any other type."""
+    if not kind.__module__.startswith("bot.postmortem.") or not dataclasses.is_dataclass(kind):
+        return frozenset()
+    if not kind.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        return frozenset()
+    return frozenset(f.name for f in dataclasses.fields(kind))
+
+
 @lru_cache(maxsize=16)
 def _environment(directory: str) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=FileSystemLoader(directory),
         undefined=StrictUndefined,
         autoescape=False,

@@ -14,6 +14,9 @@ def test_utc_formats_in_utc_whatever_the_zone() -> None:
     east = timezone(timedelta(hours=2))
     assert filters.utc(datetime(2026, 11, 27, 5, 4, 5, tzinfo=east)) == "2026-11-27 03:04:05 UTC"
     assert filters.utc(datetime(2026, 11, 27, 3, 4, 5)) == "2026-11-27 03:04:05 UTC"
+    # Fractions of a second are cut, not rounded up into the next second.
+    late = datetime(2026, 11, 27, 3, 4, 5, 999_999, tzinfo=UTC)
+    assert filters.utc(late) == "2026-11-27 03:04:05 UTC"
     assert filters.utc(None) == "—"
 
 

@@ -279,3 +279,16 @@ def test_ten_thousand_entries_render_completely() -> None:
 def test_a_sev1_asks_for_a_prompt_review() -> None:
     assert "within three days" in render(facts=facts(incident=s.incident(severity="SEV1")))
     assert "within three days" not in render(facts=facts())
+
+
+def test_the_facts_fields_are_read_and_all_else_still_checked(tmp_path: Path) -> None:
+    # Fields of the facts' frozen dataclasses skip the sandbox's checks; what a field holds,
+    # and the facts' other attributes, do not.
+    fields = tmp_path / "fields.md.j2"
+    fields.write_text("{{ facts.ref }} {{ facts.milestones.detected.year }}\n")
+    assert render(facts=facts(), template=fields) == f"{facts().ref} 2026\n"
+    for reach in ("facts.milestones.__class__", "facts.ref.__class__", "facts.__slots__"):
+        probe = tmp_path / "probe.md.j2"
+        probe.write_text(f"{{{{ {reach}.__init__.__globals__ }}}}\n")
+        with pytest.raises(TemplateProblem, match="unsafe"):
+            render(facts=facts(), template=probe)

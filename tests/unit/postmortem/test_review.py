@@ -40,7 +40,9 @@ def budget_of(incident: Incident, *, others: tuple[Impact, ...] = ()) -> Service
 def postmortem(story: dict[str, Any], *, steps: list[Any] | None = None) -> Facts:
     row: Incident = story["incident"]
     row.alerts, row.timeline = story["alerts"], story["timeline"]
-    report, _ = charged_budget(budget_of(row), incident=row, runs=story["runs"])
+    report, _ = charged_budget(
+        budget_of(row), incident=row, timeline=row.timeline, runs=story["runs"]
+    )
     return facts_from(
         incident=row,
         alerts=story["alerts"],
@@ -100,7 +102,7 @@ def test_other_incidents_are_charged_as_the_ledger_says() -> None:
     row = inc1()["incident"]
     row.alerts, row.timeline = [alert(-120, 80)], []
     other = Impact(start=at(3600), end=at(3660), incident_id=9)
-    report, _ = charged_budget(budget_of(row, others=(other,)), incident=row, runs=[])
+    report, _ = charged_budget(budget_of(row, others=(other,)), incident=row, timeline=[], runs=[])
     assert report.per_incident[9] == timedelta(minutes=1)
 
 
@@ -196,7 +198,9 @@ def test_a_stated_impact_is_charged_as_stated() -> None:
     row: Incident = story["incident"]
     row.alerts, row.timeline = [alert(-120, 600)], story["timeline"]
     budget = budget_of(row)
-    report, impacts = charged_budget(budget, incident=row, runs=story["runs"])
+    report, impacts = charged_budget(
+        budget, incident=row, timeline=row.timeline, runs=story["runs"]
+    )
     assert impacts == budget.impacts and report.incident_consumed == timedelta(minutes=12)
     facts = postmortem(story)
     assert "Bad time is the impact responders stated" in render(facts=facts)

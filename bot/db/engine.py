@@ -100,7 +100,7 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     if engine.dialect.name == "sqlite":
         return _TakingTurns(engine, os.path.abspath(engine.url.database or ""))
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return _ReadingEachStatement(engine)
 
 
 # One write turn per event loop and database file, shared by every engine and session
@@ -109,17 +109,38 @@ _turns: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = 
 
 
 class _ClosingInPlace(AsyncSession):
-    """A session whose `async with` closes it in the task that used it.
+    """A read session whose `async with` closes it in the task that used it.
 
     SQLAlchemy closes a session leaving `async with` in a task of its own, awaited behind a
     shield, so that a cancellation cannot cut the close short. Waiting for that task is a turn
     of the event loop, and in a storm a turn is 50-70 ms: an `/incident list` spent about 125 of
-    its 150 ms to the ack closing its two reads (bench.storm, timed in the serve process). Here no
-    call of the close waits for anything (bot.db.sqlite_inline: a rollback and the pool's
-    check-in run at once), so nothing can cancel it partway and it needs no task."""
+    its 150 ms to the ack closing its two reads (bench.storm, timed in the serve process). A read
+    session's close waits for nothing (SQLite: bot.db.sqlite_inline runs a rollback and the
+    pool's check-in at once; PostgreSQL: _ReadingEachStatement leaves no transaction to roll
+    back), so nothing can cancel it partway and it needs no task."""
 
     async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
         await self.close()
+
+
+class _ReadingEachStatement(async_sessionmaker[AsyncSession]):
+    """PostgreSQL: a session opened without begin() reads, each statement on its own
+    (autocommit), so it sends no BEGIN before its first read and no ROLLBACK when it closes.
+    Each of those is a round trip, and in a storm a round trip waits a turn of the event loop
+    for its answer: an `/incident list` (two reads) waited six. Under READ COMMITTED, the
+    default, each statement of a transaction sees its own snapshot anyway, so reads lose
+    nothing. Writes go through begin(), in a transaction as before."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            class_=_ClosingInPlace,
+            expire_on_commit=False,
+        )
+        self._writes = async_sessionmaker(engine, expire_on_commit=False)
+
+    def begin(self) -> Any:
+        return self._writes.begin()
 
 
 class _TakingTurns(async_sessionmaker[AsyncSession]):

@@ -206,12 +206,15 @@ def build_app(
     async def fire(incident_id: int, kind: str) -> None:
         await nudges.fire(ctx, incident_id=incident_id, kind=kind)
 
+    # The chat's set-up steps and the reminders' plans: one more lane of the shared writer.
+    chat_writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None
     scheduler = ReminderScheduler(
         engine=engine,
         fire=fire,
         clock=clock,
         owner_check=settings.scheduler_takeover_s,
         metrics=metrics,
+        writes=chat_writes,
     )
     bus = Bus()
     ctx: AppContext = Context(
@@ -221,7 +224,7 @@ def build_app(
         reminders=scheduler,
         events=bus,
         clock=clock,
-        writes=shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None,
+        writes=chat_writes,
     )
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs

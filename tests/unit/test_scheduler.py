@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.context import Planned, utcnow
-from bot.db.engine import make_engine
+from bot.db.engine import make_engine, make_sessions
+from bot.db.group_commit import shared_writes
 from bot.db.reminders import reminders
 from bot.metrics import Metrics
 from bot.scheduler import ReminderScheduler, next_time
+from tests import migrated
 from tests.fakes import FakeClock
 from tests.polling import eventually
 from tests.statements import statements
@@ -142,6 +145,39 @@ async def test_a_plan_of_several_reminders_is_one_read_and_writes_only_what_diff
         await reminders_.plan(schedule=[budget], cancel=["INC-6-status-update"])
     assert [s.split()[0] for s in said if "reminders" in s] == ["SELECT", "INSERT", "DELETE"]
     assert set(await stored(engine)) == {"INC-6-budget"}
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return migrated.sqlite_url(tmp_path / "firebreak.db")
+
+
+async def test_plans_go_into_the_shared_writes_transactions_when_given(sqlite_url: str) -> None:
+    # On SQLite the app gives the scheduler the chat's shared writes: plans asked together
+    # share one commit with each other and with the chat's steps.
+    engine = make_engine(sqlite_url)
+    sessions = make_sessions(engine)
+    writes = shared_writes(sessions)
+    commits: list[object] = []
+    event.listen(engine.sync_engine, "commit", commits.append)
+    reminders_ = scheduler(engine, [], writes=writes)
+    at = utcnow() + timedelta(minutes=10)
+
+    async def chat_step(session: AsyncSession) -> str:
+        return "the chat's step"
+
+    planned = [Planned(f"INC-{n}-status-update", n, "status-update", at) for n in (7, 8)]
+    done = await asyncio.gather(
+        reminders_.plan(schedule=[planned[0]]),
+        reminders_.plan(schedule=[planned[1]], cancel=["INC-7-budget"]),
+        writes(chat_step),
+    )
+    try:
+        assert done == [None, None, "the chat's step"]
+        assert len(commits) == 1
+        assert await stored(engine) == {"INC-7-status-update": at, "INC-8-status-update": at}
+    finally:
+        await engine.dispose()
 
 
 async def test_a_repeating_reminder_fires_each_time_once_until_cancelled(

@@ -126,7 +126,7 @@ def _alert(g: int, n: int, *, resolved: bool = False) -> dict[str, object]:
         alertname=f"Steady{g}",
         starts_at="2026-11-27T02:00:00Z",
         instance=f"pod-{n}",
-        **ends,  # type: ignore[arg-type]
+        **ends,
     )
 
 
@@ -156,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     storm = plan(notifications=args.notifications, groups=args.groups)
     batches = [(n.group, n.seq, alertmanager.parse(n.body)) for n in storm.order]
-    runs = []
+    runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in (
             "intake.receive: a transaction each (baseline)",

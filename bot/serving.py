@@ -1,5 +1,5 @@
-"""How `firebreak serve` runs uvicorn: a bound on concurrent work, and a deadline for each
-request's head.
+"""How `firebreak serve` runs uvicorn: a bound on concurrent work, a deadline for each
+request's head, and an event loop that answers lookups of an IP address at once (`event_loop`).
 
 What uvicorn (0.54, its httptools and h11 protocols) offers, and what it does not:
 
@@ -25,6 +25,9 @@ What uvicorn (0.54, its httptools and h11 protocols) offers, and what it does no
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+from functools import cache
 from typing import Any
 
 import uvicorn
@@ -34,6 +37,61 @@ KEEP_ALIVE_S = 5  # uvicorn's default, said out loud
 # A request's line and headers, at most (Slack's and Alertmanager's are ~1-2 KiB; nginx's
 # large_client_header_buffers default allows 32 KiB).
 MAX_HEAD_BYTES = 64 * 1024
+
+
+def event_loop() -> asyncio.AbstractEventLoop:
+    """The serve process's event loop (uvicorn's `loop`): uvloop's, as uvicorn's "auto" picks,
+    except that a lookup of an IP address is answered at once, not in libuv's pool of four
+    threads. uvloop's sock_connect looks up the address it is given again, so every new
+    connection (to Slack, say) took a thread of that pool, and lookups of names take them too:
+    in a storm, graph lookups of a Prometheus host the DNS server dropped held all four for its
+    5 s timeout each (a sixth of 400 lookups here), and new connections to Slack waited behind
+    them until their bound (bench.storm: incidents announced 5-12 s late).
+    asyncio's own loop where uvloop is not installed (Windows)."""
+    loop_class = _ip_addresses_at_once()
+    return loop_class() if loop_class is not None else asyncio.new_event_loop()
+
+
+@cache
+def _ip_addresses_at_once() -> type[asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+
+    class IpAddressesAtOnce(uvloop.Loop):
+        async def getaddrinfo(
+            self,
+            host: str | bytes | None,
+            port: str | bytes | int | None,
+            *,
+            family: int = 0,
+            type: int = 0,
+            proto: int = 0,
+            flags: int = 0,
+        ) -> list[Any]:
+            if not _is_ip_address(host):
+                return await super().getaddrinfo(
+                    host, port, family=family, type=type, proto=proto, flags=flags
+                )
+            # AI_NUMERICHOST: libc parses the address and asks no one, so it cannot block.
+            return socket.getaddrinfo(
+                host, port, family, type, proto, flags | socket.AI_NUMERICHOST
+            )
+
+    return IpAddressesAtOnce
+
+
+def _is_ip_address(host: str | bytes | None) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may name its zone
+    except ValueError:
+        return False
+    return True
 
 
 def with_head_deadline(base: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
@@ -117,5 +175,6 @@ def server_config(
         http=with_head_deadline(AutoHTTPProtocol, header_timeout),
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=KEEP_ALIVE_S,
+        loop="bot.serving:event_loop",
         **options,
     )

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
+from pytest import MonkeyPatch
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bot.serving import MAX_HEAD_BYTES, server_config
+from bot.serving import MAX_HEAD_BYTES, event_loop, server_config
 from tests.polling import wait_until
 from tests.servers import ServerThread, free_port
 
@@ -106,3 +108,61 @@ def test_a_request_head_over_64_kib_is_refused() -> None:
                 sock.settimeout(5)
                 sock.sendall(head(size))
                 assert sock.recv(64).split(b" ")[1] == status, size
+
+
+def test_serve_runs_on_the_loop_that_answers_ip_addresses_at_once() -> None:
+    config = server_config(APP, host="127.0.0.1", port=0, limit_concurrency=10, header_timeout=1)
+    assert config.get_loop_factory() is event_loop
+
+
+def _on_event_loop(check: Callable[[], Awaitable[None]]) -> None:
+    loop = event_loop()
+    try:
+        loop.run_until_complete(check())
+    finally:
+        loop.close()
+
+
+def test_an_ip_address_is_looked_up_without_a_turn_of_the_loop() -> None:
+    # Not in libuv's threads, which lookups of names share: a callback scheduled before the
+    # lookup has not run after it; a name's lookup does give the loop its turn. Without a
+    # socket type, as sock_connect asks: uvloop answers only typed lookups of addresses itself.
+    async def check() -> None:
+        loop = asyncio.get_running_loop()
+        turns: list[str] = []
+        for address in ("127.0.0.1", "::1", b"10.0.0.7"):
+            loop.call_soon(turns.append, "turned")
+            found = await loop.getaddrinfo(address, 443)
+            assert turns == []
+            assert found[0][4][:2] == (address if isinstance(address, str) else "10.0.0.7", 443)
+            await asyncio.sleep(0)
+            turns.clear()
+        loop.call_soon(turns.append, "turned")
+        found = await loop.getaddrinfo("localhost", 443, family=socket.AF_INET)
+        assert found[0][4] == ("127.0.0.1", 443)
+        assert turns == ["turned"]
+
+    _on_event_loop(check)
+
+
+def test_a_new_connection_looks_its_ip_address_up_at_once(monkeypatch: MonkeyPatch) -> None:
+    # uvloop's sock_connect (aiohttp's way to Slack) looks the address up again: with the
+    # numeric-host flag, so libc asks no DNS server and nothing can hold it up.
+    asked: list[tuple[object, int]] = []
+    real = socket.getaddrinfo
+
+    def recorded(host: Any, port: Any, *args: Any) -> Any:
+        asked.append((host, args[3] if len(args) > 3 else 0))
+        return real(host, port, *args)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recorded)
+    listening = socket.create_server(("127.0.0.1", 0))
+
+    async def check() -> None:
+        with socket.socket() as client:
+            client.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(client, listening.getsockname())
+
+    with listening:
+        _on_event_loop(check)
+    assert asked == [("127.0.0.1", socket.AI_NUMERICHOST)]

@@ -55,8 +55,10 @@ def keep_alive(
 
     `connect` bounds opening a new connection apart from the call's `timeout`: in storms a
     few new connections stalled until the call's whole timeout (10 s, in uvloop's address
-    lookup before connecting, bench.storm), and every incident whose set-up call it was
-    announced 12 s late instead of 1-2 s. Given up sooner, the outbox sends it again."""
+    lookup before connecting, queued behind lookups of a host the DNS server did not answer;
+    bot.serving.event_loop now answers an address at once), and every incident whose set-up
+    call it was announced 12 s late instead of 1-2 s. Given up sooner, the outbox sends it
+    again: a slow network or DNS can still hold a connect up."""
     pool = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=connect))
     for client in clients:
         client.session = pool

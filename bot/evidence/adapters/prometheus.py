@@ -2,14 +2,18 @@
 bot.evidence.ports an alert's graph reads through.
 
 Every call is time-boxed as a whole (connecting, waiting and reading), so a Prometheus that
-accepts the connection and then says nothing costs the box and no more. What a failure says
-names the server by scheme, host and path only: never a URL's credentials or query string.
+accepts the connection and then says nothing costs the box and no more. A host whose name did
+not resolve is not looked up again for UNRESOLVED_FOR_S. What a failure says names the server
+by scheme, host and path only: never a URL's credentials or query string.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,13 +25,22 @@ from bot.evidence.ports import EvidenceError, Series
 MAX_BODY = 16 * 1024 * 1024  # a range query's JSON; more is a query with too many series
 MAX_IMAGE = 8 * 1024 * 1024
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Alertmanager's generatorURL often names a host only its own network resolves. Each lookup
+# takes one of the event loop's four resolver threads until the DNS server answers, and one
+# that drops the query answers in 5 s: in a storm (a graph for every incident) those lookups
+# held all four, and every new connection of the bot waited behind them (bot.serving).
+UNRESOLVED_FOR_S = 60.0
+UNRESOLVED_KEPT = 256  # hosts remembered at most
 
 
 class HttpEvidence:
     """Both ports over one httpx client (the app's outbound client; it is not closed here)."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = client
+        self._unresolved = _Unresolved(clock)
 
     async def query_range(
         self,
@@ -47,7 +60,7 @@ class HttpEvidence:
             "step": f"{max(int(step.total_seconds()), 1)}s",
         }
         url = base_url.rstrip("/") + "/api/v1/query_range"
-        status, body = await _get(self._client, url, params, timeout, MAX_BODY, where)
+        status, body = await self._get(url, params, timeout, MAX_BODY, where)
         try:
             answer = httpx.Response(200, content=body).json()
         except ValueError:
@@ -67,12 +80,61 @@ class HttpEvidence:
 
     async def fetch_image(self, *, url: str, timeout: float) -> bytes:  # noqa: ASYNC109
         where = f"the image at {shown(url)}"
-        status, body = await _get(self._client, url, None, timeout, MAX_IMAGE, where)
+        status, body = await self._get(url, None, timeout, MAX_IMAGE, where)
         if status != 200:
             raise EvidenceError(f"{where} answered HTTP {status}")
         if not body.startswith(PNG_SIGNATURE):
             raise EvidenceError(f"{where} is not a PNG")
         return body
+
+    async def _get(
+        self,
+        url: str,
+        params: dict[str, str] | None,
+        timeout: float,  # noqa: ASYNC109
+        limit: int,
+        where: str,
+    ) -> tuple[int, bytes]:
+        host = urlsplit(url).hostname or ""
+        known = self._unresolved.reason(host)
+        if known is not None:
+            raise EvidenceError(
+                f"{where} could not be reached: {known} "
+                f"(its name did not resolve less than {UNRESOLVED_FOR_S:g} s ago)"
+            )
+        try:
+            return await _get(self._client, url, params, timeout, limit, where)
+        except _NotResolved as exc:
+            self._unresolved.remember(exc.host, exc.reason)
+            raise EvidenceError(f"{where} could not be reached: {exc.reason}") from None
+
+
+class _Unresolved:
+    """Hosts whose names did not resolve lately, with what the resolver said."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._hosts: dict[str, tuple[float, str]] = {}  # host -> (looked up at, reason)
+
+    def reason(self, host: str) -> str | None:
+        seen = self._hosts.get(host)
+        if seen is None:
+            return None
+        if self._clock() - seen[0] >= UNRESOLVED_FOR_S:
+            del self._hosts[host]
+            return None
+        return seen[1]
+
+    def remember(self, host: str, reason: str) -> None:
+        if len(self._hosts) >= UNRESOLVED_KEPT:
+            self._hosts.pop(next(iter(self._hosts)))  # the oldest
+        self._hosts[host] = (self._clock(), reason)
+
+
+class _NotResolved(Exception):
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(reason)
+        self.host, self.reason = host, reason
 
 
 async def _get(
@@ -107,10 +169,22 @@ async def _get(
     except httpx.TimeoutException:
         raise EvidenceError(f"{where} did not answer in {timeout:g} s") from None
     except httpx.ConnectError as exc:
+        if _not_resolved(exc):
+            raise _NotResolved(exc.request.url.host, _reason(exc)) from None
         raise EvidenceError(f"{where} could not be reached: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
         # Its text may quote a URL (a redirect's): the kind of failure alone.
         raise EvidenceError(f"{where} failed: {type(exc).__name__}") from None
+
+
+def _not_resolved(exc: BaseException) -> bool:
+    """A failure to look the host's name up (httpx wraps the resolver's error twice)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _series(item: dict[str, Any]) -> Series:

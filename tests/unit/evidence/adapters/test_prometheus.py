@@ -3,6 +3,8 @@ whole, failing with a line that names the server and never its credentials or qu
 
 from __future__ import annotations
 
+import re
+import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.evidence.adapters.prometheus import HttpEvidence, shown
+from bot.evidence.adapters.prometheus import UNRESOLVED_FOR_S, HttpEvidence, shown
 from bot.evidence.ports import EvidenceError, Series
 from tests.prometheus import PNG, prometheus_stub, refused_url, silent_server
 from tests.servers import ServerThread, free_port
@@ -63,6 +65,43 @@ async def test_a_refused_connection_says_so(evidence: HttpEvidence) -> None:
     url = refused_url()
     with pytest.raises(EvidenceError, match=f"^Prometheus at {url} could not be reached: "):
         await query(evidence, url)
+
+
+async def test_a_host_whose_name_did_not_resolve_is_not_looked_up_again_for_a_minute() -> None:
+    # A stand-in for the resolver (no DNS server runs here): the transport fails as httpx does
+    # when getaddrinfo does, and counts the lookups.
+    lookups: list[str] = []
+
+    def resolver_fails(request: httpx.Request) -> httpx.Response:
+        lookups.append(request.url.host)
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError(f"[Errno -2] {exc.strerror}", request=request) from exc
+
+    now = [100.0]
+    async with httpx.AsyncClient(transport=httpx.MockTransport(resolver_fails)) as client:
+        evidence = HttpEvidence(client, clock=lambda: now[0])
+        said = re.escape("could not be reached: [Errno -2] Name or service not known")
+        with pytest.raises(EvidenceError, match=f"^Prometheus at http://prom.internal {said}$"):
+            await query(evidence, "http://prom.internal")
+        now[0] += UNRESOLVED_FOR_S - 1
+        with pytest.raises(EvidenceError, match=f"{said} \\(its name did not resolve less than"):
+            await evidence.fetch_image(url="http://prom.internal/graph.png", timeout=5)
+        with pytest.raises(EvidenceError, match=said):
+            await query(evidence, "http://other.internal")
+        assert lookups == ["prom.internal", "other.internal"]
+        now[0] += 1
+        with pytest.raises(EvidenceError, match=f"{said}$"):
+            await query(evidence, "http://prom.internal")
+        assert lookups == ["prom.internal", "other.internal", "prom.internal"]
+
+
+async def test_a_refused_connection_is_tried_again_each_time(evidence: HttpEvidence) -> None:
+    url = refused_url()
+    for _ in range(2):
+        with pytest.raises(EvidenceError, match=f"^Prometheus at {url} could not be reached: "):
+            await query(evidence, url)
 
 
 async def test_a_silent_prometheus_costs_the_time_box_and_no_more(evidence: HttpEvidence) -> None:

@@ -127,7 +127,8 @@ class _ReadingEachStatement(async_sessionmaker[AsyncSession]):
     """PostgreSQL: a session opened without begin() reads, each statement on its own
     (autocommit), so it sends no BEGIN before its first read and no ROLLBACK when it closes.
     Each of those is a round trip, and in a storm a round trip waits a turn of the event loop
-    for its answer: an `/incident list` (two reads) waited six. Under READ COMMITTED, the
+    for its answer: they were 4 of an `/incident list`'s 8 (two reads, each also pinging its
+    connection at checkout), and its closes waited a task each. Under READ COMMITTED, the
     default, each statement of a transaction sees its own snapshot anyway, so reads lose
     nothing. Writes go through begin(), in a transaction as before."""
 

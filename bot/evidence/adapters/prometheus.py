@@ -105,7 +105,8 @@ class HttpEvidence:
         try:
             return await _get(self._client, url, params, timeout, limit, where)
         except _NotResolved as exc:
-            self._unresolved.remember(exc.host, exc.reason)
+            # Under the host asked for, also when a redirect led to the name that failed.
+            self._unresolved.remember(host, exc.reason)
             raise EvidenceError(f"{where} could not be reached: {exc.reason}") from None
 
 
@@ -132,9 +133,9 @@ class _Unresolved:
 
 
 class _NotResolved(Exception):
-    def __init__(self, host: str, reason: str) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.host, self.reason = host, reason
+        self.reason = reason
 
 
 async def _get(
@@ -170,7 +171,7 @@ async def _get(
         raise EvidenceError(f"{where} did not answer in {timeout:g} s") from None
     except httpx.ConnectError as exc:
         if _not_resolved(exc):
-            raise _NotResolved(exc.request.url.host, _reason(exc)) from None
+            raise _NotResolved(_reason(exc)) from None
         raise EvidenceError(f"{where} could not be reached: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
         # Its text may quote a URL (a redirect's): the kind of failure alone.

@@ -60,7 +60,9 @@ class HttpEvidence:
             "step": f"{max(int(step.total_seconds()), 1)}s",
         }
         url = base_url.rstrip("/") + "/api/v1/query_range"
-        status, body = await self._get(url, params, timeout, MAX_BODY, where)
+        status, body = await _get(
+            self._client, self._unresolved, url, params, timeout, MAX_BODY, where
+        )
         try:
             answer = httpx.Response(200, content=body).json()
         except ValueError:
@@ -80,34 +82,14 @@ class HttpEvidence:
 
     async def fetch_image(self, *, url: str, timeout: float) -> bytes:  # noqa: ASYNC109
         where = f"the image at {shown(url)}"
-        status, body = await self._get(url, None, timeout, MAX_IMAGE, where)
+        status, body = await _get(
+            self._client, self._unresolved, url, None, timeout, MAX_IMAGE, where
+        )
         if status != 200:
             raise EvidenceError(f"{where} answered HTTP {status}")
         if not body.startswith(PNG_SIGNATURE):
             raise EvidenceError(f"{where} is not a PNG")
         return body
-
-    async def _get(
-        self,
-        url: str,
-        params: dict[str, str] | None,
-        timeout: float,  # noqa: ASYNC109
-        limit: int,
-        where: str,
-    ) -> tuple[int, bytes]:
-        host = urlsplit(url).hostname or ""
-        known = self._unresolved.reason(host)
-        if known is not None:
-            raise EvidenceError(
-                f"{where} could not be reached: {known} "
-                f"(its name did not resolve less than {UNRESOLVED_FOR_S:g} s ago)"
-            )
-        try:
-            return await _get(self._client, url, params, timeout, limit, where)
-        except _NotResolved as exc:
-            # Under the host asked for, also when a redirect led to the name that failed.
-            self._unresolved.remember(host, exc.reason)
-            raise EvidenceError(f"{where} could not be reached: {exc.reason}") from None
 
 
 class _Unresolved:
@@ -132,14 +114,9 @@ class _Unresolved:
         self._hosts[host] = (self._clock(), reason)
 
 
-class _NotResolved(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 async def _get(
     client: httpx.AsyncClient,
+    unresolved: _Unresolved,
     url: str,
     params: dict[str, str] | None,
     timeout: float,  # noqa: ASYNC109
@@ -147,6 +124,13 @@ async def _get(
     where: str,
 ) -> tuple[int, bytes]:
     """The status and body of a GET, within `timeout` seconds in all; EvidenceError else."""
+    host = urlsplit(url).hostname or ""
+    known = unresolved.reason(host)
+    if known is not None:
+        raise EvidenceError(
+            f"{where} could not be reached: {known} "
+            f"(its name did not resolve less than {UNRESOLVED_FOR_S:g} s ago)"
+        )
     try:
         async with asyncio.timeout(timeout):
             async with client.stream(
@@ -171,7 +155,8 @@ async def _get(
         raise EvidenceError(f"{where} did not answer in {timeout:g} s") from None
     except httpx.ConnectError as exc:
         if _not_resolved(exc):
-            raise _NotResolved(_reason(exc)) from None
+            # Under the host asked for, also when a redirect led to the name that failed.
+            unresolved.remember(host, _reason(exc))
         raise EvidenceError(f"{where} could not be reached: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
         # Its text may quote a URL (a redirect's): the kind of failure alone.

@@ -47,6 +47,7 @@ from bot.deploy.targets import ConfiguredTargets
 from bot.drills import recovery
 from bot.drills import report as drill_report
 from bot.events import Bus
+from bot.evidence.adapters.drawing import InProcess
 from bot.evidence.adapters.prometheus import HttpEvidence
 from bot.http.api import ApiAccess, api_router
 from bot.http.errors import install_error_handlers
@@ -110,6 +111,7 @@ class Runtime:
     # Model registries read as a change feed (changes.registry_poll), by the scheduler's owner.
     registry_watcher: RegistryWatcher | None = field(default=None, repr=False)
     slack_clients: tuple[AsyncWebClient, ...] = ()  # their connections kept alive while serving
+    drawer: InProcess | None = field(default=None, repr=False)  # the alert graphs' process
 
 
 def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
@@ -228,7 +230,10 @@ def build_app(
     )
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs
-    followups.subscribe(bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound))
+    drawer = InProcess() if settings.graph_process else None  # None: drawn in a thread
+    followups.subscribe(
+        bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound), drawer=drawer
+    )
     known = Known()  # what intake remembers, so a storm's repeats never reach the store
     bus.subscribe(IncidentResolved, known.on_resolved)
     bus.subscribe(InChat, known.on_in_chat)
@@ -281,6 +286,7 @@ def build_app(
         page=page,
         registry_watcher=registry_watcher(ctx, outbound, owner=lambda: scheduler.owner),
         slack_clients=(client, outbox_client),
+        drawer=drawer,
     )
 
     docs = settings.api_docs  # FastAPI's /docs, /redoc, /openapi.json: only when asked for
@@ -447,6 +453,8 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             await runtime.outbox.stop()  # what is left is sent by the next start
             await slack_pool.close()
             await runtime.outbound.aclose()
+            if runtime.drawer is not None:
+                runtime.drawer.close()
             await runtime.engine.dispose()
 
     return lifespan

@@ -17,7 +17,7 @@ from bot.changes.events import ChangeRecorded
 from bot.context import Context
 from bot.events import Bus
 from bot.evidence import flows as evidence_flows
-from bot.evidence.ports import Evidence
+from bot.evidence.ports import Drawer, Evidence
 from bot.incidents import deploys, flows
 from bot.incidents.events import (
     AlertsChanged,
@@ -72,8 +72,10 @@ def subscribe(
     ctx: Context[FollowUpChat],
     background: Background,
     evidence: Evidence | None = None,
+    drawer: Drawer | None = None,
 ) -> None:
-    """`evidence`: where alert graphs are read (none: no graphs)."""
+    """`evidence`: where alert graphs are read (none: no graphs); `drawer`: where they are
+    drawn (none: a thread of this process)."""
 
     def follow_up(incident_id: int, asked: _FollowUp) -> None:
         async def work(asked: _FollowUp) -> None:
@@ -98,7 +100,11 @@ def subscribe(
             background.spawn_merged(
                 ("graph", incident_id),
                 lambda recovered: evidence_flows.post_graph(
-                    ctx, incident_id=incident_id, evidence=evidence, recovered=recovered
+                    ctx,
+                    incident_id=incident_id,
+                    evidence=evidence,
+                    recovered=recovered,
+                    drawer=drawer,
                 ),
                 recovered,
                 merge=lambda earlier, later: earlier or later,

@@ -23,6 +23,9 @@ from bot.demo.processes import child
 from tests.processes import require_binary
 from tests.servers import ServerThread, free_port
 
+# The bot draws graphs in a process of its own, started at the first graph: that one waits for
+# the process to load matplotlib (2-3 s on a 2-core machine, several times that under the suite).
+GRAPH_WAIT_S = 40.0
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32  # enough of a PNG for the checks the bot makes
 
 

@@ -26,9 +26,10 @@ from bot.alerts.sources.grafana import IMAGE_ANNOTATION
 from bot.changes import service as changes_service
 from bot.config import FirebreakConfig
 from bot.context import Context
-from bot.evidence.ports import Evidence, EvidenceError, Series
-from bot.evidence.promql import Query, Threshold, base_url_of, expression_of, split_threshold
-from bot.evidence.series import MAX_SERIES, chosen, shown_from
+from bot.evidence import drawing
+from bot.evidence.ports import Drawer, Evidence, EvidenceError, Series
+from bot.evidence.promql import Query, base_url_of, expression_of, split_threshold
+from bot.evidence.series import MAX_SERIES, shown_from
 from bot.incidents import service
 from bot.incidents.models import Incident
 from bot.incidents.ports import Conversation
@@ -125,10 +126,16 @@ def step_for(start: datetime, end: datetime) -> timedelta:
 
 
 async def post_graph(
-    ctx: GraphContext, *, incident_id: int, evidence: Evidence, recovered: bool = False
+    ctx: GraphContext,
+    *,
+    incident_id: int,
+    evidence: Evidence,
+    recovered: bool = False,
+    drawer: Drawer | None = None,
 ) -> None:
     """Post the graph of the incident's alert in its channel (`recovered`: after all its alerts
-    resolved, and only if none fires again meanwhile), or one line saying why there is none."""
+    resolved, and only if none fires again meanwhile), or one line saying why there is none.
+    `drawer`: where it is drawn (none: a thread of this process)."""
     if not ctx.config.alerts.graphs:
         return
     with incident_logs(incident_id):
@@ -144,7 +151,9 @@ async def post_graph(
         if plan is None:
             return
         try:
-            upload, comment = await _made(ctx, incident, plan, evidence, recovered=recovered)
+            upload, comment = await _made(
+                ctx, incident, plan, evidence, recovered=recovered, drawer=drawer
+            )
         except EvidenceError as exc:
             await _no_graph(ctx, incident, str(exc), recovered=recovered)
             return
@@ -153,7 +162,13 @@ async def post_graph(
 
 
 async def _made(
-    ctx: GraphContext, incident: Incident, plan: Plan, evidence: Evidence, *, recovered: bool
+    ctx: GraphContext,
+    incident: Incident,
+    plan: Plan,
+    evidence: Evidence,
+    *,
+    recovered: bool,
+    drawer: Drawer | None,
 ) -> tuple[Upload, str]:
     timeout = ctx.config.alerts.graph_timeout.total_seconds()
     name = incident.ref
@@ -189,8 +204,9 @@ async def _made(
         start, series = begins, await ranged(begins)
     resolved = _resolved_at(incident.alerts) if recovered else None
     title = f"{name}: {plan.alert.name}" + (" (recovered)" if recovered else "")
-    content = await asyncio.to_thread(
-        _draw,
+    draw = drawer.draw if drawer is not None else asyncio.to_thread
+    content = await draw(
+        drawing.alert_graph,
         title=title,
         query=plan.query,
         series=series,
@@ -209,34 +225,6 @@ async def _made(
     )
     filename = f"{name}-alert-recovered.png" if recovered else f"{name}-alert.png"
     return Upload(filename=filename, title=title, content=content), comment
-
-
-def _draw(
-    *,
-    title: str,
-    query: Query,
-    series: list[Series],
-    start: datetime,
-    end: datetime,
-    started: datetime,
-    resolved: datetime | None,
-    changes: list[tuple[datetime, str]],
-) -> bytes:
-    # Here, not at the top: it imports matplotlib, which the bot need not load until it draws.
-    from bot.evidence.graph import Moment, alert_graph_png
-
-    threshold: Threshold | None = query.threshold
-    return alert_graph_png(
-        title=title,
-        expr=query.text,
-        series=chosen(series, threshold=threshold),
-        start=start,
-        end=end,
-        started=started,
-        resolved=resolved,
-        threshold=threshold,
-        changes=[Moment(label=label, at=at) for at, label in changes],
-    )
 
 
 async def _changes(

@@ -1,12 +1,13 @@
-"""What drawing an alert's graph asks of the outside: a Prometheus range query, and an image an
-alert source links to (Grafana's imageURL). Adapters in bot.evidence.adapters implement them."""
+"""What drawing an alert's graph asks of the outside: a Prometheus range query, an image an
+alert source links to (Grafana's imageURL), and somewhere to draw that does not hold up the bot.
+Adapters in bot.evidence.adapters implement them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,11 @@ class ImageFetch(Protocol):
 
 class Evidence(RangeQuery, ImageFetch, Protocol):
     """Both: what the graph follow-up is given."""
+
+
+class Drawer(Protocol):
+    async def draw(self, draw: Callable[..., bytes], /, **parts: Any) -> bytes:
+        """`draw(**parts)` (a module-level function; its arguments pickle) away from the event
+        loop; its own errors are raised as they are. Raises EvidenceError when the place it is
+        drawn in failed (a drawing process that died)."""
+        ...

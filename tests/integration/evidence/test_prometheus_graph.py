@@ -19,7 +19,7 @@ from bot.evidence.flows import step_for
 from bot.evidence.promql import split_threshold
 from tests.payloads import am_alert, am_notification
 from tests.polling import wait_until
-from tests.prometheus import real_prometheus
+from tests.prometheus import GRAPH_WAIT_S, real_prometheus
 from tests.scenario import clean_env, running_bot
 from tests.unit.test_charts import SIGNATURE
 
@@ -92,6 +92,7 @@ def test_the_bot_posts_the_graph_from_the_real_prometheus(
         (graph,) = wait_until(
             lambda: [f for f in bot.workspace.files() if channel in f["channels"]],
             what="the graph in the incident's channel",
+            timeout=GRAPH_WAIT_S,
         )
         assert (graph["name"], graph["filetype"]) == ("INC-1-alert.png", "png")
         assert bot.workspace.file_content(graph["id"]).startswith(SIGNATURE)

@@ -4,6 +4,7 @@ that refuses or says nothing gets one line, after the announcement, which never 
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from tests.polling import wait_until
 from tests.prometheus import PNG, prometheus_stub, refused_url, silent_server
 from tests.scenario import Bot, clean_env, running_bot
 from tests.unit.test_charts import SIGNATURE
+
+
+def in_thread(tmp_path: Path, config: FirebreakConfig) -> AbstractContextManager[Bot]:
+    # Graphs drawn in a thread: unit tests start no child process (the bot's drawing process
+    # is tests/integration/evidence's).
+    return running_bot(tmp_path, config, FIREBREAK_GRAPH_PROCESS=False)
 
 
 def graphing(tmp_path: Path, **alerts: Any) -> FirebreakConfig:
@@ -57,7 +64,7 @@ def test_a_set_up_finished_by_a_later_notification_still_gets_its_graph(
 ) -> None:
     clean_env(monkeypatch)
     started = datetime.now(UTC) - timedelta(minutes=10)
-    with prometheus_stub() as (prometheus, _), running_bot(tmp_path, graphing(tmp_path)) as bot:
+    with prometheus_stub() as (prometheus, _), in_thread(tmp_path, graphing(tmp_path)) as bot:
         body = am_notification(alert_of(prometheus, started=started))
         # Slack refuses the channel once: the opening set-up stops there.
         bot.workspace.fail(
@@ -80,7 +87,7 @@ def test_the_graph_is_posted_as_a_png_and_again_when_the_alert_resolves(
 ) -> None:
     clean_env(monkeypatch)
     started = datetime.now(UTC) - timedelta(minutes=10)
-    with prometheus_stub() as (prometheus, stub), running_bot(tmp_path, graphing(tmp_path)) as bot:
+    with prometheus_stub() as (prometheus, stub), in_thread(tmp_path, graphing(tmp_path)) as bot:
         answer = bot.webhook("alertmanager", am_notification(alert_of(prometheus, started=started)))
         assert answer.status_code == 200, answer.text
         channel = channel_of(bot)
@@ -121,7 +128,7 @@ def test_a_prometheus_away_or_silent_gets_one_line_after_the_announcement(
     clean_env(monkeypatch)
     started = datetime.now(UTC) - timedelta(minutes=10)
     config = graphing(tmp_path, graph_timeout=timedelta(seconds=0.5))
-    with silent_server() as silent, running_bot(tmp_path, config) as bot:
+    with silent_server() as silent, in_thread(tmp_path, config) as bot:
         prometheus = refused_url() if where == "refused" else silent
         bot.webhook("alertmanager", am_notification(alert_of(prometheus, started=started)))
         channel = channel_of(bot)
@@ -154,7 +161,7 @@ def test_a_grafana_alert_gets_its_image_or_its_query_graphed(
         alert["annotations"]["promql"] = "sum(rate(conversions_total[5m])) < 0.025"
         if with_image:
             alert["imageURL"] = f"{prometheus}/render/alert.png"
-        with running_bot(tmp_path, config) as bot:
+        with in_thread(tmp_path, config) as bot:
             assert bot.webhook("grafana", body).status_code == 200
             channel = channel_of(bot)
             (graph,) = wait_until(

@@ -1,0 +1,83 @@
+"""The drawing process (bot.evidence.adapters.drawing.InProcess): graphs are drawn in one child
+process kept from graph to graph; if it dies, that graph fails with a reason and the next starts
+another; an error of the drawing itself comes back as it was raised."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.evidence import drawing
+from bot.evidence.adapters.drawing import InProcess
+from bot.evidence.ports import EvidenceError, Series
+from bot.evidence.promql import split_threshold
+from tests.unit.test_charts import SIGNATURE
+
+
+# Module-level: the process unpickles them by name.
+def whose(**_: object) -> bytes:
+    return str(os.getpid()).encode()
+
+
+def dies(**_: object) -> bytes:
+    os._exit(3)
+
+
+def fails(*, why: str) -> bytes:
+    raise ValueError(why)
+
+
+@pytest.fixture
+async def drawer() -> AsyncIterator[InProcess]:
+    drawer = InProcess()
+    yield drawer
+    drawer.close()
+
+
+async def test_graphs_are_drawn_in_one_process_of_their_own(drawer: InProcess) -> None:
+    first = await drawer.draw(whose)
+    assert int(first) != os.getpid()
+    assert await drawer.draw(whose) == first  # kept: matplotlib's import is paid once
+
+
+async def test_a_process_that_dies_fails_its_graph_and_the_next_starts_another(
+    drawer: InProcess,
+) -> None:
+    before = await drawer.draw(whose)
+    with pytest.raises(EvidenceError, match="the process drawing graphs stopped"):
+        await drawer.draw(dies)
+    after = await drawer.draw(whose)
+    assert after != before
+
+
+async def test_an_error_in_the_drawing_is_raised_as_it_is(drawer: InProcess) -> None:
+    with pytest.raises(ValueError, match="no axes"):
+        await drawer.draw(fails, why="no axes")
+    assert await drawer.draw(whose)  # the process lives on
+
+
+async def test_the_alert_graph_crosses_over_and_comes_back_a_png(drawer: InProcess) -> None:
+    end = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    points = [(end - timedelta(seconds=15 * i), 0.6 + (i % 5) / 100) for i in range(240, 0, -1)]
+    png = await drawer.draw(
+        drawing.alert_graph,
+        title="INC-7: RankerNDCGDrop",
+        query=split_threshold("ndcg_at_10 < 0.61"),
+        series=[Series(labels={"model": "ranker"}, points=points)],
+        start=end - timedelta(hours=1),
+        end=end,
+        started=end - timedelta(minutes=20),
+        resolved=None,
+        changes=[(end - timedelta(minutes=22), "v43-bad")],
+    )
+    assert png.startswith(SIGNATURE)
+    assert len(png) > 10_000  # a drawn chart, not an empty canvas
+
+
+async def test_after_close_a_graph_starts_a_new_process(drawer: InProcess) -> None:
+    before = await drawer.draw(whose)
+    drawer.close()
+    assert await drawer.draw(whose) != before

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,15 +45,30 @@ class Bot:
     def cpu_s(self) -> float:
         """CPU seconds the serve process has used so far (user and system, from the kernel):
         what a run cost it, whatever else the machine was doing meanwhile."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_s(self.proc.pid)
 
     def rss_mb(self) -> float:
         """Resident memory of the serve process, from the kernel's own account."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS in /proc status")
+        return _rss_mb(self.proc.pid)
+
+    def children_cpu_s(self) -> float:
+        """CPU seconds used so far by the serve process's live children (the graphs' drawing
+        process, multiprocessing's resource tracker)."""
+        return sum(_gone_as_zero(_cpu_s, pid) for pid in self._children())
+
+    def children_rss_mb(self) -> float:
+        return sum(_gone_as_zero(_rss_mb, pid) for pid in self._children())
+
+    def _children(self) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[1]) == self.proc.pid:
+                found.append(int(stat.parent.name))
+        return found
 
     def command(self, text: str, *, channel: str = "C0BENCH001") -> tuple[float, int]:
         """A signed slash command, as Slack sends it: milliseconds until the bot answered, and
@@ -73,6 +88,25 @@ class Bot:
         start = time.perf_counter()
         reply = self.http.post("/slack/events", content=form, headers=slack_headers(SECRET, form))
         return (time.perf_counter() - start) * 1000, reply.status_code
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc status")
+
+
+def _gone_as_zero(read: Callable[[int], float], pid: int) -> float:
+    try:
+        return read(pid)
+    except FileNotFoundError:
+        return 0.0  # a child that ended since it was listed
 
 
 def workspace() -> Workspace:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
+from tests.prometheus import prometheus_stub
 
 ROOT = Path(__file__).parent.parent
 SETTLE_S = 180.0
@@ -74,6 +76,8 @@ class Check:
     cpu_at_idle: float = 0.0
     idle_after_s: float = 0.0  # from all announced
     stale_cards: int = 0  # channel cards whose "Alerts firing" is not what the bot stored
+    graphs: int = 0  # incidents whose channel got the alert's graph (a PNG)
+    children_cpu_at_idle: float = 0.0  # the serve process's children's (the drawing process's)
     errors: list[str] = field(default_factory=list)  # what the bot logged at ERROR meanwhile
 
 
@@ -91,6 +95,9 @@ class StormResult:
     rss_after_mb: float
     settled_cpu_s: float  # the serve process's CPU from the storm's start until all announced
     idle_cpu_s: float  # … until no chat work was left
+    graphs: bool  # the alerts' Prometheus answered (a stand-in in this process): graphs drawn
+    drawing_cpu_s: float  # the serve process's children's CPU, from the storm to no chat work
+    rss_children_mb: float  # the drawing process's after the storm
     paced: Load | None = None
     paced_rate: float | None = None
     paced_check: Check | None = None
@@ -152,6 +159,7 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
     while not chat_idle(bot) and time.monotonic() < deadline:
         time.sleep(0.5)
     result.cpu_at_idle, result.idle_after_s = bot.cpu_s(), time.monotonic() - announced_by
+    result.children_cpu_at_idle = bot.children_cpu_s()
     result.incidents = len(listed)
     result.announced = len(announced)
     result.channels = sum(
@@ -161,6 +169,12 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         and call.args.get("name", "").startswith("inc-")
         and prefix.lower() in call.args["name"]
     )
+    graphed = {
+        channel
+        for f in bot.workspace.files()
+        if f["name"].endswith("-alert.png")
+        for channel in f["channels"]
+    }
     seen: set[str] = set()
     for summary in listed:
         detail = bot.http.get(f"/api/incidents/{summary['id']}").json()
@@ -175,6 +189,7 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
         for key, resolved in group.occurrences.items():
             if key not in stored or (resolved and not stored[key]):
                 result.lost += 1
+        result.graphs += detail["channel_id"] in graphed
         posted = posted_at.get(detail["channel_id"] or "")
         if posted is not None and group.key in first_sent:
             result.announce_ms.append((posted - first_sent[group.key]) * 1000)
@@ -225,10 +240,13 @@ def storm(
     paced_rate: float | None = 500.0,
     paced_notifications: int = 2500,
     profile: Path | None = None,
+    graphs: bool = True,
 ) -> StormResult:
-    env = {"FIREBREAK_BENCH_NOOP": "1"}
     progress = Progress(f"storm on {database_url.partition(':')[0]}")
-    with running_bot(tmp, slack, database_url=database_url, env=env, log_name="storm.log") as bot:
+    with (
+        graph_source(tmp, graphs=graphs) as env,
+        running_bot(tmp, slack, database_url=database_url, env=env, log_name="storm.log") as bot,
+    ):
         time.sleep(1.5)  # start-up work (the chat set-up sweep) is over
         rss_idle = bot.rss_mb()
         progress("server started")
@@ -240,6 +258,7 @@ def storm(
         progress("no-op baseline")
 
         out = tmp / "storm.json"
+        children_cpu = bot.children_cpu_s()
         with profiled(bot.proc.pid, profile) if profile else contextlib.nullcontext():
             running = load(bot, "/webhooks/alertmanager", prefix="Storm", out=out, **sizes)
             ack_ms: list[float] = []
@@ -273,6 +292,9 @@ def storm(
             rss_after_mb=rss_after,
             settled_cpu_s=settled_cpu,
             idle_cpu_s=idle_cpu,
+            graphs=graphs,
+            drawing_cpu_s=checked.children_cpu_at_idle - children_cpu,
+            rss_children_mb=bot.children_rss_mb(),
         )
         if paced_rate:
             paced_groups = min(groups, paced_notifications)
@@ -297,6 +319,22 @@ def storm(
             progress("paced run, settled and checked")
     progress("server stopped")
     return result
+
+
+@contextlib.contextmanager
+def graph_source(tmp: Path, *, graphs: bool) -> Iterator[dict[str, str]]:
+    """The serve process's environment; with `graphs`, its config points the alerts' graphs at
+    a Prometheus stand-in answering every range query at once with three series, so that each
+    incident's graph is drawn as against a real one (the alerts' own generatorURL host,
+    prometheus.example, does not resolve: no graph would be drawn)."""
+    env = {"FIREBREAK_BENCH_NOOP": "1"}
+    if not graphs:
+        yield env
+        return
+    with prometheus_stub(series=3) as (url, _):
+        config = tmp / "firebreak.yaml"
+        config.write_text(f"alerts:\n  prometheus_url: {url}\n", encoding="utf-8")
+        yield {**env, "FIREBREAK_CONFIG": str(config)}
 
 
 def tables(result: StormResult) -> dict[str, Any]:
@@ -325,6 +363,8 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"| alerts lost | {c.lost} | 0 |",
         f"| channel cards not showing the stored alerts firing, once the chat work was done "
         f"({c.idle_after_s:.1f} s after all announced) | {c.stale_cards} | 0 |",
+        f"| incidents whose channel got the alert's graph | {c.graphs} | "
+        f"{result.groups if result.graphs else 0} |",
         f"| lines the bot logged at ERROR or above, by the end of this check | {len(c.errors)} "
         "| 0 |",
     ]
@@ -348,6 +388,8 @@ def tables(result: StormResult) -> dict[str, Any]:
         "|---|---|",
         f"| idle, after start | {result.rss_idle_mb:.0f} |",
         f"| after the storm | {result.rss_after_mb:.0f} |",
+        f"| after the storm, its drawing process (graphs drawn: {result.drawing_cpu_s:.0f} s "
+        f"of its CPU) | {result.rss_children_mb:.0f} |",
     ]
     return {
         "throughput": "\n".join(throughput),
@@ -367,6 +409,11 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=2500, help="notifications of the paced run")
     parser.add_argument(
         "--profile", type=Path, help="py-spy's samples of the bot during the storm (.txt: raw)"
+    )
+    parser.add_argument(
+        "--no-graphs",
+        action="store_true",
+        help="alerts whose Prometheus does not resolve: no graph drawn (the bench before)",
     )
     parser.add_argument(
         "--postgres", action="store_true", help="on a throwaway PostgreSQL server, not SQLite"
@@ -391,6 +438,7 @@ def main() -> None:
             paced_rate=args.rate or None,
             paced_notifications=args.paced,
             profile=args.profile.resolve() if args.profile else None,
+            graphs=not args.no_graphs,
         )
     shown = tables(result)
     for name in ("throughput", "invariants", "latency", "memory"):

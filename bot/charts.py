@@ -108,18 +108,19 @@ def mark_time(
 
 def place_labels(fig: Figure, labels: Sequence[Annotation]) -> None:
     """Lay the figure out, then raise labels that would overlap into rows above one another
-    (milestones minutes apart would print over each other), and lay it out again around them."""
+    (milestones minutes apart would print over each other), and lay it out again around them.
+    The layout is then kept as it is: drawing the PNG need not work it out a third time."""
     with _DRAWING:
         fig.draw_without_rendering()  # the constrained layout fixes where the plot is
         renderer = _renderer(fig)
         boxes = [label.get_window_extent(renderer) for label in labels]
-        if not boxes:
-            return
         rows = stagger(boxes)
-        step = max(box.height for box in boxes) + LABEL_GAP
-        for label, row in zip(labels, rows, strict=True):
-            label.set_position((0.0, LABEL_GAP + row * step))  # xytext, in offset pixels
-        fig.draw_without_rendering()  # room above the plot for the rows
+        if any(rows):  # else one row, where they were: the layout already has room for it
+            step = max(box.height for box in boxes) + LABEL_GAP
+            for label, row in zip(labels, rows, strict=True):
+                label.set_position((0.0, LABEL_GAP + row * step))  # xytext, in offset pixels
+            fig.draw_without_rendering()  # room above the plot for the rows
+        fig.set_layout_engine("none")  # else the PNG's draw works the same layout out again
 
 
 def stagger(boxes: Sequence[Bbox]) -> list[int]:

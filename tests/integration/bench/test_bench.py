@@ -46,6 +46,7 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     check = sqlite.storm.check
     assert check.incidents == check.channels == check.announced == TINY.groups
     assert check.lost == 0 and check.occurrences_sent > TINY.groups
+    assert check.graphs == TINY.groups  # drawn, from the bench's Prometheus stand-in
     assert check.errors == []  # no background task failed, nothing else logged an error
     assert sqlite.storm.storm.sent == sqlite.storm.noop.sent == TINY.notifications
     assert sqlite.storm.paced_check is not None and sqlite.storm.paced_check.lost == 0
@@ -66,6 +67,7 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
         )
     assert result.check.incidents == result.check.channels == 5
     assert result.check.lost == 0 and result.storm.failed == 0
+    assert result.check.graphs == 5 and result.drawing_cpu_s > 0
     assert result.check.errors == []
 
 

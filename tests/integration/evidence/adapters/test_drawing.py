@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.evidence import drawing
-from bot.evidence.adapters.drawing import InProcess
+from bot.evidence.adapters.drawing import NICENESS, InProcess
 from bot.evidence.ports import EvidenceError, Series
 from bot.evidence.promql import split_threshold
 from tests.unit.test_charts import SIGNATURE
@@ -20,6 +20,10 @@ from tests.unit.test_charts import SIGNATURE
 # Module-level: the process unpickles them by name.
 def whose(**_: object) -> bytes:
     return str(os.getpid()).encode()
+
+
+def niceness(**_: object) -> bytes:
+    return str(os.getpriority(os.PRIO_PROCESS, 0)).encode()
 
 
 def dies(**_: object) -> bytes:
@@ -41,6 +45,11 @@ async def test_graphs_are_drawn_in_one_process_of_their_own(drawer: InProcess) -
     first = await drawer.draw(whose)
     assert int(first) != os.getpid()
     assert await drawer.draw(whose) == first  # kept: matplotlib's import is paid once
+
+
+async def test_the_drawing_process_yields_the_cores_to_the_serving_one(drawer: InProcess) -> None:
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert int(await drawer.draw(niceness)) == min(ours + NICENESS, 19)
 
 
 async def test_a_process_that_dies_fails_its_graph_and_the_next_starts_another(

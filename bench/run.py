@@ -29,7 +29,7 @@ from pathlib import Path
 from bench import alert_to_announcement, postmortem_render
 from bench.server import running_bot, workspace
 from bench.stats import Progress, percentile, percentiles
-from bench.storm import StormResult, storm, tables
+from bench.storm import SETTLE_DRAWING_S, StormResult, storm, tables
 from bot.db.migrate import upgrade
 from bot.localslack.server import LocalSlackServer
 from tests import postgres
@@ -69,6 +69,7 @@ class Sizes:
     entries: int
     paced: int
     rate: float
+    settle_s: float = SETTLE_DRAWING_S  # how long the RSS waits for the drawing process to stop
 
 
 def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
@@ -97,6 +98,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             groups=sizes.groups,
             paced_rate=sizes.rate or None,
             paced_notifications=sizes.paced,
+            settle_s=sizes.settle_s,
         )
     return Backend(
         name=name,
@@ -199,8 +201,19 @@ def targets(backends: list[Backend], postmortem_ms: list[float]) -> str:
         "postmortem of 10,000 entries < 1 s (GET, slowest of 5)",
         [(f"{s:.0f} ms", s < 1000) for s in served],
     )
-    rss = [b.storm.rss_after_mb for b in backends]
-    row("RSS < 200 MB after the storm", [(f"{r:.0f} MB", r < 200) for r in rss])
+    # The bot is two processes while it draws graphs: both count, once it is idle again.
+    rss = [b.storm for b in backends]
+    row(
+        "RSS < 200 MB after the storm (serve and its children, once idle; while graphs were "
+        "still being drawn in brackets)",
+        [
+            (
+                f"{s.rss_settled_mb:.0f} MB ({s.rss_after_mb:.0f} + {s.rss_children_mb:.0f} MB)",
+                s.rss_settled_mb < 200,
+            )
+            for s in rss
+        ],
+    )
     lost = [(b.storm.check.lost, b.storm.check.incidents, b.storm.check.channels) for b in backends]
     row(
         "invariants: incidents = channels = groups, 0 lost",
@@ -232,6 +245,9 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float]) 
         "groups (repeats, new alerts, resolves and re-fires; each group's notifications in "
         "order, one at a time, as Alertmanager sends them), 32 concurrent senders. The same "
         "load goes first to POST /bench/noop on the same server (it reads the body and answers).",
+        "Each incident's graph is drawn: the bot's config points the alerts' graphs at a",
+        "Prometheus stand-in in the bench's process that answers every range query at once with",
+        "three series (as a reachable Prometheus would; drawn in the bot's drawing process).",
         "",
         '"Server CPU ms each" is the serve process\'s own CPU time (user and system, from',
         "/proc) over the run divided by the notifications sent: unlike the rates, it does not",

@@ -59,6 +59,12 @@ class Bot:
     def children_rss_mb(self) -> float:
         return sum(_gone_as_zero(_rss_mb, pid) for pid in self._children())
 
+    def drawing(self) -> bool:
+        """Whether the serve process's graph drawing process (a multiprocessing spawn) runs."""
+        return any(
+            b"spawn_main" in _gone_as_empty(f"/proc/{pid}/cmdline") for pid in self._children()
+        )
+
     def _children(self) -> list[int]:
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -107,6 +113,13 @@ def _gone_as_zero(read: Callable[[int], float], pid: int) -> float:
         return read(pid)
     except FileNotFoundError:
         return 0.0  # a child that ended since it was listed
+
+
+def _gone_as_empty(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def workspace() -> Workspace:

@@ -34,6 +34,7 @@ from bench.alert_to_announcement import first_posts
 from bench.server import Bot, profiled, running_bot, workspace
 from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
+from bot.evidence.adapters.drawing import IDLE_S
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
 from tests.prometheus import prometheus_stub
@@ -41,6 +42,7 @@ from tests.prometheus import prometheus_stub
 ROOT = Path(__file__).parent.parent
 SETTLE_S = 180.0
 COMMAND_EVERY_S = 0.5
+SETTLE_DRAWING_S = IDLE_S + 30  # the longest the RSS waits for the drawing process to stop
 
 
 @dataclass
@@ -98,6 +100,8 @@ class StormResult:
     graphs: bool  # the alerts' Prometheus answered (a stand-in in this process): graphs drawn
     drawing_cpu_s: float  # the serve process's children's CPU, from the storm to no chat work
     rss_children_mb: float  # the drawing process's after the storm
+    rss_settled_mb: float  # serve and its children, once the drawing process stopped (IDLE_S)
+    rss_settled_after_s: float  # from rss_after_mb
     paced: Load | None = None
     paced_rate: float | None = None
     paced_check: Check | None = None
@@ -241,6 +245,7 @@ def storm(
     paced_notifications: int = 2500,
     profile: Path | None = None,
     graphs: bool = True,
+    settle_s: float = SETTLE_DRAWING_S,
 ) -> StormResult:
     progress = Progress(f"storm on {database_url.partition(':')[0]}")
     with (
@@ -277,7 +282,12 @@ def storm(
         checked = check(bot, sent, stormed.first_sent, "Storm")
         settled_cpu = checked.cpu_at_announced - cpu
         idle_cpu = checked.cpu_at_idle - cpu
-        rss_after = bot.rss_mb()
+        rss_after, rss_children = bot.rss_mb(), bot.children_rss_mb()
+        waited = time.monotonic()
+        while bot.drawing() and time.monotonic() - waited < settle_s:
+            time.sleep(0.5)
+        rss_settled = bot.rss_mb() + bot.children_rss_mb()
+        waited = time.monotonic() - waited
         progress("storm settled and checked")
         result = StormResult(
             notifications=notifications,
@@ -294,7 +304,9 @@ def storm(
             idle_cpu_s=idle_cpu,
             graphs=graphs,
             drawing_cpu_s=checked.children_cpu_at_idle - children_cpu,
-            rss_children_mb=bot.children_rss_mb(),
+            rss_children_mb=rss_children,
+            rss_settled_mb=rss_settled,
+            rss_settled_after_s=waited,
         )
         if paced_rate:
             paced_groups = min(groups, paced_notifications)
@@ -388,8 +400,10 @@ def tables(result: StormResult) -> dict[str, Any]:
         "|---|---|",
         f"| idle, after start | {result.rss_idle_mb:.0f} |",
         f"| after the storm | {result.rss_after_mb:.0f} |",
-        f"| after the storm, its drawing process (graphs drawn: {result.drawing_cpu_s:.0f} s "
-        f"of its CPU) | {result.rss_children_mb:.0f} |",
+        f"| after the storm, its children: the graphs' drawing process (graphs drawn: "
+        f"{result.drawing_cpu_s:.0f} s of its CPU) | {result.rss_children_mb:.0f} |",
+        f"| serve and its children once the drawing process stopped, idle "
+        f"({result.rss_settled_after_s:.0f} s later) | {result.rss_settled_mb:.0f} |",
     ]
     return {
         "throughput": "\n".join(throughput),
@@ -409,6 +423,12 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=2500, help="notifications of the paced run")
     parser.add_argument(
         "--profile", type=Path, help="py-spy's samples of the bot during the storm (.txt: raw)"
+    )
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        default=SETTLE_DRAWING_S,
+        help="the longest the RSS waits for the drawing process to stop (0: at once)",
     )
     parser.add_argument(
         "--no-graphs",
@@ -439,6 +459,7 @@ def main() -> None:
             paced_notifications=args.paced,
             profile=args.profile.resolve() if args.profile else None,
             graphs=not args.no_graphs,
+            settle_s=args.settle_s,
         )
     shown = tables(result)
     for name in ("throughput", "invariants", "latency", "memory"):

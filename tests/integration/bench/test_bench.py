@@ -21,7 +21,8 @@ from bot.localslack.server import LocalSlackServer
 from tests.paths import ROOT
 from tests.postgres import create_database
 
-TINY = Sizes(notifications=50, groups=5, quiet=3, entries=200, paced=20, rate=50.0)
+# settle_s=0: the RSS is read at once, without waiting for the drawing process's idle stop.
+TINY = Sizes(notifications=50, groups=5, quiet=3, entries=200, paced=20, rate=50.0, settle_s=0)
 
 
 def test_the_plan_keeps_each_groups_order_and_sends_what_it_expects() -> None:
@@ -63,7 +64,13 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
     upgrade(url)
     with LocalSlackServer(workspace()) as slack:
         result = storm(
-            tmp_path, slack, database_url=url, notifications=50, groups=5, paced_rate=None
+            tmp_path,
+            slack,
+            database_url=url,
+            notifications=50,
+            groups=5,
+            paced_rate=None,
+            settle_s=0,
         )
     assert result.check.incidents == result.check.channels == 5
     assert result.check.lost == 0 and result.storm.failed == 0
@@ -89,7 +96,7 @@ def test_the_scaling_notifications_are_alertmanagers() -> None:
         ["bench.alert_to_announcement", "--n", "2"],
         ["bench.approval_to_deploy", "--n", "1"],
         ["bench.postmortem_render", "--entries", "50", "--runs", "1"],
-        ["bench.storm", "--notifications", "20", "--groups", "2", "--rate", "0"],
+        ["bench.storm", "--notifications", "20", "--groups", "2", "--rate", "0", "--settle-s", "0"],
         ["bench.intake", "--notifications", "60", "--groups", "3", "--concurrency", "4"],
     ],
 )

@@ -1,12 +1,15 @@
 """The drawing process (bot.evidence.adapters.drawing.InProcess): graphs are drawn in one child
-process kept from graph to graph; if it dies, that graph fails with a reason and the next starts
-another; an error of the drawing itself comes back as it was raised."""
+process kept from graph to graph, and stopped after a while without one; if it dies, that graph
+fails with a reason and the next starts another; an error of the drawing itself comes back as it
+was raised."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from bot.evidence import drawing
 from bot.evidence.adapters.drawing import NICENESS, InProcess
 from bot.evidence.ports import EvidenceError, Series
 from bot.evidence.promql import split_threshold
+from tests.polling import eventually
 from tests.unit.test_charts import SIGNATURE
 
 
@@ -24,6 +28,11 @@ def whose(**_: object) -> bytes:
 
 def niceness(**_: object) -> bytes:
     return str(os.getpriority(os.PRIO_PROCESS, 0)).encode()
+
+
+def slow(*, seconds: float) -> bytes:
+    time.sleep(seconds)
+    return str(os.getpid()).encode()
 
 
 def dies(**_: object) -> bytes:
@@ -90,3 +99,32 @@ async def test_after_close_a_graph_starts_a_new_process(drawer: InProcess) -> No
     before = await drawer.draw(whose)
     drawer.close()
     assert await drawer.draw(whose) != before
+
+
+async def test_a_drawing_process_without_graphs_for_a_while_stops() -> None:
+    drawer = InProcess(idle_s=0.3)
+    try:
+        pid = int(await drawer.draw(whose))
+        assert alive(pid)
+        await eventually(lambda: not alive(pid), what="the idle drawing process to stop")
+        assert int(await drawer.draw(whose)) != pid  # the next graph starts another
+    finally:
+        drawer.close()
+
+
+async def test_a_graph_in_progress_keeps_the_process() -> None:
+    drawer = InProcess(idle_s=0.2)
+    try:
+        first = await drawer.draw(whose)
+        assert await drawer.draw(slow, seconds=0.6) == first  # longer than idle_s: not stopped
+    finally:
+        drawer.close()
+
+
+def alive(pid: int) -> bool:
+    # A child that has exited but is not yet reaped shows as a zombie ("Z"): gone all the same.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"

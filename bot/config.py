@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     # connection may take to send a request's head (the request line and headers).
     limit_concurrency: int = Field(500, alias="FIREBREAK_LIMIT_CONCURRENCY", gt=0)
     header_timeout_s: float = Field(10.0, alias="FIREBREAK_HEADER_TIMEOUT_S", gt=0, le=300)
-    # Alert graphs drawn in a process of their own (started at the first graph, ~80 MB); false:
-    # in a thread of the serving process, where each draw holds up the webhooks for ~0.4 s.
+    # Alert graphs drawn in a process of their own (started at the first graph, ~100 MB, stopped
+    # 30 s after the last); false: in a thread of the serving process, where each draw holds
+    # up the webhooks for ~0.3 s.
     graph_process: bool = Field(True, alias="FIREBREAK_GRAPH_PROCESS")
 
     @field_validator("slack_bot_token")

@@ -21,8 +21,8 @@ IDLE_S = 30.0  # without a graph, the drawing process stops
 
 
 class InProcess:
-    """One drawing process, started when first needed and kept while graphs keep
-    coming: its matplotlib import (2-3 s of CPU here) is paid once a storm. It stops after
+    """One drawing process, started when first needed and kept while graphs keep coming: its
+    matplotlib import (2-3 s of CPU here) is paid once a storm. It stops after
     `idle_s` without a graph, giving back its memory (about 100 MB) until the next one.
     Spawned, not forked: a fork copies the serving process's threads' locks in whatever state
     they are. If it dies, the graph it was drawing fails with EvidenceError and the next one
@@ -80,5 +80,5 @@ def _background() -> None:
     # Ctrl-C reaches the whole process group: the serving process stops this one, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A graph can come a few seconds late; an alert's acknowledgement and its announcement
-    # cannot. In a storm the two processes want the same cores: the kernel serves this one last.
+    # cannot. In a storm the two processes want the same cores: this one gets a small share.
     os.nice(NICENESS)

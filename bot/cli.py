@@ -65,6 +65,7 @@ environment:
   FIREBREAK_CONFIG         firebreak.yaml (default: none, built-in defaults)"""
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
+YOUNG_COLLECTION = 10_000  # allocations between the collector's passes over young objects
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -461,6 +462,11 @@ def _serve(
     # loop's pause for one fell from up to ~150 ms to ~20 ms, and with it the slowest acks.
     gc.collect()
     gc.freeze()
+    # Young objects are looked at every YOUNG_COLLECTION allocations, not Python's 700: most of a
+    # request's objects die by reference counting long before. Over a bench.storm run the
+    # collector held the loop for 0.69 s (1,340 young passes; 7 full ones during the storm, of
+    # 12-29 ms each); now 0.29 s (473; no full one after start-up).
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
     from bot.serving import server_config
 
     uvicorn_config = server_config(

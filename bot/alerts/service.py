@@ -106,8 +106,14 @@ def _find_query() -> Select[Any]:
 
 async def add(*, session: AsyncSession, values: dict[str, Any]) -> int:
     """Insert an occurrence; its id."""
+    return int((await session.execute(_add_query(), values)).scalar_one())
+
+
+@cache
+def _add_query() -> Any:
+    # Built once, as the other statements intake runs for a storm's every new alert.
     table = _table()
-    return int((await session.execute(insert(table).returning(table.c.id), values)).scalar_one())
+    return insert(table).returning(table.c.id)
 
 
 class Resolution(NamedTuple):

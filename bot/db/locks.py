@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Made once: every round of a storm's writes takes its groups' locks.
+_ONE = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_ALL = text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k")
+
 
 async def hold_until_commit(*, session: AsyncSession, key: str) -> None:
     """Serialise transactions that pass the same key, across processes.
@@ -15,7 +19,7 @@ async def hold_until_commit(*, session: AsyncSession, key: str) -> None:
     needed: a write transaction already holds the database's only write lock.
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+        await session.execute(_ONE, {"key": key})
 
 
 async def hold_all_until_commit(*, session: AsyncSession, keys: Sequence[str]) -> None:
@@ -24,7 +28,4 @@ async def hold_all_until_commit(*, session: AsyncSession, keys: Sequence[str]) -
     cycle."""
     if keys and session.get_bind().dialect.name == "postgresql":
         # unnest yields the keys in order, and each row's lock is taken as the row is made.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k"),
-            {"keys": list(keys)},
-        )
+        await session.execute(_ALL, {"keys": list(keys)})

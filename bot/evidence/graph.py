@@ -88,12 +88,12 @@ def alert_graph_figure(
     names = legend_labels([s.labels for s in series[:MAX_SERIES]])
     for s, name, colour in zip(series[:MAX_SERIES], names, COLOURS, strict=False):
         ax.plot(
-            [charts.x_of(at) for at, _ in s.points],
-            [value for _, value in s.points],
+            charts.xs_of_unix(s.times),
+            s.values,
             color=colour,
             linewidth=1.4,
             # A few samples (a new metric): dots, or a lone sample would not show at all.
-            marker="o" if len(s.points) <= SPARSE else None,
+            marker="o" if len(s.times) <= SPARSE else None,
             markersize=3,
             label=name,
             zorder=3,

@@ -14,11 +14,11 @@ MAX_SERIES = 5
 def chosen(series: Sequence[Series], *, threshold: Threshold | None) -> list[Series]:
     """The MAX_SERIES series that went furthest toward the alert's side of its threshold
     (highest for > and without one, lowest for <), among those with points."""
-    with_points = [s for s in series if s.points]
+    with_points = [s for s in series if s.values]
     if threshold is not None and threshold.op in ("<", "<="):
-        ranked = sorted(with_points, key=lambda s: min(v for _, v in s.points))
+        ranked = sorted(with_points, key=lambda s: min(s.values))
     else:
-        ranked = sorted(with_points, key=lambda s: -max(v for _, v in s.points))
+        ranked = sorted(with_points, key=lambda s: -max(s.values))
     return ranked[:MAX_SERIES]
 
 
@@ -28,7 +28,7 @@ def shown_from(
     """Where the x axis begins: at `start`, or later when the data begins later (a new metric,
     a fresh Prometheus), so an hour of nothing does not squeeze the story into the right edge.
     The alert's start and the changes in the window stay in view."""
-    firsts = [s.points[0][0] for s in series if s.points]
+    firsts = [first for s in series if (first := s.first()) is not None]
     if not firsts:
         return start
     first = min([*firsts, *(m for m in moments if start <= m <= end)])

@@ -210,13 +210,20 @@ def _mitigated_query() -> Update:
 async def touch(*, session: AsyncSession, touched: Mapping[int, datetime]) -> None:
     """Set each incident's updated_at: one statement for them all, in id order."""
     if touched:
-        table = _table()
         await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("touched_id"))
-            .values(updated_at=bindparam("touched_at")),
+            _touch_query(),
             [{"touched_id": i, "touched_at": at} for i, at in sorted(touched.items())],
         )
+
+
+@cache
+def _touch_query() -> Update:
+    table = _table()
+    return (
+        update(table)
+        .where(table.c.id == bindparam("touched_id"))
+        .values(updated_at=bindparam("touched_at"))
+    )
 
 
 async def save_columns(

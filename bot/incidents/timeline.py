@@ -99,7 +99,12 @@ def row(
 async def insert_rows(*, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """One INSERT for all the rows (Core: no ORM objects to track and flush)."""
     if rows:
-        await session.execute(insert(cast(Table, TimelineEntry.__table__)), rows)
+        await session.execute(_insert_query(), rows)
+
+
+@cache
+def _insert_query() -> Any:
+    return insert(cast(Table, TimelineEntry.__table__))
 
 
 class Entry(NamedTuple):

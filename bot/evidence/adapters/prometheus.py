@@ -14,7 +14,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +31,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # held all four, and every new connection of the bot waited behind them (bot.serving).
 UNRESOLVED_FOR_S = 60.0
 UNRESOLVED_KEPT = 256  # hosts remembered at most
+LAST_UNIX_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: a later sample time is not a time
 
 
 class HttpEvidence:
@@ -175,17 +176,18 @@ def _not_resolved(exc: BaseException) -> bool:
 
 def _series(item: dict[str, Any]) -> Series:
     labels = item.get("metric") or {}
-    points: list[tuple[datetime, float]] = []
+    times: list[float] = []
+    values: list[float] = []
     for pair in item.get("values") or []:
         try:
             at, raw = pair
-            value = float(raw)
-            when = datetime.fromtimestamp(float(at), UTC)
-        except (TypeError, ValueError, OverflowError):
+            when, value = float(at), float(raw)
+        except (TypeError, ValueError):
             continue
-        if math.isfinite(value):
-            points.append((when, value))
-    return Series(labels={str(k): str(v) for k, v in labels.items()}, points=points)
+        if math.isfinite(value) and 0 <= when <= LAST_UNIX_SECOND:
+            times.append(when)
+            values.append(value)
+    return Series(labels={str(k): str(v) for k, v in labels.items()}, times=times, values=values)
 
 
 def _unix(at: datetime) -> str:

@@ -83,7 +83,7 @@ def config(tmp_path: Path) -> FirebreakConfig:
 def ndcg(clock: FakeClock) -> list[Series]:
     start = clock.now - timedelta(hours=1)
     points = [(start + timedelta(minutes=m), 0.7 if m < 58 else 0.55) for m in range(0, 61)]
-    return [Series(labels={"__name__": "ndcg_at_10", "service": "search-ranker"}, points=points)]
+    return [Series.of(labels={"__name__": "ndcg_at_10", "service": "search-ranker"}, points=points)]
 
 
 async def test_the_graph_of_a_prometheus_alert_is_posted_and_kept(
@@ -126,7 +126,7 @@ async def test_data_that_begins_late_is_asked_again_at_a_finer_step(
 ) -> None:
     incident = await incident_with_channel(ctx)  # the alert started 2 minutes ago
     fresh = [
-        Series(
+        Series.of(
             labels={"__name__": "ndcg_at_10"},
             points=[(clock.now - timedelta(minutes=3, seconds=-s), 0.5) for s in range(0, 180, 8)],
         )

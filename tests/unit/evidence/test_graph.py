@@ -31,7 +31,7 @@ START, END = T0 - timedelta(hours=1), T0 + timedelta(minutes=30)
 
 def series(peak: float, **labels: str) -> Series:
     points = [(START + timedelta(minutes=m), peak if m > 55 else 0.1) for m in range(0, 91)]
-    return Series(labels={"__name__": "errors_ratio", **labels}, points=points)
+    return Series.of(labels={"__name__": "errors_ratio", **labels}, points=points)
 
 
 def test_the_graph_is_a_png_of_the_usual_size() -> None:
@@ -117,7 +117,7 @@ def test_no_data_says_so() -> None:
 
 def test_the_axis_begins_where_the_data_does_with_the_alert_in_view() -> None:
     # A metric born two minutes before its alert: the hour before would be empty.
-    fresh = Series(
+    fresh = Series.of(
         labels={"__name__": "ctr"},
         points=[(T0 - timedelta(minutes=2) + timedelta(seconds=s), 0.1) for s in range(0, 300)],
     )
@@ -152,7 +152,7 @@ def test_the_series_worth_seeing_are_chosen() -> None:
     top = chosen(many, threshold=Threshold(op=">", value=5))
     assert [s.labels["pod"] for s in top] == ["11", "10", "9", "8", "7"]
     assert len(top) == MAX_SERIES
-    low = [Series(labels={"pod": str(i)}, points=[(T0, float(i))]) for i in range(8)]
+    low = [Series.of(labels={"pod": str(i)}, points=[(T0, float(i))]) for i in range(8)]
     assert [s.labels["pod"] for s in chosen(low, threshold=Threshold(op="<", value=3))] == [
         "0",
         "1",
@@ -160,7 +160,7 @@ def test_the_series_worth_seeing_are_chosen() -> None:
         "3",
         "4",
     ]
-    assert chosen([Series(labels={}, points=[])], threshold=None) == []
+    assert chosen([Series.of(labels={}, points=[])], threshold=None) == []
 
 
 def test_shorten_makes_one_line() -> None:

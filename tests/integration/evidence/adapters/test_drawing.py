@@ -84,7 +84,7 @@ async def test_the_alert_graph_crosses_over_and_comes_back_a_png(drawer: InProce
         drawing.alert_graph,
         title="INC-7: RankerNDCGDrop",
         query=split_threshold("ndcg_at_10 < 0.61"),
-        series=[Series(labels={"model": "ranker"}, points=points)],
+        series=[Series.of(labels={"model": "ranker"}, points=points)],
         start=end - timedelta(hours=1),
         end=end,
         started=end - timedelta(minutes=20),

@@ -146,21 +146,18 @@ async def test_what_prometheus_refuses_is_said(
 
 async def test_points_that_are_not_numbers_are_left_out(evidence: HttpEvidence) -> None:
     t = START.timestamp()
+    values = [[t, "1"], [t + 8, "NaN"], [t + 16, "+Inf"], [t + 24, "x"], [t + 32, "2"]]
+    # Times that are not a moment a datetime can hold (past the year 9999, before 1970, or none).
+    values += [[1e12, "3"], [-8, "4"], ["later", "5"]]
     body = {
         "status": "success",
-        "data": {
-            "resultType": "matrix",
-            "result": [
-                {
-                    "metric": {},
-                    "values": [[t, "1"], [t + 8, "NaN"], [t + 16, "+Inf"], [t + 24, "x"]],
-                }
-            ],
-        },
+        "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]},
     }
     with ServerThread(answering(body), free_port()) as server:
         (series,) = await query(evidence, server.url)
-    assert series.points == [(START, 1.0)]
+    assert series.points == [(START, 1.0), (START + timedelta(seconds=32), 2.0)]
+    assert series.times == [t, t + 32]
+    assert series.first() == START
 
 
 async def test_an_image_is_fetched_only_if_it_is_a_png(evidence: HttpEvidence) -> None:

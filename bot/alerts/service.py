@@ -104,16 +104,26 @@ def _find_query() -> Select[Any]:
     )
 
 
-async def add(*, session: AsyncSession, values: dict[str, Any]) -> int:
-    """Insert an occurrence; its id."""
-    return int((await session.execute(_add_query(), values)).scalar_one())
+SourcedKey = tuple[str, str, datetime]  # (source, fingerprint, startsAt): one occurrence
+
+
+async def add_all(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[SourcedKey, int]:
+    """Insert occurrences, all in one statement; each one's id by its (source, fingerprint,
+    startsAt), which the table holds once."""
+    if not rows:
+        return {}
+    found = await session.execute(_add_query(), list(rows))
+    return {(r.source, r.fingerprint, r.starts_at): int(r.id) for r in found}
 
 
 @cache
 def _add_query() -> Any:
-    # Built once, as the other statements intake runs for a storm's every new alert.
-    table = _table()
-    return insert(table).returning(table.c.id)
+    # One INSERT of many rows (SQLAlchemy's "insertmanyvalues"), its ids matched to the rows by
+    # the occurrence's key, not by order: asking for the order would make SQLite's one a row.
+    c = _table().c
+    return insert(_table()).returning(c.id, c.source, c.fingerprint, c.starts_at)
 
 
 class Resolution(NamedTuple):

@@ -8,10 +8,10 @@ its cost (docs/benchmarks.md). Only opening an incident makes an ORM object.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,30 +73,50 @@ def chat_done(
     )
 
 
+class Later(NamedTuple):
+    """A timeline row about an occurrence added in this transaction and not yet inserted: made
+    once its id is known (its dedup key holds it)."""
+
+    key: alerts_service.SourcedKey
+    make: Callable[[int], dict[str, Any]]
+
+
 @dataclass
 class Deferred:
     """Writes that no later notification of a transaction reads, made once for all of them at
-    its end (Deferred.write): the timeline's new rows, the incidents' updated_at, alerts
-    resolved (whose status the round reads from Seen) and incidents mitigated. A group
-    commit's round of notifications then makes a statement of each, not one each."""
+    its end (Deferred.write): new occurrences, the timeline's new rows, the incidents'
+    updated_at, alerts resolved (whose status the round reads from Seen) and incidents
+    mitigated. A group commit's round of notifications then makes a statement of each, not
+    one each (on PostgreSQL, where each waits its round trip, a round's new alerts took one
+    each)."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)  # timeline rows
+    entries: list[dict[str, Any] | Later] = field(default_factory=list)  # timeline rows
     touched: dict[int, datetime] = field(default_factory=dict)  # incident id → updated_at
     resolved: list[alerts_service.Resolution] = field(default_factory=list)
     mitigated: dict[int, datetime] = field(default_factory=dict)  # incident id → when
+    added: dict[alerts_service.SourcedKey, dict[str, Any]] = field(default_factory=dict)
+    ids: dict[alerts_service.SourcedKey, int] = field(default_factory=dict)  # of those inserted
 
     async def write(self, session: AsyncSession) -> None:
-        await self.write_resolved(session)
-        await timeline.insert_rows(session=session, rows=self.entries)
+        await self.write_alerts(session)
+        rows = [e if isinstance(e, dict) else e.make(self.ids[e.key]) for e in self.entries]
+        await timeline.insert_rows(session=session, rows=rows)
         await incidents_service.touch(session=session, touched=self.touched)
         await incidents_service.mark_all_mitigated(session=session, at=self.mitigated)
         self.entries, self.touched, self.mitigated = [], {}, {}
 
-    async def write_resolved(self, session: AsyncSession) -> None:
-        """The resolutions gathered so far (before a read of the store that must see them:
-        Seen.firing_in)."""
+    async def write_alerts(self, session: AsyncSession) -> None:
+        """The occurrences added and the resolutions gathered so far (before a read of the
+        store that must see them: Seen.firing_in)."""
+        self.ids |= await alerts_service.add_all(session=session, rows=list(self.added.values()))
+        self.added = {}
         await alerts_service.resolve_all(session=session, resolutions=self.resolved)
         self.resolved = []
+
+    def id_of(self, source: str, occurrence: alerts_service.Stored) -> int | None:
+        """The occurrence's id; None while it waits to be inserted (`added`)."""
+        key = (source, occurrence.fingerprint, occurrence.starts_at)
+        return None if key in self.added else occurrence.id or self.ids[key]
 
 
 @dataclass
@@ -119,7 +139,7 @@ class Seen:
         """Alerts firing in the incident now, this transaction's writes included (`unwritten`:
         the resolutions gathered so far are written before the store counts)."""
         if incident_id not in self.firing:  # an incident the round was not seen to resolve
-            await unwritten.write_resolved(session)
+            await unwritten.write_alerts(session)
             self.firing[incident_id] = await incidents_service.firing_count(
                 session=session, incident_id=incident_id
             )
@@ -230,9 +250,7 @@ async def record_one(
             result.ignored += 1
             continue
         severity = classify.alert_severity(alert, batch, rules)
-        occurrences[key] = await _add(
-            session, entries, group.incident_id, batch.source, alert, severity, now
-        )
+        occurrences[key] = _add(own, group.incident_id, batch.source, alert, severity, now)
         if not batch.keyed:
             result.stored[key] = alert.status
         if alert.status == AlertStatus.FIRING:
@@ -307,35 +325,44 @@ async def _open(
     return incidents_service.OpenGroup(incident.id, incident.severity, None, None, None)
 
 
-async def _add(
-    session: AsyncSession,
-    entries: list[dict[str, Any]],
+def _add(
+    own: Deferred,
     incident_id: int,
     source: str,
     alert: Alert,
     severity: Severity,
     now: datetime,
 ) -> alerts_service.Stored:
-    occurrence_id = await alerts_service.add(
-        session=session,
-        values={
-            "incident_id": incident_id,
-            "source": source,
-            "fingerprint": alert.fingerprint,
-            "starts_at": alert.starts_at,
-            "ends_at": alert.ends_at,
-            "status": alert.status,
-            "name": alert.name[:300],
-            "severity": severity,
-            "labels": alert.labels,
-            "annotations": alert.annotations,
-            "generator_url": alert.generator_url,
-            "received_at": now,
-            "resolved_received_at": now if alert.status == AlertStatus.RESOLVED else None,
-        },
+    """A new occurrence, inserted with the round's others (Deferred.write_alerts); as the
+    round's reads see it (its id 0 until then: Deferred.id_of)."""
+    key = (source, alert.fingerprint, alert.starts_at)
+    own.added[key] = {
+        "incident_id": incident_id,
+        "source": source,
+        "fingerprint": alert.fingerprint,
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "status": alert.status,
+        "name": alert.name[:300],
+        "severity": severity,
+        "labels": alert.labels,
+        "annotations": alert.annotations,
+        "generator_url": alert.generator_url,
+        "received_at": now,
+        "resolved_received_at": now if alert.status == AlertStatus.RESOLVED else None,
+    }
+    stored = alerts_service.Stored(
+        0,
+        incident_id,
+        alert.status,
+        alert.name[:300],
+        alert.generator_url,
+        alert.fingerprint,
+        alert.starts_at,
     )
-    entries.append(
-        timeline.row(
+
+    def firing(occurrence_id: int) -> dict[str, Any]:
+        return timeline.row(
             incident_id=incident_id,
             at=alert.starts_at,
             kind="alert.firing",
@@ -344,20 +371,12 @@ async def _add(
             link=alert.generator_url,
             now=now,
             data={"fingerprint": alert.fingerprint, "labels": alert.labels},
-            dedup_key=f"alert:{occurrence_id}:firing",  # new: the occurrence was made just now
+            dedup_key=f"alert:{occurrence_id}:firing",  # new: the occurrence is made now
         )
-    )
-    stored = alerts_service.Stored(
-        occurrence_id,
-        incident_id,
-        alert.status,
-        alert.name[:300],
-        alert.generator_url,
-        alert.fingerprint,
-        alert.starts_at,
-    )
+
+    own.entries.append(Later(key, firing))
     if alert.status == AlertStatus.RESOLVED:
-        _record_resolved(entries, source, stored, alert.ends_at or now, now)
+        _record_resolved(own, source, stored, alert.ends_at or now, now)
     return stored
 
 
@@ -369,19 +388,25 @@ def _resolve(
     now: datetime,
 ) -> None:
     ends_at = alert.ends_at or now
-    own.resolved.append(alerts_service.Resolution(occurrence.id, ends_at, now))
-    _record_resolved(own.entries, source, occurrence, ends_at, now)
+    occurrence_id = own.id_of(source, occurrence)
+    if occurrence_id is None:  # added by this round, not yet inserted: inserted resolved
+        own.added[source, occurrence.fingerprint, occurrence.starts_at].update(
+            status=AlertStatus.RESOLVED, ends_at=ends_at, resolved_received_at=now
+        )
+    else:
+        own.resolved.append(alerts_service.Resolution(occurrence_id, ends_at, now))
+    _record_resolved(own, source, occurrence, ends_at, now)
 
 
 def _record_resolved(
-    entries: list[dict[str, Any]],
+    own: Deferred,
     source: str,
     occurrence: alerts_service.Stored,
     ends_at: datetime,
     now: datetime,
 ) -> None:
-    entries.append(
-        timeline.row(
+    def resolved(occurrence_id: int) -> dict[str, Any]:
+        return timeline.row(
             incident_id=occurrence.incident_id,
             at=ends_at,
             kind="alert.resolved",
@@ -390,14 +415,19 @@ def _record_resolved(
             link=occurrence.generator_url,
             now=now,
             data={"fingerprint": occurrence.fingerprint},
-            dedup_key=f"alert:{occurrence.id}:resolved",  # new: it was firing until now
+            dedup_key=f"alert:{occurrence_id}:resolved",  # new: it was firing until now
         )
-    )
+
+    occurrence_id = own.id_of(source, occurrence)
+    if occurrence_id is None:
+        own.entries.append(Later((source, occurrence.fingerprint, occurrence.starts_at), resolved))
+    else:
+        own.entries.append(resolved(occurrence_id))
 
 
 async def _escalate(
     session: AsyncSession,
-    entries: list[dict[str, Any]],
+    entries: list[dict[str, Any] | Later],
     group: incidents_service.OpenGroup,
     severity: Severity,
     source: str,

@@ -132,3 +132,67 @@ async def test_an_alert_that_fires_and_resolves_in_one_round_can_be_the_last_to_
         (1, 0, set()),
         (0, 1, {1}),
     ]
+
+
+async def test_a_round_inserts_its_new_alerts_together_and_resolves_them_by_their_ids(
+    ctx: Context,
+) -> None:
+    """New alerts wait for the round's one INSERT; a count of the store's firing alerts before
+    the end inserts those so far, and a later resolution of one of them finds its id."""
+    x = am_alert(fingerprint="00000000", alertname="Round0")
+    w = am_alert(fingerprint="00000001", alertname="Round0")
+    resolved_x, resolved_w = {**x, "status": "resolved"}, {**w, "status": "resolved"}
+    results, said = await _round(
+        ctx,
+        [
+            am_notification(x, w, group_key=GROUP),  # both new: waiting to be inserted
+            am_notification(x, resolved_w, group_key=GROUP),  # w's count inserts them
+            am_notification(resolved_x, resolved_w, group_key=GROUP),  # x by its id
+        ],
+    )
+    assert [(r.firing, r.resolved, r.all_resolved) for r in results] == [
+        (2, 0, set()),
+        (0, 1, set()),
+        (0, 1, {1}),
+    ]
+    assert sum(s.startswith("INSERT INTO alerts") for s in said) == 1
+    assert sum(s.startswith("UPDATE alerts SET") for s in said) == 1  # x's; w was inserted so
+    async with ctx.sessions() as session:
+        ids = dict(
+            (await session.execute(select(AlertOccurrence.fingerprint, AlertOccurrence.id))).all()
+        )
+        statuses = await session.scalars(select(AlertOccurrence.status))
+        assert set(statuses) == {"resolved"}
+        entries = await session.execute(
+            select(TimelineEntry.kind, TimelineEntry.dedup_key).order_by(TimelineEntry.id)
+        )
+        assert entries.all() == [
+            ("incident.opened", None),
+            ("alert.firing", f"alert:{ids['00000000']}:firing"),
+            ("alert.firing", f"alert:{ids['00000001']}:firing"),
+            ("alert.resolved", f"alert:{ids['00000001']}:resolved"),
+            ("alert.resolved", f"alert:{ids['00000000']}:resolved"),
+            ("alerts.all_resolved", None),
+        ]
+
+
+async def test_new_alerts_of_many_groups_are_one_insert(ctx: Context) -> None:
+    groups = [f'{{}}:{{alertname="Round{n}"}}' for n in range(5)]
+    bodies = [
+        am_notification(
+            am_alert(fingerprint=f"0000000{n}", alertname=f"Round{n}"),
+            am_alert(fingerprint=f"1000000{n}", alertname=f"Round{n}"),
+            group_key=g,
+        )
+        for n, g in enumerate(groups)
+    ]
+    results, said = await _round(ctx, bodies)
+    assert [(r.opened, r.firing) for r in results] == [(True, 2)] * 5
+    assert sum(s.startswith("INSERT INTO alerts") for s in said) == 1
+    async with ctx.sessions() as session:
+        found = await session.execute(
+            select(AlertOccurrence.fingerprint, Incident.group_key).join(Incident)
+        )
+        assert sorted(found.all()) == sorted(
+            (f"{prefix}000000{n}", g) for n, g in enumerate(groups) for prefix in "01"
+        )

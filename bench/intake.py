@@ -130,9 +130,27 @@ def _alert(g: int, n: int, *, resolved: bool = False) -> dict[str, object]:
     )
 
 
+SCALES = ((20, 5), (200, 5), (2000, 5), (200, 1), (200, 10), (200, 100))  # (groups, alerts)
+
+
+def scaling(*, per_group: int, concurrency: int = 32) -> str:
+    """How the process's Intake's cost grows, as a markdown table: `per_group` notifications
+    for each group, at each of SCALES, each on a fresh SQLite database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = asyncio.run(_scaling(per_group, concurrency, tmp))
+    return "\n".join(
+        [
+            "| groups | alerts a notification | notifications/s | CPU ms each "
+            "| p50 ms | p99 ms | max ms |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 async def _scaling(per_group: int, concurrency: int, tmp: str) -> list[str]:
     rows = []
-    for groups, alerts in ((20, 5), (200, 5), (2000, 5), (200, 1), (200, 10), (200, 100)):
+    for groups, alerts in SCALES:
         count = groups * per_group
         url = f"sqlite+aiosqlite:///{Path(tmp) / f'scale-{groups}-{alerts}.db'}"
         await asyncio.to_thread(upgrade, url)
@@ -174,15 +192,8 @@ def main() -> None:
     for run in runs:
         print(run.row(args.notifications))
     if args.scaling:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows = asyncio.run(_scaling(args.per_group, args.concurrency, tmp))
         print("\nThe process's Intake as the storm grows (notifications like Alertmanager's):\n")
-        print(
-            "| groups | alerts a notification | notifications/s | CPU ms each "
-            "| p50 ms | p99 ms | max ms |"
-        )
-        print("|---|---|---|---|---|---|---|")
-        print("\n".join(rows))
+        print(scaling(per_group=args.per_group, concurrency=args.concurrency))
 
 
 if __name__ == "__main__":

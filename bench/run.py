@@ -4,7 +4,8 @@
 Per database: a quiet server (alert → announcement and command acks one at a time, the
 postmortem of 10,000 timeline entries through the API), then a fresh server for the storm
 (bench/storm.py: the no-op baseline, the storm, its checks, the paced run). Once: the
-postmortem rendered in process.
+postmortem rendered in process, and intake's cost as the groups and alerts grow (bench/intake.py,
+in process).
 
 Run: .venv/bin/python -m bench.run [--notifications 20000 --groups 200 --quiet 200] [--out F]
 """
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import alert_to_announcement, postmortem_render
+from bench import alert_to_announcement, intake, postmortem_render
 from bench.server import running_bot, workspace
 from bench.stats import Progress, percentile, percentiles
 from bench.storm import SETTLE_DRAWING_S, StormResult, storm, tables
@@ -70,6 +71,7 @@ class Sizes:
     paced: int
     rate: float
     settle_s: float = SETTLE_DRAWING_S  # how long the RSS waits for the drawing process to stop
+    per_group: int = 30  # notifications a group, where intake's cost is measured as it grows
 
 
 def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
@@ -230,7 +232,7 @@ def targets(backends: list[Backend], postmortem_ms: list[float]) -> str:
     return "\n".join(rows)
 
 
-def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float]) -> str:
+def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], grows: str) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -290,6 +292,16 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float]) 
             "",
             shown["memory"],
         ]
+    lines += [
+        "",
+        "## How intake's cost grows",
+        "",
+        "In process, on SQLite, without HTTP or Slack (bench/intake.py: the process's Intake,",
+        f"32 senders): {sizes.per_group} notifications a group, like Alertmanager's (each",
+        "carries every alert of its group; one in ten resolves one and fires a new one).",
+        "",
+        grows,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -304,7 +316,8 @@ def run(sizes: Sizes, *, out: Path, with_postgres: bool) -> list[Backend]:
                 backends.append(measure("PostgreSQL", urls, tmp, sizes))
         elif with_postgres:
             print("PostgreSQL is not installed: SQLite only", file=sys.stderr)
-    out.write_text(document(backends, sizes, postmortem_ms))
+    grows = intake.scaling(per_group=sizes.per_group)
+    out.write_text(document(backends, sizes, postmortem_ms, grows))
     return backends
 
 

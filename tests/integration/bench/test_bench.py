@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import intake
 from bench.run import Sizes, run
 from bench.server import workspace
 from bench.storm import storm
@@ -22,7 +23,9 @@ from tests.paths import ROOT
 from tests.postgres import create_database
 
 # settle_s=0: the RSS is read at once, without waiting for the drawing process's idle stop.
-TINY = Sizes(notifications=50, groups=5, quiet=3, entries=200, paced=20, rate=50.0, settle_s=0)
+TINY = Sizes(
+    notifications=50, groups=5, quiet=3, entries=200, paced=20, rate=50.0, settle_s=0, per_group=1
+)
 
 
 def test_the_plan_keeps_each_groups_order_and_sends_what_it_expects() -> None:
@@ -57,6 +60,8 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     assert "| alerts lost | 0 | 0 |" in text
     assert f"| incidents created | {TINY.groups} | {TINY.groups} |" in text
     assert "## Targets" in text and "## SQLite" in text
+    grows = text[text.index("## How intake's cost grows") :]
+    assert all(f"| {groups:,} | {alerts} |" in grows for groups, alerts in intake.SCALES)
 
 
 def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:

@@ -138,8 +138,9 @@ async def test_a_round_inserts_its_new_alerts_together_and_resolves_them_by_thei
     ctx: Context,
 ) -> None:
     """New alerts wait for the round's one INSERT; a count of the store's firing alerts before
-    the end inserts those so far, and a later resolution of one of them finds its id."""
-    x = am_alert(fingerprint="00000000", alertname="Round0")
+    the end inserts those so far, and a later resolution of one of them finds its id (the
+    store gives its start back in UTC)."""
+    x = am_alert(fingerprint="00000000", alertname="Round0", starts_at="2026-11-27T04:00:00+02:00")
     w = am_alert(fingerprint="00000001", alertname="Round0")
     resolved_x, resolved_w = {**x, "status": "resolved"}, {**w, "status": "resolved"}
     results, said = await _round(

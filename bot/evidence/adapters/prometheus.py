@@ -31,7 +31,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # held all four, and every new connection of the bot waited behind them (bot.serving).
 UNRESOLVED_FOR_S = 60.0
 UNRESOLVED_KEPT = 256  # hosts remembered at most
-LAST_UNIX_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: a later sample time is not a time
+# Sample times outside 1970 to 9999 are left out: Prometheus stores none, and a datetime holds
+# none after 9999 (the graph's axis is made of them).
+LAST_UNIX_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class HttpEvidence:

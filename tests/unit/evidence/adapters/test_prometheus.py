@@ -147,7 +147,8 @@ async def test_what_prometheus_refuses_is_said(
 async def test_points_that_are_not_numbers_are_left_out(evidence: HttpEvidence) -> None:
     t = START.timestamp()
     values = [[t, "1"], [t + 8, "NaN"], [t + 16, "+Inf"], [t + 24, "x"], [t + 32, "2"]]
-    # Times that are not a moment a datetime can hold (past the year 9999, before 1970, or none).
+    # Times past the year 9999 (no datetime holds one), before 1970 (Prometheus has none), or
+    # not a number.
     values += [[1e12, "3"], [-8, "4"], ["later", "5"]]
     body = {
         "status": "success",

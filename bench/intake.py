@@ -130,10 +130,11 @@ def _alert(g: int, n: int, *, resolved: bool = False) -> dict[str, object]:
     )
 
 
+SENDERS = 32  # notifications under way at once, as bench.storm's load
 SCALES = ((20, 5), (200, 5), (2000, 5), (200, 1), (200, 10), (200, 100))  # (groups, alerts)
 
 
-def scaling(*, per_group: int, concurrency: int = 32) -> str:
+def scaling(*, per_group: int, concurrency: int = SENDERS) -> str:
     """How the process's Intake's cost grows, as a markdown table: `per_group` notifications
     for each group, at each of SCALES, each on a fresh SQLite database."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notifications", type=int, default=6000)
     parser.add_argument("--groups", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=SENDERS)
     parser.add_argument("--scaling", action="store_true", help="cost at other sizes too")
     parser.add_argument("--per-group", type=int, default=30, help="notifications, --scaling")
     args = parser.parse_args()

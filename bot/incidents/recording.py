@@ -115,8 +115,12 @@ class Deferred:
 
     def id_of(self, source: str, occurrence: alerts_service.Stored) -> int | None:
         """The occurrence's id; None while it waits to be inserted (`added`)."""
-        key = (source, occurrence.fingerprint, occurrence.starts_at)
+        key = _key(source, occurrence)
         return None if key in self.added else occurrence.id or self.ids[key]
+
+
+def _key(source: str, occurrence: alerts_service.Stored) -> alerts_service.SourcedKey:
+    return (source, occurrence.fingerprint, occurrence.starts_at)
 
 
 @dataclass
@@ -376,7 +380,7 @@ def _add(
 
     own.entries.append(Later(key, firing))
     if alert.status == AlertStatus.RESOLVED:
-        _record_resolved(own, source, stored, alert.ends_at or now, now)
+        _record_resolved(own, source, stored, alert.ends_at or now, now, occurrence_id=None)
     return stored
 
 
@@ -390,12 +394,12 @@ def _resolve(
     ends_at = alert.ends_at or now
     occurrence_id = own.id_of(source, occurrence)
     if occurrence_id is None:  # added by this round, not yet inserted: inserted resolved
-        own.added[source, occurrence.fingerprint, occurrence.starts_at].update(
+        own.added[_key(source, occurrence)].update(
             status=AlertStatus.RESOLVED, ends_at=ends_at, resolved_received_at=now
         )
     else:
         own.resolved.append(alerts_service.Resolution(occurrence_id, ends_at, now))
-    _record_resolved(own, source, occurrence, ends_at, now)
+    _record_resolved(own, source, occurrence, ends_at, now, occurrence_id=occurrence_id)
 
 
 def _record_resolved(
@@ -404,6 +408,8 @@ def _record_resolved(
     occurrence: alerts_service.Stored,
     ends_at: datetime,
     now: datetime,
+    *,
+    occurrence_id: int | None,  # None: waiting to be inserted
 ) -> None:
     def resolved(occurrence_id: int) -> dict[str, Any]:
         return timeline.row(
@@ -418,9 +424,8 @@ def _record_resolved(
             dedup_key=f"alert:{occurrence_id}:resolved",  # new: it was firing until now
         )
 
-    occurrence_id = own.id_of(source, occurrence)
     if occurrence_id is None:
-        own.entries.append(Later((source, occurrence.fingerprint, occurrence.starts_at), resolved))
+        own.entries.append(Later(_key(source, occurrence), resolved))
     else:
         own.entries.append(resolved(occurrence_id))
 

@@ -13,7 +13,21 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import locks
@@ -31,7 +45,7 @@ async def next_due(session: AsyncSession, queue: str, now: datetime) -> int | No
 
 @cache
 def head_query() -> Select[int, str, datetime]:
-    # Built once: it runs twice for every call a storm sends (is the queue idle, what is next).
+    # Built once: the worker reads each queue's head before it sends what is due there.
     c = table().c
     return _head(bindparam("queue"), c.id, c.state, c.not_before)
 
@@ -90,11 +104,6 @@ def claim_next_query() -> Any:
 
 def table() -> Table:
     return cast(Table, OutboxMessage.__table__)
-
-
-@cache
-def insert_query() -> Any:
-    return insert(table()).returning(table().c.id)
 
 
 @cache
@@ -161,12 +170,6 @@ def latest_query() -> Select[int, str, str, int]:
     )
 
 
-async def idle(session: AsyncSession, queue: str) -> bool:
-    """No call of `queue` is waiting or on the wire, in this process or another (the caller
-    holds the queue's lock: two processes must not both find it idle)."""
-    return (await session.execute(head_query(), {"queue": queue})).first() is None
-
-
 class Ask(NamedTuple):
     """A call to store, as Outbox.send was asked for it."""
 
@@ -220,20 +223,42 @@ async def _store(session: AsyncSession, ask: Ask, *, send_now: bool) -> Stored:
         done = await covered(session, queue=ask.queue, replaces=ask.replaces, body=ask.body)
         if done:
             return Stored(0, False, done)
-    now_sending = send_now and await idle(session, ask.queue)
     stored = {
         "queue": ask.queue,
         "method": ask.method,
         "args": ask.body,
-        "state": SENDING if now_sending else PENDING,
-        "attempts": 1 if now_sending else 0,
-        "not_before": ask.at,
-        "created_at": ask.at,
-        "claimed_at": ask.at if now_sending else None,
+        "not_before": ask.at,  # also its created_at, and its claimed_at if claimed
         "replaces": ask.replaces,
+        "send_now": send_now,
     }
-    row_id = int((await session.execute(insert_query(), stored)).scalar_one())
-    return Stored(row_id, now_sending, None)
+    row = (await session.execute(store_query(), stored)).one()
+    return Stored(int(row.id), row.state == SENDING, None)
+
+
+@cache
+def store_query() -> Any:
+    """A call stored, claimed (`sending`) when it may be sent now and nothing of its queue is
+    waiting or on the wire, in this process or another (the caller holds the queue's lock: two
+    processes must not both find it idle). One statement where the idle check was a read of
+    its own before the INSERT: a storm stores every call it sends."""
+    c = table().c
+    at = bindparam("not_before", type_=c.not_before.type)
+    idle = ~exists(_head(bindparam("queue"), c.id))
+    claimed = and_(bindparam("send_now", type_=Boolean()), idle)
+    values = select(
+        bindparam("queue", type_=c.queue.type),
+        bindparam("method", type_=c.method.type),
+        bindparam("args", type_=c.args.type),
+        case((claimed, literal(SENDING)), else_=literal(PENDING)),
+        case((claimed, literal(1)), else_=literal(0)),
+        at,
+        at,
+        case((claimed, at), else_=null()),
+        bindparam("replaces", type_=c.replaces.type),
+    )
+    columns = ["queue", "method", "args", "state", "attempts"]
+    columns += ["not_before", "created_at", "claimed_at", "replaces"]
+    return insert(table()).from_select(columns, values).returning(c.id, c.state)
 
 
 class Outcome(NamedTuple):

@@ -486,18 +486,32 @@ async def test_calls_stored_at_once_share_one_transaction(
     assert [texts(ws, c) for c in channels] == [["m0", "m1"]] * len(channels)
 
 
-async def test_a_group_asks_once_whether_each_of_its_queues_is_idle(sessions: object) -> None:
-    """A call the group stored into a queue makes it busy for the group's later calls there:
-    they are stored pending without the queue being read again (a storm's groups hold many
-    calls into the broadcast channel)."""
+async def test_a_call_is_stored_claimed_only_when_its_queue_is_idle(sessions: object) -> None:
+    """Each call is one statement, which claims it (`sending`) when nothing of its queue is
+    waiting or on the wire: queue "a" has a call pending from before, "b" has none; the
+    group's first call into "b" makes "b" busy for its next. No read of a queue's head first."""
     at = utcnow()
-    asks = [Ask(q, "chat_postMessage", "{}", None, False, at) for q in ("a", "b", "a", "a")]
+    async with sessions.begin() as session:  # type: ignore[attr-defined]
+        (before,) = await store_all(session, [Ask("a", "m", "{}", None, False, at)], send_now=False)
+    asks = [Ask(q, "chat_postMessage", "{}", None, False, at) for q in ("a", "b", "b", "a")]
     async with sessions.begin() as session:  # type: ignore[attr-defined]
         with statements() as said:
             stored = await store_all(session, asks, send_now=True)
-    assert [s.now_sending for s in stored] == [True, True, False, False]
-    assert all(s.row_id for s in stored)
-    assert len([s for s in said if s.startswith(HEAD_READ)]) == 2
+    assert not before.now_sending
+    assert [s.now_sending for s in stored] == [False, True, False, False]
+    assert not [s for s in said if s.startswith(HEAD_READ)]
+    assert len([s for s in said if s.startswith("INSERT INTO slack_outbox")]) == 4
+    async with sessions() as session:  # type: ignore[operator]
+        rows = (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars()
+        shown = [(r.queue, r.state, r.attempts, r.claimed_at is not None) for r in rows]
+    assert shown == [  # a group stores queue by queue, each queue's calls in the order asked
+        ("a", "pending", 0, False),
+        ("a", "pending", 0, False),
+        ("a", "pending", 0, False),
+        ("b", "sending", 1, True),
+        ("b", "pending", 0, False),
+    ]
+    assert stored[0].row_id < stored[3].row_id and stored[1].row_id < stored[2].row_id
 
 
 async def test_callers_whose_calls_share_a_transaction_each_get_their_own_answer(

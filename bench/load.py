@@ -37,6 +37,10 @@ class Result:
     errors: int = 0  # answers that were not 2xx, and connection failures
     statuses: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    # The same, split by the answer: the notifications that changed something (opened an
+    # incident, new or resolved alerts: recorded by a write) and those that changed nothing.
+    changed_ms: list[float] = field(default_factory=list)
+    unchanged_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     first_sent: dict[str, float] = field(default_factory=dict)  # group key → wall time
 
@@ -78,8 +82,10 @@ async def send(
                 if note.seq == 0:
                     result.first_sent[groups[note.group]] = time.time()
                 begin = due if due is not None else time.perf_counter()
-                await deliver(http, url, note, result)
-                result.latencies_ms.append((time.perf_counter() - begin) * 1000)
+                changed = await deliver(http, url, note, result)
+                took = (time.perf_counter() - begin) * 1000
+                result.latencies_ms.append(took)
+                (result.changed_ms if changed else result.unchanged_ms).append(took)
                 done[(note.group, note.seq)].set()
 
         await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -89,23 +95,37 @@ async def send(
 
 async def deliver(
     http: aiohttp.ClientSession, url: str, note: Notification, result: Result
-) -> None:
+) -> bool:
+    """Whether the delivered notification changed something (as its answer says)."""
     body = json.dumps(note.body).encode()
     for attempt in range(RETRIES + 1):
         try:
             async with http.post(url, data=body) as response:
-                await response.read()
+                answer = await response.read()
                 status = str(response.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             status = type(exc).__name__
         result.statuses[status] = result.statuses.get(status, 0) + 1
         if status.startswith("2"):
             result.sent += 1
-            return
+            return changed(answer)
         result.errors += 1
         if attempt < RETRIES:
             await asyncio.sleep(BACKOFF_S * 2**attempt)
     result.failed += 1
+    return False
+
+
+def changed(answer: bytes) -> bool:
+    """A webhook's answer says it opened an incident or recorded alerts firing or resolved
+    (the no-op's answer says neither)."""
+    try:
+        said = json.loads(answer)
+    except ValueError:
+        return False
+    if not isinstance(said, dict):
+        return False
+    return bool(said.get("opened") or said.get("firing") or said.get("resolved"))
 
 
 def main() -> None:

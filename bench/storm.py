@@ -56,6 +56,8 @@ class Load:
     latencies_ms: list[float]
     elapsed_s: float
     first_sent: dict[str, float]
+    changed_ms: list[float] = field(default_factory=list)  # of these, changed something
+    unchanged_ms: list[float] = field(default_factory=list)
     cpu_s: float = 0.0  # the serve process's CPU meanwhile (filled in by storm())
 
     @property
@@ -387,6 +389,12 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"{percentiles(c.announce_ms)} |",
         f"| signed `/incident list` → ack, during the storm ({result.ack_failed} not acked "
         f"in 3 s) | {len(result.ack_ms)} | {percentiles(result.ack_ms)} |",
+        # Where the webhook's p99 is: a notification that changes something waits for a write.
+        f"| webhook during the storm, a notification that changed something (an incident "
+        f"opened, alerts new or resolved: recorded in a write) | {len(s.changed_ms)} | "
+        f"{percentiles(s.changed_ms)} |",
+        f"| webhook during the storm, a notification that changed nothing (a repeat) | "
+        f"{len(s.unchanged_ms)} | {percentiles(s.unchanged_ms)} |",
     ]
     if result.paced is not None:
         p = result.paced

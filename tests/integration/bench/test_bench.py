@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import intake
+from bench import intake, load
 from bench.run import Sizes, run
 from bench.server import workspace
 from bench.storm import storm
@@ -44,6 +44,14 @@ def test_the_plan_keeps_each_groups_order_and_sends_what_it_expects() -> None:
     assert any(resolved for g in storm_plan.groups for resolved in g.occurrences.values())
 
 
+def test_a_webhook_answer_says_whether_the_notification_changed_something() -> None:
+    assert load.changed(b'{"incident": "INC-1", "opened": true, "firing": 2, "resolved": 0}')
+    assert load.changed(b'{"incident": "INC-1", "opened": false, "firing": 0, "resolved": 1}')
+    assert not load.changed(b'{"incident": "INC-1", "opened": false, "firing": 0, "resolved": 0}')
+    assert not load.changed(b'{"ok": true}')  # the no-op's
+    assert not load.changed(b"not json") and not load.changed(b"[1]")
+
+
 def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
     [sqlite] = run(TINY, out=out, with_postgres=False)
@@ -56,7 +64,13 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     assert sqlite.storm.paced_check is not None and sqlite.storm.paced_check.lost == 0
     assert len(sqlite.quiet["announce"]) == TINY.quiet and len(sqlite.postmortem_ms) == 5
     assert sqlite.storm.rss_after_mb > 0
+    webhooks = sqlite.storm.storm
+    # Each notification on one side of the split; each group's first opens its incident.
+    assert len(webhooks.changed_ms) + len(webhooks.unchanged_ms) == TINY.notifications
+    assert len(webhooks.changed_ms) >= TINY.groups and webhooks.unchanged_ms
+    assert not sqlite.storm.noop.changed_ms  # the no-op's answer says nothing changed
     text = out.read_text()
+    assert "a notification that changed something" in text
     assert "| alerts lost | 0 | 0 |" in text
     assert f"| incidents created | {TINY.groups} | {TINY.groups} |" in text
     assert "## Targets" in text and "## SQLite" in text

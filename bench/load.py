@@ -36,9 +36,8 @@ class Result:
     failed: int = 0  # gave up after the retries
     errors: int = 0  # answers that were not 2xx, and connection failures
     statuses: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
-    # The same, split by the answer: the notifications that changed something (opened an
-    # incident, new or resolved alerts: recorded by a write) and those that changed nothing.
+    # Latencies, by the answer: the notifications that changed something (opened an incident,
+    # new or resolved alerts: recorded by a write) and those that changed nothing.
     changed_ms: list[float] = field(default_factory=list)
     unchanged_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -84,7 +83,6 @@ async def send(
                 begin = due if due is not None else time.perf_counter()
                 changed = await deliver(http, url, note, result)
                 took = (time.perf_counter() - begin) * 1000
-                result.latencies_ms.append(took)
                 (result.changed_ms if changed else result.unchanged_ms).append(took)
                 done[(note.group, note.seq)].set()
 

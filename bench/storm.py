@@ -53,12 +53,15 @@ class Load:
     failed: int
     errors: int
     statuses: dict[str, int]
-    latencies_ms: list[float]
+    changed_ms: list[float]  # latencies of the notifications that changed something
+    unchanged_ms: list[float]
     elapsed_s: float
     first_sent: dict[str, float]
-    changed_ms: list[float] = field(default_factory=list)  # of these, changed something
-    unchanged_ms: list[float] = field(default_factory=list)
     cpu_s: float = 0.0  # the serve process's CPU meanwhile (filled in by storm())
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return self.changed_ms + self.unchanged_ms
 
     @property
     def rate(self) -> float:

@@ -106,15 +106,8 @@ class Intake:
         # alert sent in two groups) can still make one, which the store breaks by failing a
         # round: then each is recorded alone (bot.db.group_commit).
         order = sorted(range(len(batches)), key=lambda i: (batches[i].source, batches[i].group_key))
-        # One read for the round, and its timeline rows and touches written together.
-        seen = await recording.Seen.read(session, [batches[i] for i in order])
-        deferred = recording.Deferred()
-        results: dict[int, IntakeResult] = {}
-        for i in order:
-            results[i] = await recording.record_one(
-                self.ctx, session, batches[i], deferred=deferred, seen=seen
-            )
-        await deferred.write(session)
+        recorded = await recording.record_round(self.ctx, session, [batches[i] for i in order])
+        results = dict(zip(order, recorded, strict=True))
         return [results[i] for i in range(len(batches))]
 
     def _learn(self, batches: Sequence[AlertBatch], results: Sequence[IntakeResult]) -> None:

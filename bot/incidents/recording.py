@@ -24,6 +24,7 @@ from bot.events import Event
 from bot.incidents import service as incidents_service
 from bot.incidents import timeline
 from bot.incidents.events import AlertsChanged, IncidentOpened, SetUpUnfinished, SourceNoted
+from bot.refs import format_ref
 from bot.severity import Severity
 
 
@@ -136,6 +137,8 @@ class Seen:
     # Alerts firing per incident, for the incidents whose alerts the round resolves (whether
     # the last one did), read once for the round: a storm resolves thousands.
     firing: dict[int, int] = field(default_factory=dict)
+    # The groups whose incident this transaction opened, and the notification that opened it.
+    opened_by: dict[tuple[str, str], AlertBatch] = field(default_factory=dict)
 
     async def firing_in(
         self, session: AsyncSession, incident_id: int, *, unwritten: Deferred
@@ -194,6 +197,20 @@ def _resolving(
     return incidents
 
 
+async def record_round(
+    ctx: Context, session: AsyncSession, batches: Sequence[AlertBatch]
+) -> list[IntakeResult]:
+    """Record a round of notifications in the caller's transaction, one after another as
+    given: one read of the store for all of them (Seen), their new incidents in one INSERT,
+    and what each adds written together at the end (Deferred)."""
+    seen = await Seen.read(session, batches)
+    own = Deferred()
+    await open_groups(ctx, session, _openers(batches, seen), seen=seen, own=own)
+    results = [await record_one(ctx, session, b, deferred=own, seen=seen) for b in batches]
+    await own.write(session)
+    return results
+
+
 async def record_one(
     ctx: Context,
     session: AsyncSession,
@@ -212,18 +229,12 @@ async def record_one(
     result = IntakeResult()
     seen = seen or await Seen.read(session, [batch])
     occurrences = seen.occurrences[batch.source]
-    known = alerts_service.matching(
-        occurrences, [(a.fingerprint, a.starts_at) for a in batch.alerts], keyed=batch.keyed
-    )
+    known = _known(batch, occurrences)
     group_key = (batch.source, batch.group_key)
+    if seen.groups[group_key] is None and _opens(batch, known):
+        await open_groups(ctx, session, [batch], seen=seen, own=own)
     group = seen.groups[group_key]
-    has_new_firing = any(
-        a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
-        for a in batch.alerts
-    )
-    if group is None and has_new_firing:
-        group = seen.groups[group_key] = await _open(ctx, session, batch, now)
-        result.opened = True
+    result.opened = seen.opened_by.get(group_key) is batch
     if group is not None:
         result.incident_id = group.incident_id
         result.chat_done = chat_done(
@@ -295,14 +306,88 @@ async def record_one(
     return result
 
 
-async def _open(
-    ctx: Context, session: AsyncSession, batch: AlertBatch, now: datetime
-) -> incidents_service.OpenGroup:
+def _known(
+    batch: AlertBatch, occurrences: dict[alerts_service.OccurrenceKey, alerts_service.Stored]
+) -> dict[alerts_service.OccurrenceKey, alerts_service.Stored]:
+    """The batch's alerts that the store (or this transaction) holds already."""
+    keys = [(a.fingerprint, a.starts_at) for a in batch.alerts]
+    return alerts_service.matching(occurrences, keys, keyed=batch.keyed)
+
+
+def _opens(batch: AlertBatch, known: dict[alerts_service.OccurrenceKey, Any]) -> bool:
+    """A new alert fires: the batch opens an incident if its group has none open."""
+    return any(
+        a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
+        for a in batch.alerts
+    )
+
+
+def _openers(batches: Sequence[AlertBatch], seen: Seen) -> list[AlertBatch]:
+    """The notifications of a round (in its order) that open their group's incident, as
+    record_one would find them one after another: each group's first with a new firing alert.
+
+    None when two of the round's groups share an alert (sent in both): one group's new alert
+    may be the other's known one by the time it is recorded, so those open one at a time."""
+    groups: dict[tuple[str, str], str] = {}  # an alert's (source, fingerprint) → its group
+    for batch in batches:
+        for alert in batch.alerts:
+            if groups.setdefault((batch.source, alert.fingerprint), batch.group_key) != (
+                batch.group_key
+            ):
+                return []
+    first: dict[tuple[str, str], AlertBatch] = {}
+    for batch in batches:
+        key = (batch.source, batch.group_key)
+        if (
+            seen.groups[key] is None
+            and key not in first
+            and _opens(batch, _known(batch, seen.occurrences[batch.source]))
+        ):
+            first[key] = batch
+    return list(first.values())
+
+
+async def open_groups(
+    ctx: Context,
+    session: AsyncSession,
+    batches: Sequence[AlertBatch],
+    *,
+    seen: Seen,
+    own: Deferred,
+) -> None:
+    """Open an incident for each batch's group, which has none open: one INSERT for all of
+    them (on PostgreSQL a round trip, where an incident each took two), the unique open-group
+    index failing it if another transaction won a race. Each is then in `seen`, and its
+    first timeline line in `own`."""
+    if not batches:
+        return
+    now = ctx.clock()
+    rows = [_incident_row(ctx, batch, now) for batch in batches]
+    ids = await incidents_service.open_all(session=session, rows=rows)
+    for batch, row in zip(batches, rows, strict=True):
+        key = (batch.source, batch.group_key)
+        incident_id = ids[key]
+        seen.groups[key] = incidents_service.OpenGroup(
+            incident_id, row["severity"], None, None, None
+        )
+        seen.opened_by[key] = batch
+        own.entries.append(
+            timeline.row(
+                incident_id=incident_id,
+                kind="incident.opened",
+                text=f"{format_ref(incident_id)} opened from {batch.source}: {row['title']}",
+                actor=batch.source,
+                now=now,
+                data={"group_key": batch.group_key},
+            )
+        )
+
+
+def _incident_row(ctx: Context, batch: AlertBatch, now: datetime) -> dict[str, Any]:
     rules = ctx.config.alerts
     service_name = classify.group_service(batch, rules)
     svc = ctx.config.service(service_name)
-    incident = incidents_service.create(
-        session=session,
+    return incidents_service.opened_row(
         title=classify.group_title(batch),
         severity=classify.group_severity(batch, rules),
         source=batch.source,
@@ -313,20 +398,9 @@ async def _open(
         source_url=_source_url(batch),
         runbook_url=classify.first_annotation(batch, "runbook_url")
         or (svc.runbook_url if svc else None),
-        now=now,
         drill=batch.drill,
-    )
-    await session.flush()  # the unique open-group index fires here when we lost a race
-    await timeline.record(
-        session=session,
-        incident_id=incident.id,
-        kind="incident.opened",
-        text=f"{incident.ref} opened from {batch.source}: {incident.title}",
-        actor=batch.source,
         now=now,
-        data={"group_key": batch.group_key},
     )
-    return incidents_service.OpenGroup(incident.id, incident.severity, None, None, None)
 
 
 def _add(

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, case, func, select, update
+from sqlalchemy import Select, Table, Update, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -224,6 +224,56 @@ def _touch_query() -> Update:
         .where(table.c.id == bindparam("touched_id"))
         .values(updated_at=bindparam("touched_at"))
     )
+
+
+async def open_all(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """Insert incidents opened for alert groups (rows of `opened_row`), all in one statement;
+    each one's id by its (source, group key), which only one open incident holds."""
+    if not rows:
+        return {}
+    found = await session.execute(_open_query(), list(rows))
+    return {(r.source, r.group_key): int(r.id) for r in found}
+
+
+def opened_row(
+    *,
+    title: str,
+    severity: Severity,
+    source: str,
+    group_key: str,
+    service: str | None,
+    summary: str | None,
+    description: str | None,
+    source_url: str | None,
+    runbook_url: str | None,
+    drill: bool,
+    now: datetime,
+) -> dict[str, Any]:
+    """An incident opened from an alert group, as a row for `open_all`."""
+    return {
+        "title": title,
+        "status": Status.INVESTIGATING,
+        "severity": severity,
+        "service": service,
+        "source": source,
+        "group_key": group_key,
+        "summary": summary,
+        "description": description,
+        "source_url": source_url,
+        "runbook_url": runbook_url,
+        "drill": drill,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+@cache
+def _open_query() -> Any:
+    # One INSERT of many rows (insertmanyvalues), ids matched by group, not by row order.
+    c = _table().c
+    return insert(_table()).returning(c.id, c.source, c.group_key)
 
 
 async def save_columns(

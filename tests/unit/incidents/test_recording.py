@@ -21,13 +21,7 @@ async def _round(
     batches = [alertmanager.parse(b) for b in bodies]
     with statements() as said:
         async with ctx.sessions.begin() as session:
-            seen = await recording.Seen.read(session, batches)
-            deferred = recording.Deferred()
-            results = [
-                await recording.record_one(ctx, session, b, deferred=deferred, seen=seen)
-                for b in batches
-            ]
-            await deferred.write(session)
+            results = await recording.record_round(ctx, session, batches)
     return results, said
 
 
@@ -197,3 +191,54 @@ async def test_new_alerts_of_many_groups_are_one_insert(ctx: Context) -> None:
         assert sorted(found.all()) == sorted(
             (f"{prefix}000000{n}", g) for n, g in enumerate(groups) for prefix in "01"
         )
+
+
+async def test_a_rounds_new_incidents_are_one_insert_each_with_its_opening_line(
+    ctx: Context,
+) -> None:
+    groups = [f'{{}}:{{alertname="Open{n}"}}' for n in range(4)]
+    opening = [
+        am_notification(am_alert(fingerprint=f"2000000{n}", alertname=f"Open{n}"), group_key=g)
+        for n, g in enumerate(groups)
+    ]
+    # The first group's HA copy, and a group whose only alert resolved: it opens nothing.
+    resolved = am_alert(fingerprint="30000000", alertname="Gone", status="resolved")
+    bodies = [*opening, opening[0], am_notification(resolved, group_key="{}:{gone}")]
+    results, said = await _round(ctx, bodies)
+    assert [(r.opened, r.firing, r.ignored) for r in results] == [(True, 1, 0)] * 4 + [
+        (False, 0, 0),
+        (False, 0, 1),
+    ]
+    assert results[4].incident_id == results[0].incident_id
+    assert sum(s.startswith("INSERT INTO incidents") for s in said) == 1
+    async with ctx.sessions() as session:
+        opened = await session.execute(
+            select(Incident.id, Incident.group_key, Incident.title, Incident.status)
+        )
+        by_group = {g: (i, title, status) for i, g, title, status in opened}
+        lines = await session.execute(
+            select(TimelineEntry.incident_id, TimelineEntry.text).where(
+                TimelineEntry.kind == "incident.opened"
+            )
+        )
+        assert sorted(lines.all()) == sorted(
+            (i, f"INC-{i} opened from alertmanager: {title}") for i, title, _ in by_group.values()
+        )
+    assert set(by_group) == set(groups)
+    assert {status for _, _, status in by_group.values()} == {"investigating"}
+    assert {r.incident_id for r in results[:4]} == {i for i, _, _ in by_group.values()}
+
+
+async def test_groups_that_share_an_alert_open_one_at_a_time_as_recorded(ctx: Context) -> None:
+    # One alert sent in two groups: once the first group records it, it is not new to the
+    # second, which then opens nothing (as if each had been recorded in a transaction alone).
+    shared = am_alert(fingerprint="40000000", alertname="Shared")
+    other = am_alert(fingerprint="40000001", alertname="Shared")
+    bodies = [
+        am_notification(shared, group_key="{}:{a}"),
+        am_notification(shared, group_key="{}:{b}"),
+        am_notification(other, group_key="{}:{c}"),
+    ]
+    results, said = await _round(ctx, bodies)
+    assert [(r.opened, r.firing) for r in results] == [(True, 1), (False, 0), (True, 1)]
+    assert sum(s.startswith("INSERT INTO incidents") for s in said) == 2

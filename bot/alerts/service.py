@@ -126,6 +126,35 @@ def _add_query() -> Any:
     return insert(_table()).returning(c.id, c.source, c.fingerprint, c.starts_at)
 
 
+class Shown(NamedTuple):
+    """An occurrence as its incident's graph reads it (bot.evidence): a row, not an ORM
+    object (loading an incident's alerts as objects cost a graph about 1 ms of CPU)."""
+
+    id: int
+    name: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str | None
+    annotations: dict[str, Any] | None
+
+
+async def of_incident(*, session: AsyncSession, incident_id: int) -> list[Shown]:
+    """The incident's occurrences, by start."""
+    rows = await session.execute(_of_incident_query(), {"incident_id": incident_id})
+    return [Shown(*row) for row in rows]
+
+
+@cache
+def _of_incident_query() -> Select[Any]:
+    c = _table().c
+    return (
+        select(c.id, c.name, c.status, c.starts_at, c.ends_at, c.generator_url, c.annotations)
+        .where(c.incident_id == bindparam("incident_id"))
+        .order_by(c.starts_at, c.id)
+    )
+
+
 class Resolution(NamedTuple):
     occurrence_id: int
     ends_at: datetime

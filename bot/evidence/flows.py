@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.alerts.models import AlertOccurrence
+from bot.alerts import service as alerts_service
 from bot.alerts.sources.grafana import IMAGE_ANNOTATION
 from bot.changes import service as changes_service
 from bot.config import FirebreakConfig
@@ -52,6 +52,25 @@ class GraphChat(Conversation, Files, Protocol):
     pass
 
 
+class GraphedAlert(Protocol):
+    """What a graph reads of an alert occurrence (bot.alerts.service.Shown, or the ORM's)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime | None: ...
+    @property
+    def generator_url(self) -> str | None: ...
+    @property
+    def annotations(self) -> dict[str, Any] | None: ...
+
+
 GraphContext = Context[GraphChat]
 
 
@@ -59,7 +78,7 @@ GraphContext = Context[GraphChat]
 class QueryPlan:
     """Query `query.expr` from the Prometheus at `base_url`, around `alert`."""
 
-    alert: AlertOccurrence
+    alert: GraphedAlert
     base_url: str
     query: Query
 
@@ -68,7 +87,7 @@ class QueryPlan:
 class ImagePlan:
     """Post the image the alert source made of the alert (Grafana's imageURL)."""
 
-    alert: AlertOccurrence
+    alert: GraphedAlert
     url: str
 
 
@@ -83,7 +102,7 @@ Plan = QueryPlan | ImagePlan | NoPlan
 
 
 def plan_of(
-    alerts: Sequence[AlertOccurrence],
+    alerts: Sequence[GraphedAlert],
     *,
     config: FirebreakConfig,
     service_name: str | None,
@@ -140,19 +159,20 @@ async def post_graph(
         return
     with incident_logs(incident_id):
         async with ctx.reading() as session:
-            incident = await service.get(session=session, incident_id=incident_id, alerts=True)
-        if incident is None or incident.channel_id is None or incident.drill:
-            return  # a drill's alerts are replayed: Prometheus never saw them
-        if recovered and any(a.status == "firing" for a in incident.alerts):
+            incident = await service.get(session=session, incident_id=incident_id)
+            if incident is None or incident.channel_id is None or incident.drill:
+                return  # a drill's alerts are replayed: Prometheus never saw them
+            alerts = await alerts_service.of_incident(session=session, incident_id=incident_id)
+        if recovered and any(a.status == "firing" for a in alerts):
             return
         plan = plan_of(
-            incident.alerts, config=ctx.config, service_name=incident.service, recovered=recovered
+            alerts, config=ctx.config, service_name=incident.service, recovered=recovered
         )
         if plan is None:
             return
         try:
             upload, comment = await _made(
-                ctx, incident, plan, evidence, recovered=recovered, drawer=drawer
+                ctx, incident, alerts, plan, evidence, recovered=recovered, drawer=drawer
             )
         except EvidenceError as exc:
             await _no_graph(ctx, incident, str(exc), recovered=recovered)
@@ -164,6 +184,7 @@ async def post_graph(
 async def _made(
     ctx: GraphContext,
     incident: Incident,
+    alerts: Sequence[GraphedAlert],
     plan: Plan,
     evidence: Evidence,
     *,
@@ -202,7 +223,7 @@ async def _made(
         # The data begins late in the hour (a new metric, a fresh Prometheus): asked again at
         # the finer step its own span allows, or its few minutes would be a point or two.
         start, series = begins, await ranged(begins)
-    resolved = _resolved_at(incident.alerts) if recovered else None
+    resolved = _resolved_at(alerts) if recovered else None
     title = f"{name}: {plan.alert.name}" + (" (recovered)" if recovered else "")
     draw = drawer.draw if drawer is not None else asyncio.to_thread
     content = await draw(
@@ -240,7 +261,7 @@ async def _changes(
     return [(c.at, c.version or c.kind) for c in reversed(found) if c.at <= end]
 
 
-def _resolved_at(alerts: Sequence[AlertOccurrence]) -> datetime | None:
+def _resolved_at(alerts: Sequence[GraphedAlert]) -> datetime | None:
     ends = [a.ends_at for a in alerts if a.ends_at is not None]
     return max(ends) if ends else None
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.incidents import roles, service, timeline
 from bot.incidents.cards import card_for
+from bot.incidents.errors import NotFound
 from bot.incidents.events import InChat, IncidentAnnounced
 from bot.incidents.models import Incident
 from bot.incidents.naming import channel_names
@@ -21,7 +22,8 @@ from bot.incidents.ports import (
     IncidentContext,
 )
 from bot.incidents.reading import load
-from bot.incidents.sync import sync
+from bot.incidents.recording import chat_done
+from bot.incidents.sync import sync, sync_of
 from bot.incidents.unit_of_work import tell
 from bot.logs import incident_logs
 from bot.mrkdwn import escape
@@ -143,10 +145,18 @@ async def _set_up(ctx: IncidentContext, incident: Incident) -> None:
 async def alerts_changed(*, ctx: IncidentContext, incident_id: int, all_resolved: bool) -> None:
     """New or resolved alerts: finish any chat set-up, then show the new state in the channel."""
     with incident_logs(incident_id):
-        incident = await _open_in_chat(ctx, incident_id)
-        if incident is None:
+        # Its set-up ran first (the same follow-up), so sync's read of the incident, which a
+        # storm makes for each change, mostly shows it finished: no other read to find out.
+        try:
+            incident = await sync_of(ctx, incident_id=incident_id)
+        except NotFound:
             return
-        await sync(ctx, incident)  # reads it afresh; serialised per incident by sync itself
+        if chat_done(ctx, incident.channel_id, incident.announcement_ts, incident.broadcast_ts):
+            await ctx.events.publish(InChat(incident_id))  # as a set-up run finding it done
+        else:  # a set-up that failed, finished now; then the new state shown
+            if await _open_in_chat(ctx, incident_id) is None:
+                return
+            await sync_of(ctx, incident_id=incident_id)
         if all_resolved and not await _firing(ctx, incident_id):
             # Not when an alert fired again before this ran (merged follow-ups, a slow Slack):
             # the card now shows it firing, and the timeline keeps both moments. Read again:

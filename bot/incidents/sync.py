@@ -22,8 +22,13 @@ async def sync(ctx: IncidentContext, incident: Incident) -> Incident:
     the last one leaves the channel showing the newest state. A ChatError here leaves the
     change saved; callers tell the responder Slack refused.
     """
-    async with ctx.locks(("sync", incident.id)):
-        incident = await load(ctx, incident_id=incident.id)
+    return await sync_of(ctx, incident_id=incident.id)
+
+
+async def sync_of(ctx: IncidentContext, *, incident_id: int) -> Incident:
+    """`sync` for the incident of this id (NotFound when there is none)."""
+    async with ctx.locks(("sync", incident_id)):
+        incident = await load(ctx, incident_id=incident_id)
         await reminders.plan(ctx, incident)
         if incident.channel_id is None:
             return incident  # open_in_chat sets them up when the channel exists

@@ -126,6 +126,36 @@ async def test_failed_announcement_resumes_without_a_second_channel(
     assert in_chat == [InChat(incident_id)]  # said once complete, not by the failed run
 
 
+async def test_alerts_changed_reads_a_set_up_incident_once_and_finishes_a_failed_set_up(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id = await opened(ctx)
+    in_chat: list[InChat] = []
+    ctx.events.subscribe(InChat, _append_to(in_chat))
+    chat.fail_announce = "ratelimited"
+    try:
+        await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
+    except Exception as exc:
+        assert "ratelimited" in str(exc)
+    chat.fail_announce = None
+    second = am_notification(am_alert(), am_alert(fingerprint="0000000000000002"))
+    assert (await receive(ctx, second)).firing == 1
+    # The set-up that failed is finished (one channel, both announcements), then shown.
+    await flows.alerts_changed(ctx=ctx, incident_id=incident_id, all_resolved=False)
+    assert len(chat.channels) == 1 and len(chat.announcements) == 2
+    assert {card.alerts_firing for _, card in chat.announcements} == {2}
+    assert in_chat == [InChat(incident_id)]
+
+    third = am_notification(*second["alerts"], am_alert(fingerprint="0000000000000003"))
+    assert (await receive(ctx, third)).firing == 1
+    with statements() as said:
+        await flows.alerts_changed(ctx=ctx, incident_id=incident_id, all_resolved=False)
+    # Set up already: the incident is read once (by sync), not once more to find that out.
+    assert sum(s.startswith("SELECT incidents.id, incidents.title") for s in said) == 1
+    assert [card.alerts_firing for _, card in chat.refreshed[-2:]] == [3, 3]
+    assert in_chat == [InChat(incident_id)] * 2
+
+
 def _append_to(seen: list[InChat]) -> Callable[[InChat], Awaitable[None]]:
     async def append(event: InChat) -> None:
         seen.append(event)

@@ -247,6 +247,8 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
         "groups (repeats, new alerts, resolves and re-fires; each group's notifications in "
         "order, one at a time, as Alertmanager sends them), 32 concurrent senders. The same "
         "load goes first to POST /bench/noop on the same server (it reads the body and answers).",
+        "Once the storm is checked, it is sent again: every notification is then a repeat, so",
+        "that row is what intake costs when nothing changes, beside the same no-op.",
         "Each incident's graph is drawn: the bot's config points the alerts' graphs at a",
         "Prometheus stand-in in the bench's process that answers every range query at once with",
         "three series (as a reachable Prometheus would; drawn in the bot's drawing process).",

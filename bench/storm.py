@@ -108,6 +108,7 @@ class StormResult:
     rss_settled_mb: float  # serve and its children, once the drawing process stopped (IDLE_S)
     rss_settled_after_s: float  # from rss_after_mb
     paced: Load | None = None
+    repeats: Load | None = None  # the same storm sent again: every notification a repeat
     paced_rate: float | None = None
     paced_check: Check | None = None
 
@@ -313,6 +314,16 @@ def storm(
             rss_settled_mb=rss_settled,
             rss_settled_after_s=waited,
         )
+        # The same storm again: each occurrence is stored with its last status, so every
+        # notification is a repeat, answered from memory; its cost beside the no-op's is
+        # intake's own, without the writes and the chat work of what changes.
+        out = tmp / "repeats.json"
+        cpu = bot.cpu_s()
+        result.repeats = finished(
+            load(bot, "/webhooks/alertmanager", prefix="Storm", out=out, **sizes), out
+        )
+        result.repeats.cpu_s = bot.cpu_s() - cpu
+        progress("the storm again, all repeats")
         if paced_rate:
             paced_groups = min(groups, paced_notifications)
             out = tmp / "paced.json"
@@ -370,6 +381,13 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"{n.errors} | {n.failed} | {n.cpu_s * per:.2f} |",
         f"| ratio (webhook / no-op) | {ratio:.2f} | | | | | | |",
     ]
+    if result.repeats is not None:
+        r = result.repeats
+        throughput += [
+            f"| the same storm sent again: every notification a repeat | {r.rate:.0f} | "
+            f"{percentiles(r.latencies_ms)} | {r.errors} | {r.failed} | {r.cpu_s * per:.2f} |",
+            f"| ratio (repeats / no-op) | {r.rate / n.rate if n.rate else 0.0:.2f} | | | | | | |",
+        ]
     invariants = [
         "| check | value | expected |",
         "|---|---|---|",
@@ -385,6 +403,11 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"| lines the bot logged at ERROR or above, by the end of this check | {len(c.errors)} "
         "| 0 |",
     ]
+    if result.repeats is not None:
+        invariants.append(
+            "| notifications of the storm sent again that changed something | "
+            f"{len(result.repeats.changed_ms)} | 0 |"
+        )
     latency = [
         "| measurement | samples | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",

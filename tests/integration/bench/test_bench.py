@@ -69,9 +69,14 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     assert len(webhooks.changed_ms) + len(webhooks.unchanged_ms) == TINY.notifications
     assert len(webhooks.changed_ms) >= TINY.groups and webhooks.unchanged_ms
     assert not sqlite.storm.noop.changed_ms  # the no-op's answer says nothing changed
+    # The same storm sent again changes nothing: every notification is a repeat.
+    repeats = sqlite.storm.repeats
+    assert repeats is not None and repeats.sent == TINY.notifications
+    assert not repeats.changed_ms and len(repeats.unchanged_ms) == TINY.notifications
     text = out.read_text()
     assert "a notification that changed something" in text
     assert "| alerts lost | 0 | 0 |" in text
+    assert "| notifications of the storm sent again that changed something | 0 | 0 |" in text
     assert f"| incidents created | {TINY.groups} | {TINY.groups} |" in text
     assert "## Targets" in text and "## SQLite" in text
     grows = text[text.index("## How intake's cost grows") :]
@@ -95,6 +100,7 @@ def test_the_storm_on_postgresql(tmp_path: Path, postgres: str) -> None:
     assert result.check.lost == 0 and result.storm.failed == 0
     assert result.check.graphs == 5 and result.drawing_cpu_s > 0
     assert result.check.errors == []
+    assert result.repeats is not None and not result.repeats.changed_ms
 
 
 def test_the_scaling_notifications_are_alertmanagers() -> None:

@@ -24,3 +24,7 @@ class Receiver:
     text_bodies: bool = False  # JSON may come as text/plain (Amazon SNS sends it so)
     confirm_subscription: bool = False  # fetch an SNS SubscribeURL (else only log it)
     sample: dict[str, Any] | None = None  # a body the sender posts: the page's test alert
+    # `parse` reads the body alone (no clock, no config that changes): a body seen lately need
+    # not be parsed again (bot.http.webhooks). Alertmanager re-sends a group's unchanged state
+    # byte for byte every repeat_interval, and each of an HA pair's copies is its own.
+    pure: bool = False

@@ -19,6 +19,7 @@ PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
     grafana.SOURCE: grafana.parse,
     generic.SOURCE: generic.parse,
 }
+PURE = {alertmanager.SOURCE, grafana.SOURCE}  # parsers that read the body alone (no clock)
 
 
 def receivers(
@@ -31,11 +32,15 @@ def receivers(
 ) -> dict[str, Receiver]:
     """The receiver of every /webhooks/<name> this configuration answers. Raises
     templated.SourceError naming the source when a config source cannot be built."""
-    built: dict[str, Receiver] = {name: Receiver(parse=parse) for name, parse in PARSERS.items()}
+    built: dict[str, Receiver] = {
+        name: Receiver(parse=parse, pure=name in PURE) for name, parse in PARSERS.items()
+    }
     built[generic.SOURCE] = Receiver(parse=partial(generic.parse, received=clock))
     if grafana_secret:
         built[grafana.SOURCE] = Receiver(
-            parse=grafana.parse, verify=partial(_signed, grafana.check_signature, grafana_secret)
+            parse=grafana.parse,
+            verify=partial(_signed, grafana.check_signature, grafana_secret),
+            pure=True,
         )
     built[pagerduty.SOURCE] = Receiver(
         parse=partial(pagerduty.parse, config=config.pagerduty),

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
 
@@ -15,7 +16,10 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from bot.alerts.sources import alertmanager
+from bot.alerts.sources.registry import receivers
 from bot.config import FirebreakConfig
+from bot.http.webhooks import ParsedLately
 from bot.incidents import recording
 from tests.payloads import am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
@@ -309,3 +313,41 @@ def test_database_outage_is_a_503_alertmanager_retries(
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable" and response.headers["Retry-After"] == "5"
     assert "could not connect" not in response.text  # driver details stay in the log
+
+
+def test_a_body_parsed_lately_is_not_parsed_again_within_bounds() -> None:
+    batch = alertmanager.parse(am_notification())
+    other = alertmanager.parse(am_notification(am_alert(fingerprint="0000000000000009")))
+    lately = ParsedLately(most=2, largest=64)
+    assert lately.get("alertmanager", b"{1}") is None
+    lately.keep("alertmanager", b"{1}", batch)
+    assert lately.get("alertmanager", b"{1}") is batch
+    assert lately.get("grafana", b"{1}") is None  # what a body says depends on its source
+    lately.keep("alertmanager", b"{2}", other)
+    assert lately.get("alertmanager", b"{1}") is batch  # used lately: kept over {2}
+    lately.keep("alertmanager", b"{3}", other)
+    assert lately.get("alertmanager", b"{2}") is None  # the least lately used went
+    assert lately.get("alertmanager", b"{1}") is batch
+    lately.keep("alertmanager", b"{" + b"x" * 64 + b"}", batch)
+    assert lately.get("alertmanager", b"{" + b"x" * 64 + b"}") is None  # too large to keep
+
+
+def test_only_parsers_that_read_the_body_alone_are_pure() -> None:
+    built = receivers(
+        config=FirebreakConfig(), clock=lambda: datetime.now(UTC), environ={}, grafana_secret="s"
+    )
+    assert {name for name, receiver in built.items() if receiver.pure} == {
+        "alertmanager",
+        "grafana",
+    }
+
+
+def test_a_repeated_body_is_answered_as_the_first_was_parsed(bot: Bot) -> None:
+    body = am_notification()
+    first = bot.webhook("alertmanager", body)
+    again = bot.webhook("alertmanager", body)
+    assert first.json()["opened"] and not again.json()["opened"]
+    assert again.json()["incident"] == first.json()["incident"]
+    # The same bytes with one alert more are another notification: parsed, and recorded.
+    more = bot.webhook("alertmanager", am_notification(am_alert(), am_alert(fingerprint="2")))
+    assert more.json()["firing"] == 1

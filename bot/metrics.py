@@ -34,6 +34,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._webhook_children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
         r = self.registry
         self.webhook_requests = Counter(
             "firebreak_webhook_requests",
@@ -120,8 +121,17 @@ class Metrics:
         ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU seconds
 
     def observe_webhook(self, *, source: str, outcome: str, reason: str, seconds: float) -> None:
-        self.webhook_requests.labels(source, outcome, reason).inc()
-        self.webhook_seconds.labels(source, outcome).observe(seconds)
+        # The labelled children looked up once (labels() takes a lock and checks its
+        # arguments): this runs for every webhook request of a storm.
+        key = (source, outcome, reason)
+        children = self._webhook_children.get(key)
+        if children is None:
+            children = self._webhook_children[key] = (
+                self.webhook_requests.labels(source, outcome, reason),
+                self.webhook_seconds.labels(source, outcome),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_open_incidents(self, counts: Mapping[str, int]) -> None:
         for severity in Severity:

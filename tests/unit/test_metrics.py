@@ -41,6 +41,7 @@ class Scrape:
 def test_webhooks_are_counted_and_timed_by_source_and_outcome(bot: Bot) -> None:
     before = Scrape(bot)
     assert bot.webhook("alertmanager", am_notification()).status_code == 200
+    assert bot.webhook("alertmanager", am_notification()).status_code == 200  # a repeat
     assert bot.webhook("alertmanager", am_notification(), token="wrong").status_code == 401
     assert bot.webhook("grafana", {"alerts": "nope"}).status_code == 422
     assert bot.webhook("nagios", am_notification()).status_code == 404
@@ -51,13 +52,13 @@ def test_webhooks_are_counted_and_timed_by_source_and_outcome(bot: Bot) -> None:
         return after(name, **labels) - before(name, **labels)
 
     requests = "firebreak_webhook_requests_total"
-    assert moved(requests, source="alertmanager", outcome="accepted", reason="") == 1
+    assert moved(requests, source="alertmanager", outcome="accepted", reason="") == 2
     assert moved(requests, source="alertmanager", outcome="rejected", reason="unauthorized") == 1
     assert moved(requests, source="grafana", outcome="rejected", reason="invalid_notification") == 1
     assert moved(requests, source="unknown", outcome="rejected", reason="unknown_source") == 1
     latency = "firebreak_webhook_request_duration_seconds"
-    assert moved(f"{latency}_count", source="alertmanager", outcome="accepted") == 1
-    assert moved(f"{latency}_bucket", source="alertmanager", outcome="accepted", le="+Inf") == 1
+    assert moved(f"{latency}_count", source="alertmanager", outcome="accepted") == 2
+    assert moved(f"{latency}_bucket", source="alertmanager", outcome="accepted", le="+Inf") == 2
     assert after(f"{latency}_sum", source="alertmanager", outcome="accepted") > 0
 
     assert after("firebreak_open_incidents", severity="SEV1") == 1

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot.alerts.sources import alertmanager
 from bot.context import Context
 from bot.incidents import flows, intake, service
 from bot.incidents.events import InChat
+from bot.incidents.ports import ChatError
 from tests.domain import load_incident
 from tests.fakes import FakeChat, FakeReminders
 from tests.payloads import am_alert, am_notification
@@ -102,23 +105,26 @@ async def test_unknown_invitee_does_not_stop_the_others(ctx: Context, chat: Fake
     assert note.text == "Invited <@U0ANA0001>; could not invite <@U0BEN0002> (user_not_found)"
 
 
-async def test_failed_announcement_resumes_without_a_second_channel(
-    ctx: Context, chat: FakeChat
-) -> None:
+async def _failed_set_up(ctx: Context, chat: FakeChat) -> tuple[int, list[InChat]]:
+    """An incident whose set-up failed at its announcement (Slack refused it); the InChat
+    events said from now on."""
     incident_id = await opened(ctx)
     in_chat: list[InChat] = []
     ctx.events.subscribe(InChat, _append_to(in_chat))
     chat.fail_announce = "ratelimited"
-    try:
+    with pytest.raises(ChatError, match="ratelimited"):
         await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
-    except Exception as exc:
-        assert "ratelimited" in str(exc)
-    else:
-        raise AssertionError("the announcement failure should surface")
+    chat.fail_announce = None
+    return incident_id, in_chat
+
+
+async def test_failed_announcement_resumes_without_a_second_channel(
+    ctx: Context, chat: FakeChat
+) -> None:
+    incident_id, in_chat = await _failed_set_up(ctx, chat)
     async with ctx.sessions() as session:
         waiting = await service.waiting_for_chat(session=session, broadcast=True)
     assert list(waiting) == [incident_id]
-    chat.fail_announce = None
     await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
     assert len(chat.channels) == 1 and len(chat.announcements) == 2
     async with ctx.sessions() as session:
@@ -129,15 +135,7 @@ async def test_failed_announcement_resumes_without_a_second_channel(
 async def test_alerts_changed_reads_a_set_up_incident_once_and_finishes_a_failed_set_up(
     ctx: Context, chat: FakeChat
 ) -> None:
-    incident_id = await opened(ctx)
-    in_chat: list[InChat] = []
-    ctx.events.subscribe(InChat, _append_to(in_chat))
-    chat.fail_announce = "ratelimited"
-    try:
-        await flows.open_in_chat(ctx=ctx, incident_id=incident_id)
-    except Exception as exc:
-        assert "ratelimited" in str(exc)
-    chat.fail_announce = None
+    incident_id, in_chat = await _failed_set_up(ctx, chat)
     second = am_notification(am_alert(), am_alert(fingerprint="0000000000000002"))
     assert (await receive(ctx, second)).firing == 1
     # The set-up that failed is finished (one channel, both announcements), then shown.

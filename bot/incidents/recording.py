@@ -140,6 +140,15 @@ class Seen:
     # The groups whose incident this transaction opened, and the notification that opened it.
     opened_by: dict[tuple[str, str], AlertBatch] = field(default_factory=dict)
 
+    def opened(self, group: tuple[str, str], batch: AlertBatch) -> bool:
+        """Whether `batch` opened the group's incident in this transaction: said once, to the
+        first copy recorded (an HA pair's copies may be one object: bot.http.webhooks keeps
+        what a body said, and its copies share it)."""
+        if self.opened_by.get(group) is batch:
+            del self.opened_by[group]
+            return True
+        return False
+
     async def firing_in(
         self, session: AsyncSession, incident_id: int, *, unwritten: Deferred
     ) -> int:
@@ -234,7 +243,7 @@ async def record_one(
     if seen.groups[group_key] is None and _opens(batch, known):
         await open_groups(ctx, session, [batch], seen=seen, own=own)
     group = seen.groups[group_key]
-    result.opened = seen.opened_by.get(group_key) is batch
+    result.opened = seen.opened(group_key, batch)
     if group is not None:
         result.incident_id = group.incident_id
         result.chat_done = chat_done(

@@ -242,3 +242,12 @@ async def test_groups_that_share_an_alert_open_one_at_a_time_as_recorded(ctx: Co
     results, said = await _round(ctx, bodies)
     assert [(r.opened, r.firing) for r in results] == [(True, 1), (False, 0), (True, 1)]
     assert sum(s.startswith("INSERT INTO incidents") for s in said) == 2
+
+
+async def test_copies_that_are_one_object_open_the_incident_once(ctx: Context) -> None:
+    # The webhook hands the copies of one body the notification it parsed once.
+    batch = alertmanager.parse(am_notification(group_key=GROUP))
+    async with ctx.sessions.begin() as session:
+        results = await recording.record_round(ctx, session, [batch, batch, batch])
+    assert [(r.opened, r.firing) for r in results] == [(True, 1), (False, 0), (False, 0)]
+    assert {r.incident_id for r in results} == {1}

@@ -103,8 +103,7 @@ def webhook_router(
             notification = lately.get(source, raw) if receiver.pure else None
             if notification is None:
                 body = parse_json(raw)
-                # Counted before validating: 7,000 alerts are refused without building 7,000
-                # models.
+                # Counted before validating: 7,000 alerts are refused, no model built.
                 listed = body.get("alerts") if isinstance(body, dict) else None
                 _bounded(len(listed) if isinstance(listed, list) else 0, checks.max_alerts)
                 notification = _parsed(receiver, source, body)
@@ -136,7 +135,7 @@ def webhook_router(
 class ParsedLately:
     """What the last `most` distinct bodies sent to pure receivers (Receiver.pure) said, by
     source and raw body: a storm is mostly Alertmanager re-sending a group's unchanged state,
-    and decoding and validating it again was half of what a repeat cost beyond the HTTP
+    and decoding and validating it again was a third of what a repeat cost beyond the HTTP
     stack. The notifications kept are frozen dataclasses, shared by the requests that send
     the same bytes; bodies over `largest` bytes are not kept, so the memory is bounded."""
 

@@ -315,7 +315,7 @@ def storm(
             rss_settled_after_s=waited,
         )
         # The same storm again: each occurrence is stored with its last status, so every
-        # notification is a repeat, answered from memory; its cost beside the no-op's is
+        # notification is a repeat, mostly answered from memory; its cost beside the no-op's is
         # intake's own, without the writes and the chat work of what changes.
         out = tmp / "repeats.json"
         cpu = bot.cpu_s()

@@ -333,7 +333,10 @@ def _opens(batch: AlertBatch, known: dict[alerts_service.OccurrenceKey, Any]) ->
 
 def _openers(batches: Sequence[AlertBatch], seen: Seen) -> list[AlertBatch]:
     """The notifications of a round (in its order) that open their group's incident, as
-    record_one would find them one after another: each group's first with a new firing alert.
+    record_one would find them one after another: each group's first, when it brings a new
+    firing alert. A group whose first notification opens nothing (only resolved alerts, which
+    it ignores) is left to open where record_one finds it, or that one would be recorded into
+    the incident opened after it.
 
     None when two of the round's groups share an alert (sent in both): one group's new alert
     may be the other's known one by the time it is recorded, so those open one at a time."""
@@ -344,16 +347,15 @@ def _openers(batches: Sequence[AlertBatch], seen: Seen) -> list[AlertBatch]:
                 batch.group_key
             ):
                 return []
-    first: dict[tuple[str, str], AlertBatch] = {}
+    first: dict[tuple[str, str], AlertBatch | None] = {}
     for batch in batches:
         key = (batch.source, batch.group_key)
-        if (
-            seen.groups[key] is None
-            and key not in first
-            and _opens(batch, _known(batch, seen.occurrences[batch.source]))
-        ):
-            first[key] = batch
-    return list(first.values())
+        if key not in first:
+            opens = seen.groups[key] is None and _opens(
+                batch, _known(batch, seen.occurrences[batch.source])
+            )
+            first[key] = batch if opens else None
+    return [batch for batch in first.values() if batch is not None]
 
 
 async def open_groups(

@@ -251,3 +251,24 @@ async def test_copies_that_are_one_object_open_the_incident_once(ctx: Context) -
         results = await recording.record_round(ctx, session, [batch, batch, batch])
     assert [(r.opened, r.firing) for r in results] == [(True, 1), (False, 0), (False, 0)]
     assert {r.incident_id for r in results} == {1}
+
+
+async def test_a_group_whose_first_copy_in_a_round_opens_nothing_opens_where_recorded(
+    ctx: Context,
+) -> None:
+    # An HA pair's peers at two states of one group: the first copy holds only a resolved
+    # alert (no incident to add it to: ignored), the second a new firing one, which opens.
+    gone = am_alert(fingerprint="50000000", alertname="Late", status="resolved")
+    firing = am_alert(fingerprint="50000001", alertname="Late")
+    bodies = [
+        am_notification(gone, group_key="{}:{late}"),
+        am_notification(firing, group_key="{}:{late}"),
+    ]
+    results, _ = await _round(ctx, bodies)
+    assert [(r.opened, r.firing, r.resolved, r.ignored) for r in results] == [
+        (False, 0, 0, 1),
+        (True, 1, 0, 0),
+    ]
+    async with ctx.sessions() as session:
+        stored = await session.scalars(select(AlertOccurrence.fingerprint))
+        assert list(stored) == ["50000001"]

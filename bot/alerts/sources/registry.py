@@ -4,6 +4,7 @@ it), and the receivers a configuration answers at /webhooks/<name>."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -37,10 +38,8 @@ def receivers(
     }
     built[generic.SOURCE] = Receiver(parse=partial(generic.parse, received=clock))
     if grafana_secret:
-        built[grafana.SOURCE] = Receiver(
-            parse=grafana.parse,
-            verify=partial(_signed, grafana.check_signature, grafana_secret),
-            pure=True,
+        built[grafana.SOURCE] = replace(
+            built[grafana.SOURCE], verify=partial(_signed, grafana.check_signature, grafana_secret)
         )
     built[pagerduty.SOURCE] = Receiver(
         parse=partial(pagerduty.parse, config=config.pagerduty),

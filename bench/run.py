@@ -246,7 +246,9 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
         f"Storm: {sizes.notifications:,} Alertmanager notifications over {sizes.groups} alert "
         "groups (repeats, new alerts, resolves and re-fires; each group's notifications in "
         "order, one at a time, as Alertmanager sends them), 32 concurrent senders. The same "
-        "load goes first to POST /bench/noop on the same server (it reads the body and answers).",
+        "load goes first to POST /bench/noop on the same server (it reads the body and answers,",
+        "as a FastAPI route: through the app's middleware and routing, which the alert webhooks",
+        "skip since bot/http/direct.py; so a repeat can cost about what the no-op costs).",
         "Once the storm is checked, it is sent again: every notification is then a repeat, so",
         "that row is what intake costs when nothing changes, beside the same no-op.",
         "Each incident's graph is drawn: the bot's config points the alerts' graphs at a",

@@ -50,10 +50,11 @@ from bot.events import Bus
 from bot.evidence.adapters.drawing import InProcess
 from bot.evidence.adapters.prometheus import HttpEvidence
 from bot.http.api import ApiAccess, api_router
+from bot.http.direct import DirectPosts
 from bot.http.errors import install_error_handlers
 from bot.http.health import bench_router, health_router, metrics_router
 from bot.http.slack import slack_router
-from bot.http.webhooks import WebhookChecks, webhook_router
+from bot.http.webhooks import WebhookChecks, alert_webhook, webhook_router
 from bot.incidents import flows, model_card, nudges, service
 from bot.incidents.events import InChat, IncidentResolved
 from bot.incidents.intake import Intake
@@ -308,19 +309,21 @@ def build_app(
         )
     )
     receivers_here = _receivers(settings, config, clock)
-    api.include_router(
-        webhook_router(
-            deps=deps,
-            checks=WebhookChecks(
-                token=reveal(settings.webhook_token), max_alerts=settings.max_alerts
-            ),
-            metrics=metrics,
-            max_body=settings.max_body_bytes,
-            receivers=receivers_here,
-            outbound=outbound,
-            intake_here=intake_here,
-        )
+    checks = WebhookChecks(token=reveal(settings.webhook_token), max_alerts=settings.max_alerts)
+    alerts = alert_webhook(
+        deps=deps,
+        checks=checks,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        receivers=receivers_here,
+        outbound=outbound,
+        intake_here=intake_here,
     )
+    api.include_router(
+        webhook_router(deps=deps, checks=checks, max_body=settings.max_body_bytes, alerts=alerts)
+    )
+    # A storm's webhooks skip the routing (bot.http.direct says why and what they keep).
+    api.add_middleware(DirectPosts, prefix="/webhooks/", handler=alerts, skip={"changes"})
     api.include_router(api_router(deps=deps, access=access))
     api.include_router(
         health_router(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,38 +38,59 @@ def problem_response(exc: Problem) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
 
+async def _on_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return problem_response(
+        Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    )
+
+
+async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
+    return problem_response(Problem(422, "invalid_request", "the request is not valid", detail))
+
+
+async def _on_database(_: Request, exc: Exception) -> JSONResponse:
+    # 503, not 500: Alertmanager retries 5xx, so the notification is delivered again later.
+    log.error("database unavailable: %s", type(exc).__name__)
+    return problem_response(
+        Problem(
+            503,
+            "unavailable",
+            "the incident store is unavailable; retry later",
+            headers={"Retry-After": "5"},
+        )
+    )
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+HANDLERS: dict[type[Exception], Handler] = {
+    Problem: _on_problem,
+    OperationalError: _on_database,
+    StarletteHTTPException: _on_http,
+    RequestValidationError: _on_validation,
+}
+
+
 def install_error_handlers(api: FastAPI) -> None:
-    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
-        return problem_response(exc)
+    for kind, handler in HANDLERS.items():
+        api.add_exception_handler(kind, handler)
 
-    async def on_http(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem_response(
-            Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
-        )
 
-    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        detail = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        return problem_response(Problem(422, "invalid_request", "the request is not valid", detail))
-
-    async def on_database(_: Request, exc: Exception) -> JSONResponse:
-        # 503, not 500: Alertmanager retries 5xx, so the notification is delivered again later.
-        log.error("database unavailable: %s", type(exc).__name__)
-        return problem_response(
-            Problem(
-                503,
-                "unavailable",
-                "the incident store is unavailable; retry later",
-                headers={"Retry-After": "5"},
-            )
-        )
-
-    api.add_exception_handler(Problem, on_problem)
-    api.add_exception_handler(OperationalError, on_database)
-    api.add_exception_handler(StarletteHTTPException, on_http)
-    api.add_exception_handler(RequestValidationError, on_validation)
+async def answer_for(request: Request, exc: Exception) -> JSONResponse | None:
+    """The app's answer to `exc`, as its exception handlers give it (the handler of the nearest
+    class in its MRO, as Starlette looks them up); None for an exception none handles."""
+    for kind in type(exc).__mro__:
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            return await handler(request, exc)
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,21 +46,18 @@ class WebhookChecks:
     max_alerts: int = 1000  # alerts one notification may carry (413 above)
 
 
+WebhookHandler = Callable[[Request], Awaitable[JSONResponse]]
+
+
 def webhook_router(
-    *,
-    deps: Deps,
-    metrics: Metrics,
-    checks: WebhookChecks,
-    max_body: int,
-    receivers: Mapping[str, Receiver],
-    outbound: httpx.AsyncClient,
-    intake_here: Intake,
+    *, deps: Deps, checks: WebhookChecks, max_body: int, alerts: WebhookHandler
 ) -> APIRouter:
     """Who may call: senders with the webhook bearer token (FIREBREAK_WEBHOOK_TOKEN, also as
     the basic-auth password), or, for a config source with a `signature`, a body signed with
-    its secret; a receiver with a secret (Grafana, PagerDuty) also checks its signature."""
+    its secret; a receiver with a secret (Grafana, PagerDuty) also checks its signature.
+    `alerts`: the alert sources' handler (`alert_webhook`), also served ahead of the routes
+    (bot.http.direct)."""
     router = APIRouter()
-    lately = ParsedLately()
 
     @router.post("/webhooks/changes")
     async def receive_change(request: Request) -> JSONResponse:
@@ -77,7 +74,23 @@ def webhook_router(
             status_code=201 if received.created else 200,
         )
 
-    @router.post("/webhooks/{source}")
+    router.add_api_route("/webhooks/{source}", alerts, methods=["POST"])
+    return router
+
+
+def alert_webhook(
+    *,
+    deps: Deps,
+    metrics: Metrics,
+    checks: WebhookChecks,
+    max_body: int,
+    receivers: Mapping[str, Receiver],
+    outbound: httpx.AsyncClient,
+    intake_here: Intake,
+) -> WebhookHandler:
+    """`POST /webhooks/{source}`: a notification from one of the alert `receivers`."""
+    lately = ParsedLately()
+
     async def receive_webhook(request: Request) -> JSONResponse:
         # The request alone in, a response out: FastAPI then solves no parameters and
         # serialises no return value, a tenth of a repeat's CPU (in process, 120 → 108 µs).
@@ -129,7 +142,7 @@ def webhook_router(
                 case SubscriptionRequest():
                     return await _subscription(notification, receiver, outbound)
 
-    return router
+    return receive_webhook
 
 
 class ParsedLately:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
+from starlette.types import Receive, Scope, Send
 
 from bot.alerts.sources import alertmanager
 from bot.alerts.sources.registry import receivers
@@ -351,3 +353,23 @@ def test_a_repeated_body_is_answered_as_the_first_was_parsed(bot: Bot) -> None:
     # The same bytes with one alert more are another notification: parsed, and recorded.
     more = bot.webhook("alertmanager", am_notification(am_alert(), am_alert(fingerprint="2")))
     assert more.json()["firing"] == 1
+
+
+def test_alert_webhooks_skip_the_routes_and_changes_take_theirs(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot's app serves alert sources ahead of its routes (bot.http.direct); the answers
+    are the routes' own (every other test here goes the same way)."""
+    routed: list[str] = []
+    handle = APIRoute.handle
+
+    async def noted(route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        routed.append(scope["path"])
+        await handle(route, scope, receive, send)
+
+    monkeypatch.setattr(APIRoute, "handle", noted)
+    assert bot.webhook("alertmanager", am_notification()).status_code == 200
+    assert bot.webhook("nosuchsource", am_notification()).status_code == 404
+    change = {"id": "d-1", "kind": "deploy", "service": "search-ranker", "version": "v2"}
+    assert bot.webhook("changes", change).status_code == 201
+    assert routed == ["/webhooks/changes"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -21,6 +23,10 @@ from sqlalchemy.ext.asyncio import (
 from bot.db import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# A PostgreSQL connection back in the pool for longer than this is tried before its next use
+# (as HikariCP's aliveBypassWindowMs, whose default is also 500 ms).
+IDLE_PING_S = 0.5
+_RETURNED = "firebreak_returned_at"  # the pool record's info key: when it came back
 READS_ONLY = "firebreak_reads_only"
 
 
@@ -28,7 +34,10 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, clock: Callable[[], float] = time.monotonic, **kwargs: Any
+) -> AsyncEngine:
+    """`clock`: monotonic seconds, for how long a PostgreSQL connection has been idle."""
     if not is_sqlite(url):
         # A storm's chat work holds many connections at once; with SQLAlchemy's default 5 + 10
         # a `/incident` command waited behind it for one (bench/storm.py --postgres: ack p99
@@ -40,7 +49,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # the CLI.
         options = {"pool_size": 30, "max_overflow": 0, **kwargs}
         engine = create_async_engine(url, **options)
-        _ping_on_checkout(engine)
+        _ping_on_checkout(engine, clock=clock)
         return engine
     database = make_url(url).database or ""
     engine = create_async_engine(
@@ -52,14 +61,27 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def _ping_on_checkout(engine: AsyncEngine) -> None:
-    """A pooled connection is tried before each use, and replaced if the server closed it (a
-    restart, a failover): one round trip, a simple query. SQLAlchemy's own pre-ping makes it
-    three on asyncpg (BEGIN, the query, ROLLBACK, for PgBouncer's sake), and with a session
-    per read that was 5% of the serve process's CPU in a storm (bench.storm --postgres)."""
+def _ping_on_checkout(engine: AsyncEngine, *, clock: Callable[[], float] = time.monotonic) -> None:
+    """A pooled connection idle for more than IDLE_PING_S is tried before use, and replaced if
+    the server closed it (a restart, a failover): one round trip, a simple query. SQLAlchemy's
+    own pre-ping makes it three on asyncpg (BEGIN, the query, ROLLBACK, for PgBouncer's sake),
+    and with a session per read that was 5% of the serve process's CPU in a storm
+    (bench.storm --postgres). One used moments ago is not tried: in a storm that was a round
+    trip before every transaction and every read, each waiting a turn of the busy event loop.
+    If the server went away within that moment, the statement fails and SQLAlchemy drops the
+    pool's connections, so the next use connects afresh (a failed round of intake writes each
+    of its notifications again, alone: bot.db.group_commit)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED] = clock()
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _ping(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is not None and clock() - returned <= IDLE_PING_S:
+            return
         try:
             dbapi_conn.run_async(lambda conn: conn.execute("SELECT 1"))
         except Exception as exc:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.db.engine import make_engine, make_sessions
+from bot.db.engine import IDLE_PING_S, make_engine, make_sessions
+from tests.polling import eventually
 
 
 async def test_connections_opened_for_a_burst_are_kept_for_the_next(db_url: str) -> None:
@@ -36,20 +37,71 @@ async def test_connections_opened_for_a_burst_are_kept_for_the_next(db_url: str)
         await engine.dispose()
 
 
-async def test_a_connection_the_server_closed_is_replaced_before_use(db_url: str) -> None:
-    # As after a restart or a failover: every pooled connection is dead.
-    engine, other = make_engine(db_url), make_engine(db_url)
+class Monotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def terminated(db_url: str, sessions: Any) -> int:
+    """The backend of the pool's one idle connection, ended by the server (as after a restart
+    or a failover)."""
+    async with sessions() as session:
+        pid = int(await session.scalar(text("SELECT pg_backend_pid()")))
+    other_engine = make_engine(db_url)
+    other = make_sessions(other_engine)
+    gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid")
+
+    async def ended() -> bool:
+        async with other() as session:
+            return bool(await session.scalar(gone, {"pid": pid}))
+
+    try:
+        async with other() as session:
+            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await eventually(ended, what=f"backend {pid} to end")
+    finally:
+        await other_engine.dispose()
+    return pid
+
+
+async def test_a_connection_idle_a_while_that_the_server_closed_is_replaced_before_use(
+    db_url: str,
+) -> None:
+    clock = Monotonic()
+    engine = make_engine(db_url, clock=clock)
     sessions = make_sessions(engine)
     try:
-        async with sessions() as session:
-            pid = await session.scalar(text("SELECT pg_backend_pid()"))
-        async with make_sessions(other)() as session:
-            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        pid = await terminated(db_url, sessions)
+        clock.now += IDLE_PING_S + 0.1
         async with sessions() as session:
             assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
         await engine.dispose()
-        await other.dispose()
+
+
+async def test_a_connection_used_a_moment_ago_is_not_tried_and_a_dead_one_fails_one_use(
+    db_url: str,
+) -> None:
+    """The trade (as HikariCP's alive-bypass window): no round trip before a connection used
+    within IDLE_PING_S, so a server gone within that moment fails the one statement that
+    finds out; SQLAlchemy then drops the pool's connections and the next use connects."""
+    clock = Monotonic()
+    engine = make_engine(db_url, clock=clock)
+    sessions = make_sessions(engine)
+    try:
+        pid = await terminated(db_url, sessions)
+        clock.now += IDLE_PING_S / 2
+        with pytest.raises(DBAPIError) as failed:
+            async with sessions() as session:
+                await session.scalar(text("SELECT pg_backend_pid()"))
+        assert failed.value.connection_invalidated
+        async with sessions() as session:
+            assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await engine.dispose()
 
 
 async def test_a_read_session_runs_each_statement_alone_and_a_write_session_in_one(

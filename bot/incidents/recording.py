@@ -102,8 +102,9 @@ class Deferred:
         await self.write_alerts(session)
         rows = [e if isinstance(e, dict) else e.make(self.ids[e.key]) for e in self.entries]
         await timeline.insert_rows(session=session, rows=rows)
-        await incidents_service.touch(session=session, touched=self.touched)
-        await incidents_service.mark_all_mitigated(session=session, at=self.mitigated)
+        await incidents_service.touch(
+            session=session, touched=self.touched, mitigated=self.mitigated
+        )
         self.entries, self.touched, self.mitigated = [], {}, {}
 
     async def write_alerts(self, session: AsyncSession) -> None:
@@ -134,8 +135,9 @@ class Seen:
 
     groups: dict[tuple[str, str], incidents_service.OpenGroup | None]
     occurrences: dict[str, dict[alerts_service.OccurrenceKey, alerts_service.Stored]]
-    # Alerts firing per incident, for the incidents whose alerts the round resolves (whether
-    # the last one did), read once for the round: a storm resolves thousands.
+    # Alerts firing per incident (whether a resolution was the last), read with the groups'
+    # open incidents, and for the incidents of other alerts the round resolves: once for the
+    # round, as a storm resolves thousands.
     firing: dict[int, int] = field(default_factory=dict)
     # The groups whose incident this transaction opened, and the notification that opened it.
     opened_by: dict[tuple[str, str], AlertBatch] = field(default_factory=dict)
@@ -182,10 +184,13 @@ class Seen:
             for source, wanted in fingerprints.items()
         }
         open_now = await incidents_service.open_group_states(session=session, groups=groups)
-        firing = await incidents_service.firing_counts(
-            session=session, incident_ids=_resolving(batches, occurrences)
+        # The groups' own incidents came with their counts; an alert the round resolves may
+        # belong to another group's (one sent in two groups): those are counted here.
+        others = _resolving(batches, occurrences) - open_now.firing.keys()
+        firing = open_now.firing | await incidents_service.firing_counts(
+            session=session, incident_ids=others
         )
-        return cls({key: open_now.get(key) for key in groups}, occurrences, firing)
+        return cls({key: open_now.states.get(key) for key in groups}, occurrences, firing)
 
 
 def _resolving(

@@ -8,7 +8,19 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -84,31 +96,55 @@ def _open_group_query() -> Select[Any]:
     )
 
 
+@dataclass(frozen=True)
+class OpenGroups:
+    """What a round of intake writes reads of its groups: each one's open incident, and how
+    many alerts fire in each of those."""
+
+    states: dict[tuple[str, str], OpenGroup]
+    firing: dict[int, int]
+
+
 async def open_group_states(
     *, session: AsyncSession, groups: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], OpenGroup]:
-    """`open_group_state` of several (source, group key) pairs in one statement; a group with
-    no open incident is left out."""
+) -> OpenGroups:
+    """`open_group_state` of several (source, group key) pairs, with the alerts firing in
+    each open incident, in one statement; a group with no open incident is left out. (The
+    count came from a statement of its own, one more round trip in every round that resolves
+    an alert.)"""
     wanted = set(groups)
     if not wanted:
-        return {}
+        return OpenGroups({}, {})
     params = {
         "sources": sorted({source for source, _ in wanted}),
         "group_keys": sorted({key for _, key in wanted}),
     }
     rows = (await session.execute(_open_groups_query(), params)).all()
-    return {
-        (source, key): OpenGroup(*state)
-        for source, key, *state in rows
-        if (source, key) in wanted  # the IN lists also match other pairs of their values
-    }
+    states: dict[tuple[str, str], OpenGroup] = {}
+    firing: dict[int, int] = {}
+    for source, key, *state, count in rows:
+        if (source, key) in wanted:  # the IN lists also match other pairs of their values
+            group = states[(source, key)] = OpenGroup(*state)
+            firing[group.incident_id] = int(count)
+    return OpenGroups(states, firing)
 
 
 @cache
 def _open_groups_query() -> Select[Any]:
     c = Incident.__table__.c
+    a = AlertOccurrence.__table__.c
+    firing = (
+        select(func.count()).where(a.incident_id == c.id, a.status == "firing").scalar_subquery()
+    )
     return select(
-        c.source, c.group_key, c.id, c.severity, c.channel_id, c.announcement_ts, c.broadcast_ts
+        c.source,
+        c.group_key,
+        c.id,
+        c.severity,
+        c.channel_id,
+        c.announcement_ts,
+        c.broadcast_ts,
+        firing,
     ).where(
         c.source.in_(bindparam("sources", expanding=True)),
         c.group_key.in_(bindparam("group_keys", expanding=True)),
@@ -188,41 +224,50 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
 
 async def mark_all_mitigated(*, session: AsyncSession, at: Mapping[int, datetime]) -> None:
     """`mark_mitigated` for each incident: one statement, its rows sent together."""
-    if at:
-        rows = [{"incident_id": i, "new_mitigated_at": when} for i, when in sorted(at.items())]
-        await session.execute(_mitigated_query(), rows)
+    await touch(session=session, touched={}, mitigated=at)
 
 
-@cache
-def _mitigated_query() -> Update:
-    table = _table()
-    return (
-        update(table)
-        .where(
-            table.c.id == bindparam("incident_id"),
-            table.c.mitigated_at.is_(None),
-            table.c.resolved_at.is_(None),
-        )
-        .values(mitigated_at=bindparam("new_mitigated_at"))
-    )
-
-
-async def touch(*, session: AsyncSession, touched: Mapping[int, datetime]) -> None:
-    """Set each incident's updated_at: one statement for them all, in id order."""
-    if touched:
-        await session.execute(
-            _touch_query(),
-            [{"touched_id": i, "touched_at": at} for i, at in sorted(touched.items())],
-        )
+async def touch(
+    *,
+    session: AsyncSession,
+    touched: Mapping[int, datetime],
+    mitigated: Mapping[int, datetime] | None = None,
+) -> None:
+    """Set each incident's updated_at (`touched`), and mark those in `mitigated` mitigated
+    then (unless already mitigated or resolved): one statement for them all, in id order.
+    (Two statements, one round trip each on PostgreSQL, where a round of intake writes both.)"""
+    mitigated = mitigated or {}
+    rows = [
+        {"touched_id": i, "touched_at": touched.get(i), "new_mitigated_at": mitigated.get(i)}
+        for i in sorted(touched.keys() | mitigated.keys())
+    ]
+    if rows:
+        await session.execute(_touch_query(), rows)
 
 
 @cache
 def _touch_query() -> Update:
     table = _table()
+    when = DateTime(timezone=True)
+    touched_at = bindparam("touched_at", type_=when)
+    new_mitigated_at = bindparam("new_mitigated_at", type_=when)
     return (
         update(table)
         .where(table.c.id == bindparam("touched_id"))
-        .values(updated_at=bindparam("touched_at"))
+        .values(
+            updated_at=func.coalesce(touched_at, table.c.updated_at),
+            mitigated_at=case(
+                (
+                    and_(
+                        new_mitigated_at.is_not(None),
+                        table.c.mitigated_at.is_(None),
+                        table.c.resolved_at.is_(None),
+                    ),
+                    new_mitigated_at,
+                ),
+                else_=table.c.mitigated_at,
+            ),
+        )
     )
 
 

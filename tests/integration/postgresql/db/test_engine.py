@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -45,63 +47,61 @@ class Monotonic:
         return self.now
 
 
-async def terminated(db_url: str, sessions: Any) -> int:
-    """The backend of the pool's one idle connection, ended by the server (as after a restart
-    or a failover)."""
-    async with sessions() as session:
-        pid = int(await session.scalar(text("SELECT pg_backend_pid()")))
-    other_engine = make_engine(db_url)
-    other = make_sessions(other_engine)
+@dataclass
+class DeadConnection:
+    """A pool whose one idle connection the server ended (as after a restart or a failover),
+    its engine's clock, and that connection's backend."""
+
+    sessions: Any
+    clock: Monotonic
+    pid: int
+
+    async def backend(self) -> int:
+        async with self.sessions() as session:
+            return int(await session.scalar(text("SELECT pg_backend_pid()")))
+
+
+@pytest.fixture
+async def dead(db_url: str) -> AsyncIterator[DeadConnection]:
+    clock = Monotonic()
+    engine, other = make_engine(db_url, clock=clock), make_engine(db_url)
+    pool = DeadConnection(make_sessions(engine), clock, pid=0)
+    pool.pid = await pool.backend()
     gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid")
 
     async def ended() -> bool:
-        async with other() as session:
-            return bool(await session.scalar(gone, {"pid": pid}))
+        async with make_sessions(other)() as session:
+            return bool(await session.scalar(gone, {"pid": pool.pid}))
 
     try:
-        async with other() as session:
-            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        await eventually(ended, what=f"backend {pid} to end")
+        async with make_sessions(other)() as session:
+            stop = text("SELECT pg_terminate_backend(:pid)")
+            assert await session.scalar(stop, {"pid": pool.pid})
+        await eventually(ended, what=f"backend {pool.pid} to end")
+        yield pool
     finally:
-        await other_engine.dispose()
-    return pid
+        await engine.dispose()
+        await other.dispose()
 
 
 async def test_a_connection_idle_a_while_that_the_server_closed_is_replaced_before_use(
-    db_url: str,
+    dead: DeadConnection,
 ) -> None:
-    clock = Monotonic()
-    engine = make_engine(db_url, clock=clock)
-    sessions = make_sessions(engine)
-    try:
-        pid = await terminated(db_url, sessions)
-        clock.now += IDLE_PING_S + 0.1
-        async with sessions() as session:
-            assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
-    finally:
-        await engine.dispose()
+    dead.clock.now += IDLE_PING_S + 0.1
+    assert await dead.backend() != dead.pid
 
 
 async def test_a_connection_used_a_moment_ago_is_not_tried_and_a_dead_one_fails_one_use(
-    db_url: str,
+    dead: DeadConnection,
 ) -> None:
     """The trade (as HikariCP's alive-bypass window): no round trip before a connection used
     within IDLE_PING_S, so a server gone within that moment fails the one statement that
     finds out; SQLAlchemy then drops the pool's connections and the next use connects."""
-    clock = Monotonic()
-    engine = make_engine(db_url, clock=clock)
-    sessions = make_sessions(engine)
-    try:
-        pid = await terminated(db_url, sessions)
-        clock.now += IDLE_PING_S / 2
-        with pytest.raises(DBAPIError) as failed:
-            async with sessions() as session:
-                await session.scalar(text("SELECT pg_backend_pid()"))
-        assert failed.value.connection_invalidated
-        async with sessions() as session:
-            assert await session.scalar(text("SELECT pg_backend_pid()")) != pid
-    finally:
-        await engine.dispose()
+    dead.clock.now += IDLE_PING_S / 2
+    with pytest.raises(DBAPIError) as failed:
+        await dead.backend()
+    assert failed.value.connection_invalidated
+    assert await dead.backend() != dead.pid
 
 
 async def test_a_read_session_runs_each_statement_alone_and_a_write_session_in_one(

@@ -9,7 +9,6 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    DateTime,
     Select,
     Table,
     Update,
@@ -248,9 +247,10 @@ async def touch(
 @cache
 def _touch_query() -> Update:
     table = _table()
-    when = DateTime(timezone=True)
-    touched_at = bindparam("touched_at", type_=when)
-    new_mitigated_at = bindparam("new_mitigated_at", type_=when)
+    # The columns' own type (UTC-aware on every backend), which inside coalesce and case
+    # SQLAlchemy would not infer.
+    touched_at = bindparam("touched_at", type_=table.c.updated_at.type)
+    new_mitigated_at = bindparam("new_mitigated_at", type_=table.c.mitigated_at.type)
     return (
         update(table)
         .where(table.c.id == bindparam("touched_id"))

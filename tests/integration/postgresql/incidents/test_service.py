@@ -1,0 +1,3 @@
+"""tests/unit/incidents/test_service.py on PostgreSQL."""
+
+from tests.unit.incidents.test_service import *  # noqa: F403

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,21 @@ async def _on_database(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_lost_connection(request: Request, exc: Exception) -> JSONResponse:
+    # A connection the server dropped under a statement (PostgreSQL restarted or failed over
+    # within the moment a pooled connection is used untried, bot.db.engine.IDLE_PING_S):
+    # asyncpg says so with an InterfaceError, an outage like the OperationalErrors above.
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        raise exc  # not an outage but a bug: the app's outer handler logs it, answers 500
+    return await _on_database(request, exc)
+
+
 Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
 HANDLERS: dict[type[Exception], Handler] = {
     Problem: _on_problem,
     OperationalError: _on_database,
+    DBAPIError: _on_lost_connection,
     StarletteHTTPException: _on_http,
     RequestValidationError: _on_validation,
 }

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from starlette.types import Receive, Scope, Send
 
 from bot.alerts.sources import alertmanager
@@ -315,6 +315,29 @@ def test_database_outage_is_a_503_alertmanager_retries(
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable" and response.headers["Retry-After"] == "5"
     assert "could not connect" not in response.text  # driver details stay in the log
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [
+        # asyncpg on a connection the server dropped: the pool drops its connections; an outage.
+        (InterfaceError("SELECT …", {}, Exception("closed"), connection_invalidated=True), 503),
+        # The same class for anything else is a bug, answered as any bug is.
+        (ProgrammingError("SELECT …", {}, Exception("no such column")), 500),
+    ],
+)
+def test_a_dropped_connection_is_a_503_and_other_driver_errors_a_500(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, raised: DBAPIError, status: int
+) -> None:
+    async def failing(*_: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(recording, "record_one", failing)
+    response = bot.webhook("alertmanager", am_notification())
+    assert response.status_code == status
+    if status == 503:
+        assert response.json()["error"] == "unavailable"
+    assert "closed" not in response.text and "no such column" not in response.text
 
 
 def test_a_body_parsed_lately_is_not_parsed_again_within_bounds() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError
 
 from bot.db.engine import IDLE_PING_S, make_engine, make_sessions
 from tests.polling import eventually
@@ -98,7 +98,7 @@ async def test_a_connection_used_a_moment_ago_is_not_tried_and_a_dead_one_fails_
     within IDLE_PING_S, so a server gone within that moment fails the one statement that
     finds out; SQLAlchemy then drops the pool's connections and the next use connects."""
     dead.clock.now += IDLE_PING_S / 2
-    with pytest.raises(DBAPIError) as failed:
+    with pytest.raises(InterfaceError) as failed:
         await dead.backend()
     assert failed.value.connection_invalidated
     assert await dead.backend() != dead.pid

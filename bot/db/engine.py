@@ -61,7 +61,7 @@ def make_engine(
     return engine
 
 
-def _ping_on_checkout(engine: AsyncEngine, *, clock: Callable[[], float] = time.monotonic) -> None:
+def _ping_on_checkout(engine: AsyncEngine, *, clock: Callable[[], float]) -> None:
     """A pooled connection idle for more than IDLE_PING_S is tried before use, and replaced if
     the server closed it (a restart, a failover): one round trip, a simple query. SQLAlchemy's
     own pre-ping makes it three on asyncpg (BEGIN, the query, ROLLBACK, for PgBouncer's sake),

@@ -218,12 +218,7 @@ async def mark_mitigated(*, session: AsyncSession, incident_id: int, at: datetim
     """Stamp the first moment impact stopped (a state-changing playbook succeeded, status set
     to mitigated, every alert resolved), so the budget ledger can stop charging there without
     reading the timeline (bot.incidents.moments reads it all for the postmortem)."""
-    await mark_all_mitigated(session=session, at={incident_id: at})
-
-
-async def mark_all_mitigated(*, session: AsyncSession, at: Mapping[int, datetime]) -> None:
-    """`mark_mitigated` for each incident: one statement, its rows sent together."""
-    await touch(session=session, touched={}, mitigated=at)
+    await touch(session=session, touched={}, mitigated={incident_id: at})
 
 
 async def touch(

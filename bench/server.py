@@ -20,6 +20,7 @@ import httpx
 
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
+from tests.polling import wait_until
 from tests.processes import firebreak_command, process
 from tests.servers import free_port, slack_headers
 
@@ -52,12 +53,20 @@ class Bot:
         return _rss_mb(self.proc.pid)
 
     def children_cpu_s(self) -> float:
-        """CPU seconds used so far by the serve process's live children (the graphs' drawing
-        process, multiprocessing's resource tracker)."""
+        """CPU seconds used so far by the serve process's live descendants (the chat process,
+        the graphs' drawing process, multiprocessing's resource tracker)."""
         return sum(_gone_as_zero(_cpu_s, pid) for pid in self._children())
 
     def children_rss_mb(self) -> float:
         return sum(_gone_as_zero(_rss_mb, pid) for pid in self._children())
+
+    def chat_rss_mb(self) -> float:
+        """Resident memory of the chat process (bot.followups.away), if one runs."""
+        return sum(
+            _gone_as_zero(_rss_mb, pid)
+            for pid in self._children()
+            if b"chat-process" in _gone_as_empty(f"/proc/{pid}/cmdline")
+        )
 
     def drawing(self) -> bool:
         """Whether the serve process's graph drawing process (a multiprocessing spawn) runs."""
@@ -66,14 +75,21 @@ class Bot:
         )
 
     def _children(self) -> list[int]:
-        found = []
+        """Its descendants: the chat process (bot.followups.away) starts the drawing one."""
+        parents: dict[int, int] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rpartition(")")[2].split()
             except OSError:
                 continue  # ended meanwhile
-            if int(fields[1]) == self.proc.pid:
-                found.append(int(stat.parent.name))
+            parents[int(stat.parent.name)] = int(fields[1])
+        found: list[int] = []
+        ancestors = {self.proc.pid}
+        while grown := [pid for pid, parent in parents.items() if parent in ancestors]:
+            found += grown
+            ancestors = set(grown)
+            for pid in grown:
+                del parents[pid]
         return found
 
     def command(self, text: str, *, channel: str = "C0BENCH001") -> tuple[float, int]:
@@ -161,6 +177,13 @@ def running_bot(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}
         ) as http,
     ):
+        # On PostgreSQL the chat process starts after the server: its imports (about 2 s of
+        # CPU) must not be measured as part of the no-op baseline.
+        wait_until(
+            lambda: http.get("/readyz").json().get("chat_process", {"running": True})["running"],
+            timeout=60,
+            what="the chat process ready",
+        )
         yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace, log=tmp / log_name)
 
 

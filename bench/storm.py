@@ -84,7 +84,7 @@ class Check:
     idle_after_s: float = 0.0  # from all announced
     stale_cards: int = 0  # channel cards whose "Alerts firing" is not what the bot stored
     graphs: int = 0  # incidents whose channel got the alert's graph (a PNG)
-    children_cpu_at_idle: float = 0.0  # the serve process's children's (the drawing process's)
+    children_cpu_at_idle: float = 0.0  # the serve process's children's (chat, drawing)
     errors: list[str] = field(default_factory=list)  # what the bot logged at ERROR meanwhile
 
 
@@ -104,7 +104,8 @@ class StormResult:
     idle_cpu_s: float  # … until no chat work was left
     graphs: bool  # the alerts' Prometheus answered (a stand-in in this process): graphs drawn
     drawing_cpu_s: float  # the serve process's children's CPU, from the storm to no chat work
-    rss_children_mb: float  # the drawing process's after the storm
+    rss_children_mb: float  # the chat and drawing processes' after the storm
+    rss_chat_mb: float  # the chat process's alone
     rss_settled_mb: float  # serve and its children, once the drawing process stopped (IDLE_S)
     rss_settled_after_s: float  # from rss_after_mb
     paced: Load | None = None
@@ -213,9 +214,11 @@ def check(bot: Bot, storm: Plan, first_sent: dict[str, float], prefix: str) -> C
 
 
 def chat_idle(bot: Bot) -> bool:
-    """No chat work left in the bot: no background task, no Slack call stored and unsent."""
+    """No chat work left in the bot: no background task, in the serving process or the chat
+    process, and no Slack call stored and unsent."""
     ready = bot.http.get("/readyz").json()
-    return bool(ready["background_tasks"] == 0 and ready["slack_outbox"]["pending"] == 0)
+    away = ready.get("chat_process", {"pending": 0})["pending"]
+    return bool(ready["background_tasks"] == 0 == away and ready["slack_outbox"]["pending"] == 0)
 
 
 def card_firing(space: Workspace, channel_id: str) -> int | None:
@@ -289,6 +292,7 @@ def storm(
         settled_cpu = checked.cpu_at_announced - cpu
         idle_cpu = checked.cpu_at_idle - cpu
         rss_after, rss_children = bot.rss_mb(), bot.children_rss_mb()
+        rss_chat = bot.chat_rss_mb()
         waited = time.monotonic()
         while bot.drawing() and time.monotonic() - waited < settle_s:
             time.sleep(0.5)
@@ -311,6 +315,7 @@ def storm(
             graphs=graphs,
             drawing_cpu_s=checked.children_cpu_at_idle - children_cpu,
             rss_children_mb=rss_children,
+            rss_chat_mb=rss_chat,
             rss_settled_mb=rss_settled,
             rss_settled_after_s=waited,
         )
@@ -434,8 +439,10 @@ def tables(result: StormResult) -> dict[str, Any]:
         "|---|---|",
         f"| idle, after start | {result.rss_idle_mb:.0f} |",
         f"| after the storm | {result.rss_after_mb:.0f} |",
-        f"| after the storm, its children: the graphs' drawing process (graphs drawn: "
-        f"{result.drawing_cpu_s:.0f} s of its CPU) | {result.rss_children_mb:.0f} |",
+        f"| after the storm, its children: the chat process and the graphs' drawing process "
+        f"({result.drawing_cpu_s:.0f} s of their CPU from the storm to no chat work) | "
+        f"{result.rss_children_mb:.0f} |",
+        f"| of which the chat process | {result.rss_chat_mb:.0f} |",
         f"| serve and its children once the drawing process stopped, idle "
         f"({result.rss_settled_after_s:.0f} s later) | {result.rss_settled_mb:.0f} |",
     ]

@@ -7,9 +7,11 @@ against a temporary database and a local Slack stand-in.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import followups
 from bot.alerts.sources.receiver import Receiver
@@ -36,7 +38,7 @@ from bot.alerts.sources.templated import SourceError
 from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
-from bot.db.engine import is_sqlite, make_engine, make_sessions
+from bot.db.engine import PG_POOL_SIZE, is_sqlite, make_engine, make_sessions
 from bot.db.group_commit import Rounds, shared_writes
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.mlflow import MlflowRegistry
@@ -49,6 +51,7 @@ from bot.drills import report as drill_report
 from bot.events import Bus
 from bot.evidence.adapters.drawing import InProcess
 from bot.evidence.adapters.prometheus import HttpEvidence
+from bot.followups.away import CHAT_PROCESS_COMMAND, Away, stdio, take_events
 from bot.http.api import ApiAccess, api_router
 from bot.http.direct import DirectPosts
 from bot.http.errors import install_error_handlers
@@ -113,6 +116,7 @@ class Runtime:
     registry_watcher: RegistryWatcher | None = field(default=None, repr=False)
     slack_clients: tuple[AsyncWebClient, ...] = ()  # their connections kept alive while serving
     drawer: InProcess | None = field(default=None, repr=False)  # the alert graphs' process
+    away: Away | None = field(default=None, repr=False)  # the chat follow-ups' process
 
 
 def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
@@ -121,6 +125,127 @@ def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
     bus.subscribe(IncidentResolved, partial(drill_report.on_resolved, ctx))
     bus.subscribe(IncidentResolved, partial(postmortem_flows.on_resolved, ctx))
     bus.subscribe(StepConfirmed, partial(recovery.on_step_confirmed, ctx))
+
+
+def _subscribe_followups(
+    bus: Bus,
+    *,
+    ctx: AppContext,
+    background: Background,
+    settings: Settings,
+    outbound: httpx.AsyncClient,
+) -> InProcess | None:
+    """The chat follow-ups in this process; returns the graphs' drawing process, if any."""
+    drawer = InProcess() if settings.graph_process else None  # None: drawn in a thread
+    followups.subscribe(
+        bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound), drawer=drawer
+    )
+    return drawer
+
+
+# The chat process's CPU priority on SQLite, below the serving process's (as the drawing
+# process's): in a storm the two want the same cores, and an alert's acknowledgement cannot
+# wait where an announcement can for a moment. bench.storm, 2 runs each, notifications/s and
+# announcement p99: niceness 0: 2,412 and 2,718/s, 0.7 and 1.2 s; 10: 3,483 and 3,482/s, 1.1
+# and 1.4 s (the target: 2 s). On PostgreSQL its chat work costs about twice the CPU and
+# its announcements already miss their target at 0 (3.0-4.0 s), so it keeps the same priority.
+CHAT_NICENESS_SQLITE = 10
+
+
+def _slack_out(
+    *,
+    token: str,
+    base_url: str,
+    metrics: Metrics,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Callable[[], datetime],
+    rounds: Rounds | None,
+    postgresql: bool,
+) -> tuple[MeteredWebClient, MeteredWebClient, Outbox]:
+    """The Slack client for reads, and the outbox with the client it sends through."""
+    client = slack_client(token=token, base_url=base_url, metrics=metrics)
+    # Writes get their own client without the SDK's retry handlers: the outbox retries them
+    # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
+    outbox_client = MeteredWebClient(
+        metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
+    )
+    outbox = Outbox(
+        sessions=sessions,
+        client=outbox_client,
+        clock=clock,
+        stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
+        on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
+        postgresql=postgresql,
+        rounds=rounds,
+    )
+    return client, outbox_client, outbox
+
+
+async def run_chat_process(
+    settings: Settings, config: FirebreakConfig, *, clock: Callable[[], datetime] = utcnow
+) -> None:
+    """The chat process's life (bot.followups.away): the follow-ups of the events the serving
+    process sends down its stdin, until it closes it."""
+    inbox, outlet = await stdio()
+    hello = json.loads(await inbox.readline())
+    os.nice(int(hello["niceness"]))
+    metrics = Metrics()  # counted here, not on the serving process's /metrics
+    engine = make_engine(settings.database_url, pool_size=PG_POOL_SIZE // 2)  # see build_app
+    sessions = make_sessions(engine)
+    sqlite = is_sqlite(settings.database_url)
+    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
+    client, outbox_client, outbox = _slack_out(
+        token=hello["token"],
+        base_url=hello["slack_api_url"],
+        metrics=metrics,
+        sessions=sessions,
+        clock=clock,
+        rounds=rounds,
+        postgresql=not sqlite,
+    )
+    chat_writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None
+
+    async def unused(_incident_id: int, _kind: str) -> None:
+        raise AssertionError("reminders fire in the serving process")
+
+    bus = Bus()
+    ctx: AppContext = Context(
+        sessions=sessions,
+        config=config,
+        chat=NamingSlackChat(client, outbox, directory=SlackDirectory(client, clock=clock)),
+        # Plans only, stored for the serving process's scheduler (never started here), which
+        # reads the table at least every OWNER_CHECK_S.
+        reminders=ReminderScheduler(
+            engine=engine, fire=unused, clock=clock, metrics=metrics, writes=chat_writes
+        ),
+        events=bus,
+        clock=clock,
+        writes=chat_writes,
+    )
+    background = Background()
+    outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)
+    drawer = _subscribe_followups(
+        bus, ctx=ctx, background=background, settings=settings, outbound=outbound
+    )
+    slack_pool = keep_alive(
+        (client, outbox_client), timeout=SLACK_TIMEOUT_S, connect=SLACK_CONNECT_TIMEOUT_S
+    )
+    outbox.start()
+    resume = asyncio.create_task(_resume_setups(ctx, background), name="resume-chat-setups")
+    try:
+        await take_events(bus=bus, background=background, inbox=inbox, outlet=outlet)
+    finally:
+        resume.cancel()
+        if hello.get("embedded"):
+            # The embedded stand-in stopped with the serving process: nothing more reaches it.
+            outbox.release_waiters()
+        await background.drain(timeout=10)
+        await outbox.stop()
+        await slack_pool.close()
+        await outbound.aclose()
+        if drawer is not None:
+            drawer.close()
+        await engine.dispose()
 
 
 class StartupError(Exception):
@@ -149,8 +274,11 @@ def build_app(
     self_url: str = "http://127.0.0.1:8080",
     clock: Callable[[], datetime] = utcnow,
     socket_mode: bool = False,
+    chat_process: bool = False,
 ) -> FastAPI:
-    """`socket_mode`: Slack's requests arrive over a WebSocket (SLACK_APP_TOKEN), not HTTP."""
+    """`socket_mode`: Slack's requests arrive over a WebSocket (SLACK_APP_TOKEN), not HTTP.
+    `chat_process`: the chat follow-ups run in a process of their own, which reaches Slack, or
+    the embedded stand-in, at its address: only for a server listening there."""
     workspace: Workspace | None = None
     bot_token = reveal(settings.slack_bot_token)
     given_secret = reveal(settings.slack_signing_secret)
@@ -178,32 +306,25 @@ def build_app(
         signing_secret = given_secret or secrets.token_hex(16)
 
     metrics = Metrics()
-    client = slack_client(token=token, base_url=slack_api_url, metrics=metrics)
-    engine = make_engine(settings.database_url)
-    background = Background()
-    # Writes get their own client without the SDK's retry handlers: the outbox retries them
-    # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
-    outbox_client = MeteredWebClient(
-        metrics=metrics,
-        token=token,
-        base_url=slack_api_url,
-        timeout=SLACK_TIMEOUT_S,
-        retry_handlers=[],
+    # A serving process and its chat process split a replica's PostgreSQL connections.
+    engine = make_engine(
+        settings.database_url, pool_size=PG_POOL_SIZE // 2 if chat_process else PG_POOL_SIZE
     )
+    background = Background()
     # On SQLite one writer takes the small writes of intake, the outbox and the chat's set-up
     # steps into the same transactions: with a writer each, they queued behind each other for
     # SQLite's one write turn (bot.db.group_commit.Rounds). PostgreSQL's go side by side.
     sqlite = is_sqlite(settings.database_url)
     sessions = make_sessions(engine)
     rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
-    outbox = Outbox(
+    client, outbox_client, outbox = _slack_out(
+        token=token,
+        base_url=slack_api_url,
+        metrics=metrics,
         sessions=sessions,
-        client=outbox_client,
         clock=clock,
-        stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
-        on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
-        postgresql=not sqlite,
         rounds=rounds,
+        postgresql=not sqlite,
     )
 
     async def fire(incident_id: int, kind: str) -> None:
@@ -231,10 +352,24 @@ def build_app(
     )
     subscribe_flows(bus, ctx)
     outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)  # deployment APIs, probes, graphs
-    drawer = InProcess() if settings.graph_process else None  # None: drawn in a thread
-    followups.subscribe(
-        bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound), drawer=drawer
-    )
+    away: Away | None = None
+    drawer: InProcess | None = None
+    if chat_process:  # the chat follow-ups in a process of their own (bot.followups.away)
+        away = Away(
+            command=[sys.executable, "-m", "bot", CHAT_PROCESS_COMMAND],
+            hello={
+                "token": token,
+                "slack_api_url": slack_api_url,
+                "embedded": "yes" if workspace is not None else "",
+                "niceness": str(CHAT_NICENESS_SQLITE if sqlite else 0),
+            },
+            publish=bus.publish,
+        )
+        away.subscribe(bus)
+    else:
+        drawer = _subscribe_followups(
+            bus, ctx=ctx, background=background, settings=settings, outbound=outbound
+        )
     known = Known()  # what intake remembers, so a storm's repeats never reach the store
     bus.subscribe(IncidentResolved, known.on_resolved)
     bus.subscribe(InChat, known.on_in_chat)
@@ -288,6 +423,7 @@ def build_app(
         registry_watcher=registry_watcher(ctx, outbound, owner=lambda: scheduler.owner),
         slack_clients=(client, outbox_client),
         drawer=drawer,
+        away=away,
     )
 
     docs = settings.api_docs  # FastAPI's /docs, /redoc, /openapi.json: only when asked for
@@ -332,6 +468,7 @@ def build_app(
             scheduler=scheduler,
             schema_head=head_revision(),
             access=access,
+            chat_process=away,
         )
     )
     api.include_router(
@@ -431,8 +568,11 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
         interrupted = await runtime.deps.runner.mark_interrupted()
         if runtime.socket_mode:
             runtime.socket_mode.start()
+        if runtime.away is not None:
+            await runtime.away.start()
         resume = asyncio.create_task(
-            _resume_chat_setups(runtime.deps, interrupted), name="resume-chat-setups"
+            _resume_chat_setups(runtime.deps, interrupted, setups=runtime.away is None),
+            name="resume-chat-setups",
         )
         prune = asyncio.create_task(
             _prune_outbox(runtime.outbox, keep=runtime.settings.outbox_retention),
@@ -452,6 +592,8 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             if runtime.workspace is not None:
                 # The embedded stand-in stopped with this server: nothing more reaches it.
                 runtime.outbox.release_waiters()
+            if runtime.away is not None:
+                await runtime.away.stop()
             await runtime.deps.background.drain(timeout=10)
             await runtime.outbox.stop()  # what is left is sent by the next start
             await slack_pool.close()
@@ -475,20 +617,30 @@ async def _prune_outbox(outbox: Outbox, *, keep: timedelta) -> None:
         await asyncio.sleep(PRUNE_EVERY_S)
 
 
-async def _resume_chat_setups(deps: Deps, interrupted: list[PlaybookRun]) -> None:
-    """Finish channel set-ups that a crash or a Slack outage cut short before the last stop,
-    and tell the channels of playbook runs that the last stop interrupted."""
+async def _resume_chat_setups(
+    deps: Deps, interrupted: list[PlaybookRun], *, setups: bool = True
+) -> None:
+    """Tell the channels of playbook runs that the last stop interrupted, and finish channel
+    set-ups that a crash or a Slack outage cut short (`setups`: unless the chat process
+    does)."""
     await asyncio.sleep(RESUME_DELAY_S)
     await deps.runner.announce_interrupted(interrupted)
-    async with deps.ctx.reading() as session:
+    if setups:
+        await _resume_setups(deps.ctx, deps.background, delay=0)
+
+
+async def _resume_setups(
+    ctx: AppContext, background: Background, *, delay: float = RESUME_DELAY_S
+) -> None:
+    await asyncio.sleep(delay)
+    async with ctx.reading() as session:
         waiting = await service.waiting_for_chat(
-            session=session, broadcast=bool(deps.ctx.config.broadcast_channel)
+            session=session, broadcast=bool(ctx.config.broadcast_channel)
         )
     for incident_id in waiting:
         log.info("resuming chat set-up of INC-%s", incident_id)
-        deps.background.spawn(
-            flows.open_in_chat(ctx=deps.ctx, incident_id=incident_id),
-            name=f"INC-{incident_id}-open",
+        background.spawn(
+            flows.open_in_chat(ctx=ctx, incident_id=incident_id), name=f"INC-{incident_id}-open"
         )
 
 

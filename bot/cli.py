@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from bot import logs
 from bot.config import ConfigError, FirebreakConfig, Settings, load_config, reveal
+from bot.followups.away import CHAT_PROCESS_COMMAND
 from bot.validation import describe
 
 log = logging.getLogger("firebreak")
@@ -199,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--incident", help="only this incident's decisions, e.g. INC-7")
 
+    # Not listed: started by `serve` with its pipe (bot.followups.away), not by hand.
+    commands.add_parser(CHAT_PROCESS_COMMAND, parents=[logging_options])
+
     local = command(
         "localslack",
         "run only the Slack stand-in (accepts the token in SLACK_BOT_TOKEN)",
@@ -269,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             socket_mode=args.socket_mode,
             insecure_webhooks=args.insecure_webhooks,
         )
+    if args.command == CHAT_PROCESS_COMMAND:
+        return _chat_process(settings, config)
     if args.command == "migrate":
         print(_migrate(settings.database_url))
         return 0
@@ -281,6 +287,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
     return _check(settings, config, paths=args.paths)
+
+
+def _chat_process(settings: Settings, config: FirebreakConfig) -> int:
+    import asyncio
+
+    from bot.app import run_chat_process
+
+    asyncio.run(run_chat_process(settings, config))
+    return 0
 
 
 def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout: bool) -> int:
@@ -445,6 +460,7 @@ def _serve(
             config,
             self_url=f"http://{_url_host(self_host)}:{port}",
             socket_mode=socket_mode,
+            chat_process=settings.chat_process,
         )
     except StartupError as exc:
         return _fail(str(exc))

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # 30 s after the last); false: in a thread of the serving process, where each draw holds
     # up the webhooks for ~0.3 s.
     graph_process: bool = Field(True, alias="FIREBREAK_GRAPH_PROCESS")
+    # `serve`: the chat follow-ups of alerts (channels, announcements, cards, graphs) in a
+    # process of its own, started and restarted by the serving one, so that a storm's webhooks
+    # do not wait behind them (bot.followups.away). false: in the serving process.
+    chat_process: bool = Field(True, alias="FIREBREAK_CHAT_PROCESS")
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -23,6 +23,10 @@ from sqlalchemy.ext.asyncio import (
 from bot.db import sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_S = 30
+PG_POOL_SIZE = 30  # a serving process's PostgreSQL connections, kept once opened (make_engine)
+# How often a writer tries again for SQLite's write lock while another process holds it (for a
+# commit's few milliseconds, mostly its fsync).
+LOCK_POLL_S = 0.001
 # A PostgreSQL connection back in the pool for longer than this is tried before its next use
 # (as HikariCP's aliveBypassWindowMs, whose default is also 500 ms).
 IDLE_PING_S = 0.5
@@ -35,9 +39,14 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(
-    url: str, *, clock: Callable[[], float] = time.monotonic, **kwargs: Any
+    url: str,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    pool_size: int = PG_POOL_SIZE,
+    **kwargs: Any,
 ) -> AsyncEngine:
-    """`clock`: monotonic seconds, for how long a PostgreSQL connection has been idle."""
+    """`clock`: monotonic seconds, for how long a PostgreSQL connection has been idle;
+    `pool_size`: PostgreSQL's connections kept."""
     if not is_sqlite(url):
         # A storm's chat work holds many connections at once; with SQLAlchemy's default 5 + 10
         # a `/incident` command waited behind it for one (bench/storm.py --postgres: ack p99
@@ -45,9 +54,9 @@ def make_engine(
         # closed when it comes back, and its successor pays a connect and prepares every
         # statement again (with 10 + 20, that storm prepared its 47 statements 14,000 times
         # and cost 3.1-3.3 ms of CPU a notification; with 30 kept, 1,200 and 1.1-1.5 ms).
-        # 30 at most a process: PostgreSQL's default 100 leaves room for three replicas and
-        # the CLI.
-        options = {"pool_size": 30, "max_overflow": 0, **kwargs}
+        # 30 at most a replica (PG_POOL_SIZE; its chat process, if any, takes half of them):
+        # PostgreSQL's default 100 leaves room for three replicas and the CLI.
+        options = {"pool_size": pool_size, "max_overflow": 0, **kwargs}
         engine = create_async_engine(url, **options)
         _ping_on_checkout(engine, clock=clock)
         return engine
@@ -115,6 +124,9 @@ def _serialise_sqlite_writes(engine: AsyncEngine) -> None:
         known = conn.connection.info  # this DBAPI connection's; saves a PRAGMA per BEGIN
         if known.get("query_only") is not reads_only:
             sqlite.run(f"PRAGMA query_only={int(reads_only)}")
+            # A writer does not wait inside SQLite for another process's write lock: that
+            # would stop the event loop (bot.db.sqlite_inline); _InTurn tries again instead.
+            sqlite.run(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000 if reads_only else 0}")
             known["query_only"] = reads_only
         sqlite.run("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
@@ -203,13 +215,30 @@ class _InTurn:
                 "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
             ) from None
         try:
-            self._session = self._writes()
-            self._transaction = self._session.begin()
-            await self._transaction.__aenter__()
+            await self._begin(deadline=asyncio.get_running_loop().time() + SQLITE_BUSY_TIMEOUT_S)
         except BaseException:
             self._turn.release()
             raise
         return self._session
+
+    async def _begin(self, *, deadline: float) -> None:
+        """Begin, taking SQLite's write lock now. While another process holds it (the chat
+        process, a CLI command), BEGIN IMMEDIATE fails at once (busy_timeout 0 on a writing
+        connection) and is tried again every LOCK_POLL_S, the event loop answering
+        meanwhile; after SQLITE_BUSY_TIMEOUT_S the error goes to the caller."""
+        while True:
+            self._session = self._writes()
+            self._transaction = self._session.begin()
+            await self._transaction.__aenter__()
+            try:
+                await self._session.connection()  # BEGIN IMMEDIATE (_serialise_sqlite_writes)
+                return
+            except sqlite3.OperationalError as exc:  # from the begin hook, as SQLite said it
+                await self._session.close()
+                if "locked" not in str(exc) or asyncio.get_running_loop().time() > deadline:
+                    # As SQLAlchemy wraps a statement's error: the API answers it with a 503.
+                    raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            await asyncio.sleep(LOCK_POLL_S)
 
     async def __aexit__(self, *exc: Any) -> None:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -20,6 +20,16 @@ from bot.slack.outbox import Outbox
 log = logging.getLogger(__name__)
 
 
+class ChatProcess(Protocol):
+    """bot.followups.away.Away, as readiness reports it."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def pending(self) -> int: ...
+
+
 def health_router(
     *,
     deps: Deps,
@@ -27,8 +37,10 @@ def health_router(
     scheduler: ReminderScheduler,
     schema_head: str | None,
     access: ApiAccess | None = None,
+    chat_process: ChatProcess | None = None,
 ) -> APIRouter:
     """`schema_head`: the newest migration this code ships (alembic's head), read at start.
+    `chat_process`: where the chat follow-ups run, when not in this process.
 
     Both stay open (probes carry no token); /readyz says `status` and, when unready, `reason`
     to anyone, and its detail (schema, backlog, tasks, reminders) to a caller `access` lets
@@ -42,6 +54,11 @@ def health_router(
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         said = await _readiness(deps, outbox, scheduler, schema_head)
+        if chat_process is not None and said["status"] == "ok":
+            said["chat_process"] = {
+                "running": chat_process.running,
+                "pending": chat_process.pending,
+            }
         if access is not None and not access.allows(request):
             said = {k: v for k, v in said.items() if k in ("status", "reason")}
         return JSONResponse(said, status_code=200 if said["status"] == "ok" else 503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,47 @@ async def test_a_writer_kept_waiting_too_long_is_told_the_database_is_locked(
                     pass
         assert await _count(writes) == 0  # and the engine is usable after
     finally:
+        await engine.dispose()
+
+
+async def test_a_writer_waits_for_another_process_s_lock_with_the_loop_running(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (here a connection of SQLite's own) holds the write lock: BEGIN
+    IMMEDIATE is tried again every LOCK_POLL_S, and the event loop runs meanwhile (waiting
+    inside SQLite, it stood still until the busy timeout). Held past the timeout, the writer
+    is told the database is locked."""
+    monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_S", 2)
+    other = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None)
+    engine = make_engine(sqlite_url)
+    writes = make_sessions(engine)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        async with writes.begin() as session:
+            waited = ticks
+            await session.execute(text("DELETE FROM timeline_entries"))
+        assert waited >= 10  # about 30 while the other held the lock
+
+        other.execute("BEGIN IMMEDIATE")
+        monkeypatch.setattr(db_engine, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with writes.begin():
+                pass
+        other.execute("COMMIT")
+        assert await _count(writes) == 0  # and the engine is usable after
+    finally:
+        ticker.cancel()
+        other.close()
         await engine.dispose()
 
 

@@ -10,6 +10,9 @@ every few seconds, not after every notification.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +33,8 @@ from bot.incidents.ports import IncidentChat, IncidentContext
 from bot.logs import incident_logs
 from bot.refs import format_ref
 from bot.tasks import Background
+
+GRAPHS_WAIT_S = 10.0  # the longest a graph waits for the set-ups under way (_SetUps)
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,35 @@ class FollowUpChat(IncidentChat, evidence_flows.GraphChat, Protocol):
     pass
 
 
+class _SetUps:
+    """The channel set-ups under way. Graphs wait until there are none: in a storm two hundred
+    channels are set up at once, and each graph's query and upload ran between them and held
+    the later announcements up by seconds (bench.storm --postgres, the chat process)."""
+
+    def __init__(self) -> None:
+        self._under_way = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        self._under_way += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._under_way -= 1
+            if not self._under_way:
+                self._none.set()
+
+    async def none(self, *, longest: float) -> None:
+        """Until none is under way, or for `longest` seconds: a steady stream of new incidents
+        does not keep the graphs back for ever."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(longest):
+                await self._none.wait()
+
+
 def subscribe(
     bus: Bus,
     *,
@@ -77,9 +111,15 @@ def subscribe(
     """`evidence`: where alert graphs are read (none: no graphs); `drawer`: where they are
     drawn (none: a thread of this process)."""
 
+    set_ups = _SetUps()
+
     def follow_up(incident_id: int, asked: _FollowUp) -> None:
         async def work(asked: _FollowUp) -> None:
-            await asked.run(ctx, incident_id)
+            if asked.changed:
+                await asked.run(ctx, incident_id)
+            else:
+                with set_ups.running():
+                    await asked.run(ctx, incident_id)
             if asked.recovered_graph and evidence is not None:
                 graph(incident_id, recovered=True)
 
@@ -94,18 +134,19 @@ def subscribe(
             )
 
     def graph(incident_id: int, *, recovered: bool) -> None:
-        # Its own task, after the set-up: a slow Prometheus holds up no other chat work.
+        # Its own task, after the set-ups: a slow Prometheus holds up no other chat work.
         assert evidence is not None
+
+        async def drawn(recovered: bool) -> None:
+            await set_ups.none(longest=GRAPHS_WAIT_S)
+            await evidence_flows.post_graph(
+                ctx, incident_id=incident_id, evidence=evidence, recovered=recovered, drawer=drawer
+            )
+
         with incident_logs(incident_id):
             background.spawn_merged(
                 ("graph", incident_id),
-                lambda recovered: evidence_flows.post_graph(
-                    ctx,
-                    incident_id=incident_id,
-                    evidence=evidence,
-                    recovered=recovered,
-                    drawer=drawer,
-                ),
+                drawn,
                 recovered,
                 merge=lambda earlier, later: earlier or later,
                 name=f"{format_ref(incident_id)}-graph",

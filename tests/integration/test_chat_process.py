@@ -1,0 +1,104 @@
+"""`firebreak serve` on PostgreSQL runs the chat follow-ups in a process of its own
+(bot.followups.away): alerts are announced through it; killed, it is started again and
+finishes what it missed; and it goes when the serving process goes, however that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.db.migrate import upgrade
+from bot.localslack.server import LocalSlackServer
+from bot.localslack.state import Workspace
+from tests.integration.test_replicas import API, CONFIG, TOKEN, WEBHOOK_TOKEN, notification, replica
+from tests.polling import wait_until
+from tests.postgres import create_database
+from tests.servers import tls
+
+
+def chat_process_of(pid: int) -> int | None:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if parent == pid and b"chat-process" in command:
+            return int(stat.parent.name)
+    return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def readiness(url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{url}/readyz", headers=API, timeout=5, verify=tls()).json())
+
+
+def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
+    tmp_path: Path, postgres: str
+) -> None:
+    (tmp_path / "firebreak.yaml").write_text(CONFIG)
+    database_url = asyncio.run(create_database(postgres, "chat_process"))
+    upgrade(database_url)
+    workspace = Workspace(tokens=[TOKEN])
+    workspace.ensure_channel("incidents")
+
+    def announced() -> set[str]:
+        return {
+            c["name"]
+            for c in workspace.channels()
+            if c["name"].startswith("inc-")
+            and any("Replica" in m["text"] for m in workspace.messages(c["id"]))
+        }
+
+    with LocalSlackServer(workspace) as slack, replica(tmp_path, database_url, slack, "one") as bot:
+
+        def alert(group: int) -> None:
+            answer = httpx.post(
+                f"{bot.url}/webhooks/alertmanager",
+                json=notification(group),
+                headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
+                timeout=15,
+                verify=tls(),
+            )
+            assert answer.status_code == 200, answer.text
+
+        first = wait_until(lambda: chat_process_of(bot.pid), what="the chat process started")
+        wait_until(
+            lambda: readiness(bot.url)["chat_process"]["running"],
+            timeout=30,
+            what="the chat process ready",
+        )
+        alert(0)
+        wait_until(lambda: len(announced()) == 1, timeout=30, what="announced by the chat process")
+
+        os.kill(first, signal.SIGKILL)
+        alert(1)  # while it is down or being replaced: its set-up is resumed by the next one
+        second = wait_until(
+            lambda: (pid := chat_process_of(bot.pid)) != first and pid,
+            timeout=30,
+            what="another chat process",
+        )
+        wait_until(lambda: len(announced()) == 2, timeout=30, what="the missed set-up resumed")
+        alert(2)
+        wait_until(lambda: len(announced()) == 3, timeout=30, what="announced by the new one")
+        wait_until(
+            lambda: readiness(bot.url)["chat_process"] == {"running": True, "pending": 0},
+            timeout=30,
+            what="the chat process idle",
+        )
+        assert len(workspace.channels()) == 4  # three incidents and the broadcast channel
+
+        os.kill(bot.pid, signal.SIGKILL)  # no lifespan, no goodbye: its pipe closes
+        wait_until(lambda: not alive(second), timeout=30, what="the chat process gone with serve")

@@ -1,0 +1,194 @@
+"""The chat follow-ups' process, from the serving process's side (Away) and its own
+(stdio, take_events): a real child process over real pipes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.events import Bus, Event
+from bot.followups.away import Away, take_events
+from bot.followups.wire import decode, encode
+from bot.incidents.events import (
+    AlertsChanged,
+    InChat,
+    IncidentAnnounced,
+    IncidentOpened,
+    SourceNoted,
+)
+from bot.tasks import Background
+from tests.polling import eventually
+
+# A chat process whose follow-up of an opened incident says it is in chat once the hello's
+# `release` file exists (so a test can see its work under way), after printing to stdout by
+# accident: that must not reach the pipe.
+CHILD = textwrap.dedent(
+    """
+    import asyncio, json, os
+    from bot.events import Bus
+    from bot.followups.away import stdio, take_events
+    from bot.incidents.events import IncidentOpened, InChat
+    from bot.tasks import Background
+
+    async def main():
+        inbox, outlet = await stdio()
+        hello = json.loads(await inbox.readline())
+        print("printed by accident")
+        bus, background = Bus(), Background()
+
+        async def opened(event):
+            async def set_up():
+                while not os.path.exists(hello["release"]):
+                    await asyncio.sleep(0.01)
+                await bus.publish(InChat(event.incident_id))
+            background.spawn(set_up(), name="set-up")
+
+        bus.subscribe(IncidentOpened, opened)
+        await take_events(bus=bus, background=background, inbox=inbox, outlet=outlet)
+        await background.drain(timeout=10)
+
+    asyncio.run(main())
+    """
+)
+
+
+class Told:
+    """What the chat process sent back, as the serving process's bus would publish it."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def chat_process(told: Told, tmp_path: Path) -> Away:
+    return Away(
+        command=[sys.executable, "-c", CHILD],
+        hello={"release": str(tmp_path / "release")},
+        publish=told.publish,
+        restart_after=0.05,
+    )
+
+
+async def test_events_go_to_the_chat_process_and_what_it_says_comes_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    told = Told()
+    away = chat_process(told, tmp_path)
+    bus = Bus()
+    away.subscribe(bus)
+    await away.start()
+    try:
+        await bus.publish(IncidentOpened(7))
+        await bus.publish(IncidentAnnounced(7))  # not forwarded: it comes from the chat process
+        # Taken, and its follow-up under way (waiting for the release file).
+        await eventually(lambda: away.pending == 1, what="the set-up under way", timeout=30)
+        assert told.events == []
+        (tmp_path / "release").touch()
+        await eventually(lambda: told.events == [InChat(7)], what="InChat back", timeout=10)
+        await eventually(lambda: away.pending == 0, what="nothing pending", timeout=10)
+    finally:
+        await away.stop()
+    assert not away.running
+    assert "not understood" not in caplog.text  # the child's print went to stderr
+
+
+async def test_a_chat_process_that_dies_is_started_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "release").touch()
+    told = Told()
+    away = chat_process(told, tmp_path)
+    bus = Bus()
+    away.subscribe(bus)
+    await away.start()
+    try:
+        first = away.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await eventually(
+            lambda: away.running and away.pid != first, what="another chat process", timeout=30
+        )
+        await bus.publish(IncidentOpened(8))
+        await eventually(lambda: InChat(8) in told.events, what="InChat from the new one")
+    finally:
+        await away.stop()
+    assert "exited (-9); starting another" in caplog.text
+
+
+async def test_an_event_while_none_runs_is_dropped_and_counted(tmp_path: Path) -> None:
+    told = Told()
+    away = chat_process(told, tmp_path)
+    await away.forward(AlertsChanged(3))  # never started
+    assert away.dropped == 1
+    assert away.pending == 0
+
+
+async def test_a_chat_process_that_does_not_stop_is_killed_after_the_grace(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    told = Told()
+    away = chat_process(told, tmp_path)  # its set-up waits for a release that never comes
+    bus = Bus()
+    away.subscribe(bus)
+    await away.start()
+    await bus.publish(IncidentOpened(9))
+    await eventually(lambda: away.pending == 1, what="the set-up under way", timeout=30)
+    await away.stop(grace=0.5)
+    assert not away.running
+    assert "killed" in caplog.text
+
+
+class Outlet:
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.lines.append(data)
+
+    def said(self) -> list[object]:
+        return [decode(line) for line in self.lines]
+
+
+async def test_take_events_publishes_each_line_and_sends_back_what_back_names() -> None:
+    bus, background, outlet = Bus(), Background(), Outlet()
+    seen: list[Event] = []
+    done = asyncio.Event()
+
+    async def opened(event: IncidentOpened) -> None:
+        seen.append(event)
+
+        async def set_up() -> None:
+            await done.wait()
+            await bus.publish(IncidentAnnounced(event.incident_id))
+
+        background.spawn(set_up(), name="set-up")
+
+    async def noted(event: SourceNoted) -> None:
+        seen.append(event)
+
+    bus.subscribe(IncidentOpened, opened)
+    bus.subscribe(SourceNoted, noted)
+    inbox = asyncio.StreamReader()
+    inbox.feed_data(encode(IncidentOpened(1)) + encode(SourceNoted(1, "said")))
+    taking = asyncio.create_task(
+        take_events(bus=bus, background=background, inbox=inbox, outlet=outlet)
+    )
+    await eventually(
+        lambda: {"taken": 2, "busy": 1} in outlet.said(), what="two taken, one under way"
+    )
+    assert seen == [IncidentOpened(1), SourceNoted(1, "said")]
+    done.set()
+    await eventually(lambda: IncidentAnnounced(1) in outlet.said(), what="announced, sent back")
+    await eventually(lambda: outlet.said()[-1] == {"taken": 2, "busy": 0}, what="all done")
+    inbox.feed_eof()
+    await asyncio.wait_for(taking, 5)  # the pipe closed: it returns

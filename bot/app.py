@@ -143,13 +143,14 @@ def _subscribe_followups(
     return drawer
 
 
-# The chat process's CPU priority on SQLite, below the serving process's (as the drawing
-# process's): in a storm the two want the same cores, and an alert's acknowledgement cannot
-# wait where an announcement can for a moment. bench.storm, 2 runs each, notifications/s and
-# announcement p99: niceness 0: 2,412 and 2,718/s, 0.7 and 1.2 s; 10: 3,483 and 3,482/s, 1.1
-# and 1.4 s (the target: 2 s). On PostgreSQL its chat work costs about twice the CPU and
-# its announcements already miss their target at 0 (3.0-4.0 s), so it keeps the same priority.
-CHAT_NICENESS_SQLITE = 10
+# The chat process's CPU priority on SQLite, below the serving process's: in a storm the two
+# want the same cores, and an alert's acknowledgement cannot wait where an announcement can for
+# a moment. bench.storm runs, notifications/s and announcement p99 (its target: 2 s):
+# niceness 0: 2,412 and 2,718/s, 0.7 and 1.2 s; 5: 3,075, 3,084, 3,394 and 2,934/s, 0.9,
+# 1.2, 1.5 and 0.9 s; 10: 3,483, 3,482, 3,900 and 3,366/s, 1.1, 1.4, 2.3 and 1.5 s. On
+# PostgreSQL its chat work costs about twice the CPU and its announcements already miss their
+# target at 0 (3.0-4.0 s), so it keeps the serving process's priority.
+CHAT_NICENESS_SQLITE = 5
 
 
 def _slack_out(

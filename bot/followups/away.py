@@ -21,11 +21,13 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from bot.events import Bus, Event
 from bot.followups.wire import BACK, OUTWARD, decode, encode, encode_status
+from bot.incidents.events import InChat, IncidentOpened, SetUpUnfinished
 from bot.tasks import Background
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ CHAT_PROCESS_COMMAND = "chat-process"  # firebreak's, hidden: `python -m bot cha
 RESTART_AFTER_S = 1.0  # between a chat process's unexpected exit and its successor
 STOP_GRACE_S = 15.0  # for the chat process to finish what it was doing once told to stop
 STATUS_EVERY_S = 0.1  # how often the chat process says how much work it has, when it changed
+# A set-up asked of the chat process is not asked again for this long, unless it said the
+# incident is in chat: until it does, every repeat of the group asks (SetUpUnfinished), and in
+# a storm that was thousands of lines a second for runs the chat process merges into one.
+REASK_S = 1.0
 
 
 class Away:
@@ -47,6 +53,7 @@ class Away:
         hello: Mapping[str, str],
         publish: Callable[[Event], Awaitable[None]],
         restart_after: float = RESTART_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`hello`: the first line the chat process reads (the Slack token and address it is
         to use: secrets go down the pipe, not into its environment or command line)."""
@@ -60,12 +67,18 @@ class Away:
         self._ready = False
         self._sent = self._taken = self._busy = 0
         self.dropped = 0  # events forwarded while no chat process was running
+        self._clock = clock
+        self._asked: dict[int, float] = {}  # incident → when its set-up was last asked
+        self.coalesced = 0  # set-ups not asked again (REASK_S)
 
     def subscribe(self, bus: Bus) -> None:
         for kind in OUTWARD:
             bus.subscribe(kind, self.forward)
 
     async def forward(self, event: Event) -> None:
+        if isinstance(event, IncidentOpened | SetUpUnfinished) and self._asked_lately(event):
+            self.coalesced += 1
+            return
         process = self._process
         if process is None or process.stdin is None or process.stdin.is_closing():
             self.dropped += 1
@@ -74,6 +87,14 @@ class Away:
         # Buffered by the pipe's transport: never waits, however far behind the child is.
         process.stdin.write(encode(event))
         self._sent += 1
+
+    def _asked_lately(self, event: IncidentOpened | SetUpUnfinished) -> bool:
+        now = self._clock()
+        asked = self._asked.get(event.incident_id)
+        if asked is not None and now - asked < REASK_S:
+            return True
+        self._asked[event.incident_id] = now
+        return False
 
     @property
     def pid(self) -> int | None:
@@ -119,6 +140,7 @@ class Away:
         self._process = process
         self._sent = self._taken = self._busy = 0
         self._ready = False
+        self._asked.clear()  # what its predecessor was asked is resumed from the store
         log.info("chat process %d started", process.pid)
 
     async def _supervise(self) -> None:
@@ -147,6 +169,8 @@ class Away:
             self._taken, self._busy = said["taken"], said["busy"]
             self._ready = True
         else:
+            if isinstance(said, InChat):
+                self._asked.pop(said.incident_id, None)
             await self._publish(said)
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 
 from bot.events import Bus, Event
-from bot.followups.away import Away, take_events
+from bot.followups.away import REASK_S, Away, take_events
 from bot.followups.wire import decode, encode
 from bot.incidents.events import (
     AlertsChanged,
     InChat,
     IncidentAnnounced,
     IncidentOpened,
+    SetUpUnfinished,
     SourceNoted,
 )
 from bot.tasks import Background
@@ -122,6 +123,35 @@ async def test_a_chat_process_that_dies_is_started_again(
     finally:
         await away.stop()
     assert "exited (-9); starting another" in caplog.text
+
+
+async def test_a_set_up_is_asked_again_only_after_a_while_or_once_in_chat(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "release").touch()
+    now = [100.0]
+    told = Told()
+    away = Away(
+        command=[sys.executable, "-c", CHILD],
+        hello={"release": str(tmp_path / "release")},
+        publish=told.publish,
+        clock=lambda: now[0],
+    )
+    await away.start()
+    try:
+        # Every repeat of a group asks until its set-up is done: one ask goes down the pipe.
+        await away.forward(SetUpUnfinished(5))
+        await away.forward(SetUpUnfinished(5))
+        assert away.coalesced == 1
+        now[0] += REASK_S  # a set-up that failed is asked again by the next repeat
+        await away.forward(SetUpUnfinished(5))
+        assert away.coalesced == 1
+        await away.forward(IncidentOpened(6))
+        await eventually(lambda: InChat(6) in told.events, what="InChat back")
+        await away.forward(SetUpUnfinished(6))  # asked after it was in chat: goes on
+        assert away.coalesced == 1
+    finally:
+        await away.stop()
 
 
 async def test_an_event_while_none_runs_is_dropped_and_counted(tmp_path: Path) -> None:

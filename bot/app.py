@@ -67,7 +67,7 @@ from bot.localslack.access import PageAccess, new_key
 from bot.localslack.api import API_PREFIX, build_api
 from bot.localslack.page import build_page
 from bot.localslack.state import Workspace
-from bot.metrics import Metrics
+from bot.metrics import Metrics, Tally
 from bot.playbooks.engine import Runner
 from bot.playbooks.events import StepConfirmed
 from bot.playbooks.loader import load_library
@@ -190,7 +190,7 @@ async def run_chat_process(
     inbox, outlet = await stdio()
     hello = json.loads(await inbox.readline())
     os.nice(int(hello["niceness"]))
-    metrics = Metrics()  # counted here, not on the serving process's /metrics
+    metrics = Metrics()
     engine = make_engine(settings.database_url, pool_size=PG_POOL_SIZE // 2)  # see build_app
     sessions = make_sessions(engine)
     sqlite = is_sqlite(settings.database_url)
@@ -234,7 +234,13 @@ async def run_chat_process(
     outbox.start()
     resume = asyncio.create_task(_resume_setups(ctx, background), name="resume-chat-setups")
     try:
-        await take_events(bus=bus, background=background, inbox=inbox, outlet=outlet)
+        await take_events(
+            bus=bus,
+            background=background,
+            inbox=inbox,
+            outlet=outlet,
+            tally=Tally(metrics).since_last,  # shown on the serving process's /metrics
+        )
     finally:
         resume.cancel()
         if hello.get("embedded"):
@@ -365,6 +371,7 @@ def build_app(
                 "niceness": str(CHAT_NICENESS_SQLITE if sqlite else 0),
             },
             publish=bus.publish,
+            counted=metrics.add,
         )
         away.subscribe(bus)
     else:

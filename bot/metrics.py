@@ -31,6 +31,12 @@ LAG_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+# Counters the chat process (bot.followups.away) keeps too and hands to the serving process,
+# whose /metrics shows both: its Slack calls are most of the bot's.
+CARRIED = ("slack_calls", "slack_errors", "slack_retries")
+Counts = dict[str, list[tuple[list[str], float]]]  # counter → (its label values, how many)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -150,3 +156,32 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def add(self, counts: Counts) -> None:
+        """Counted elsewhere (Tally.since_last): added to this process's counters."""
+        for name, counted in counts.items():
+            if name in CARRIED:
+                for labels, value in counted:
+                    getattr(self, name).labels(*labels).inc(value)
+
+
+class Tally:
+    """What the CARRIED counters of `metrics` counted since the last ask."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._said: dict[tuple[str, tuple[str, ...]], float] = {}
+
+    def since_last(self) -> Counts:
+        counts: Counts = {}
+        for name in CARRIED:
+            counter: Counter = getattr(self._metrics, name)
+            for sample in next(iter(counter.collect())).samples:
+                if not sample.name.endswith("_total"):
+                    continue
+                labels = tuple(sample.labels.values())
+                grown = sample.value - self._said.get((name, labels), 0.0)
+                if grown:
+                    counts.setdefault(name, []).append((list(labels), grown))
+                    self._said[name, labels] = sample.value
+        return counts

@@ -28,6 +28,7 @@ from typing import Protocol
 from bot.events import Bus, Event
 from bot.followups.wire import BACK, OUTWARD, decode, encode, encode_status
 from bot.incidents.events import InChat, IncidentOpened, SetUpUnfinished
+from bot.metrics import Counts
 from bot.tasks import Background
 
 log = logging.getLogger(__name__)
@@ -54,9 +55,11 @@ class Away:
         publish: Callable[[Event], Awaitable[None]],
         restart_after: float = RESTART_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        counted: Callable[[Counts], None] | None = None,
     ) -> None:
         """`hello`: the first line the chat process reads (the Slack token and address it is
-        to use: secrets go down the pipe, not into its environment or command line)."""
+        to use: secrets go down the pipe, not into its environment or command line);
+        `counted`: takes what the chat process's metrics counted (Metrics.add)."""
         self._command = list(command)
         self._hello = json.dumps(dict(hello)).encode() + b"\n"
         self._publish = publish
@@ -68,6 +71,7 @@ class Away:
         self._sent = self._taken = self._busy = 0
         self.dropped = 0  # events forwarded while no chat process was running
         self._clock = clock
+        self._counted = counted
         self._asked: dict[int, float] = {}  # incident → when its set-up was last asked
         self.coalesced = 0  # set-ups not asked again (REASK_S)
 
@@ -168,6 +172,8 @@ class Away:
         if isinstance(said, dict):
             self._taken, self._busy = said["taken"], said["busy"]
             self._ready = True
+            if self._counted is not None and "counted" in said:
+                self._counted(said["counted"])
         else:
             if isinstance(said, InChat):
                 self._asked.pop(said.incident_id, None)
@@ -179,11 +185,16 @@ class Outlet(Protocol):
 
 
 async def take_events(
-    *, bus: Bus, background: Background, inbox: asyncio.StreamReader, outlet: Outlet
+    *,
+    bus: Bus,
+    background: Background,
+    inbox: asyncio.StreamReader,
+    outlet: Outlet,
+    tally: Callable[[], Counts] = dict,
 ) -> None:
     """The chat process's side, until the serving process closes the pipe: each event it sends
     is published on this process's bus (where bot.followups is subscribed), and what BACK names
-    is sent back, with how much work is under way."""
+    is sent back, with how much work is under way and what `tally` says was counted."""
 
     async def send_back(event: Event) -> None:
         outlet.write(encode(event))
@@ -195,9 +206,9 @@ async def take_events(
     async def report() -> None:
         said = (-1, -1)  # the first status goes at once: it says this process is ready
         while True:
-            now = (taken, background.pending)
-            if now != said:
-                outlet.write(encode_status(taken=now[0], busy=now[1]))
+            now, counted = (taken, background.pending), tally()
+            if now != said or counted:
+                outlet.write(encode_status(taken=now[0], busy=now[1], counted=counted))
                 said = now
             await asyncio.sleep(STATUS_EVERY_S)
 

@@ -21,6 +21,7 @@ from bot.incidents.events import (
     SetUpUnfinished,
     SourceNoted,
 )
+from bot.metrics import Counts
 
 # What intake and the change feed announce, for the chat process to follow up.
 OUTWARD: tuple[type[Event], ...] = (
@@ -43,12 +44,16 @@ def encode(event: Event) -> bytes:
     return json.dumps({"event": type(event).__name__, **fields}).encode() + b"\n"
 
 
-def encode_status(**status: int) -> bytes:
-    """A line that is not an event: how much work the chat process has (see Away.pending)."""
+def encode_status(*, taken: int, busy: int, counted: Counts | None = None) -> bytes:
+    """A line that is not an event: how much work the chat process has (see Away.pending),
+    and what its carried metrics counted since its last status (bot.metrics.Tally)."""
+    status: dict[str, Any] = {"taken": taken, "busy": busy}
+    if counted:
+        status["counted"] = counted
     return json.dumps({"status": status}).encode() + b"\n"
 
 
-def decode(line: bytes) -> Event | dict[str, int]:
+def decode(line: bytes) -> Event | dict[str, Any]:
     """An event, or a status line's values."""
     data: dict[str, Any] = json.loads(line)
     if "status" in data:

@@ -99,6 +99,9 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
             what="the chat process idle",
         )
         assert len(workspace.channels()) == 4  # three incidents and the broadcast channel
+        # Only the chat process makes channels: its Slack calls are on serve's /metrics.
+        shown = httpx.get(f"{bot.url}/metrics", headers=API, timeout=5, verify=tls()).text
+        assert 'firebreak_slack_api_calls_total{method="conversations.create"} 3.0' in shown
 
         os.kill(bot.pid, signal.SIGKILL)  # no lifespan, no goodbye: its pipe closes
         wait_until(lambda: not alive(second), timeout=30, what="the chat process gone with serve")

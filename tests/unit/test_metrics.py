@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import FirebreakConfig
+from bot.metrics import Metrics, Tally
 from tests.payloads import am_notification
 from tests.polling import wait_until
 from tests.processes import require_binary
@@ -109,3 +110,28 @@ def test_the_exposition_passes_promtool(bot: Bot) -> None:
     )
     # promtool also lints names and help texts: it prints nothing when all is well.
     assert checked.returncode == 0 and not checked.stdout + checked.stderr, checked.stderr
+
+
+def test_a_tally_hands_on_what_was_counted_since_its_last_ask_and_add_takes_it() -> None:
+    """The chat process's Slack calls reach the serving process's /metrics this way."""
+    away, here = Metrics(), Metrics()
+    tally = Tally(away)
+    away.slack_calls.labels("chat.postMessage").inc(3)
+    away.slack_errors.labels("chat.postMessage", "ratelimited").inc()
+    away.playbook_runs.labels("rollback", "succeeded").inc()  # not carried: its own process's
+    here.slack_calls.labels("chat.postMessage").inc(2)  # the serving process's own calls
+    here.add(tally.since_last())
+    away.slack_calls.labels("chat.postMessage").inc()
+    away.slack_calls.labels("conversations.create").inc()
+    later = tally.since_last()
+    assert later == {"slack_calls": [(["chat.postMessage"], 1.0), (["conversations.create"], 1.0)]}
+    here.add(later)
+    assert tally.since_last() == {}  # nothing new
+    shown = here.exposition().decode()
+    assert 'firebreak_slack_api_calls_total{method="chat.postMessage"} 6.0' in shown
+    assert 'firebreak_slack_api_calls_total{method="conversations.create"} 1.0' in shown
+    assert (
+        'firebreak_slack_api_errors_total{error="ratelimited",method="chat.postMessage"} 1.0'
+        in shown
+    )
+    assert "firebreak_playbook_runs_total{" not in shown

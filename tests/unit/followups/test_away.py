@@ -24,6 +24,7 @@ from bot.incidents.events import (
     SetUpUnfinished,
     SourceNoted,
 )
+from bot.metrics import Counts
 from bot.tasks import Background
 from tests.polling import eventually
 
@@ -52,7 +53,14 @@ CHILD = textwrap.dedent(
             background.spawn(set_up(), name="set-up")
 
         bus.subscribe(IncidentOpened, opened)
-        await take_events(bus=bus, background=background, inbox=inbox, outlet=outlet)
+        counted = [{"slack_calls": [(["conversations.create"], 1.0)]}]  # once, at the start
+        await take_events(
+            bus=bus,
+            background=background,
+            inbox=inbox,
+            outlet=outlet,
+            tally=lambda: counted.pop() if counted else {},
+        )
         await background.drain(timeout=10)
 
     asyncio.run(main())
@@ -65,6 +73,7 @@ class Told:
 
     def __init__(self) -> None:
         self.events: list[Event] = []
+        self.counted: list[Counts] = []  # what its metrics counted
 
     async def publish(self, event: Event) -> None:
         self.events.append(event)
@@ -76,6 +85,7 @@ def chat_process(told: Told, tmp_path: Path) -> Away:
         hello={"release": str(tmp_path / "release")},
         publish=told.publish,
         restart_after=0.05,
+        counted=told.counted.append,
     )
 
 
@@ -96,6 +106,7 @@ async def test_events_go_to_the_chat_process_and_what_it_says_comes_back(
         (tmp_path / "release").touch()
         await eventually(lambda: told.events == [InChat(7)], what="InChat back", timeout=10)
         await eventually(lambda: away.pending == 0, what="nothing pending", timeout=10)
+        assert told.counted == [{"slack_calls": [[["conversations.create"], 1.0]]}]
     finally:
         await away.stop()
     assert not away.running

@@ -4,7 +4,6 @@ finishes what it missed; and it goes when the serving process goes, however that
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from pathlib import Path
@@ -12,12 +11,9 @@ from typing import Any
 
 import httpx
 
-from bot.db.migrate import upgrade
 from bot.localslack.server import LocalSlackServer
-from bot.localslack.state import Workspace
-from tests.integration.test_replicas import API, CONFIG, TOKEN, WEBHOOK_TOKEN, notification, replica
+from tests.integration.test_replicas import API, WEBHOOK_TOKEN, notification, prepared, replica
 from tests.polling import wait_until
-from tests.postgres import create_database
 from tests.servers import tls
 
 
@@ -48,11 +44,7 @@ def readiness(url: str) -> dict[str, Any]:
 def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
     tmp_path: Path, postgres: str
 ) -> None:
-    (tmp_path / "firebreak.yaml").write_text(CONFIG)
-    database_url = asyncio.run(create_database(postgres, "chat_process"))
-    upgrade(database_url)
-    workspace = Workspace(tokens=[TOKEN])
-    workspace.ensure_channel("incidents")
+    database_url, workspace = prepared(tmp_path, postgres, "chat_process")
 
     def announced() -> set[str]:
         return {

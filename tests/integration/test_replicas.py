@@ -84,6 +84,19 @@ def replica(
         yield Replica(pid=proc.pid, url=f"http://127.0.0.1:{port}")
 
 
+def prepared(tmp_path: Path, postgres: str, name: str) -> tuple[str, Workspace]:
+    """The config written, a migrated database of the test's own, and a workspace with the
+    service's owners and a channel named #incidents."""
+    (tmp_path / "firebreak.yaml").write_text(CONFIG)
+    database_url = asyncio.run(create_database(postgres, name))
+    upgrade(database_url)
+    workspace = Workspace(tokens=[TOKEN])
+    for user, person in (("U0ANA0001", "ana"), ("U0BEN0002", "ben")):
+        workspace.add_user(user, person)
+    workspace.ensure_channel("incidents")
+    return database_url, workspace
+
+
 def role(url: str) -> str | None:
     try:
         return str(
@@ -96,13 +109,7 @@ def role(url: str) -> str | None:
 def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owner(
     tmp_path: Path, postgres: str
 ) -> None:
-    (tmp_path / "firebreak.yaml").write_text(CONFIG)
-    database_url = asyncio.run(create_database(postgres, "replicas"))
-    upgrade(database_url)
-    workspace = Workspace(tokens=[TOKEN])
-    for user, name in (("U0ANA0001", "ana"), ("U0BEN0002", "ben")):
-        workspace.add_user(user, name)
-    workspace.ensure_channel("incidents")
+    database_url, workspace = prepared(tmp_path, postgres, "replicas")
 
     with LocalSlackServer(workspace) as slack, ExitStack() as stack:
         first = stack.enter_context(replica(tmp_path, database_url, slack, "first"))

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,25 +82,34 @@ class Told:
         self.events.append(event)
 
 
-def chat_process(told: Told, tmp_path: Path) -> Away:
+def chat_process(told: Told, tmp_path: Path, **options: Any) -> Away:
     return Away(
         command=[sys.executable, "-c", CHILD],
         hello={"release": str(tmp_path / "release")},
         publish=told.publish,
         restart_after=0.05,
         counted=told.counted.append,
+        **options,
     )
+
+
+@contextlib.asynccontextmanager
+async def started(tmp_path: Path, **options: Any) -> AsyncIterator[tuple[Away, Bus, Told]]:
+    """A chat process that takes what `bus` publishes; stopped after."""
+    told, bus = Told(), Bus()
+    away = chat_process(told, tmp_path, **options)
+    away.subscribe(bus)
+    await away.start()
+    try:
+        yield away, bus, told
+    finally:
+        await away.stop()
 
 
 async def test_events_go_to_the_chat_process_and_what_it_says_comes_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    told = Told()
-    away = chat_process(told, tmp_path)
-    bus = Bus()
-    away.subscribe(bus)
-    await away.start()
-    try:
+    async with started(tmp_path) as (away, bus, told):
         await bus.publish(IncidentOpened(7))
         await bus.publish(IncidentAnnounced(7))  # not forwarded: it comes from the chat process
         # Taken, and its follow-up under way (waiting for the release file).
@@ -107,8 +119,6 @@ async def test_events_go_to_the_chat_process_and_what_it_says_comes_back(
         await eventually(lambda: told.events == [InChat(7)], what="InChat back", timeout=10)
         await eventually(lambda: away.pending == 0, what="nothing pending", timeout=10)
         assert told.counted == [{"slack_calls": [[["conversations.create"], 1.0]]}]
-    finally:
-        await away.stop()
     assert not away.running
     assert "not understood" not in caplog.text  # the child's print went to stderr
 
@@ -117,12 +127,7 @@ async def test_a_chat_process_that_dies_is_started_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     (tmp_path / "release").touch()
-    told = Told()
-    away = chat_process(told, tmp_path)
-    bus = Bus()
-    away.subscribe(bus)
-    await away.start()
-    try:
+    async with started(tmp_path) as (away, bus, told):
         first = away.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
@@ -131,8 +136,6 @@ async def test_a_chat_process_that_dies_is_started_again(
         )
         await bus.publish(IncidentOpened(8))
         await eventually(lambda: InChat(8) in told.events, what="InChat from the new one")
-    finally:
-        await away.stop()
     assert "exited (-9); starting another" in caplog.text
 
 
@@ -141,15 +144,7 @@ async def test_a_set_up_is_asked_again_only_after_a_while_or_once_in_chat(
 ) -> None:
     (tmp_path / "release").touch()
     now = [100.0]
-    told = Told()
-    away = Away(
-        command=[sys.executable, "-c", CHILD],
-        hello={"release": str(tmp_path / "release")},
-        publish=told.publish,
-        clock=lambda: now[0],
-    )
-    await away.start()
-    try:
+    async with started(tmp_path, clock=lambda: now[0]) as (away, _, told):
         # Every repeat of a group asks until its set-up is done: one ask goes down the pipe.
         await away.forward(SetUpUnfinished(5))
         await away.forward(SetUpUnfinished(5))
@@ -161,13 +156,10 @@ async def test_a_set_up_is_asked_again_only_after_a_while_or_once_in_chat(
         await eventually(lambda: InChat(6) in told.events, what="InChat back")
         await away.forward(SetUpUnfinished(6))  # asked after it was in chat: goes on
         assert away.coalesced == 1
-    finally:
-        await away.stop()
 
 
 async def test_an_event_while_none_runs_is_dropped_and_counted(tmp_path: Path) -> None:
-    told = Told()
-    away = chat_process(told, tmp_path)
+    away = chat_process(Told(), tmp_path)
     await away.forward(AlertsChanged(3))  # never started
     assert away.dropped == 1
     assert away.pending == 0
@@ -177,16 +169,13 @@ async def test_a_chat_process_that_does_not_stop_is_killed_after_the_grace(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    told = Told()
-    away = chat_process(told, tmp_path)  # its set-up waits for a release that never comes
-    bus = Bus()
-    away.subscribe(bus)
-    await away.start()
-    await bus.publish(IncidentOpened(9))
-    await eventually(lambda: away.pending == 1, what="the set-up under way", timeout=30)
-    await away.stop(grace=0.5)
-    assert not away.running
-    assert "killed" in caplog.text
+    # Its set-up waits for a release that never comes.
+    async with started(tmp_path) as (away, bus, _):
+        await bus.publish(IncidentOpened(9))
+        await eventually(lambda: away.pending == 1, what="the set-up under way", timeout=30)
+        await away.stop(grace=0.5)
+        assert not away.running
+        assert "killed" in caplog.text
 
 
 class Outlet:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bot.localslack.server import LocalSlackServer
-from tests.integration.test_replicas import API, WEBHOOK_TOKEN, notification, prepared, replica
+from tests.integration.test_replicas import API, alert, prepared, replica
 from tests.polling import wait_until
 from tests.servers import tls
 
@@ -56,14 +56,8 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
 
     with LocalSlackServer(workspace) as slack, replica(tmp_path, database_url, slack, "one") as bot:
 
-        def alert(group: int) -> None:
-            answer = httpx.post(
-                f"{bot.url}/webhooks/alertmanager",
-                json=notification(group),
-                headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
-                timeout=15,
-                verify=tls(),
-            )
+        def sent(group: int) -> None:
+            answer = alert(bot.url, group)
             assert answer.status_code == 200, answer.text
 
         first = wait_until(lambda: chat_process_of(bot.pid), what="the chat process started")
@@ -72,18 +66,18 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
             timeout=30,
             what="the chat process ready",
         )
-        alert(0)
+        sent(0)
         wait_until(lambda: len(announced()) == 1, timeout=30, what="announced by the chat process")
 
         os.kill(first, signal.SIGKILL)
-        alert(1)  # while it is down or being replaced: its set-up is resumed by the next one
+        sent(1)  # while it is down or being replaced: its set-up is resumed by the next one
         second = wait_until(
             lambda: (pid := chat_process_of(bot.pid)) != first and pid,
             timeout=30,
             what="another chat process",
         )
         wait_until(lambda: len(announced()) == 2, timeout=30, what="the missed set-up resumed")
-        alert(2)
+        sent(2)
         wait_until(lambda: len(announced()) == 3, timeout=30, what="announced by the new one")
         wait_until(
             lambda: readiness(bot.url)["chat_process"] == {"running": True, "pending": 0},

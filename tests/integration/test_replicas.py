@@ -53,6 +53,17 @@ def notification(group: int) -> dict[str, Any]:
     )
 
 
+def alert(url: str, group: int) -> httpx.Response:
+    """The group's notification, as its Alertmanager sends it."""
+    return httpx.post(
+        f"{url}/webhooks/alertmanager",
+        json=notification(group),
+        headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
+        timeout=15,
+        verify=tls(),
+    )
+
+
 @dataclass
 class Replica:
     pid: int
@@ -118,14 +129,7 @@ def test_two_replicas_share_the_work_and_survive_the_death_of_the_reminders_owne
 
         def deliver(job: tuple[int, str]) -> int:
             group, url = job
-            answer = httpx.post(
-                f"{url}/webhooks/alertmanager",
-                json=notification(group),
-                headers={"Authorization": f"Bearer {WEBHOOK_TOKEN}"},
-                timeout=15,
-                verify=tls(),
-            )
-            return answer.status_code
+            return alert(url, group).status_code
 
         # Every group to both replicas at once, as two Alertmanagers behind a balancer would.
         jobs = [(group, url) for group in range(GROUPS) for url in urls]

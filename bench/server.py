@@ -177,8 +177,8 @@ def running_bot(
             base_url=url, timeout=30, headers={"Authorization": f"Bearer {API_TOKEN}"}
         ) as http,
     ):
-        # On PostgreSQL the chat process starts after the server: its imports (about 2 s of
-        # CPU) must not be measured as part of the no-op baseline.
+        # The chat process starts after the server: its imports (about 2 s of CPU) must not be
+        # measured as part of the no-op baseline.
         wait_until(
             lambda: http.get("/readyz").json().get("chat_process", {"running": True})["running"],
             timeout=60,

@@ -10,8 +10,9 @@ Here SQLAlchemy's aiosqlite dialect runs unchanged on a connection whose calls c
 Commits are the exception: they wait for the disk, so they go to a thread (`commit`).
 
 Safe because no other call made here waits long: this process's writers take turns before they
-begin (bot.db.engine), so BEGIN IMMEDIATE waits only for another process's short write (the
-reminder scheduler's thread, a CLI command); readers in WAL mode do not wait at all.
+begin (bot.db.engine), and BEGIN IMMEDIATE does not wait for another process's write (the chat
+process's, a CLI command's): it fails at once and is tried again after an await (_InTurn);
+readers in WAL mode do not wait at all.
 """
 
 from __future__ import annotations

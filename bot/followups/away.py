@@ -16,6 +16,7 @@ card are brought up to date by its next change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -67,6 +68,7 @@ class Away:
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stop_asked = asyncio.Event()  # wakes a supervisor waiting to start another
         self._ready = False
         self._sent = self._taken = self._busy = 0
         self.dropped = 0  # events forwarded while no chat process was running
@@ -116,6 +118,7 @@ class Away:
 
     async def start(self) -> None:
         self._stopping = False
+        self._stop_asked = asyncio.Event()
         await self._spawn()
         self._supervisor = asyncio.create_task(self._supervise(), name="chat-process")
 
@@ -123,6 +126,7 @@ class Away:
         """Close the pipe (the chat process finishes its work and exits); kill it after
         `grace`. What it had not sent is in the outbox, for the next start."""
         self._stopping = True
+        self._stop_asked.set()
         process = self._process
         if process is not None and process.stdin is not None:
             process.stdin.close()
@@ -160,7 +164,11 @@ class Away:
                 return
             self._process = None
             log.error("chat process %d exited (%d); starting another", process.pid, code)
-            await asyncio.sleep(self._restart_after)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._restart_after):
+                    await self._stop_asked.wait()
+            if self._stopping:  # told to stop meanwhile: none to start
+                return
             await self._spawn()
 
     async def _take(self, line: bytes) -> None:

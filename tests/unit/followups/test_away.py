@@ -87,9 +87,8 @@ def chat_process(told: Told, tmp_path: Path, **options: Any) -> Away:
         command=[sys.executable, "-c", CHILD],
         hello={"release": str(tmp_path / "release")},
         publish=told.publish,
-        restart_after=0.05,
         counted=told.counted.append,
-        **options,
+        **{"restart_after": 0.05, **options},
     )
 
 
@@ -137,6 +136,19 @@ async def test_a_chat_process_that_dies_is_started_again(
         await bus.publish(IncidentOpened(8))
         await eventually(lambda: InChat(8) in told.events, what="InChat from the new one")
     assert "exited (-9); starting another" in caplog.text
+
+
+async def test_one_told_to_stop_while_waiting_to_start_another_starts_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with started(tmp_path, restart_after=3600) as (away, _, _):
+        first = away.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await eventually(lambda: away.pid is None, what="its exit seen")
+        await away.stop()
+        assert away.pid is None and not away.running
+    assert "killed" not in caplog.text
 
 
 async def test_a_set_up_is_asked_again_only_after_a_while_or_once_in_chat(

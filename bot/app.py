@@ -52,6 +52,7 @@ from bot.events import Bus
 from bot.evidence.adapters.drawing import InProcess
 from bot.evidence.adapters.prometheus import HttpEvidence
 from bot.followups.away import CHAT_PROCESS_COMMAND, Away, stdio, take_events
+from bot.followups.wire import encode_signal
 from bot.http.api import ApiAccess, api_router
 from bot.http.direct import DirectPosts
 from bot.http.errors import install_error_handlers
@@ -151,6 +152,7 @@ def _subscribe_followups(
 # PostgreSQL its chat work costs about twice the CPU and its announcements already miss their
 # target at 0 (3.0-4.0 s), so it keeps the serving process's priority.
 CHAT_NICENESS_SQLITE = 5
+REMINDERS_PLANNED = "reminders-planned"  # the chat process's signal: look at the table now
 
 
 def _slack_out(
@@ -215,9 +217,14 @@ async def run_chat_process(
         config=config,
         chat=NamingSlackChat(client, outbox, directory=SlackDirectory(client, clock=clock)),
         # Plans only, stored for the serving process's scheduler (never started here), which
-        # reads the table at least every OWNER_CHECK_S.
+        # is told to look at the table at once.
         reminders=ReminderScheduler(
-            engine=engine, fire=unused, clock=clock, metrics=metrics, writes=chat_writes
+            engine=engine,
+            fire=unused,
+            clock=clock,
+            metrics=metrics,
+            writes=chat_writes,
+            on_planned=lambda: outlet.write(encode_signal(REMINDERS_PLANNED)),
         ),
         events=bus,
         clock=clock,
@@ -372,6 +379,7 @@ def build_app(
             },
             publish=bus.publish,
             counted=metrics.add,
+            signals={REMINDERS_PLANNED: scheduler.wake},
         )
         away.subscribe(bus)
     else:

@@ -99,9 +99,12 @@ class ReminderScheduler:
         owner_check: float = OWNER_CHECK_S,
         metrics: Metrics | None = None,
         writes: Writes | None = None,
+        on_planned: Callable[[], None] | None = None,
     ) -> None:
         """`writes`: the process's shared writes (SQLite), whose transactions plans then go
-        into (bot.db.group_commit.shared_writes); by default each plan commits alone."""
+        into (bot.db.group_commit.shared_writes); by default each plan commits alone.
+        `on_planned`: told of each plan that stored a reminder, for a scheduler in another
+        process (the chat process's plans are fired by the serving process's: `wake`)."""
         self._sessions = make_sessions(engine)
         self._writes = writes
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -112,6 +115,7 @@ class ReminderScheduler:
         sqlite_file = engine.dialect.name == "sqlite"
         self._lock: _Lock = _FileLock(engine) if sqlite_file else _AdvisoryLock(engine)
         self._wake = asyncio.Event()
+        self._on_planned = on_planned
         self._firing = asyncio.Lock()  # one pass over the due rows at a time in this process
         self._stopping = False
         self._loop: asyncio.Task[None] | None = None
@@ -179,7 +183,13 @@ class ReminderScheduler:
             # it through its commit while intake's writer waited (bench.storm).
             await self._writes(write)
         if changed:
-            self._wake.set()
+            self.wake()
+            if self._on_planned is not None:
+                self._on_planned()
+
+    def wake(self) -> None:
+        """Look at the table now: a reminder was planned, here or in another process."""
+        self._wake.set()
 
     def _upsert(self, planned: Planned, now: datetime) -> Any:
         every = planned.every

@@ -57,10 +57,12 @@ class Away:
         restart_after: float = RESTART_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
         counted: Callable[[Counts], None] | None = None,
+        signals: Mapping[str, Callable[[], None]] | None = None,
     ) -> None:
         """`hello`: the first line the chat process reads (the Slack token and address it is
         to use: secrets go down the pipe, not into its environment or command line);
-        `counted`: takes what the chat process's metrics counted (Metrics.add)."""
+        `counted`: takes what the chat process's metrics counted (Metrics.add); `signals`:
+        what to do when it signals a name (wire.encode_signal)."""
         self._command = list(command)
         self._hello = json.dumps(dict(hello)).encode() + b"\n"
         self._publish = publish
@@ -74,6 +76,7 @@ class Away:
         self.dropped = 0  # events forwarded while no chat process was running
         self._clock = clock
         self._counted = counted
+        self._signals = dict(signals or {})
         self._asked: dict[int, float] = {}  # incident → when its set-up was last asked
         self.coalesced = 0  # set-ups not asked again (REASK_S)
 
@@ -177,7 +180,11 @@ class Away:
         except (ValueError, KeyError, TypeError):
             log.error("chat process: not understood: %r", line[:200])
             return
-        if isinstance(said, dict):
+        if isinstance(said, dict) and "signal" in said:
+            signalled = self._signals.get(said["signal"])
+            if signalled is not None:
+                signalled()
+        elif isinstance(said, dict):
             self._taken, self._busy = said["taken"], said["busy"]
             self._ready = True
             if self._counted is not None and "counted" in said:

@@ -53,6 +53,12 @@ def encode_status(*, taken: int, busy: int, counted: Counts | None = None) -> by
     return json.dumps({"status": status}).encode() + b"\n"
 
 
+def encode_signal(name: str) -> bytes:
+    """A line that is not an event: something for the serving process to look at now (see
+    Away's `signals`)."""
+    return json.dumps({"status": {"signal": name}}).encode() + b"\n"
+
+
 def decode(line: bytes) -> Event | dict[str, Any]:
     """An event, or a status line's values."""
     data: dict[str, Any] = json.loads(line)

@@ -312,3 +312,25 @@ def test_next_time_counts_whole_intervals_from_the_anchor() -> None:
     after = anchor + timedelta(minutes=95)
     assert next_time(anchor, every, after=after, inclusive=True) == anchor + 4 * every
     assert next_time(anchor, every, after=anchor + 2 * every, inclusive=True) == anchor + 2 * every
+
+
+async def test_the_owner_wakes_for_what_another_process_plans_when_told(
+    engine: AsyncEngine,
+) -> None:
+    """The chat process plans reminders with a scheduler it never starts, and tells the serving
+    process's (on_planned → wake), which fires them without waiting for its next look."""
+    fired: Fired = []
+    owner = scheduler(engine, fired, owner_check=60)  # no periodic look within the test
+    told: list[str] = []
+    planner = scheduler(engine, [], on_planned=lambda: told.append("planned"))
+    await owner.start()
+    try:
+        at = utcnow() + timedelta(seconds=0.3)
+        await planner.schedule(key="INC-8-commander", incident_id=8, kind="commander", at=at)
+        await planner.schedule(key="INC-8-commander", incident_id=8, kind="commander", at=at)
+        assert told == ["planned"]  # the second plan stored nothing
+        owner.wake()
+        await eventually(lambda: fired, what="the reminder, long before the next check")
+        assert fired == [(8, "commander")] and utcnow() >= at
+    finally:
+        await owner.stop()

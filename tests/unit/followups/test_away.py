@@ -39,12 +39,14 @@ CHILD = textwrap.dedent(
     import asyncio, json, os
     from bot.events import Bus
     from bot.followups.away import stdio, take_events
+    from bot.followups.wire import encode_signal
     from bot.incidents.events import IncidentOpened, InChat
     from bot.tasks import Background
 
     async def main():
         inbox, outlet = await stdio()
         hello = json.loads(await inbox.readline())
+        outlet.write(encode_signal("hello"))
         print("printed by accident")
         bus, background = Bus(), Background()
 
@@ -77,6 +79,7 @@ class Told:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.counted: list[Counts] = []  # what its metrics counted
+        self.signalled: list[str] = []
 
     async def publish(self, event: Event) -> None:
         self.events.append(event)
@@ -88,6 +91,7 @@ def chat_process(told: Told, tmp_path: Path, **options: Any) -> Away:
         hello={"release": str(tmp_path / "release")},
         publish=told.publish,
         counted=told.counted.append,
+        signals={"hello": lambda: told.signalled.append("hello")},
         **{"restart_after": 0.05, **options},
     )
 
@@ -118,6 +122,7 @@ async def test_events_go_to_the_chat_process_and_what_it_says_comes_back(
         await eventually(lambda: told.events == [InChat(7)], what="InChat back", timeout=10)
         await eventually(lambda: away.pending == 0, what="nothing pending", timeout=10)
         assert told.counted == [{"slack_calls": [[["conversations.create"], 1.0]]}]
+        assert told.signalled == ["hello"]
     assert not away.running
     assert "not understood" not in caplog.text  # the child's print went to stderr
 

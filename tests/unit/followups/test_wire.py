@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.changes.events import ChangeRecorded
-from bot.followups.wire import BACK, OUTWARD, decode, encode, encode_status
+from bot.followups.wire import BACK, OUTWARD, decode, encode, encode_signal, encode_status
 from bot.incidents.events import (
     AlertsChanged,
     InChat,
@@ -43,6 +43,13 @@ def test_an_event_comes_back_equal_from_one_line(event: object) -> None:
 
 def test_a_status_line_is_told_apart_from_an_event() -> None:
     assert decode(encode_status(taken=3, busy=1)) == {"taken": 3, "busy": 1}
+    counted = {"slack_calls": [(["chat.postMessage"], 2.0)]}
+    assert decode(encode_status(taken=0, busy=0, counted=counted)) == {
+        "taken": 0,
+        "busy": 0,
+        "counted": {"slack_calls": [[["chat.postMessage"], 2.0]]},
+    }
+    assert decode(encode_signal("reminders-planned")) == {"signal": "reminders-planned"}
 
 
 def test_a_name_that_does_not_cross_is_refused() -> None:

@@ -5,6 +5,7 @@ finishes what it missed; and it goes when the serving process goes, however that
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,14 @@ def readiness(url: str) -> dict[str, Any]:
     return dict(httpx.get(f"{url}/readyz", headers=API, timeout=5, verify=tls()).json())
 
 
+def channels_made(url: str) -> float:
+    shown = httpx.get(f"{url}/metrics", headers=API, timeout=5, verify=tls()).text
+    found = re.search(
+        r'^firebreak_slack_api_calls_total\{method="conversations.create"\} (\S+)$', shown, re.M
+    )
+    return float(found[1]) if found else 0.0
+
+
 def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
     tmp_path: Path, postgres: str
 ) -> None:
@@ -68,6 +77,9 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
         )
         sent(0)
         wait_until(lambda: len(announced()) == 1, timeout=30, what="announced by the chat process")
+        # Only the chat process makes channels: its Slack calls are on serve's /metrics (handed
+        # over every 0.1 s: what a killed one counted since is lost, so this waits first).
+        wait_until(lambda: channels_made(bot.url) == 1, what="its count on serve's /metrics")
 
         os.kill(first, signal.SIGKILL)
         sent(1)  # while it is down or being replaced: its set-up is resumed by the next one
@@ -85,9 +97,7 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
             what="the chat process idle",
         )
         assert len(workspace.channels()) == 4  # three incidents and the broadcast channel
-        # Only the chat process makes channels: its Slack calls are on serve's /metrics.
-        shown = httpx.get(f"{bot.url}/metrics", headers=API, timeout=5, verify=tls()).text
-        assert 'firebreak_slack_api_calls_total{method="conversations.create"} 3.0' in shown
+        wait_until(lambda: channels_made(bot.url) == 3, what="all counted on serve's /metrics")
 
         os.kill(bot.pid, signal.SIGKILL)  # no lifespan, no goodbye: its pipe closes
         wait_until(lambda: not alive(second), timeout=30, what="the chat process gone with serve")

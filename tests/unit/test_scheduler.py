@@ -323,7 +323,13 @@ async def test_the_owner_wakes_for_what_another_process_plans_when_told(
     owner = scheduler(engine, fired, owner_check=60)  # no periodic look within the test
     told: list[str] = []
     planner = scheduler(engine, [], on_planned=lambda: told.append("planned"))
-    await owner.start()
+    with statements() as said:
+        await owner.start()
+        # Its first look found nothing due: it sleeps for the check's 60 s unless woken.
+        await eventually(
+            lambda: "SELECT reminders.due_at FROM reminders ORDER BY reminders.due_at" in said,
+            what="its first look",
+        )
     try:
         at = utcnow() + timedelta(seconds=0.3)
         await planner.schedule(key="INC-8-commander", incident_id=8, kind="commander", at=at)

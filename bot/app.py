@@ -7,17 +7,15 @@ against a temporary database and a local Slack stand-in.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,7 +35,7 @@ from bot.alerts.sources.registry import receivers
 from bot.alerts.sources.templated import SourceError
 from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
-from bot.context import Context, Reminders, utcnow
+from bot.context import Context, Writes, utcnow
 from bot.db.engine import PG_POOL_SIZE, is_sqlite, make_engine, make_sessions
 from bot.db.group_commit import Rounds, shared_writes
 from bot.db.migrate import head_revision
@@ -51,8 +49,7 @@ from bot.drills import report as drill_report
 from bot.events import Bus
 from bot.evidence.adapters.drawing import InProcess
 from bot.evidence.adapters.prometheus import HttpEvidence
-from bot.followups.away import CHAT_PROCESS_COMMAND, Away, stdio, take_events
-from bot.followups.wire import encode_signal
+from bot.followups.away import CHAT_PROCESS_COMMAND, Away
 from bot.http.api import ApiAccess, api_router
 from bot.http.direct import DirectPosts
 from bot.http.errors import install_error_handlers
@@ -63,12 +60,11 @@ from bot.incidents import flows, model_card, nudges, service
 from bot.incidents.events import InChat, IncidentResolved
 from bot.incidents.intake import Intake
 from bot.incidents.known import Known
-from bot.incidents.ports import ChatError
 from bot.localslack.access import PageAccess, new_key
 from bot.localslack.api import API_PREFIX, build_api
 from bot.localslack.page import build_page
 from bot.localslack.state import Workspace
-from bot.metrics import Metrics, Tally
+from bot.metrics import Metrics
 from bot.playbooks.engine import Runner
 from bot.playbooks.events import StepConfirmed
 from bot.playbooks.loader import load_library
@@ -77,7 +73,7 @@ from bot.postmortem import flows as postmortem_flows
 from bot.sample_alerts import SampleAlerts
 from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
-from bot.slack.deps import AppChat, AppContext, Deps
+from bot.slack.deps import AppContext, Deps
 from bot.slack.directory import NamingSlackChat, SlackDirectory
 from bot.slack.metered import MeteredRetry, MeteredWebClient, keep_alive
 from bot.slack.outbox import Outbox
@@ -128,7 +124,7 @@ def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
     bus.subscribe(StepConfirmed, partial(recovery.on_step_confirmed, ctx))
 
 
-def _subscribe_followups(
+def subscribe_followups(
     bus: Bus,
     *,
     ctx: AppContext,
@@ -155,7 +151,18 @@ CHAT_NICENESS_SQLITE = 5
 REMINDERS_PLANNED = "reminders-planned"  # the chat process's signal: look at the table now
 
 
-def _slack_out(
+def shared_writer(
+    sessions: async_sessionmaker[AsyncSession], *, sqlite: bool
+) -> tuple[Rounds | None, Writes | None]:
+    """On SQLite, the process's one writer, and its lane for the chat's set-up steps and the
+    reminders' plans (None, None on PostgreSQL, whose writes go side by side)."""
+    if not sqlite:
+        return None, None
+    rounds = Rounds(sessions=sessions, name="writer")
+    return rounds, shared_writes(sessions, name="chat-writes", rounds=rounds)
+
+
+def slack_out(
     *,
     token: str,
     base_url: str,
@@ -182,84 +189,6 @@ def _slack_out(
         rounds=rounds,
     )
     return client, outbox_client, outbox
-
-
-async def run_chat_process(
-    settings: Settings, config: FirebreakConfig, *, clock: Callable[[], datetime] = utcnow
-) -> None:
-    """The chat process's life (bot.followups.away): the follow-ups of the events the serving
-    process sends down its stdin, until it closes it."""
-    inbox, outlet = await stdio()
-    hello = json.loads(await inbox.readline())
-    os.nice(int(hello["niceness"]))
-    metrics = Metrics()
-    engine = make_engine(settings.database_url, pool_size=PG_POOL_SIZE // 2)  # see build_app
-    sessions = make_sessions(engine)
-    sqlite = is_sqlite(settings.database_url)
-    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
-    client, outbox_client, outbox = _slack_out(
-        token=hello["token"],
-        base_url=hello["slack_api_url"],
-        metrics=metrics,
-        sessions=sessions,
-        clock=clock,
-        rounds=rounds,
-        postgresql=not sqlite,
-    )
-    chat_writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None
-
-    async def unused(_incident_id: int, _kind: str) -> None:
-        raise AssertionError("reminders fire in the serving process")
-
-    bus = Bus()
-    ctx: AppContext = Context(
-        sessions=sessions,
-        config=config,
-        chat=NamingSlackChat(client, outbox, directory=SlackDirectory(client, clock=clock)),
-        # Plans only, stored for the serving process's scheduler (never started here), which
-        # is told to look at the table at once.
-        reminders=ReminderScheduler(
-            engine=engine,
-            fire=unused,
-            clock=clock,
-            metrics=metrics,
-            writes=chat_writes,
-            on_planned=lambda: outlet.write(encode_signal(REMINDERS_PLANNED)),
-        ),
-        events=bus,
-        clock=clock,
-        writes=chat_writes,
-    )
-    background = Background()
-    outbound = httpx.AsyncClient(timeout=SLACK_TIMEOUT_S)
-    drawer = _subscribe_followups(
-        bus, ctx=ctx, background=background, settings=settings, outbound=outbound
-    )
-    slack_pool = keep_alive(
-        (client, outbox_client), timeout=SLACK_TIMEOUT_S, connect=SLACK_CONNECT_TIMEOUT_S
-    )
-    outbox.start()
-    resume = asyncio.create_task(_resume_setups(ctx, background), name="resume-chat-setups")
-    try:
-        await take_events(
-            bus=bus,
-            background=background,
-            inbox=inbox,
-            outlet=outlet,
-            tally=Tally(metrics).since_last,  # shown on the serving process's /metrics
-        )
-    finally:
-        resume.cancel()
-        if hello.get("embedded"):
-            # The embedded stand-in stopped with the serving process: nothing more reaches it.
-            outbox.release_waiters()
-        await background.drain(timeout=10)
-        await outbox.stop()
-        await slack_pool.close()
-        await outbound.aclose()
-        if drawer is not None:
-            drawer.close()
-        await engine.dispose()
 
 
 class StartupError(Exception):
@@ -330,8 +259,8 @@ def build_app(
     # SQLite's one write turn (bot.db.group_commit.Rounds). PostgreSQL's go side by side.
     sqlite = is_sqlite(settings.database_url)
     sessions = make_sessions(engine)
-    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
-    client, outbox_client, outbox = _slack_out(
+    rounds, chat_writes = shared_writer(sessions, sqlite=sqlite)
+    client, outbox_client, outbox = slack_out(
         token=token,
         base_url=slack_api_url,
         metrics=metrics,
@@ -344,8 +273,6 @@ def build_app(
     async def fire(incident_id: int, kind: str) -> None:
         await nudges.fire(ctx, incident_id=incident_id, kind=kind)
 
-    # The chat's set-up steps and the reminders' plans: one more lane of the shared writer.
-    chat_writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if sqlite else None
     scheduler = ReminderScheduler(
         engine=engine,
         fire=fire,
@@ -383,7 +310,7 @@ def build_app(
         )
         away.subscribe(bus)
     else:
-        drawer = _subscribe_followups(
+        drawer = subscribe_followups(
             bus, ctx=ctx, background=background, settings=settings, outbound=outbound
         )
     known = Known()  # what intake remembers, so a storm's repeats never reach the store
@@ -530,18 +457,6 @@ def registry_watcher(
     )
 
 
-def slack_directory(
-    settings: Settings, *, clock: Callable[[], datetime] = utcnow
-) -> SlackDirectory | None:
-    """People's names from the configured Slack, for the command line; None without a bot
-    token (the embedded stand-in lives only inside `serve`)."""
-    token = reveal(settings.slack_bot_token)
-    if not token:
-        return None
-    client = slack_client(token=token, base_url=settings.slack_api_url, metrics=Metrics())
-    return SlackDirectory(client, clock=clock)
-
-
 def slack_client(*, token: str, base_url: str, metrics: Metrics) -> MeteredWebClient:
     client = MeteredWebClient(
         metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S
@@ -642,10 +557,10 @@ async def _resume_chat_setups(
     await asyncio.sleep(RESUME_DELAY_S)
     await deps.runner.announce_interrupted(interrupted)
     if setups:
-        await _resume_setups(deps.ctx, deps.background, delay=0)
+        await resume_setups(deps.ctx, deps.background, delay=0)
 
 
-async def _resume_setups(
+async def resume_setups(
     ctx: AppContext, background: Background, *, delay: float = RESUME_DELAY_S
 ) -> None:
     await asyncio.sleep(delay)
@@ -658,39 +573,3 @@ async def _resume_setups(
         background.spawn(
             flows.open_in_chat(ctx=ctx, incident_id=incident_id), name=f"INC-{incident_id}-open"
         )
-
-
-class _Offline:
-    """Chat and reminders for command-line work that needs neither (postmortems, reports); it
-    names people through `directory` when Slack is configured."""
-
-    def __init__(self, directory: SlackDirectory | None = None) -> None:
-        self._directory = directory
-
-    async def names(self, user_ids: Iterable[str]) -> Mapping[str, str]:
-        return {} if self._directory is None else await self._directory.names(user_ids)
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        async def refuse(*_: object, **__: object) -> None:
-            raise ChatError("offline", f"{name} is not available from the command line")
-
-        return refuse
-
-
-def offline_context(
-    settings: Settings, config: FirebreakConfig, *, clock: Callable[[], datetime] = utcnow
-) -> tuple[AppContext, AsyncEngine]:
-    """A Context on the database alone; the caller disposes of the engine."""
-    engine = make_engine(settings.database_url)
-    offline = _Offline(slack_directory(settings, clock=clock))
-    bus = Bus()
-    ctx: AppContext = Context(
-        sessions=make_sessions(engine),
-        config=config,
-        chat=cast(AppChat, offline),
-        reminders=cast(Reminders, offline),
-        events=bus,
-        clock=clock,
-    )
-    subscribe_flows(bus, ctx)
-    return ctx, engine

@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _chat_process(settings: Settings, config: FirebreakConfig) -> int:
     import asyncio
 
-    from bot.app import run_chat_process
+    from bot.chat_process import run_chat_process
 
     asyncio.run(run_chat_process(settings, config))
     return 0
@@ -301,8 +301,8 @@ def _chat_process(settings: Settings, config: FirebreakConfig) -> int:
 def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout: bool) -> int:
     import asyncio
 
-    from bot.app import offline_context
     from bot.incidents.errors import NotFound
+    from bot.offline import offline_context
     from bot.postmortem import flows
     from bot.refs import parse_ref
 
@@ -331,9 +331,9 @@ def _postmortem(settings: Settings, config: FirebreakConfig, *, ref: str, stdout
 def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
     import asyncio
 
-    from bot.app import offline_context
     from bot.context import utcnow
     from bot.durations import parse_duration
+    from bot.offline import offline_context
     from bot.postmortem.report import gather, markdown
 
     try:
@@ -358,11 +358,11 @@ def _report(settings: Settings, config: FirebreakConfig, *, since: str) -> int:
 def _audit(settings: Settings, config: FirebreakConfig, *, since: str, incident: str | None) -> int:
     import asyncio
 
-    from bot.app import offline_context, slack_directory
     from bot.audit.service import entries
     from bot.audit.table import table
     from bot.context import utcnow
     from bot.durations import parse_duration
+    from bot.offline import offline_context, slack_directory
     from bot.refs import parse_ref
 
     try:

@@ -149,9 +149,6 @@ class Away:
         assert process.stdin is not None
         process.stdin.write(self._hello)
         self._process = process
-        self._sent = self._taken = self._busy = 0
-        self._ready = False
-        self._asked.clear()  # what its predecessor was asked is resumed from the store
         log.info("chat process %d started", process.pid)
 
     async def _supervise(self) -> None:
@@ -161,7 +158,11 @@ class Away:
             async for line in process.stdout:
                 await self._take(line)
             code = await process.wait()
+            # What it was asked, said and had taken goes with it; its successor resumes
+            # unfinished set-ups from the store.
             self._sent = self._taken = self._busy = 0
+            self._ready = False
+            self._asked.clear()
             if self._stopping:
                 log.info("chat process %d stopped (exit %d)", process.pid, code)
                 return

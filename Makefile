@@ -54,7 +54,7 @@ e2e: $(STAMP) servers
 
 # Benchmarks against a real `firebreak serve` (SQLite, and PostgreSQL when installed) into
 # docs/benchmarks.md; not part of `make test`. Smaller: make bench BENCH_ARGS="--notifications 2000"
-bench: $(STAMP)
+bench: servers
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 install: $(STAMP)
@@ -68,8 +68,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Real servers the test suite starts: Prometheus (and its promtool, which checks
 # examples/prometheus), its Alertmanager and PostgreSQL, headless Chromium with its WebDriver for
-# the browser tests (Debian packages), and an MLflow tracking server (PyPI).
-APT_PACKAGES := prometheus prometheus-alertmanager postgresql chromium chromium-driver
+# the browser tests, wrk for the benchmarks' storm and its test (Debian packages), and an MLflow
+# tracking server (PyPI).
+APT_PACKAGES := prometheus prometheus-alertmanager postgresql chromium chromium-driver wrk
 servers: $(STAMP)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
@@ -77,6 +78,7 @@ servers: $(STAMP)
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -85,7 +87,8 @@ servers: $(STAMP)
 	fi
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null && \
 	  command -v prometheus-alertmanager >/dev/null && \
-	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null && command -v chromedriver >/dev/null
+	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v wrk >/dev/null
 	@# The MLflow tracking server lives in a venv of its own: its pins must not move ours.
 	@test -x .venv-mlflow/bin/mlflow || { \
 	  echo "installing MLflow $(MLFLOW_VERSION) into .venv-mlflow"; \

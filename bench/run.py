@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from bench import alert_to_announcement, intake, postmortem_render
+from bench import alert_to_announcement, intake, postmortem_render, wrk
 from bench.server import running_bot, workspace
 from bench.stats import Progress, percentile, percentiles
 from bench.storm import SETTLE_DRAWING_S, StormResult, storm, tables
@@ -60,6 +60,7 @@ class Backend:
     postmortem_chars: int
     storm: StormResult
     seconds: float
+    wrk: wrk.WrkResult | None = None  # the storm's ratio as wrk measures it (when installed)
 
 
 @dataclass
@@ -77,9 +78,9 @@ class Sizes:
 def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
     started = time.monotonic()
     progress = Progress(f"quiet on {name}")
-    quiet_dir, storm_dir = tmp / f"{name}-quiet", tmp / f"{name}-storm"
-    quiet_dir.mkdir()
-    storm_dir.mkdir()
+    quiet_dir, storm_dir, wrk_dir = (tmp / f"{name}-{run}" for run in ("quiet", "storm", "wrk"))
+    for folder in (quiet_dir, storm_dir, wrk_dir):
+        folder.mkdir()
     with LocalSlackServer(workspace()) as slack:
         url = next(urls)
         with running_bot(quiet_dir, slack, database_url=url) as bot:
@@ -102,6 +103,15 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             paced_notifications=sizes.paced,
             settle_s=sizes.settle_s,
         )
+    with LocalSlackServer(workspace()) as slack:
+        crossed = wrk.cross_check(
+            wrk_dir,
+            slack,
+            database_url=next(urls),
+            notifications=sizes.notifications,
+            groups=sizes.groups,
+        )
+        progress(f"storm under wrk on {name}" if crossed else "wrk is not installed: skipped")
     return Backend(
         name=name,
         quiet=quiet,
@@ -110,6 +120,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
         postmortem_chars=chars,
         storm=stormed,
         seconds=time.monotonic() - started,
+        wrk=crossed,
     )
 
 
@@ -173,10 +184,10 @@ def targets(backends: list[Backend], postmortem_ms: list[float]) -> str:
     def limit(b: Backend, sqlite: float, postgresql: float) -> float:
         return sqlite if b.name == "SQLite" else postgresql
 
-    ratio = [(tables(b.storm)["ratio"], limit(b, 0.5, 0.3)) for b in backends]
+    ratio = [(tables(b.storm)["ratio"], limit(b, 0.5, 0.3), b.wrk) for b in backends]
     row(
-        "storm throughput ÷ no-op throughput ≥ 0.5 (SQLite), 0.3 (PostgreSQL)",
-        [(f"{r:.2f}", r >= want) for r, want in ratio],
+        "storm throughput ÷ no-op throughput ≥ 0.5 (SQLite), 0.3 (PostgreSQL); wrk's in brackets",
+        [(f"{r:.2f}" + (f" (wrk: {w.ratio:.2f})" if w else ""), r >= want) for r, want, w in ratio],
     )
     storm_p99 = [(percentile(b.storm.storm.latencies_ms, 0.99), b) for b in backends]
     row(
@@ -238,8 +249,10 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
         "",
         "Written by `make bench` (`python -m bench.run`); every number comes from one run of a",
         "real `firebreak serve` process (uvicorn, one worker), the Slack stand-in in the bench's",
-        "process, and the load generator (bench/load.py, aiohttp) in a process of its own, all on",
-        "this one machine: they share its CPUs, so a busy machine shows as slower numbers.",
+        "process, and the load generator (bench/load.py: asyncio's protocols on uvloop, with",
+        "httptools' parser) in a process of its own, all on this one machine: they share its",
+        "CPUs, so a busy machine shows as slower numbers. The storm's ratio is measured with",
+        "wrk too (bench/wrk.py), on a fresh server of its own.",
         "",
         *machine(),
         "",
@@ -279,6 +292,7 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
             "",
             shown["invariants"],
             "",
+            *_under_wrk(b),
             "### Latency during the storm",
             "",
             shown["latency"],
@@ -308,6 +322,18 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
         grows,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _under_wrk(b: Backend) -> list[str]:
+    if b.wrk is None:
+        return []
+    return [
+        "The same storm and no-op sent by wrk instead (bench/wrk.py: two threads, 32",
+        "connections; a group's notifications in the plan's order but not one at a time):",
+        "",
+        wrk.table(b.wrk),
+        "",
+    ]
 
 
 def run(sizes: Sizes, *, out: Path, with_postgres: bool) -> list[Backend]:

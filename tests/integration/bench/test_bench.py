@@ -5,6 +5,7 @@ Nothing here is timed; `make bench` measures."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -52,6 +53,66 @@ def test_a_webhook_answer_says_whether_the_notification_changed_something() -> N
     assert not load.changed(b"not json") and not load.changed(b"[1]")
 
 
+async def _refusing_then_answering(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: list[tuple[bytes, bytes]]
+) -> None:
+    """A server for the load generator's client: its first request is refused (503), its
+    second is cut off (the connection closed unanswered), its third is answered chunked and
+    says it opened an incident; the rest get a plain 200."""
+    while True:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            break
+        length = int(re.search(rb"Content-Length: (\d+)", head)[1])  # type: ignore[index]
+        seen.append((head, await reader.readexactly(length)))
+        if len(seen) == 1:
+            writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n{}")
+        elif len(seen) == 2:
+            break
+        elif len(seen) == 3:
+            body = b'{"opened": true}'
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+            )
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+    writer.close()
+
+
+def test_the_load_generator_sends_again_what_was_refused_or_cut_off() -> None:
+    storm_plan = plan(notifications=4, groups=2)
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def scenario() -> load.Result:
+        server = await asyncio.start_server(
+            lambda r, w: _refusing_then_answering(r, w, seen), "127.0.0.1", 0
+        )
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await load.send(
+                f"http://127.0.0.1:{port}/webhooks/alertmanager",
+                storm_plan.order,
+                [g.key for g in storm_plan.groups],
+                concurrency=1,
+                rate=None,
+                token="t0ken",
+            )
+
+    result = asyncio.run(scenario())
+    assert (result.sent, result.failed, result.errors) == (4, 0, 2)
+    assert result.statuses == {"503": 1, "ConnectionError": 1, "200": 4}
+    assert len(result.changed_ms) == 1 and len(result.unchanged_ms) == 3
+    first = storm_plan.order[0]
+    # The refused and the cut-off request were the first notification, sent again as it was.
+    assert [body for _, body in seen[:3]] == [json.dumps(first.body).encode()] * 3
+    assert [json.loads(body) for _, body in seen[2:]] == [n.body for n in storm_plan.order]
+    assert all(b"POST /webhooks/alertmanager HTTP/1.1\r\n" in head for head, _ in seen)
+    assert all(b"Authorization: Bearer t0ken\r\n" in head for head, _ in seen)
+
+
 def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
     [sqlite] = run(TINY, out=out, with_postgres=False)
@@ -69,6 +130,11 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     assert len(webhooks.changed_ms) + len(webhooks.unchanged_ms) == TINY.notifications
     assert len(webhooks.changed_ms) >= TINY.groups and webhooks.unchanged_ms
     assert not sqlite.storm.noop.changed_ms  # the no-op's answer says nothing changed
+    # wrk (make servers installs it) sent the same storm to a server of its own.
+    crossed = sqlite.wrk
+    assert crossed is not None and crossed.incidents == TINY.groups
+    assert crossed.storm.errors == crossed.noop.errors == 0
+    assert crossed.storm.rate > 0 and crossed.noop.rate > 0
     # The same storm sent again changes nothing: every notification is a repeat.
     repeats = sqlite.storm.repeats
     assert repeats is not None and repeats.sent == TINY.notifications
@@ -79,6 +145,7 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     assert "| notifications of the storm sent again that changed something | 0 | 0 |" in text
     assert f"| incidents created | {TINY.groups} | {TINY.groups} |" in text
     assert "## Targets" in text and "## SQLite" in text
+    assert f"| incidents opened by the storm | {TINY.groups} of {TINY.groups} |" in text
     grows = text[text.index("## How intake's cost grows") :]
     assert all(f"| {groups:,} | {alerts} |" in grows for groups, alerts in intake.SCALES)
 

@@ -7,10 +7,12 @@ retries too). With `--rate`, notification k is due at start + k/rate and its lat
 from then, so a server that falls behind shows it (no coordinated omission).
 
 The HTTP client is a few lines on asyncio's protocols, with uvloop's loop and httptools'
-parser (both C): the issue asks for a load generator close to wrk's cost, because on this
-2-core machine the generator shares the CPU with the server it measures. Measured on the no-op
-endpoint (`python -m bench.load … --out r.json`, its `cpu_s`): aiohttp spent 0.15 ms of CPU a
-request, this client FILLED. httpx's AsyncClient, before aiohttp, spent about 5 ms.
+parser (both C). On this 2-core machine the generator shares the CPU with the server it
+measures, so its own cost moves the storm's rate (bench.storm's "load generator CPU ms each"):
+aiohttp spent 0.11 ms of CPU a no-op request and 0.13 ms a webhook, this client 0.04 and 0.05
+ms (httpx's AsyncClient, before aiohttp, about 5 ms). wrk (bench/wrk.py) agrees with this
+client's rates: with aiohttp the no-op ran at 8,500-9,100/s, with this client and with wrk at
+7,300-7,700/s, and the storm about 10% slower with aiohttp.
 
 Run: python -m bench.load URL PATH --notifications N --groups G [--rate R] --out result.json
 """
@@ -59,6 +61,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.answer: asyncio.Future[tuple[int, bytes]] | None = None
         self.body: list[bytes] = []
+        self.keep_alive = True  # as the last answer said (Connection: close, or HTTP/1.0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
@@ -79,6 +82,7 @@ class Connection(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.keep_alive = self.parser.should_keep_alive()
         if self.answer is not None and not self.answer.done():
             self.answer.set_result((self.parser.get_status_code(), b"".join(self.body)))
         self.body = []
@@ -108,10 +112,13 @@ class Client:
                 Connection, self.host, self.port
             )
         try:
-            return await self.connection.send(request)
+            answer = await self.connection.send(request)
         except BaseException:
             self.close()
             raise
+        if not self.connection.keep_alive:  # not sent again on a connection being closed
+            self.close()
+        return answer
 
     def close(self) -> None:
         if self.connection is not None and self.connection.transport is not None:

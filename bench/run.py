@@ -103,6 +103,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             paced_notifications=sizes.paced,
             settle_s=sizes.settle_s,
         )
+    progress = Progress(f"wrk on {name}")
     with LocalSlackServer(workspace()) as slack:
         crossed = wrk.cross_check(
             wrk_dir,
@@ -111,7 +112,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             notifications=sizes.notifications,
             groups=sizes.groups,
         )
-        progress(f"storm under wrk on {name}" if crossed else "wrk is not installed: skipped")
+        progress("the storm sent by wrk" if crossed else "not installed: skipped")
     return Backend(
         name=name,
         quiet=quiet,

@@ -58,7 +58,8 @@ async def _refusing_then_answering(
 ) -> None:
     """A server for the load generator's client: its first request is refused (503), its
     second is cut off (the connection closed unanswered), its third is answered chunked and
-    says it opened an incident; the rest get a plain 200."""
+    says it opened an incident, its fourth is answered and its connection closed (as the
+    answer says); the rest get a plain 200."""
     while True:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -76,6 +77,10 @@ async def _refusing_then_answering(
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
             )
+        elif len(seen) == 4:
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+            break
         else:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
         await writer.drain()

@@ -72,9 +72,10 @@ BACKOFF_MAX_S = 60.0
 STALE_AFTER = timedelta(seconds=60)  # default; the app passes its Slack timeout plus a margin
 GIVE_UP_AFTER = timedelta(days=1)
 GROUP_MOST = 64  # calls stored, or outcomes recorded, in one transaction at most
-# On PostgreSQL (see Outbox): stores, each in its own transaction, under way at once; groups
-# of outcomes under way at once. Both within the pool's 30 connections, with room to spare.
-PG_STORES_AT_ONCE = 16
+# On PostgreSQL (see Outbox): calls stored in one transaction at most, and such groups under
+# way at once; groups of outcomes under way at once. Within the chat process's 15 connections.
+PG_STORES_MOST = 8
+PG_STORES_AT_ONCE = 4
 PG_RECORD_GROUPS_AT_ONCE = 4
 PRUNE_BATCH = 1000  # rows deleted per transaction: the single SQLite writer is not held long
 
@@ -132,13 +133,18 @@ class Outbox:
         self._stopping = False
         self._released = False  # waiting callers were let go (see release_waiters)
         # Calls stored, and outcomes recorded, many to a transaction (bot.db.group_commit).
-        # On PostgreSQL calls are stored one to a transaction, many at once: a group of stores
+        # On PostgreSQL calls are stored in small groups, a few at once. A group of stores
         # holds every one of its queues' locks (bot.db.locks) while its statements wait, one
         # after another, for the network and then for a turn of a busy event loop, and groups
-        # sharing a queue (the broadcast channel's, in most) waited for each other's whole
-        # group: 2.2 s a store in a storm, and channel set-ups 6-8 s late (bench.storm
-        # --postgres, per-call timings). Outcomes take no locks, so they stay grouped.
-        stores_most, stores_at_once = (1, PG_STORES_AT_ONCE) if postgresql else (GROUP_MOST, 1)
+        # sharing a queue (the broadcast channel's, in most) wait for each other's whole group:
+        # 64 to a group cost 2.2 s a store in a storm. One to a transaction, 16 at once, cost
+        # four statements a call (begin, lock, insert, commit), and the chat process, short of
+        # CPU in a storm, announced its channels' p99 3.0-3.9 s after their alerts (10 runs);
+        # groups of 8, 4 at once, 2.3-2.9 s (4 runs; bench.storm --postgres). Outcomes take
+        # no locks, so they stay grouped as on SQLite.
+        stores_most, stores_at_once = (
+            (PG_STORES_MOST, PG_STORES_AT_ONCE) if postgresql else (GROUP_MOST, 1)
+        )
         self._stores = GroupCommit[Ask, Stored](
             sessions=sessions,
             write=self._store_all,

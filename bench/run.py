@@ -13,7 +13,6 @@ Run: .venv/bin/python -m bench.run [--notifications 20000 --groups 200 --quiet 2
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import platform
@@ -28,10 +27,9 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import alert_to_announcement, intake, postmortem_render, wrk
-from bench.server import running_bot, workspace
+from bench.server import postgres_urls, running_bot, sqlite_urls, workspace
 from bench.stats import Progress, percentile, percentiles
 from bench.storm import SETTLE_DRAWING_S, StormResult, storm, tables
-from bot.db.migrate import upgrade
 from bot.localslack.server import LocalSlackServer
 from tests import postgres
 
@@ -123,25 +121,6 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
         seconds=time.monotonic() - started,
         wrk=crossed,
     )
-
-
-def sqlite_urls(tmp: Path) -> Iterator[str]:
-    for n in range(1, 100):
-        yield f"sqlite:///{tmp / f'bench-{n}.db'}"
-
-
-@contextlib.contextmanager
-def postgres_urls() -> Iterator[Iterator[str]]:
-    """Fresh migrated databases on a throwaway PostgreSQL server (as the tests use)."""
-    with postgres.postgres_server() as base:
-
-        def fresh() -> Iterator[str]:
-            for n in range(1, 100):
-                url = asyncio.run(postgres.create_database(base, f"bench_{n}"))
-                upgrade(url)  # `firebreak serve` wants PostgreSQL migrated first
-                yield url
-
-        yield fresh()
 
 
 def machine() -> list[str]:

@@ -5,6 +5,7 @@ The stand-in timestamps every Web API call it receives, so announcement times ar
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,8 +19,10 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.db.migrate import upgrade
 from bot.localslack.server import LocalSlackServer
 from bot.localslack.state import Workspace
+from tests import postgres
 from tests.polling import wait_until
 from tests.processes import firebreak_command, process
 from tests.servers import free_port, slack_headers
@@ -185,6 +188,36 @@ def running_bot(
             what="the chat process ready",
         )
         yield Bot(url=url, proc=proc, http=http, workspace=slack.workspace, log=tmp / log_name)
+
+
+def sqlite_urls(tmp: Path) -> Iterator[str]:
+    for n in range(1, 100):
+        yield f"sqlite:///{tmp / f'bench-{n}.db'}"
+
+
+@contextmanager
+def postgres_urls() -> Iterator[Iterator[str]]:
+    """Fresh migrated databases on a throwaway PostgreSQL server (as the tests use)."""
+    with postgres.postgres_server() as base:
+
+        def fresh() -> Iterator[str]:
+            for n in range(1, 100):
+                url = asyncio.run(postgres.create_database(base, f"bench_{n}"))
+                upgrade(url)  # `firebreak serve` wants PostgreSQL migrated first
+                yield url
+
+        yield fresh()
+
+
+@contextmanager
+def one_database(tmp: Path, *, postgres: bool) -> Iterator[str]:
+    """A fresh database for a script run on its own: SQLite in `tmp`, or, with `postgres`, a
+    migrated one on a throwaway PostgreSQL server."""
+    if not postgres:
+        yield next(sqlite_urls(tmp))
+        return
+    with postgres_urls() as urls:
+        yield next(urls)
 
 
 @contextmanager

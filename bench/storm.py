@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.alert_to_announcement import first_posts
-from bench.server import Bot, profiled, running_bot, workspace
+from bench.server import Bot, one_database, profiled, running_bot, workspace
 from bench.stats import Progress, percentiles
 from bench.storm_plan import Plan, plan
 from bot.evidence.adapters.drawing import IDLE_S
@@ -486,12 +486,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         slack = stack.enter_context(LocalSlackServer(workspace()))
-        if args.postgres:
-            from bench.run import postgres_urls  # bench.run imports this module
-
-            url = next(stack.enter_context(postgres_urls()))
-        else:
-            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        url = stack.enter_context(one_database(Path(tmp), postgres=args.postgres))
         result = storm(
             Path(tmp),
             slack,

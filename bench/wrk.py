@@ -20,13 +20,14 @@ import contextlib
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.server import Bot, running_bot, workspace
+from bench.server import Bot, one_database, running_bot, workspace
 from bench.storm import graph_source
 from bench.storm_plan import plan
 from bot.localslack.server import LocalSlackServer
@@ -34,7 +35,7 @@ from bot.localslack.server import LocalSlackServer
 SCRIPT = Path(__file__).with_name("wrk_storm.lua")
 THREADS = 2
 CONNECTIONS = 32  # bench/load.py's senders
-LONGEST_S = 60  # wrk runs this long whatever it sends; the script times its share
+LONGEST_S = 120  # at most (_wrk ends it once all is answered); the script times its share
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def cross_check(
 ) -> WrkResult | None:
     if not installed():
         return None
+    if notifications < THREADS:
+        raise ValueError(f"wrk's {THREADS} threads need a notification each at least")
     storm = plan(notifications=notifications, groups=groups, prefix="Storm")
     bodies = tmp / "bodies.jsonl"
     bodies.write_text("".join(json.dumps(n.body) + "\n" for n in storm.order), encoding="utf-8")
@@ -85,7 +88,18 @@ def cross_check(
 def _wrk(bot: Bot, path: str, bodies: Path) -> Run:
     command = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{LONGEST_S}s", "--timeout", "30s"]
     command += ["-s", str(SCRIPT), bot.url + path, "--", str(bodies), str(THREADS)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        lines, sent = [], 0
+        for line in proc.stdout:
+            lines.append(line)
+            sent += line == "WRK-SENT\n"
+            if sent == THREADS:  # all sent and answered: wrk reports at once, not after -d
+                proc.send_signal(signal.SIGINT)
+                sent = 0
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed with exit code {proc.returncode}")
+    out = "".join(lines)
     said = re.search(r"^WRK (.*)$", out, re.MULTILINE)
     if said is None:
         raise RuntimeError(f"wrk said no result: {out!r}")
@@ -132,12 +146,7 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         slack = stack.enter_context(LocalSlackServer(workspace()))
-        if args.postgres:
-            from bench.run import postgres_urls  # bench.run imports this module
-
-            url = next(stack.enter_context(postgres_urls()))
-        else:
-            url = f"sqlite:///{tmp / 'bench.db'}"
+        url = stack.enter_context(one_database(tmp, postgres=args.postgres))
         result = cross_check(
             tmp, slack, database_url=url, notifications=args.notifications, groups=args.groups
         )

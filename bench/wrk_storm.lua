@@ -1,7 +1,7 @@
 -- wrk's script for bench/wrk.py: each thread sends its share of the plan (every nth line of
 -- the bodies file, n = threads, in the plan's order), then stops. The rate counts from its
 -- first request to the answer that completes its share, on CLOCK_MONOTONIC (through LuaJIT's
--- ffi: wrk's own duration is the whole -d).
+-- ffi: wrk's own duration is from its start to its end).
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } timespec_t;
@@ -47,6 +47,10 @@ function response(status, headers, body)
   answered = answered + 1
   if answered == share then
     last = now()
+    -- wrk sleeps out its whole -d before it reports: bench/wrk.py interrupts it (SIGINT, which
+    -- wrk takes as its end) once every thread has said this.
+    io.stdout:write("WRK-SENT\n")
+    io.stdout:flush()
     wrk.thread:stop()
   end
 end

@@ -121,9 +121,12 @@ def _cpu_s(pid: int) -> float:
 
 
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    for line in status:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
+    if "State:\tZ (zombie)" in status:
+        raise FileNotFoundError(pid)  # it ended (its memory is gone) and is not yet reaped
     raise RuntimeError("no VmRSS in /proc status")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import subprocess
 import sys
@@ -116,6 +117,22 @@ def test_the_load_generator_sends_again_what_was_refused_or_cut_off() -> None:
     assert [json.loads(body) for _, body in seen[2:]] == [n.body for n in storm_plan.order]
     assert all(b"POST /webhooks/alertmanager HTTP/1.1\r\n" in head for head, _ in seen)
     assert all(b"Authorization: Bearer t0ken\r\n" in head for head, _ in seen)
+
+
+def test_a_child_that_ended_and_is_not_yet_reaped_counts_as_no_memory() -> None:
+    from bench.server import _gone_as_zero, _rss_mb
+    from tests.polling import wait_until
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_until(
+            lambda: "State:\tZ" in Path(f"/proc/{ended.pid}/status").read_text(),
+            what="the child a zombie",
+        )
+        assert _gone_as_zero(_rss_mb, ended.pid) == 0.0
+        assert _rss_mb(os.getpid()) > 0
+    finally:
+        ended.wait()
 
 
 def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:

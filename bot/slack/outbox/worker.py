@@ -139,9 +139,9 @@ class Outbox:
         # sharing a queue (the broadcast channel's, in most) wait for each other's whole group:
         # 64 to a group cost 2.2 s a store in a storm. One to a transaction, 16 at once, cost
         # four statements a call (begin, lock, insert, commit), and the chat process, short of
-        # CPU in a storm, announced its channels' p99 3.0-3.9 s after their alerts (10 runs);
-        # groups of 8, 4 at once, 2.3-2.9 s (4 runs; bench.storm --postgres). Outcomes take
-        # no locks, so they stay grouped as on SQLite.
+        # CPU in a storm, announced its channels' p99 3.0-3.9 s after their alerts (9 runs);
+        # groups of 8, 4 at once, 2.3-3.3 s (8 runs, 5 under 3 s; bench.storm --postgres and
+        # make bench). Outcomes take no locks, so they stay grouped as on SQLite.
         stores_most, stores_at_once = (
             (PG_STORES_MOST, PG_STORES_AT_ONCE) if postgresql else (GROUP_MOST, 1)
         )

@@ -151,28 +151,40 @@ CHAT_NICENESS_SQLITE = 5
 REMINDERS_PLANNED = "reminders-planned"  # the chat process's signal: look at the table now
 
 
-def shared_writer(
-    sessions: async_sessionmaker[AsyncSession], *, sqlite: bool
-) -> tuple[Rounds | None, Writes | None]:
-    """On SQLite, the process's one writer, and its lane for the chat's set-up steps and the
-    reminders' plans (None, None on PostgreSQL, whose writes go side by side)."""
-    if not sqlite:
-        return None, None
-    rounds = Rounds(sessions=sessions, name="writer")
-    return rounds, shared_writes(sessions, name="chat-writes", rounds=rounds)
+@dataclass(frozen=True)
+class Wiring:
+    """A process's store and Slack, as the serving process and the chat process both build
+    them: the engine, the writer SQLite's small writes share (None on PostgreSQL, whose writes
+    go side by side), the Slack client for reads, and the outbox with the client it sends
+    through."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    sqlite: bool
+    rounds: Rounds | None  # the process's one writer (SQLite)
+    writes: Writes | None  # its lane for the chat's set-up steps and the reminders' plans
+    client: MeteredWebClient
+    outbox_client: MeteredWebClient
+    outbox: Outbox
 
 
-def slack_out(
+def wiring(
     *,
+    database_url: str,
+    pool_size: int,
     token: str,
     base_url: str,
     metrics: Metrics,
-    sessions: async_sessionmaker[AsyncSession],
     clock: Callable[[], datetime],
-    rounds: Rounds | None,
-    postgresql: bool,
-) -> tuple[MeteredWebClient, MeteredWebClient, Outbox]:
-    """The Slack client for reads, and the outbox with the client it sends through."""
+) -> Wiring:
+    engine = make_engine(database_url, pool_size=pool_size)
+    sessions = make_sessions(engine)
+    sqlite = is_sqlite(database_url)
+    # On SQLite one writer takes the small writes of intake, the outbox and the chat's set-up
+    # steps into the same transactions: with a writer each, they queued behind each other for
+    # SQLite's one write turn (bot.db.group_commit.Rounds).
+    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
+    writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if rounds else None
     client = slack_client(token=token, base_url=base_url, metrics=metrics)
     # Writes get their own client without the SDK's retry handlers: the outbox retries them
     # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
@@ -185,10 +197,10 @@ def slack_out(
         clock=clock,
         stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
         on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
-        postgresql=postgresql,
+        postgresql=not sqlite,
         rounds=rounds,
     )
-    return client, outbox_client, outbox
+    return Wiring(engine, sessions, sqlite, rounds, writes, client, outbox_client, outbox)
 
 
 class StartupError(Exception):
@@ -249,26 +261,19 @@ def build_app(
         signing_secret = given_secret or secrets.token_hex(16)
 
     metrics = Metrics()
-    # A serving process and its chat process split a replica's PostgreSQL connections.
-    engine = make_engine(
-        settings.database_url, pool_size=PG_POOL_SIZE // 2 if chat_process else PG_POOL_SIZE
-    )
-    background = Background()
-    # On SQLite one writer takes the small writes of intake, the outbox and the chat's set-up
-    # steps into the same transactions: with a writer each, they queued behind each other for
-    # SQLite's one write turn (bot.db.group_commit.Rounds). PostgreSQL's go side by side.
-    sqlite = is_sqlite(settings.database_url)
-    sessions = make_sessions(engine)
-    rounds, chat_writes = shared_writer(sessions, sqlite=sqlite)
-    client, outbox_client, outbox = slack_out(
+    wired = wiring(
+        database_url=settings.database_url,
+        # A serving process and its chat process split a replica's PostgreSQL connections.
+        pool_size=PG_POOL_SIZE // 2 if chat_process else PG_POOL_SIZE,
         token=token,
         base_url=slack_api_url,
         metrics=metrics,
-        sessions=sessions,
         clock=clock,
-        rounds=rounds,
-        postgresql=not sqlite,
     )
+    engine, sessions, sqlite, rounds = wired.engine, wired.sessions, wired.sqlite, wired.rounds
+    chat_writes, client, outbox_client = wired.writes, wired.client, wired.outbox_client
+    outbox = wired.outbox
+    background = Background()
 
     async def fire(incident_id: int, kind: str) -> None:
         await nudges.fire(ctx, incident_id=incident_id, kind=kind)

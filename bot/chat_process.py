@@ -17,13 +17,12 @@ from bot.app import (
     SLACK_CONNECT_TIMEOUT_S,
     SLACK_TIMEOUT_S,
     resume_setups,
-    shared_writer,
-    slack_out,
     subscribe_followups,
+    wiring,
 )
 from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
-from bot.db.engine import PG_POOL_SIZE, is_sqlite, make_engine, make_sessions
+from bot.db.engine import PG_POOL_SIZE
 from bot.events import Bus
 from bot.followups.away import stdio, take_events
 from bot.followups.wire import encode_signal
@@ -44,19 +43,16 @@ async def run_chat_process(
     hello = json.loads(await inbox.readline())
     os.nice(int(hello["niceness"]))
     metrics = Metrics()
-    engine = make_engine(settings.database_url, pool_size=PG_POOL_SIZE // 2)  # see build_app
-    sessions = make_sessions(engine)
-    sqlite = is_sqlite(settings.database_url)
-    rounds, chat_writes = shared_writer(sessions, sqlite=sqlite)
-    client, outbox_client, outbox = slack_out(
+    wired = wiring(
+        database_url=settings.database_url,
+        pool_size=PG_POOL_SIZE // 2,  # see build_app
         token=hello["token"],
         base_url=hello["slack_api_url"],
         metrics=metrics,
-        sessions=sessions,
         clock=clock,
-        rounds=rounds,
-        postgresql=not sqlite,
     )
+    engine, sessions, chat_writes = wired.engine, wired.sessions, wired.writes
+    client, outbox_client, outbox = wired.client, wired.outbox_client, wired.outbox
 
     async def unused(_incident_id: int, _kind: str) -> None:
         raise AssertionError("reminders fire in the serving process")

@@ -286,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _audit(settings, config, since=args.since, incident=args.incident)
     if args.command == "localslack":
         return _localslack(settings, config, host=args.host, port=args.port)
-    return _check(settings, config, paths=args.paths)
+    from bot.check import check
+
+    return check(settings, config, paths=args.paths)
 
 
 def _chat_process(settings: Settings, config: FirebreakConfig) -> int:
@@ -518,62 +520,6 @@ def refusal(settings: Settings, *, host: str, insecure_webhooks: bool) -> str | 
             "reaches it could open incidents; set the token, or pass --insecure-webhooks"
         )
     return None
-
-
-def _check(settings: Settings, config: FirebreakConfig, *, paths: Sequence[Path] = ()) -> int:
-    from bot.playbooks.loader import load_library, load_paths
-
-    print(f"config: {settings.config_path or '(none: built-in defaults)'}")
-    print(f"services: {', '.join(sorted(config.services)) or '(none)'}")
-    print(f"broadcast channel: {config.broadcast_channel or '(none)'}")
-    slack = (
-        "built-in stand-in" if settings.embedded_slack else f"Web API at {settings.slack_api_url}"
-    )
-    print(f"slack: {slack}")
-    if paths:
-        library, place = load_paths(paths), ", ".join(str(p) for p in paths)
-    else:
-        library, place = load_library(settings.playbooks_dir), str(settings.playbooks_dir)
-    print(f"playbooks in {place}: {', '.join(sorted(library.playbooks)) or '(none)'}")
-    print(f"sources: {', '.join(sorted(config.sources)) or '(none)'}")
-    failed = False
-    for problem in [*library.problems, *_source_problems(config)]:
-        print(f"firebreak: {problem}", file=sys.stderr)
-        failed = True
-    if not settings.embedded_slack and not reveal(settings.slack_signing_secret):
-        print("firebreak: SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not", file=sys.stderr)
-        failed = True
-    if failed:
-        return 2
-    print("ok")
-    return 0
-
-
-def _source_problems(config: FirebreakConfig) -> list[str]:
-    """Each config source built as `serve` would build it, and its sample read: what would
-    fail at start-up, or answer the sender 422, is said now."""
-    import os
-
-    from bot.alerts.sources.errors import Unreadable
-    from bot.alerts.sources.templated import SourceError, make_receiver
-    from bot.context import utcnow
-
-    problems: list[str] = []
-    for name, spec in sorted(config.sources.items()):
-        try:
-            receiver = make_receiver(name, spec, clock=utcnow, environ=os.environ)
-        except SourceError as exc:
-            problems.append(str(exc))
-            continue
-        if receiver.sample is None:
-            continue
-        try:
-            receiver.parse(receiver.sample)
-        except Unreadable as exc:
-            problems.append(
-                f"sources.{name}.sample: {exc.field}: {exc.reason} (expression {exc.expression!r})"
-            )
-    return problems
 
 
 def _loopback(host: str) -> bool:

@@ -4,6 +4,7 @@ with samples backfilled for the last hours."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import socket
 import subprocess
@@ -36,16 +37,29 @@ def ndcg(at: float) -> float:
 
 @dataclass
 class PrometheusStub:
-    """What the stand-in was asked. It answers any query with `series` series of NDCG."""
+    """What the stand-in was asked. It answers any query with `series` series of NDCG; while
+    `held` is clear, a query waits for it (`in_flight` counts those asked and not answered)."""
 
     series: int = 1
     queries: list[dict[str, str]] = field(default_factory=list)
     images: int = 0
+    held: threading.Event = field(default_factory=threading.Event)
+    in_flight: int = 0
+    most_in_flight: int = 0
+
+    def __post_init__(self) -> None:
+        self.held.set()
 
     def app(self) -> Starlette:
         async def query_range(request: Request) -> Response:
             asked = dict(request.query_params)
             self.queries.append(asked)
+            self.in_flight += 1  # the server's one event loop: no lock needed
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.to_thread(self.held.wait)
+            finally:
+                self.in_flight -= 1
             start, end = float(asked["start"]), float(asked["end"])
             step = float(asked["step"].rstrip("s"))
             times = [start + i * step for i in range(int((end - start) // step) + 1)]

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.config import AlertsConfig, FirebreakConfig, PostmortemConfig, ServiceConfig
+from bot.followups import GRAPHS_AT_ONCE
 from tests.payloads import ZERO_TIME, am_alert, am_notification, grafana_notification
 from tests.polling import wait_until
 from tests.prometheus import PNG, prometheus_stub, refused_url, silent_server
@@ -119,6 +120,35 @@ def test_the_graph_is_posted_as_a_png_and_again_when_the_alert_resolves(
         assert [f["name"] for f in both] == ["INC-1-alert.png", "INC-1-alert-recovered.png"]
         recovered = [m for m in bot.workspace.messages(channel) if m.get("files")][-1]
         assert recovered["text"].startswith(":white_check_mark: Recovered: ")
+
+
+def test_a_storm_s_graphs_are_read_a_few_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each graph holds its query's answer until it is drawn, and they are drawn one at a time:
+    the incidents of a storm read their graphs' series GRAPHS_AT_ONCE at a time, not all at
+    once (which kept them all in memory)."""
+    clean_env(monkeypatch)
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    incidents = 2 * GRAPHS_AT_ONCE
+    with prometheus_stub() as (prometheus, stub), in_thread(tmp_path, graphing(tmp_path)) as bot:
+        stub.held.clear()
+        for n in range(incidents):
+            alert = alert_of(prometheus, started=started)
+            alert["labels"]["alertname"] = f"RankerDrop{n}"
+            alert["fingerprint"] = f"{n:016x}"
+            body = am_notification(alert, group_key=f'{{}}:{{alertname="RankerDrop{n}"}}')
+            assert bot.webhook("alertmanager", body).status_code == 200
+        for n in range(1, incidents + 1):
+            bot.announced(f"INC-{n}")
+        wait_until(lambda: stub.in_flight >= GRAPHS_AT_ONCE, what="the first graphs' queries")
+        stub.held.set()
+        wait_until(
+            lambda: len([f for f in bot.workspace.files() if f["filetype"] == "png"]) == incidents,
+            what="every incident's graph",
+        )
+        assert len(stub.queries) == incidents
+        assert stub.most_in_flight == GRAPHS_AT_ONCE
 
 
 @pytest.mark.parametrize("where", ["refused", "silent"])

@@ -21,23 +21,16 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import followups
 from bot.alerts.sources.receiver import Receiver
 from bot.alerts.sources.registry import receivers
 from bot.alerts.sources.templated import SourceError
 from bot.changes.registry import RegistryWatcher, Watched
 from bot.config import FirebreakConfig, Settings, reveal
-from bot.context import Context, Writes, utcnow
-from bot.db.engine import PG_POOL_SIZE, is_sqlite, make_engine, make_sessions
-from bot.db.group_commit import Rounds, shared_writes
+from bot.context import Context, utcnow
+from bot.db.engine import PG_POOL_SIZE
 from bot.db.migrate import head_revision
 from bot.deploy.adapters.mlflow import MlflowRegistry
 from bot.deploy.adapters.probe import HttpProbe
@@ -48,7 +41,6 @@ from bot.drills import recovery
 from bot.drills import report as drill_report
 from bot.events import Bus
 from bot.evidence.adapters.drawing import InProcess
-from bot.evidence.adapters.prometheus import HttpEvidence
 from bot.followups.away import CHAT_PROCESS_COMMAND, Away
 from bot.http.api import ApiAccess, api_router
 from bot.http.direct import DirectPosts
@@ -56,7 +48,7 @@ from bot.http.errors import install_error_handlers
 from bot.http.health import bench_router, health_router, metrics_router
 from bot.http.slack import slack_router
 from bot.http.webhooks import WebhookChecks, alert_webhook, webhook_router
-from bot.incidents import flows, model_card, nudges, service
+from bot.incidents import model_card, nudges
 from bot.incidents.events import InChat, IncidentResolved
 from bot.incidents.intake import Intake
 from bot.incidents.known import Known
@@ -75,18 +67,23 @@ from bot.scheduler import ReminderScheduler
 from bot.slack.bolt import build_bolt
 from bot.slack.deps import AppContext, Deps
 from bot.slack.directory import NamingSlackChat, SlackDirectory
-from bot.slack.metered import MeteredRetry, MeteredWebClient, keep_alive
+from bot.slack.metered import keep_alive
 from bot.slack.outbox import Outbox
 from bot.slack.replay import SignedRequests
 from bot.slack.socket_mode import SocketModeLink
 from bot.tasks import Background
+from bot.wiring import (
+    REMINDERS_PLANNED,
+    RESUME_DELAY_S,
+    SLACK_CONNECT_TIMEOUT_S,
+    SLACK_TIMEOUT_S,
+    resume_setups,
+    subscribe_followups,
+    wiring,
+)
 
 log = logging.getLogger(__name__)
 
-SLACK_TIMEOUT_S = 10
-SLACK_CONNECT_TIMEOUT_S = 3  # a new connection to Slack (TCP, TLS) made in this, or tried again
-# The embedded stand-in answers on this very server, which only listens once start-up is over.
-RESUME_DELAY_S = 1.0
 # How often delivered Slack calls older than FIREBREAK_OUTBOX_RETENTION are deleted (and once
 # at start); every replica does it, an idempotent DELETE.
 PRUNE_EVERY_S = 3600.0
@@ -124,22 +121,6 @@ def subscribe_flows(bus: Bus, ctx: AppContext) -> None:
     bus.subscribe(StepConfirmed, partial(recovery.on_step_confirmed, ctx))
 
 
-def subscribe_followups(
-    bus: Bus,
-    *,
-    ctx: AppContext,
-    background: Background,
-    settings: Settings,
-    outbound: httpx.AsyncClient,
-) -> InProcess | None:
-    """The chat follow-ups in this process; returns the graphs' drawing process, if any."""
-    drawer = InProcess() if settings.graph_process else None  # None: drawn in a thread
-    followups.subscribe(
-        bus, ctx=ctx, background=background, evidence=HttpEvidence(outbound), drawer=drawer
-    )
-    return drawer
-
-
 # The chat process's CPU priority on SQLite, below the serving process's: in a storm the two
 # want the same cores, and an alert's acknowledgement cannot wait where an announcement can for
 # a moment. bench.storm runs, notifications/s and announcement p99 (its target: 2 s):
@@ -148,59 +129,6 @@ def subscribe_followups(
 # PostgreSQL its chat work costs about twice the CPU and its announcements already miss their
 # target at 0 (3.0-4.0 s), so it keeps the serving process's priority.
 CHAT_NICENESS_SQLITE = 5
-REMINDERS_PLANNED = "reminders-planned"  # the chat process's signal: look at the table now
-
-
-@dataclass(frozen=True)
-class Wiring:
-    """A process's store and Slack, as the serving process and the chat process both build
-    them: the engine, the writer SQLite's small writes share (None on PostgreSQL, whose writes
-    go side by side), the Slack client for reads, and the outbox with the client it sends
-    through."""
-
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    sqlite: bool
-    rounds: Rounds | None  # the process's one writer (SQLite)
-    writes: Writes | None  # its lane for the chat's set-up steps and the reminders' plans
-    client: MeteredWebClient
-    outbox_client: MeteredWebClient
-    outbox: Outbox
-
-
-def wiring(
-    *,
-    database_url: str,
-    pool_size: int,
-    token: str,
-    base_url: str,
-    metrics: Metrics,
-    clock: Callable[[], datetime],
-) -> Wiring:
-    engine = make_engine(database_url, pool_size=pool_size)
-    sessions = make_sessions(engine)
-    sqlite = is_sqlite(database_url)
-    # On SQLite one writer takes the small writes of intake, the outbox and the chat's set-up
-    # steps into the same transactions: with a writer each, they queued behind each other for
-    # SQLite's one write turn (bot.db.group_commit.Rounds).
-    rounds = Rounds(sessions=sessions, name="writer") if sqlite else None
-    writes = shared_writes(sessions, name="chat-writes", rounds=rounds) if rounds else None
-    client = slack_client(token=token, base_url=base_url, metrics=metrics)
-    # Writes get their own client without the SDK's retry handlers: the outbox retries them
-    # (persisted, in order), and an SDK retry sleeping inside a call would hold up its queue.
-    outbox_client = MeteredWebClient(
-        metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S, retry_handlers=[]
-    )
-    outbox = Outbox(
-        sessions=sessions,
-        client=outbox_client,
-        clock=clock,
-        stale_after=timedelta(seconds=SLACK_TIMEOUT_S + 5),
-        on_retry=lambda method, why: metrics.slack_retries.labels(method, why).inc(),
-        postgresql=not sqlite,
-        rounds=rounds,
-    )
-    return Wiring(engine, sessions, sqlite, rounds, writes, client, outbox_client, outbox)
 
 
 class StartupError(Exception):
@@ -462,22 +390,6 @@ def registry_watcher(
     )
 
 
-def slack_client(*, token: str, base_url: str, metrics: Metrics) -> MeteredWebClient:
-    client = MeteredWebClient(
-        metrics=metrics, token=token, base_url=base_url, timeout=SLACK_TIMEOUT_S
-    )
-    # Slack answers 429 with Retry-After; the SDK honours it only when asked to.
-    client.retry_handlers = [
-        MeteredRetry(handler, reason=reason, metrics=metrics)
-        for handler, reason in (
-            (AsyncConnectionErrorRetryHandler(max_retry_count=2), "connection_error"),
-            (AsyncRateLimitErrorRetryHandler(max_retry_count=3), "ratelimited"),
-            (AsyncServerErrorRetryHandler(max_retry_count=2), "server_error"),
-        )
-    ]
-    return client
-
-
 def seeded_workspace(config: FirebreakConfig, *, token: str) -> Workspace:
     """A stand-in workspace with everyone the config names as users, and the broadcast channel."""
     workspace = Workspace(tokens=[token])
@@ -563,18 +475,3 @@ async def _resume_chat_setups(
     await deps.runner.announce_interrupted(interrupted)
     if setups:
         await resume_setups(deps.ctx, deps.background, delay=0)
-
-
-async def resume_setups(
-    ctx: AppContext, background: Background, *, delay: float = RESUME_DELAY_S
-) -> None:
-    await asyncio.sleep(delay)
-    async with ctx.reading() as session:
-        waiting = await service.waiting_for_chat(
-            session=session, broadcast=bool(ctx.config.broadcast_channel)
-        )
-    for incident_id in waiting:
-        log.info("resuming chat set-up of INC-%s", incident_id)
-        background.spawn(
-            flows.open_in_chat(ctx=ctx, incident_id=incident_id), name=f"INC-{incident_id}-open"
-        )

@@ -12,14 +12,6 @@ from datetime import datetime
 
 import httpx
 
-from bot.app import (
-    REMINDERS_PLANNED,
-    SLACK_CONNECT_TIMEOUT_S,
-    SLACK_TIMEOUT_S,
-    resume_setups,
-    subscribe_followups,
-    wiring,
-)
 from bot.config import FirebreakConfig, Settings
 from bot.context import Context, utcnow
 from bot.db.engine import PG_POOL_SIZE
@@ -32,6 +24,14 @@ from bot.slack.deps import AppContext
 from bot.slack.directory import NamingSlackChat, SlackDirectory
 from bot.slack.metered import keep_alive
 from bot.tasks import Background
+from bot.wiring import (
+    REMINDERS_PLANNED,
+    SLACK_CONNECT_TIMEOUT_S,
+    SLACK_TIMEOUT_S,
+    resume_setups,
+    subscribe_followups,
+    wiring,
+)
 
 
 async def run_chat_process(

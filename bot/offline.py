@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import slack_client, subscribe_flows
+from bot.app import subscribe_flows
 from bot.config import FirebreakConfig, Settings, reveal
 from bot.context import Context, Reminders, utcnow
 from bot.db.engine import make_engine, make_sessions
@@ -18,6 +18,7 @@ from bot.incidents.ports import ChatError
 from bot.metrics import Metrics
 from bot.slack.deps import AppChat, AppContext
 from bot.slack.directory import SlackDirectory
+from bot.wiring import slack_client
 
 
 def slack_directory(

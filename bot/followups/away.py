@@ -8,9 +8,9 @@ pipe; a child process runs bot.followups on them with its own store connections 
 clients, and sends back what the serving process acts on (wire.BACK).
 
 What survives a crash is what survived before: Slack calls are in the outbox, and a set-up left
-unfinished is resumed when the chat process (re)starts. An alert change forwarded while the
-chat process is down or restarting is dropped (counted and logged): the incident's channel and
-card are brought up to date by its next change.
+unfinished is resumed when the chat process (re)starts. What is forwarded while none runs (it
+is restarting: about two seconds) is held and given to the next; what the one that died had
+been given and not yet taken goes with it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -42,6 +43,10 @@ STATUS_EVERY_S = 0.1  # how often the chat process says how much work it has, wh
 # incident is in chat: until it does, every repeat of the group asks (SetUpUnfinished), and in
 # a storm that was thousands of lines a second for runs the chat process merges into one.
 REASK_S = 1.0
+# Events held while no chat process runs, for the next; beyond this they are dropped (counted
+# and logged), and the incident's card shows them at its next change. A storm's restart held
+# about 8,000 (4,000 notifications a second, one in ten changing something, for 2 s).
+HELD_MOST = 50_000
 
 
 class Away:
@@ -58,6 +63,7 @@ class Away:
         clock: Callable[[], float] = time.monotonic,
         counted: Callable[[Counts], None] | None = None,
         signals: Mapping[str, Callable[[], None]] | None = None,
+        held_most: int = HELD_MOST,
     ) -> None:
         """`hello`: the first line the chat process reads (the Slack token and address it is
         to use: secrets go down the pipe, not into its environment or command line);
@@ -73,7 +79,9 @@ class Away:
         self._stop_asked = asyncio.Event()  # wakes a supervisor waiting to start another
         self._ready = False
         self._sent = self._taken = self._busy = 0
-        self.dropped = 0  # events forwarded while no chat process was running
+        self._held: deque[bytes] = deque()  # forwarded while none ran, for the next
+        self._held_most = held_most
+        self.dropped = 0  # events not held: told to stop, or more than held_most
         self._clock = clock
         self._counted = counted
         self._signals = dict(signals or {})
@@ -90,8 +98,11 @@ class Away:
             return
         process = self._process
         if process is None or process.stdin is None or process.stdin.is_closing():
-            self.dropped += 1
-            log.warning("chat process not running: %s not followed up", event)
+            if self._stopping or len(self._held) >= self._held_most:
+                self.dropped += 1
+                log.warning("chat process not running: %s not followed up", event)
+            else:
+                self._held.append(encode(event))
             return
         # Buffered by the pipe's transport: never waits, however far behind the child is.
         process.stdin.write(encode(event))
@@ -116,8 +127,9 @@ class Away:
 
     @property
     def pending(self) -> int:
-        """Events not yet taken by the chat process, and its work under way."""
-        return self._sent - self._taken + self._busy
+        """Events not yet taken by the chat process (held for one included), and its work
+        under way."""
+        return len(self._held) + self._sent - self._taken + self._busy
 
     async def start(self) -> None:
         self._stopping = False
@@ -148,6 +160,9 @@ class Away:
         )
         assert process.stdin is not None
         process.stdin.write(self._hello)
+        while self._held:
+            process.stdin.write(self._held.popleft())
+            self._sent += 1
         self._process = process
         log.info("chat process %d started", process.pid)
 

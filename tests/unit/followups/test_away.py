@@ -175,11 +175,30 @@ async def test_a_set_up_is_asked_again_only_after_a_while_or_once_in_chat(
         assert away.coalesced == 1
 
 
-async def test_an_event_while_none_runs_is_dropped_and_counted(tmp_path: Path) -> None:
-    away = chat_process(Told(), tmp_path)
-    await away.forward(AlertsChanged(3))  # never started
-    assert away.dropped == 1
-    assert away.pending == 0
+async def test_what_is_forwarded_while_none_runs_is_given_to_the_next(tmp_path: Path) -> None:
+    told = Told()
+    away = chat_process(told, tmp_path)
+    await away.forward(IncidentOpened(3))  # not started yet, as while one restarts
+    assert away.pending == 1
+    assert away.dropped == 0
+    (tmp_path / "release").touch()
+    await away.start()
+    try:
+        await eventually(lambda: InChat(3) in told.events, what="the held set-up", timeout=30)
+    finally:
+        await away.stop()
+
+
+async def test_beyond_what_is_held_or_once_told_to_stop_events_are_dropped_and_counted(
+    tmp_path: Path,
+) -> None:
+    away = chat_process(Told(), tmp_path, held_most=2)
+    for incident_id in range(3):
+        await away.forward(AlertsChanged(incident_id))
+    assert (away.pending, away.dropped) == (2, 1)
+    await away.stop()
+    await away.forward(AlertsChanged(4))
+    assert away.dropped == 2
 
 
 async def test_a_chat_process_that_does_not_stop_is_killed_after_the_grace(

@@ -197,11 +197,12 @@ def targets(backends: list[Backend], postmortem_ms: list[float]) -> str:
     # The bot is two processes while it draws graphs: both count, once it is idle again.
     rss = [b.storm for b in backends]
     row(
-        "RSS < 200 MB after the storm (serve and its children, once idle; while graphs were "
-        "still being drawn in brackets)",
+        "RSS < 200 MB after the storm (serve and its children, once idle; in brackets: while "
+        "graphs were still being drawn, and their PSS once idle)",
         [
             (
-                f"{s.rss_settled_mb:.0f} MB ({s.rss_after_mb:.0f} + {s.rss_children_mb:.0f} MB)",
+                f"{s.rss_settled_mb:.0f} MB ({s.rss_after_mb:.0f} + {s.rss_children_mb:.0f} MB; "
+                f"PSS {s.pss_settled_mb:.0f} MB)",
                 s.rss_settled_mb < 200,
             )
             for s in rss

@@ -63,6 +63,12 @@ class Bot:
     def children_rss_mb(self) -> float:
         return sum(_gone_as_zero(_rss_mb, pid) for pid in self._children())
 
+    def tree_pss_mb(self) -> float:
+        """Proportional set size of the serve process and its descendants together: a page
+        they share (the interpreter's and the libraries' code, mapped by each) counts once over
+        all of them, where the sum of their RSS counts it in each."""
+        return sum(_gone_as_zero(_pss_mb, pid) for pid in [self.proc.pid, *self._children()])
+
     def chat_rss_mb(self) -> float:
         """Resident memory of the chat process (bot.followups.away), if one runs."""
         return sum(
@@ -128,6 +134,17 @@ def _rss_mb(pid: int) -> float:
     if "State:\tZ (zombie)" in status:
         raise FileNotFoundError(pid)  # it ended (its memory is gone) and is not yet reaped
     raise RuntimeError("no VmRSS in /proc status")
+
+
+def _pss_mb(pid: int) -> float:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except ProcessLookupError as exc:  # a zombie's: it ended and is not yet reaped
+        raise FileNotFoundError(pid) from exc
+    for line in rollup:
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no Pss in /proc smaps_rollup")
 
 
 def _gone_as_zero(read: Callable[[int], float], pid: int) -> float:

@@ -109,6 +109,7 @@ class StormResult:
     rss_chat_mb: float  # the chat process's alone
     rss_settled_mb: float  # serve and its children, once the drawing process stopped (IDLE_S)
     rss_settled_after_s: float  # from rss_after_mb
+    pss_settled_mb: float  # the same processes' PSS: what they share counted once
     paced: Load | None = None
     repeats: Load | None = None  # the same storm sent again: every notification a repeat
     paced_rate: float | None = None
@@ -298,6 +299,7 @@ def storm(
         while bot.drawing() and time.monotonic() - waited < settle_s:
             time.sleep(0.5)
         rss_settled = bot.rss_mb() + bot.children_rss_mb()
+        pss_settled = bot.tree_pss_mb()
         waited = time.monotonic() - waited
         progress("storm settled and checked")
         result = StormResult(
@@ -319,6 +321,7 @@ def storm(
             rss_chat_mb=rss_chat,
             rss_settled_mb=rss_settled,
             rss_settled_after_s=waited,
+            pss_settled_mb=pss_settled,
         )
         # The same storm again: each occurrence is stored with its last status, so every
         # notification is a repeat, mostly answered from memory; its cost beside the no-op's is
@@ -448,6 +451,8 @@ def tables(result: StormResult) -> dict[str, Any]:
         f"| of which the chat process | {result.rss_chat_mb:.0f} |",
         f"| serve and its children once the drawing process stopped, idle "
         f"({result.rss_settled_after_s:.0f} s later) | {result.rss_settled_mb:.0f} |",
+        "| the same processes' proportional set size (PSS: a page they share, such as the "
+        f"libraries' code, counted once over all) | {result.pss_settled_mb:.0f} |",
     ]
     return {
         "throughput": "\n".join(throughput),

@@ -120,7 +120,7 @@ def test_the_load_generator_sends_again_what_was_refused_or_cut_off() -> None:
 
 
 def test_a_child_that_ended_and_is_not_yet_reaped_counts_as_no_memory() -> None:
-    from bench.server import _gone_as_zero, _rss_mb
+    from bench.server import _gone_as_zero, _pss_mb, _rss_mb
     from tests.polling import wait_until
 
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -130,7 +130,8 @@ def test_a_child_that_ended_and_is_not_yet_reaped_counts_as_no_memory() -> None:
             what="the child a zombie",
         )
         assert _gone_as_zero(_rss_mb, ended.pid) == 0.0
-        assert _rss_mb(os.getpid()) > 0
+        assert _gone_as_zero(_pss_mb, ended.pid) == 0.0
+        assert 0 < _pss_mb(os.getpid()) <= _rss_mb(os.getpid())
     finally:
         ended.wait()
 

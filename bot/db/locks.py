@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Made once: every round of a storm's writes takes its groups' locks.
 _ONE = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
-_ALL = text("SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(CAST(:keys AS text[])) k")
+# In the order of what is locked, the keys' hashes: keys sorted by themselves could be taken in
+# opposite orders by two transactions if two of their hashes collide, and deadlock. The locks
+# are taken in an outer query over the sorted hashes, one as each row is read.
+_ALL = text(
+    "SELECT pg_advisory_xact_lock(h) FROM "
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest(CAST(:keys AS text[])) k ORDER BY h) hashes"
+)
 
 
 async def hold_until_commit(*, session: AsyncSession, key: str) -> None:
@@ -23,9 +29,7 @@ async def hold_until_commit(*, session: AsyncSession, key: str) -> None:
 
 
 async def hold_all_until_commit(*, session: AsyncSession, keys: Sequence[str]) -> None:
-    """`hold_until_commit` for each key, in the order given, in one round trip. Callers that
-    may hold several pass them sorted, so two transactions never wait on each other in a
-    cycle."""
+    """`hold_until_commit` for each key, in one round trip, in one order whatever order they
+    are given in, so two transactions that hold several never wait on each other in a cycle."""
     if keys and session.get_bind().dialect.name == "postgresql":
-        # unnest yields the keys in order, and each row's lock is taken as the row is made.
         await session.execute(_ALL, {"keys": list(keys)})

@@ -193,8 +193,9 @@ async def store_all(session: AsyncSession, asks: Sequence[Ask], *, send_now: boo
     process sends it at once, instead of leaving it for the worker's next look (a hop, and two
     more transactions, per call). Order holds: a later call finds it `sending`."""
     if send_now:
-        # Every queue's lock at once, sorted: two processes' groups never wait in a cycle.
-        await locks.hold_all_until_commit(session=session, keys=sorted({a.queue for a in asks}))
+        # Every queue's lock at once, in the one order hold_all_until_commit takes them in: two
+        # processes' groups never wait on each other in a cycle.
+        await locks.hold_all_until_commit(session=session, keys=list({a.queue for a in asks}))
     stored: dict[int, Stored] = {}
     busy: set[str] = set()  # queues this group stored a call into: not idle, without asking
     for i in _by_queue(asks):

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -59,6 +59,7 @@ class Backend:
     storm: StormResult
     seconds: float
     wrk: wrk.WrkResult | None = None  # the storm's ratio as wrk measures it (when installed)
+    one_process: StormResult | None = None  # the storm with the chat follow-ups in serve
 
 
 @dataclass
@@ -76,8 +77,9 @@ class Sizes:
 def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
     started = time.monotonic()
     progress = Progress(f"quiet on {name}")
-    quiet_dir, storm_dir, wrk_dir = (tmp / f"{name}-{run}" for run in ("quiet", "storm", "wrk"))
-    for folder in (quiet_dir, storm_dir, wrk_dir):
+    runs = ("quiet", "storm", "wrk", "one")
+    quiet_dir, storm_dir, wrk_dir, one_dir = (tmp / f"{name}-{run}" for run in runs)
+    for folder in (quiet_dir, storm_dir, wrk_dir, one_dir):
         folder.mkdir()
     with LocalSlackServer(workspace()) as slack:
         url = next(urls)
@@ -111,6 +113,18 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             groups=sizes.groups,
         )
         progress("the storm sent by wrk" if crossed else "not installed: skipped")
+    with LocalSlackServer(workspace()) as slack:
+        # What the chat process costs and buys, in the same run (docs/benchmarks.md).
+        one = storm(
+            one_dir,
+            slack,
+            database_url=next(urls),
+            notifications=sizes.notifications,
+            groups=sizes.groups,
+            paced_rate=None,
+            settle_s=sizes.settle_s,
+            one_process=True,
+        )
     return Backend(
         name=name,
         quiet=quiet,
@@ -120,6 +134,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
         storm=stormed,
         seconds=time.monotonic() - started,
         wrk=crossed,
+        one_process=one,
     )
 
 
@@ -291,6 +306,7 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
             "",
             shown["memory"],
         ]
+    lines += ["", *_one_or_two(backends)]
     lines += [
         "",
         "## How intake's cost grows",
@@ -303,6 +319,49 @@ def document(backends: list[Backend], sizes: Sizes, postmortem_ms: list[float], 
         grows,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _one_or_two(backends: list[Backend]) -> list[str]:
+    """The storm with the chat follow-ups in the serve process (FIREBREAK_CHAT_PROCESS=false)
+    beside the storm above, where they run in the chat process: what the second process
+    costs in memory and gives in throughput and latency."""
+    runs = [(b.name, b.storm, b.one_process) for b in backends if b.one_process is not None]
+    if not runs:
+        return []
+    head = "| measure | " + " | ".join(
+        f"{name}: two processes | {name}: one process" for name, _, _ in runs
+    )
+    rows = [head + " |", "|---|" + "---|---|" * len(runs)]
+
+    def row(measure: str, value: Callable[[StormResult], str]) -> None:
+        cells = [f"{value(two)} | {value(one)}" for _, two, one in runs]
+        rows.append(f"| {measure} | " + " | ".join(cells) + " |")
+
+    row("storm ÷ no-op", lambda r: f"{tables(r)['ratio']:.2f}")
+    row("notifications/s in the storm", lambda r: f"{r.storm.rate:.0f}")
+    row(
+        "webhook p99 during the storm", lambda r: f"{percentile(r.storm.latencies_ms, 0.99):.0f} ms"
+    )
+    row("`/incident` ack p99 during the storm", lambda r: _p99_ms(r.ack_ms))
+    row("alert → announcement p99 during the storm", lambda r: _p99_ms(r.check.announce_ms))
+    row(
+        "RSS after the storm, once idle (serve and its children)",
+        lambda r: f"{r.rss_settled_mb:.0f} MB",
+    )
+    row("their PSS", lambda r: f"{r.pss_settled_mb:.0f} MB")
+    row("alerts lost", lambda r: str(r.check.lost))
+    return [
+        "## One process or two",
+        "",
+        "The same storm on a fresh server with `FIREBREAK_CHAT_PROCESS=false` (the chat",
+        "follow-ups in the serve process, no chat process), beside the storm above:",
+        "",
+        *rows,
+    ]
+
+
+def _p99_ms(samples: list[float]) -> str:
+    return f"{percentile(samples, 0.99):.0f} ms" if samples else "none"
 
 
 def _under_wrk(b: Backend) -> list[str]:

@@ -257,11 +257,20 @@ def storm(
     profile: Path | None = None,
     graphs: bool = True,
     settle_s: float = SETTLE_DRAWING_S,
+    one_process: bool = False,
 ) -> StormResult:
-    progress = Progress(f"storm on {database_url.partition(':')[0]}")
+    """`one_process`: the chat follow-ups in the serve process (FIREBREAK_CHAT_PROCESS=false)."""
+    where = " in one process" if one_process else ""
+    progress = Progress(f"storm on {database_url.partition(':')[0]}{where}")
     with (
         graph_source(tmp, graphs=graphs) as env,
-        running_bot(tmp, slack, database_url=database_url, env=env, log_name="storm.log") as bot,
+        running_bot(
+            tmp,
+            slack,
+            database_url=database_url,
+            env={**env, "FIREBREAK_CHAT_PROCESS": "false"} if one_process else env,
+            log_name="storm.log",
+        ) as bot,
     ):
         time.sleep(1.5)  # start-up work (the chat set-up sweep) is over
         rss_idle = bot.rss_mb()

@@ -162,7 +162,14 @@ def test_make_bench_at_a_tiny_size_writes_the_document(tmp_path: Path) -> None:
     repeats = sqlite.storm.repeats
     assert repeats is not None and repeats.sent == TINY.notifications
     assert not repeats.changed_ms and len(repeats.unchanged_ms) == TINY.notifications
+    # The same storm with the chat follow-ups in the serve process: no chat process then.
+    one = sqlite.one_process
+    assert one is not None and one.check.lost == 0 and one.check.announced == TINY.groups
+    assert one.rss_chat_mb == 0 and sqlite.storm.rss_chat_mb > 0
+    assert one.storm.sent == TINY.notifications
     text = out.read_text()
+    assert "## One process or two" in text
+    assert "| alerts lost | 0 | 0 |" in text[text.index("## One process or two") :]
     assert "a notification that changed something" in text
     assert "| alerts lost | 0 | 0 |" in text
     assert "| notifications of the storm sent again that changed something | 0 | 0 |" in text

@@ -496,6 +496,11 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="on a throwaway PostgreSQL server, not SQLite"
     )
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="the chat follow-ups in the serve process (FIREBREAK_CHAT_PROCESS=false)",
+    )
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
@@ -513,6 +518,7 @@ def main() -> None:
             profile=args.profile.resolve() if args.profile else None,
             graphs=not args.no_graphs,
             settle_s=args.settle_s,
+            one_process=args.one_process,
         )
     shown = tables(result)
     for name in ("throughput", "invariants", "latency", "memory"):

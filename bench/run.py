@@ -92,17 +92,7 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             )
             progress("postmortem")
         progress("server stopped")
-    with LocalSlackServer(workspace()) as slack:
-        stormed = storm(
-            storm_dir,
-            slack,
-            database_url=next(urls),
-            notifications=sizes.notifications,
-            groups=sizes.groups,
-            paced_rate=sizes.rate or None,
-            paced_notifications=sizes.paced,
-            settle_s=sizes.settle_s,
-        )
+    stormed = _storm(storm_dir, next(urls), sizes)
     progress = Progress(f"wrk on {name}")
     with LocalSlackServer(workspace()) as slack:
         crossed = wrk.cross_check(
@@ -113,18 +103,8 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
             groups=sizes.groups,
         )
         progress("the storm sent by wrk" if crossed else "not installed: skipped")
-    with LocalSlackServer(workspace()) as slack:
-        # What the chat process costs and buys, in the same run (docs/benchmarks.md).
-        one = storm(
-            one_dir,
-            slack,
-            database_url=next(urls),
-            notifications=sizes.notifications,
-            groups=sizes.groups,
-            paced_rate=None,
-            settle_s=sizes.settle_s,
-            one_process=True,
-        )
+    # What the chat process costs and buys, in the same run (docs/benchmarks.md).
+    one = _storm(one_dir, next(urls), sizes, one_process=True)
     return Backend(
         name=name,
         quiet=quiet,
@@ -136,6 +116,23 @@ def measure(name: str, urls: Iterator[str], tmp: Path, sizes: Sizes) -> Backend:
         wrk=crossed,
         one_process=one,
     )
+
+
+def _storm(folder: Path, url: str, sizes: Sizes, *, one_process: bool = False) -> StormResult:
+    """The storm on a fresh server and stand-in; `one_process`: with the chat follow-ups in
+    the serve process, and without the paced run."""
+    with LocalSlackServer(workspace()) as slack:
+        return storm(
+            folder,
+            slack,
+            database_url=url,
+            notifications=sizes.notifications,
+            groups=sizes.groups,
+            paced_rate=None if one_process else sizes.rate or None,
+            paced_notifications=sizes.paced,
+            settle_s=sizes.settle_s,
+            one_process=one_process,
+        )
 
 
 def machine() -> list[str]:

@@ -2,8 +2,8 @@
 (`wiring`), its chat follow-ups, and the resumption of set-ups a stop cut short.
 
 Apart from bot.app so that the chat process, which serves no HTTP, imports neither FastAPI nor
-Bolt nor the migrations: 20 MB of its memory and a second of its start (bench: chat process
-RSS), paid again at every restart.
+Bolt nor the migrations: 21 MB of its memory (110 -> 89 MB RSS once imported) and a second of
+its start (3 -> 2 s), paid again at every restart.
 """
 
 from __future__ import annotations

@@ -43,9 +43,9 @@ STATUS_EVERY_S = 0.1  # how often the chat process says how much work it has, wh
 # incident is in chat: until it does, every repeat of the group asks (SetUpUnfinished), and in
 # a storm that was thousands of lines a second for runs the chat process merges into one.
 REASK_S = 1.0
-# Events held while no chat process runs, for the next; beyond this they are dropped (counted
-# and logged), and the incident's card shows them at its next change. A storm's restart held
-# about 8,000 (4,000 notifications a second, one in ten changing something, for 2 s).
+# Events held while no chat process runs (a restart takes about 2 s), for the next; beyond this
+# (some 10 MB of JSON lines) they are dropped, counted and logged, and an incident's card shows
+# them at its next change.
 HELD_MOST = 50_000
 
 

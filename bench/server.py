@@ -57,7 +57,7 @@ class Bot:
 
     def children_cpu_s(self) -> float:
         """CPU seconds used so far by the serve process's live descendants (the chat process,
-        the graphs' drawing process, multiprocessing's resource tracker)."""
+        the graphs' drawing process)."""
         return sum(_gone_as_zero(_cpu_s, pid) for pid in self._children())
 
     def children_rss_mb(self) -> float:
@@ -78,9 +78,10 @@ class Bot:
         )
 
     def drawing(self) -> bool:
-        """Whether the serve process's graph drawing process (a multiprocessing spawn) runs."""
+        """Whether the graphs' drawing process (bot.evidence.adapters.drawing) runs."""
         return any(
-            b"spawn_main" in _gone_as_empty(f"/proc/{pid}/cmdline") for pid in self._children()
+            b"bot.evidence.adapters.drawing" in _gone_as_empty(f"/proc/{pid}/cmdline")
+            for pid in self._children()
         )
 
     def _children(self) -> list[int]:

@@ -447,7 +447,7 @@ def _lifespan(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManag
             await slack_pool.close()
             await runtime.outbound.aclose()
             if runtime.drawer is not None:
-                runtime.drawer.close()
+                await runtime.drawer.stop()
             await runtime.engine.dispose()
 
     return lifespan

@@ -104,5 +104,5 @@ async def run_chat_process(
         await slack_pool.close()
         await outbound.aclose()
         if drawer is not None:
-            drawer.close()
+            await drawer.stop()
         await engine.dispose()

@@ -6,79 +6,146 @@ its own."""
 from __future__ import annotations
 
 import asyncio
-import functools
-import multiprocessing
 import os
+import pickle
 import signal
+import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import IO, Any
 
 from bot.evidence.ports import EvidenceError
 
 IDLE_S = 30.0  # without a graph, the drawing process stops
+NICENESS = 10  # added to the drawing process's: on a busy machine graphs wait, webhooks do not
+# The drawing process's program: this module's draws(), in a fresh interpreter.
+_PROGRAM = "from bot.evidence.adapters.drawing import draws; draws()"
 
 
 class InProcess:
     """One drawing process, started when first needed and kept while graphs keep coming: its
     matplotlib import (2-3 s of CPU here) is paid once a storm. It stops after
     `idle_s` without a graph, giving back its memory (about 100 MB) until the next one.
-    Spawned, not forked: a fork copies the serving process's threads' locks in whatever state
-    they are. If it dies, the graph it was drawing fails with EvidenceError and the next one
-    starts another."""
+    A fresh interpreter, not a fork (which copies the parent's threads' locks in whatever state
+    they are), and not multiprocessing's spawn, which starts a resource tracker beside it (a
+    12 MB process for as long as its parent lives). A graph is a pickled call down its stdin
+    and a pickled answer up its stdout, one at a time. If it dies, the graph it was drawing
+    fails with EvidenceError and the next one starts another."""
 
     def __init__(self, *, idle_s: float = IDLE_S) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._turn = asyncio.Lock()  # one graph at a time: one process draws
         self._idle_s = idle_s
         self._drawing = 0
         self._idle: asyncio.TimerHandle | None = None
 
     async def draw(self, draw: Callable[..., bytes], /, **parts: Any) -> bytes:
-        pool = self._started()
         loop = asyncio.get_running_loop()
         self._drawing += 1
         if self._idle is not None:
             self._idle.cancel()
         try:
-            return await loop.run_in_executor(pool, functools.partial(draw, **parts))
-        except BrokenProcessPool as exc:
-            if self._pool is pool:
-                self.close()
-            raise EvidenceError("the process drawing graphs stopped") from exc
+            async with self._turn:
+                process = await self._started()
+                try:
+                    return await _asked(process, draw, parts)
+                except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                    if self._process is process:
+                        self.close()
+                    raise EvidenceError("the process drawing graphs stopped") from exc
         finally:
             self._drawing -= 1
             if not self._drawing:
                 self._idle = loop.call_later(self._idle_s, self._stop_if_idle)
 
     def close(self) -> None:
-        """Stop the process without waiting for a graph it is drawing (nobody will post it)."""
-        pool, self._pool = self._pool, None
+        """Stop the process without waiting for a graph it is drawing (nobody will post it):
+        its stdin closed, it ends by itself between graphs; killed in the middle of one."""
+        process, self._process = self._process, None
         if self._idle is not None:
             self._idle.cancel()
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        if self._drawing and process.returncode is None:
+            process.kill()
+
+    async def stop(self) -> None:
+        """`close`, and wait until the process has ended (its pipes closed while this event
+        loop still runs)."""
+        process = self._process
+        self.close()
+        if process is not None:
+            await process.wait()
 
     def _stop_if_idle(self) -> None:
         if not self._drawing:
             self.close()
 
-    def _started(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_background,
+    async def _started(self) -> asyncio.subprocess.Process:
+        if self._process is None or self._process.returncode is not None:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _PROGRAM,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
             )
-        return self._pool
+            assert process.stdin is not None
+            # Where to find what it is asked to call by name (a test's module too).
+            process.stdin.write(_framed(sys.path))
+            self._process = process
+        return self._process
 
 
-NICENESS = 10  # added to the drawing process's: on a busy machine graphs wait, webhooks do not
+async def _asked(
+    process: asyncio.subprocess.Process, draw: Callable[..., bytes], parts: dict[str, Any]
+) -> bytes:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(_framed((draw, parts)))
+    await process.stdin.drain()
+    size = int.from_bytes(await process.stdout.readexactly(4), "big")
+    drawn, value = pickle.loads(await process.stdout.readexactly(size))
+    if not drawn:
+        raise value  # the drawing's own error, as it was raised
+    return bytes(value)
 
 
-def _background() -> None:
+def _framed(value: object) -> bytes:
+    data = pickle.dumps(value)
+    return len(data).to_bytes(4, "big") + data
+
+
+def _frame(stream: IO[bytes]) -> bytes | None:
+    head = stream.read(4)
+    if len(head) < 4:
+        return None  # its parent closed the pipe, or is gone
+    return stream.read(int.from_bytes(head, "big"))
+
+
+def draws() -> None:
+    """The drawing process: each call read from stdin is made and its answer (the PNG, or the
+    exception it raised) written to stdout, until stdin closes."""
     # Ctrl-C reaches the whole process group: the serving process stops this one, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A graph can come a few seconds late; an alert's acknowledgement and its announcement
-    # cannot. In a storm the two processes want the same cores: this one gets a small share.
+    # cannot. In a storm the processes want the same cores: this one gets a small share.
     os.nice(NICENESS)
+    asked, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a print while drawing must not land in the answers
+    found = _frame(asked)
+    if found is None:
+        return
+    sys.path[:] = pickle.loads(found)
+    while (call := _frame(asked)) is not None:
+        draw, parts = pickle.loads(call)
+        try:
+            said: tuple[bool, object] = (True, draw(**parts))
+        except Exception as exc:  # the caller raises it: sent back as it is
+            said = (False, exc)
+        try:
+            answer = _framed(said)
+        except Exception:  # an error that does not pickle: its text instead
+            answer = _framed((False, RuntimeError(repr(said[1]))))
+        answers.write(answer)
+        answers.flush()

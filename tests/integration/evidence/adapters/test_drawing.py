@@ -47,7 +47,7 @@ def fails(*, why: str) -> bytes:
 async def drawer() -> AsyncIterator[InProcess]:
     drawer = InProcess()
     yield drawer
-    drawer.close()
+    await drawer.stop()
 
 
 async def test_graphs_are_drawn_in_one_process_of_their_own(drawer: InProcess) -> None:
@@ -109,7 +109,7 @@ async def test_a_drawing_process_without_graphs_for_a_while_stops() -> None:
         await eventually(lambda: not alive(pid), what="the idle drawing process to stop")
         assert int(await drawer.draw(whose)) != pid  # the next graph starts another
     finally:
-        drawer.close()
+        await drawer.stop()
 
 
 async def test_a_graph_in_progress_keeps_the_process() -> None:
@@ -118,7 +118,7 @@ async def test_a_graph_in_progress_keeps_the_process() -> None:
         first = await drawer.draw(whose)
         assert await drawer.draw(slow, seconds=0.6) == first  # longer than idle_s: not stopped
     finally:
-        drawer.close()
+        await drawer.stop()
 
 
 def alive(pid: int) -> bool:

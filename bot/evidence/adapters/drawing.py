@@ -47,11 +47,16 @@ class InProcess:
             async with self._turn:
                 process = await self._started()
                 try:
-                    return await _asked(process, draw, parts)
+                    drawn, value = await _asked(process, draw, parts)
                 except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    if self._process is process:
-                        self.close()
+                    self._discard(process)
                     raise EvidenceError("the process drawing graphs stopped") from exc
+                except BaseException:
+                    self._discard(process)  # cancelled: its answer would be the next one's
+                    raise
+            if not drawn:
+                raise value  # the drawing's own error, as it was raised
+            return bytes(value)
         finally:
             self._drawing -= 1
             if not self._drawing:
@@ -78,6 +83,10 @@ class InProcess:
         if process is not None:
             await process.wait()
 
+    def _discard(self, process: asyncio.subprocess.Process) -> None:
+        if self._process is process:
+            self.close()
+
     def _stop_if_idle(self) -> None:
         if not self._drawing:
             self.close()
@@ -100,15 +109,14 @@ class InProcess:
 
 async def _asked(
     process: asyncio.subprocess.Process, draw: Callable[..., bytes], parts: dict[str, Any]
-) -> bytes:
+) -> tuple[bool, Any]:
+    """Whether it was drawn, and the PNG or the exception the drawing raised."""
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(_framed((draw, parts)))
     await process.stdin.drain()
     size = int.from_bytes(await process.stdout.readexactly(4), "big")
     drawn, value = pickle.loads(await process.stdout.readexactly(size))
-    if not drawn:
-        raise value  # the drawing's own error, as it was raised
-    return bytes(value)
+    return bool(drawn), value
 
 
 def _framed(value: object) -> bytes:
@@ -138,8 +146,8 @@ def draws() -> None:
         return
     sys.path[:] = pickle.loads(found)
     while (call := _frame(asked)) is not None:
-        draw, parts = pickle.loads(call)
         try:
+            draw, parts = pickle.loads(call)
             said: tuple[bool, object] = (True, draw(**parts))
         except Exception as exc:  # the caller raises it: sent back as it is
             said = (False, exc)

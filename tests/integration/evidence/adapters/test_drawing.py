@@ -5,6 +5,7 @@ was raised."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +34,11 @@ def niceness(**_: object) -> bytes:
 def slow(*, seconds: float) -> bytes:
     time.sleep(seconds)
     return str(os.getpid()).encode()
+
+
+def late(*, seconds: float) -> bytes:
+    time.sleep(seconds)
+    return b"late"
 
 
 def dies(**_: object) -> bytes:
@@ -69,6 +75,16 @@ async def test_a_process_that_dies_fails_its_graph_and_the_next_starts_another(
         await drawer.draw(dies)
     after = await drawer.draw(whose)
     assert after != before
+
+
+async def test_a_graph_given_up_leaves_no_answer_for_the_next(drawer: InProcess) -> None:
+    await drawer.draw(whose)  # started
+    given_up = asyncio.create_task(drawer.draw(late, seconds=1))
+    await asyncio.sleep(0)  # it asked, and waits for the answer
+    given_up.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    assert (await drawer.draw(whose)).isdigit()  # its own answer, not the late one
 
 
 async def test_an_error_in_the_drawing_is_raised_as_it_is(drawer: InProcess) -> None:

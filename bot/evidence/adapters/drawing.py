@@ -92,7 +92,9 @@ class InProcess:
             self.close()
 
     async def _started(self) -> asyncio.subprocess.Process:
-        if self._process is None or self._process.returncode is not None:
+        if self._process is not None and self._process.returncode is not None:
+            self.close()  # it died between graphs: its pipe closed, another started
+        if self._process is None:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",

@@ -128,24 +128,27 @@ def _cpu_s(pid: int) -> float:
 
 
 def _rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    for line in status:
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    if "State:\tZ (zombie)" in status:
-        raise FileNotFoundError(pid)  # it ended (its memory is gone) and is not yet reaped
-    raise RuntimeError("no VmRSS in /proc status")
+    return _kb_as_mb(pid, "status", "VmRSS:")
 
 
 def _pss_mb(pid: int) -> float:
+    return _kb_as_mb(pid, "smaps_rollup", "Pss:")
+
+
+def _kb_as_mb(pid: int, name: str, key: str) -> float:
+    """A `key: N kB` line of /proc/<pid>/<name>, in MB. A zombie (it ended, its memory is gone,
+    and it is not yet reaped) has no such line, or no smaps_rollup: FileNotFoundError, as for
+    a process that is gone."""
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-    except ProcessLookupError as exc:  # a zombie's: it ended and is not yet reaped
+        lines = Path(f"/proc/{pid}/{name}").read_text().splitlines()
+    except ProcessLookupError as exc:
         raise FileNotFoundError(pid) from exc
-    for line in rollup:
-        if line.startswith("Pss:"):
+    for line in lines:
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no Pss in /proc smaps_rollup")
+    if "State:\tZ (zombie)" in lines:  # status says so
+        raise FileNotFoundError(pid)
+    raise RuntimeError(f"no {key} in /proc/{pid}/{name}")
 
 
 def _gone_as_zero(read: Callable[[int], float], pid: int) -> float:

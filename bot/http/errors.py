@@ -75,7 +75,8 @@ async def _on_database(_: Request, exc: Exception) -> JSONResponse:
 async def _on_lost_connection(request: Request, exc: Exception) -> JSONResponse:
     # A connection the server dropped under a statement (PostgreSQL restarted or failed over
     # within the moment a pooled connection is used untried, bot.db.engine.IDLE_PING_S):
-    # asyncpg says so with an InterfaceError, an outage like the OperationalErrors above.
+    # asyncpg says so with an InterfaceError (or an InternalClientError if it read the server's
+    # goodbye before the close), an outage like the OperationalErrors above.
     assert isinstance(exc, DBAPIError)
     if not exc.connection_invalidated:
         raise exc  # not an outage but a bug: the app's outer handler logs it, answers 500

@@ -15,7 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
 from starlette.types import Receive, Scope, Send
 
 from bot.alerts.sources import alertmanager
@@ -322,6 +328,8 @@ def test_database_outage_is_a_503_alertmanager_retries(
     [
         # asyncpg on a connection the server dropped: the pool drops its connections; an outage.
         (InterfaceError("SELECT …", {}, Exception("closed"), connection_invalidated=True), 503),
+        # ...or, when it had read the server's goodbye before the close, InternalClientError.
+        (InternalError("SELECT …", {}, Exception("closed"), connection_invalidated=True), 503),
         # The same class for anything else is a bug, answered as any bug is.
         (ProgrammingError("SELECT …", {}, Exception("no such column")), 500),
     ],

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError, InterfaceError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InternalError
 
 from bot.db.engine import IDLE_PING_S, make_engine, make_sessions
 from tests.polling import eventually
@@ -47,6 +53,63 @@ class Monotonic:
         return self.now
 
 
+def _unread(sock: socket.socket) -> int:
+    """Bytes in the socket's receive queue that its owner has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+
+
+def _unacked(sock: socket.socket) -> int:
+    """Bytes written to a TCP socket that its peer's kernel has not acknowledged yet."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+
+
+class HeldClose:
+    """A TCP relay to PostgreSQL that passes on everything the server sends on the first
+    connection but not its close (later connections are relayed whole).
+
+    A server that ends a session sends an error (FATAL, 57P01) and then closes; a client that
+    reads the error before the close finds its connection open but asyncpg's protocol out of
+    step (its next statement fails with InternalClientError, not InterfaceError). On a busy
+    machine that happens by itself now and then; here it happens every time."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.to_client: socket.socket | None = None  # the relay's side of the first client
+        self.server_closed = asyncio.Event()
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.relay = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return int(self.relay.sockets[0].getsockname()[1])
+
+    async def _relay(self, client: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+        server, to_server = await asyncio.open_connection("127.0.0.1", self.port)
+        first = not self.writers
+        self.writers += [to_client, to_server]
+        if first:
+            self.to_client = to_client.get_extra_info("socket")
+        upstream = asyncio.create_task(_pass_on(client, to_server))
+        await _pass_on(server, to_client)
+        if first:
+            self.server_closed.set()  # ...and the client's side is left open
+        else:
+            to_client.close()
+        await upstream
+        to_server.close()
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        self.relay.close()
+
+
+async def _pass_on(source: asyncio.StreamReader, to: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await source.read(65536):
+            to.write(data)
+            await to.drain()
+
+
 @dataclass
 class DeadConnection:
     """A pool whose one idle connection the server ended (as after a restart or a failover),
@@ -55,33 +118,50 @@ class DeadConnection:
     sessions: Any
     clock: Monotonic
     pid: int
+    fails_with: type[DBAPIError]  # what its next statement raises, used untried
 
     async def backend(self) -> int:
         async with self.sessions() as session:
             return int(await session.scalar(text("SELECT pg_backend_pid()")))
 
 
-@pytest.fixture
-async def dead(db_url: str) -> AsyncIterator[DeadConnection]:
+@pytest.fixture(params=[InterfaceError, InternalError], ids=["closed", "error read, close not yet"])
+async def dead(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[DeadConnection]:
+    """The two ways a client finds its session ended: it has seen the close, or it has read
+    the server's error and the close is still to come."""
+    held = None
+    url = db_url
+    if request.param is InternalError:
+        held = HeldClose(make_url(db_url).port or 5432)
+        url = make_url(db_url).set(port=await held.start()).render_as_string(hide_password=False)
     clock = Monotonic()
-    engine, other = make_engine(db_url, clock=clock), make_engine(db_url)
-    pool = DeadConnection(make_sessions(engine), clock, pid=0)
+    engine, other = make_engine(url, clock=clock), make_engine(db_url)
+    opened: list[Any] = []
+    event.listen(engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
+    pool = DeadConnection(make_sessions(engine), clock, pid=0, fails_with=request.param)
     pool.pid = await pool.backend()
-    gone = text("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = :pid")
+    asyncpg = opened[0].driver_connection
 
-    async def ended() -> bool:
-        async with make_sessions(other)() as session:
-            return bool(await session.scalar(gone, {"pid": pool.pid}))
+    def error_read() -> bool:
+        assert held is not None and held.to_client is not None
+        client = asyncpg._transport.get_extra_info("socket")  # asyncpg keeps it private
+        return held.server_closed.is_set() and not _unacked(held.to_client) + _unread(client)
 
     try:
         async with make_sessions(other)() as session:
             stop = text("SELECT pg_terminate_backend(:pid)")
             assert await session.scalar(stop, {"pid": pool.pid})
-        await eventually(ended, what=f"backend {pool.pid} to end")
+        if held is None:
+            await eventually(asyncpg.is_closed, what=f"the client to see {pool.pid} close")
+        else:
+            await eventually(error_read, what=f"the client to read {pool.pid}'s error")
+            assert not asyncpg.is_closed()
         yield pool
     finally:
         await engine.dispose()
         await other.dispose()
+        if held is not None:
+            await held.close()
 
 
 async def test_a_connection_idle_a_while_that_the_server_closed_is_replaced_before_use(
@@ -96,9 +176,12 @@ async def test_a_connection_used_a_moment_ago_is_not_tried_and_a_dead_one_fails_
 ) -> None:
     """The trade (as HikariCP's alive-bypass window): no round trip before a connection used
     within IDLE_PING_S, so a server gone within that moment fails the one statement that
-    finds out; SQLAlchemy then drops the pool's connections and the next use connects."""
+    finds out; SQLAlchemy then drops the pool's connections and the next use connects. That
+    statement's error is an InterfaceError or an InternalError (asyncpg's InternalClientError)
+    as the fixture's two cases show: bot.http.errors answers both as an outage because the
+    connection was invalidated."""
     dead.clock.now += IDLE_PING_S / 2
-    with pytest.raises(InterfaceError) as failed:
+    with pytest.raises(dead.fails_with) as failed:
         await dead.backend()
     assert failed.value.connection_invalidated
     assert await dead.backend() != dead.pid

@@ -22,7 +22,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import MINUTELY, SECONDLY, AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
@@ -78,6 +78,11 @@ def time_axis(ax: Axes, *, start: datetime, end: datetime) -> None:
     """The x axis from start to end, ticked in UTC: hours and minutes, the date once at the end."""
     ax.set_xlim(x_of(start), x_of(end))
     locator = AutoDateLocator(tz=UTC, minticks=4, maxticks=8)
+    # A span just short of 4 minutes (or hours) has too few whole ones for 4 ticks, and too
+    # many 30 seconds (minutes) for 8: matplotlib's own steps stop at 30, so it warned and
+    # ticked every 30 anyway (a postmortem's burn-down of a 3m59s incident).
+    for step in (SECONDLY, MINUTELY):
+        locator.intervald[step] = [*locator.intervald[step], 60]
     formatter = ConciseDateFormatter(
         locator,
         tz=UTC,

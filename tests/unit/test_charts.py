@@ -7,6 +7,7 @@ import itertools
 import struct
 import subprocess
 import sys
+import warnings
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -108,6 +109,21 @@ def test_times_are_shown_in_utc_whatever_their_zone() -> None:
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "03:00" in ticks and "04:00" in ticks
     assert ax.xaxis.get_offset_text().get_text() == "2026-11-27"
+
+
+def test_every_span_gets_4_to_8_ticks_without_a_warning() -> None:
+    # Spans around each of matplotlib's steps, to the second: those just short of 4 minutes
+    # or 4 hours found no step of their own (a warning, and ticks every 30).
+    spans = [timedelta(minutes=m) - timedelta(seconds=s) for m in (4, 240) for s in (0, 1, 15)]
+    spans += [timedelta(seconds=30), timedelta(minutes=30), timedelta(hours=6), timedelta(days=3)]
+    for span in spans:
+        fig, ax = charts.new_figure(title="INC-3")
+        charts.time_axis(ax, start=T0, end=T0 + span)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            charts.png(fig)
+        ticks = [t for t in ax.get_xticks() if charts.x_of(T0) <= t <= charts.x_of(T0 + span)]
+        assert 4 <= len(ticks) <= 8, (span, len(ticks))
 
 
 def test_starting_the_bot_does_not_import_matplotlib() -> None:

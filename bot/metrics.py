@@ -7,7 +7,7 @@ webhook sources, Slack method names and error codes, reminder kinds, playbook na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -125,6 +125,15 @@ class Metrics:
             registry=r,
         )
         ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU seconds
+
+    def watch_process(self, name: str, pid: Callable[[], int | None]) -> None:
+        """Another process's memory, CPU and open files as `firebreak_<name>_process_*`, read
+        from /proc at each scrape: `pid` says which process that is now (None: none runs, and
+        its series are left out until one does)."""
+        # A pid that /proc does not have makes ProcessCollector leave its series out.
+        ProcessCollector(
+            namespace=f"firebreak_{name}", pid=lambda: pid() or "none", registry=self.registry
+        )
 
     def observe_webhook(self, *, source: str, outcome: str, reason: str, seconds: float) -> None:
         # The labelled children looked up once (labels() takes a lock and checks its

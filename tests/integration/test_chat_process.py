@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.localslack.server import LocalSlackServer
 from tests.integration.test_replicas import API, alert, prepared, replica
@@ -42,12 +43,31 @@ def readiness(url: str) -> dict[str, Any]:
     return dict(httpx.get(f"{url}/readyz", headers=API, timeout=5, verify=tls()).json())
 
 
+def shown(url: str, series: str) -> float | None:
+    """A series' value on serve's /metrics (`series`: its name and labels as written there)."""
+    exposition = httpx.get(f"{url}/metrics", headers=API, timeout=5, verify=tls()).text
+    found = re.search(rf"^{re.escape(series)} (\S+)$", exposition, re.M)
+    return float(found[1]) if found else None
+
+
 def channels_made(url: str) -> float:
-    shown = httpx.get(f"{url}/metrics", headers=API, timeout=5, verify=tls()).text
-    found = re.search(
-        r'^firebreak_slack_api_calls_total\{method="conversations.create"\} (\S+)$', shown, re.M
+    return shown(url, 'firebreak_slack_api_calls_total{method="conversations.create"}') or 0.0
+
+
+def chat_started(url: str) -> float | None:
+    """When the chat process now running started, as serve's /metrics shows it."""
+    return shown(url, "firebreak_chat_process_start_time_seconds")
+
+
+def started_at(pid: int) -> float:
+    """When a process started, in Unix seconds, as /proc says (boot time plus its start)."""
+    booted = next(
+        int(line.split()[1])
+        for line in Path("/proc/stat").read_text().splitlines()
+        if line.startswith("btime ")
     )
-    return float(found[1]) if found else 0.0
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    return booted + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
@@ -80,6 +100,7 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
         # Only the chat process makes channels: its Slack calls are on serve's /metrics (handed
         # over every 0.1 s: what a killed one counted since is lost, so this waits first).
         wait_until(lambda: channels_made(bot.url) == 1, what="its count on serve's /metrics")
+        assert chat_started(bot.url) == pytest.approx(started_at(first))  # not serve's
 
         os.kill(first, signal.SIGKILL)
         sent(1)  # while it is down or being replaced: its set-up is resumed by the next one
@@ -89,6 +110,7 @@ def test_the_chat_process_announces_is_restarted_and_goes_with_serve(
             what="another chat process",
         )
         wait_until(lambda: len(announced()) == 2, timeout=30, what="the missed set-up resumed")
+        assert chat_started(bot.url) == pytest.approx(started_at(second))  # the one now running
         sent(2)
         wait_until(lambda: len(announced()) == 3, timeout=30, what="announced by the new one")
         wait_until(

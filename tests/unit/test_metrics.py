@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -135,3 +138,34 @@ def test_a_tally_hands_on_what_was_counted_since_its_last_ask_and_add_takes_it()
         in shown
     )
     assert "firebreak_playbook_runs_total{" not in shown
+
+
+def test_another_process_s_memory_and_cpu_are_shown_while_it_runs() -> None:
+    """The chat process's: serve's /metrics shows what the bot's processes use."""
+    metrics = Metrics()
+    started = "print('reading', flush=True); import sys; sys.stdin.read()"
+    child = subprocess.Popen([sys.executable, "-c", started], stdin=PIPE, stdout=PIPE)
+    now: dict[str, int | None] = {"pid": child.pid}
+    metrics.watch_process("chat", lambda: now["pid"])
+
+    def shown() -> dict[str, float]:
+        return {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(metrics.exposition().decode())
+            for sample in family.samples
+            if sample.name.startswith("firebreak_chat_process_")
+        }
+
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"reading\n"
+        # Waiting on its stdin from now on, so its memory stays as it is.
+        pages = int(Path(f"/proc/{child.pid}/statm").read_text().split()[1])
+        rss = shown()["firebreak_chat_process_resident_memory_bytes"]
+        # The child's (a few MB), not this process's; the kernel's counts of a process's pages
+        # are only near each other between two reads (it tallies them per thread in batches).
+        assert abs(rss - pages * os.sysconf("SC_PAGE_SIZE")) < 512 * 1024
+        assert "firebreak_chat_process_cpu_seconds_total" in shown()
+        now["pid"] = None  # none runs: no series, rather than a stale or a wrong one
+        assert shown() == {}
+    finally:
+        child.communicate(b"", timeout=10)

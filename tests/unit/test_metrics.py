@@ -100,19 +100,22 @@ def test_slash_commands_and_slack_errors_and_retries_are_counted(bot: Bot) -> No
     assert moved(errors, method="conversations.invite", error="cant_invite") == 1
 
 
-def test_the_exposition_passes_promtool(bot: Bot) -> None:
-    bot.webhook("alertmanager", am_notification())
-    bot.announced("INC-1")
+def assert_promtool_passes(exposition: bytes) -> None:
     checked = subprocess.run(
         [require_binary("promtool", "prometheus"), "check", "metrics"],
-        input=bot.http.get("/metrics").text,
+        input=exposition,
         capture_output=True,
-        text=True,
         timeout=60,
         check=False,
     )
     # promtool also lints names and help texts: it prints nothing when all is well.
     assert checked.returncode == 0 and not checked.stdout + checked.stderr, checked.stderr
+
+
+def test_the_exposition_passes_promtool(bot: Bot) -> None:
+    bot.webhook("alertmanager", am_notification())
+    bot.announced("INC-1")
+    assert_promtool_passes(bot.http.get("/metrics").content)
 
 
 def test_a_tally_hands_on_what_was_counted_since_its_last_ask_and_add_takes_it() -> None:
@@ -165,6 +168,7 @@ def test_another_process_s_memory_and_cpu_are_shown_while_it_runs() -> None:
         # are only near each other between two reads (it tallies them per thread in batches).
         assert abs(rss - pages * os.sysconf("SC_PAGE_SIZE")) < 512 * 1024
         assert "firebreak_chat_process_cpu_seconds_total" in shown()
+        assert_promtool_passes(metrics.exposition())
         now["pid"] = None  # none runs: no series, rather than a stale or a wrong one
         assert shown() == {}
     finally:

@@ -72,14 +72,19 @@ async def _on_database(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def is_outage(exc: DBAPIError) -> bool:
+    """The store unavailable, rather than a bug: it could not be reached (OperationalError),
+    or it dropped the connection under a statement (PostgreSQL restarted or failed over within
+    the moment a pooled connection is used untried, bot.db.engine.IDLE_PING_S), which asyncpg
+    says with an InterfaceError, or an InternalClientError if it read the server's goodbye
+    before the close, and SQLAlchemy then invalidates the connection."""
+    return isinstance(exc, OperationalError) or exc.connection_invalidated
+
+
 async def _on_lost_connection(request: Request, exc: Exception) -> JSONResponse:
-    # A connection the server dropped under a statement (PostgreSQL restarted or failed over
-    # within the moment a pooled connection is used untried, bot.db.engine.IDLE_PING_S):
-    # asyncpg says so with an InterfaceError (or an InternalClientError if it read the server's
-    # goodbye before the close), an outage like the OperationalErrors above.
     assert isinstance(exc, DBAPIError)
-    if not exc.connection_invalidated:
-        raise exc  # not an outage but a bug: the app's outer handler logs it, answers 500
+    if not is_outage(exc):
+        raise exc  # a bug: the app's outer handler logs it, answers 500
     return await _on_database(request, exc)
 
 

@@ -17,7 +17,7 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from bot.alerts.schemas import AlertBatch, Ignored, Notification, SourceNote, SubscriptionRequest
 from bot.alerts.sources.errors import BadSignature, Unreadable
@@ -25,7 +25,7 @@ from bot.alerts.sources.receiver import Receiver
 from bot.changes import flows as change_flows
 from bot.changes.schemas import ChangeEvent, ChangeOut
 from bot.http.bodies import authenticate, parse_json, read_json_body
-from bot.http.errors import Problem
+from bot.http.errors import Problem, is_outage
 from bot.incidents import intake
 from bot.incidents.intake import Intake
 from bot.metrics import Metrics
@@ -239,8 +239,9 @@ def _measured(metrics: Metrics, source: str) -> Iterator[None]:
     except Problem as exc:
         outcome, reason = ("rejected" if exc.status < 500 else "error"), exc.error
         raise
-    except OperationalError:
-        reason = "unavailable"
+    except DBAPIError as exc:
+        if is_outage(exc):  # answered 503 (bot.http.errors), as a store outage
+            reason = "unavailable"
         raise
     finally:
         metrics.observe_webhook(

@@ -346,6 +346,10 @@ def test_a_dropped_connection_is_a_503_and_other_driver_errors_a_500(
     if status == 503:
         assert response.json()["error"] == "unavailable"
     assert "closed" not in response.text and "no such column" not in response.text
+    # /metrics counts it as what it was answered as: the store unavailable, or a bug.
+    reason = "unavailable" if status == 503 else "exception"
+    counted = 'firebreak_webhook_requests_total{outcome="error",reason="%s",source="alertmanager"}'
+    assert f"{counted % reason} 1.0" in bot.runtime.metrics.exposition().decode()
 
 
 def test_a_body_parsed_lately_is_not_parsed_again_within_bounds() -> None:

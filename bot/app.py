@@ -242,7 +242,7 @@ def build_app(
             signals={REMINDERS_PLANNED: scheduler.wake},
         )
         away.subscribe(bus)
-        metrics.watch_process("chat", lambda: away.pid)
+        metrics.watch_process("chat", pid=lambda: away.pid)
     else:
         drawer = subscribe_followups(
             bus, ctx=ctx, background=background, settings=settings, outbound=outbound

@@ -126,7 +126,7 @@ class Metrics:
         )
         ProcessCollector(registry=r)  # process_resident_memory_bytes, open fds, CPU seconds
 
-    def watch_process(self, name: str, pid: Callable[[], int | None]) -> None:
+    def watch_process(self, name: str, *, pid: Callable[[], int | None]) -> None:
         """Another process's memory, CPU and open files as `firebreak_<name>_process_*`, read
         from /proc at each scrape: `pid` says which process that is now (None: none runs, and
         its series are left out until one does)."""

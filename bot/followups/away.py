@@ -118,7 +118,9 @@ class Away:
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
+        """The chat process's, while one runs (not one that has ended: its pid may be reused)."""
+        process = self._process
+        return None if process is None or process.returncode is not None else process.pid
 
     @property
     def running(self) -> bool:

@@ -77,7 +77,8 @@ def is_outage(exc: DBAPIError) -> bool:
     or it dropped the connection under a statement (PostgreSQL restarted or failed over within
     the moment a pooled connection is used untried, bot.db.engine.IDLE_PING_S), which asyncpg
     says with an InterfaceError, or an InternalClientError if it read the server's goodbye
-    before the close, and SQLAlchemy then invalidates the connection."""
+    before the close, and SQLAlchemy then invalidates the connection. (asyncpg also drops a
+    connection on any error of its own protocol handling, which is then counted the same.)"""
     return isinstance(exc, OperationalError) or exc.connection_invalidated
 
 

@@ -146,10 +146,8 @@ def test_a_tally_hands_on_what_was_counted_since_its_last_ask_and_add_takes_it()
 def test_another_process_s_memory_and_cpu_are_shown_while_it_runs() -> None:
     """The chat process's: serve's /metrics shows what the bot's processes use."""
     metrics = Metrics()
-    started = "print('reading', flush=True); import sys; sys.stdin.read()"
-    child = subprocess.Popen([sys.executable, "-c", started], stdin=PIPE, stdout=PIPE)
-    now: dict[str, int | None] = {"pid": child.pid}
-    metrics.watch_process("chat", lambda: now["pid"])
+    now: dict[str, int | None] = {"pid": None}
+    metrics.watch_process("chat", pid=lambda: now["pid"])
 
     def shown() -> dict[str, float]:
         return {
@@ -159,7 +157,11 @@ def test_another_process_s_memory_and_cpu_are_shown_while_it_runs() -> None:
             if sample.name.startswith("firebreak_chat_process_")
         }
 
-    try:
+    assert shown() == {}  # none runs: no series, rather than a stale or a wrong one
+    started = "print('reading', flush=True); import sys; sys.stdin.read()"
+    # Leaving `with` closes its stdin, which ends it.
+    with subprocess.Popen([sys.executable, "-c", started], stdin=PIPE, stdout=PIPE) as child:
+        now["pid"] = child.pid
         assert child.stdout is not None and child.stdout.readline() == b"reading\n"
         # Waiting on its stdin from now on, so its memory stays as it is.
         pages = int(Path(f"/proc/{child.pid}/statm").read_text().split()[1])
@@ -169,7 +171,3 @@ def test_another_process_s_memory_and_cpu_are_shown_while_it_runs() -> None:
         assert abs(rss - pages * os.sysconf("SC_PAGE_SIZE")) < 512 * 1024
         assert "firebreak_chat_process_cpu_seconds_total" in shown()
         assert_promtool_passes(metrics.exposition())
-        now["pid"] = None  # none runs: no series, rather than a stale or a wrong one
-        assert shown() == {}
-    finally:
-        child.communicate(b"", timeout=10)

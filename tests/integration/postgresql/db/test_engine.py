@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import socket
 import struct
 import termios
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InternalError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import IDLE_PING_S, make_engine, make_sessions
 from tests.polling import eventually
@@ -53,14 +53,14 @@ class Monotonic:
         return self.now
 
 
-def _unread(sock: socket.socket) -> int:
-    """Bytes in the socket's receive queue that its owner has not read yet."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+def _unread(fd: int) -> int:
+    """Bytes in a socket's receive queue that its owner has not read yet."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
 
 
-def _unacked(sock: socket.socket) -> int:
+def _unacked(fd: int) -> int:
     """Bytes written to a TCP socket that its peer's kernel has not acknowledged yet."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    return struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0" * 4))[0]
 
 
 class HeldClose:
@@ -74,7 +74,8 @@ class HeldClose:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.to_client: socket.socket | None = None  # the relay's side of the first client
+        self.relay: asyncio.Server | None = None
+        self.to_client: int | None = None  # the relay's side of the first client (its fd)
         self.server_closed = asyncio.Event()
         self.writers: list[asyncio.StreamWriter] = []
 
@@ -87,7 +88,7 @@ class HeldClose:
         first = not self.writers
         self.writers += [to_client, to_server]
         if first:
-            self.to_client = to_client.get_extra_info("socket")
+            self.to_client = to_client.get_extra_info("socket").fileno()
         upstream = asyncio.create_task(_pass_on(client, to_server))
         await _pass_on(server, to_client)
         if first:
@@ -98,9 +99,13 @@ class HeldClose:
         to_server.close()
 
     async def close(self) -> None:
+        """Closes every connection, the held one too, and stops accepting."""
         for writer in self.writers:
             writer.close()
-        self.relay.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        if self.relay is not None:
+            self.relay.close()
 
 
 async def _pass_on(source: asyncio.StreamReader, to: asyncio.StreamWriter) -> None:
@@ -129,39 +134,44 @@ class DeadConnection:
 async def dead(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[DeadConnection]:
     """The two ways a client finds its session ended: it has seen the close, or it has read
     the server's error and the close is still to come."""
-    held = None
-    url = db_url
-    if request.param is InternalError:
-        held = HeldClose(make_url(db_url).port or 5432)
-        url = make_url(db_url).set(port=await held.start()).render_as_string(hide_password=False)
+    held = HeldClose(make_url(db_url).port or 5432) if request.param is InternalError else None
     clock = Monotonic()
-    engine, other = make_engine(url, clock=clock), make_engine(db_url)
-    opened: list[Any] = []
-    event.listen(engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
-    pool = DeadConnection(make_sessions(engine), clock, pid=0, fails_with=request.param)
-    pool.pid = await pool.backend()
-    asyncpg = opened[0].driver_connection
-
-    def error_read() -> bool:
-        assert held is not None and held.to_client is not None
-        client = asyncpg._transport.get_extra_info("socket")  # asyncpg keeps it private
-        return held.server_closed.is_set() and not _unacked(held.to_client) + _unread(client)
-
+    engines: list[AsyncEngine] = []
     try:
+        url = db_url
+        if held is not None:
+            url = make_url(db_url).set(port=await held.start()).render_as_string(False)
+        engines += [make_engine(url, clock=clock), make_engine(db_url)]
+        engine, other = engines
+        opened: list[Any] = []
+        event.listen(engine.sync_engine, "connect", lambda conn, _record: opened.append(conn))
+        pool = DeadConnection(make_sessions(engine), clock, pid=0, fails_with=request.param)
+        pool.pid = await pool.backend()
+        driver = opened[0].driver_connection  # asyncpg's connection
+
+        def error_read() -> bool:
+            assert held is not None and held.to_client is not None
+            client = driver._transport.get_extra_info("socket")  # asyncpg keeps it private
+            return held.server_closed.is_set() and not (
+                _unacked(held.to_client) + _unread(client.fileno())
+            )
+
         async with make_sessions(other)() as session:
             stop = text("SELECT pg_terminate_backend(:pid)")
             assert await session.scalar(stop, {"pid": pool.pid})
         if held is None:
-            await eventually(asyncpg.is_closed, what=f"the client to see {pool.pid} close")
+            await eventually(driver.is_closed, what=f"the client to see {pool.pid} close")
         else:
             await eventually(error_read, what=f"the client to read {pool.pid}'s error")
-            assert not asyncpg.is_closed()
+            assert not driver.is_closed()
         yield pool
     finally:
-        await engine.dispose()
-        await other.dispose()
+        # The relay first: a connection still open to it (a test that failed before using
+        # the dead one) is closed by the engine only once the relay has closed its side.
         if held is not None:
             await held.close()
+        for engine in engines:
+            await engine.dispose()
 
 
 async def test_a_connection_idle_a_while_that_the_server_closed_is_replaced_before_use(
